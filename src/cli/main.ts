@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import pino from 'pino';
+import { ConfigError } from '../config/diagnostics.js';
+import { buildTable, fullSchema, readConfigFile } from '../config/index.js';
+import { GatewayMetrics } from '../observability/metrics.js';
+import { describeTable } from '../server/describe.js';
+import { serve } from '../server/serve.js';
+import { PoolRegistry } from '../upstream/upstream.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function portArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
+  return n;
+}
+function countArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('must be a whole number 1-256');
+  return n;
+}
+
+/** Loads, validates and compiles without serving; exits 1 with every problem. */
+async function compileOnly(file: string) {
+  const logger = pino({ level: 'silent' });
+  try {
+    const doc = await readConfigFile(file);
+    const table = buildTable(doc, { logger, metrics: new GatewayMetrics(), pools: new PoolRegistry() });
+    return table;
+  } catch (err) {
+    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else process.stderr.write(`${file}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+const program = new Command()
+  .name('turnpike')
+  .description('Turnpike API gateway')
+  .version(pkg.version, '-v, --version')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('serve a config file (native YAML/JSON) in the foreground')
+  .argument('<file>', 'config file')
+  .option('-p, --port <n>', 'listen port', portArg, 8080)
+  .option('--host <host>', 'listen address', '0.0.0.0')
+  .option('--admin-port <n>', 'admin port (metrics, health, routes)', portArg, 9080)
+  .option('--admin-host <host>', 'admin listen address', '127.0.0.1')
+  .option('-w, --workers <n>', 'worker processes (default: CPU count)', countArg, availableParallelism())
+  .option('--no-watch', 'do not reload when the file changes (SIGHUP still reloads)')
+  .action(async (file: string, o: { port: number; host: string; adminPort: number; adminHost: string; workers: number; watch: boolean }) => {
+    await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers: o.workers, watch: o.watch });
+  });
+
+program
+  .command('validate')
+  .description('check a config file; prints every problem as file:line:col key.path: message and exits 1 if any')
+  .argument('<file>', 'config file')
+  .action(async (file: string) => {
+    const table = await compileOnly(file);
+    process.stdout.write(`${file}: ok (${table.routes.length} routes, version ${table.version})\n`);
+    await table.close();
+    process.exit(0);
+  });
+
+program
+  .command('routes')
+  .description('print the compiled route table')
+  .argument('<file>', 'config file')
+  .option('--json', 'print JSON')
+  .action(async (file: string, o: { json?: boolean }) => {
+    const table = await compileOnly(file);
+    const d = describeTable(table);
+    if (o.json) process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+    else {
+      const rows = d.routes.map((r) => [
+        r.methods.join(','),
+        r.path,
+        r.hosts.length ? r.hosts.join(',') : '*',
+        String(r.integration.type) + (r.integration.upstream ? ` ${String(r.integration.upstream)}` : ''),
+        r.plugins.join(' ') || '-',
+        r.id,
+      ]);
+      const head = ['METHODS', 'PATH', 'HOSTS', 'INTEGRATION', 'PLUGINS', 'ID'];
+      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+      const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+      process.stdout.write(`${[line(head), ...rows.map(line)].join('\n')}\nversion ${d.version}, ${d.routes.length} routes\n`);
+    }
+    await table.close();
+    process.exit(0);
+  });
+
+program
+  .command('schema')
+  .description('print the JSON Schema of the config format (for editor completion)')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...fullSchema() }, null, 2)}\n`);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`turnpike: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,66 @@
+import type { BlockList } from 'node:net';
+import type { Logger } from 'pino';
+import type { RequestContext } from '../pipeline/context.js';
+import type { LogHook, RequestHook, ResponseHook } from '../pipeline/types.js';
+import type { GatewayMetrics, RouteStats } from '../observability/metrics.js';
+import type { Router } from '../routing/router.js';
+
+/** An integration answers a matched request: it must end in ctx.send/sendError or stream a response itself. */
+export interface Integration {
+  readonly type: string;
+  invoke(ctx: RequestContext): void | Promise<void>;
+  /** Proxies an HTTP Upgrade (WebSocket); only integrations that can, implement it. */
+  upgrade?(ctx: RequestContext, socket: import('node:stream').Duplex, head: Buffer): void;
+  /** A plain description for `turnpike routes` and the admin /routes endpoint. */
+  describe(): Record<string, unknown>;
+}
+
+export interface CompiledRoute {
+  /** 'api/route': stable across reloads, used in logs and metrics. */
+  readonly id: string;
+  readonly api: string;
+  readonly name: string;
+  readonly methods: readonly string[];
+  readonly path: string;
+  readonly hosts: readonly string[];
+  readonly websocket: boolean;
+  readonly allowEncodedSlashes: boolean;
+  readonly maxBodyBytes: number;
+  readonly needsRequestBody: boolean;
+  /** All request-phase hooks, flattened in phase order, then priority, then name. */
+  readonly requestHooks: readonly RequestHook[];
+  readonly responseHooks: readonly ResponseHook[];
+  readonly logHooks: readonly LogHook[];
+  /** Plugin names per phase, for `turnpike routes` and tests that pin the order. */
+  readonly pluginOrder: readonly string[];
+  readonly integration: Integration;
+  readonly stats: RouteStats;
+}
+
+export interface Limits {
+  headerBytes: number;
+  headerCount: number;
+  urlBytes: number;
+  bodyBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export interface RouteTable {
+  /** Content hash of the config this table was built from. */
+  readonly version: string;
+  readonly source: string;
+  readonly router: Router<CompiledRoute>;
+  readonly routes: readonly CompiledRoute[];
+  readonly limits: Limits;
+  readonly trustedProxies: BlockList | undefined;
+  readonly accessLog: boolean;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly shutdownGraceMs: number;
+  /** Requests currently using this table; when a retired table drops to 0 it is closed. */
+  inflight: number;
+  retired: boolean;
+  close(): Promise<void>;
+}

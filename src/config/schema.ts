@@ -1,0 +1,235 @@
+/**
+ * The native configuration schema: the single source of truth for types, defaults,
+ * validation and the published JSON Schema (schema/turnpike.schema.json).
+ * Descriptions here become the reference docs, so they say what a key does and its default.
+ */
+import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
+
+const Millis = (description: string, def: number) =>
+  Type.Integer({ minimum: 1, maximum: 3_600_000, default: def, description: `${description} (milliseconds, default ${def})` });
+
+export const HeaderOps = Type.Object(
+  {
+    add: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), Type.String(), {
+        description: 'Headers appended (an existing header of the same name is kept).',
+      }),
+    ),
+    set: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), Type.String(), {
+        description: 'Headers set, replacing any existing value.',
+      }),
+    ),
+    remove: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Header names removed.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const QueryOps = Type.Object(
+  {
+    add: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String(), { description: 'Query parameters appended.' })),
+    set: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String(), { description: 'Query parameters set, replacing existing ones.' })),
+    remove: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Query parameter names removed.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const UpstreamTimeouts = Type.Object(
+  {
+    connectMs: Type.Optional(Millis('Time to establish the TCP/TLS connection; exceeded -> 504', 5_000)),
+    firstByteMs: Type.Optional(Millis('Time from sending the request to the response headers; exceeded -> 504', 30_000)),
+    totalMs: Type.Optional(Millis('Whole exchange, including streaming the response body; exceeded -> 504 (or abort once streaming)', 60_000)),
+  },
+  { additionalProperties: false },
+);
+
+export const Target = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://', description: 'http(s)://host:port[/base-path] of one upstream server.' }),
+    weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, default: 1, description: 'Relative share of traffic (default 1).' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Upstream = Type.Object(
+  {
+    targets: Type.Array(Target, { minItems: 1, description: 'Servers of this upstream.' }),
+    balancer: Type.Optional(Type.Union([Type.Literal('round-robin')], { default: 'round-robin', description: 'Load-balancing algorithm.' })),
+    timeouts: Type.Optional(UpstreamTimeouts),
+    connections: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'Maximum open connections per target (keep-alive pool size, default 256).' }),
+    ),
+    keepAliveMs: Type.Optional(Millis('Idle keep-alive time of a pooled upstream connection', 4_000)),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          rejectUnauthorized: Type.Optional(Type.Boolean({ default: true, description: 'Verify the upstream certificate (default true).' })),
+          ca: Type.Optional(Type.String({ description: 'PEM file with the CA bundle that signs the upstream certificate.' })),
+          servername: Type.Optional(Type.String({ description: 'SNI name sent to the upstream.' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Rewrite = Type.Object(
+  {
+    stripPrefix: Type.Optional(Type.String({ pattern: '^/', description: 'Removed from the start of the forwarded path when present.' })),
+    regex: Type.Optional(
+      Type.Object(
+        {
+          pattern: Type.String({ minLength: 1, description: 'JavaScript regular expression matched against the path (checked for catastrophic backtracking).' }),
+          replacement: Type.String({ description: 'Replacement; $1.. refer to capture groups.' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const HttpIntegration = Type.Object(
+  {
+    type: Type.Literal('http'),
+    upstream: Type.Optional(Type.String({ minLength: 1, description: 'Name of an entry in `upstreams`.' })),
+    url: Type.Optional(Type.String({ pattern: '^https?://', description: 'Shorthand for a one-target upstream: http(s)://host:port[/base-path].' })),
+    path: Type.Optional(
+      Type.String({ pattern: '^/', description: 'Template for the forwarded path, with the route\'s {params} (e.g. /v2/users/{id}); default: the request path.' }),
+    ),
+    rewrite: Type.Optional(Rewrite),
+    requestHeaders: Type.Optional(HeaderOps),
+    responseHeaders: Type.Optional(HeaderOps),
+    query: Type.Optional(QueryOps),
+    preserveHost: Type.Optional(Type.Boolean({ default: false, description: 'Forward the client\'s Host header instead of the upstream\'s (default false).' })),
+    timeouts: Type.Optional(UpstreamTimeouts),
+  },
+  { additionalProperties: false },
+);
+
+export const MockIntegration = Type.Object(
+  {
+    type: Type.Literal('mock'),
+    status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599, default: 200, description: 'Status code (default 200).' })),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Response headers.' })),
+    body: Type.Optional(Type.Unknown({ description: 'Response body: a string is sent as is; anything else as JSON.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Integration = Type.Union([HttpIntegration, MockIntegration], { description: 'What answers the route.' });
+
+/** Plugin configuration maps are validated per plugin against each plugin's own schema (see buildConfigSchema). */
+export const PluginsMap = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'Plugins by name with their configuration; `enabled: false` turns off an inherited plugin.',
+});
+
+export const Route = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, description: 'Unique name within the API (default: "METHOD path").' })),
+    methods: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1, default: ['ANY'], description: 'HTTP methods in upper case, or ANY (default).' }),
+    ),
+    path: Type.String({ pattern: '^(/|\\$default$)', description: 'Path template: /users/{id}, /files/{proxy+} (greedy), or $default (catch-all).' }),
+    hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host names (exact or *.example.com); default: the API\'s hosts.' })),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Header conditions: exact value, or ~regex.' })),
+    query: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Query conditions: exact value, or ~regex.' })),
+    websocket: Type.Optional(Type.Boolean({ default: false, description: 'Allow WebSocket upgrades to be proxied on this route (default false).' })),
+    allowEncodedSlashes: Type.Optional(
+      Type.Boolean({ default: false, description: 'Pass %2F and %5C in the path through untouched instead of answering 400 (default false).' }),
+    ),
+    maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Overrides server.limits.bodyBytes for this route.' })),
+    integration: Integration,
+    plugins: Type.Optional(PluginsMap),
+  },
+  { additionalProperties: false },
+);
+
+export const Api = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'Unique API name (used in metrics and logs).' }),
+    hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host names this API answers on; default any.' })),
+    basePath: Type.Optional(Type.String({ pattern: '^/', description: 'Prefix prepended to every route path of this API.' })),
+    plugins: Type.Optional(PluginsMap),
+    routes: Type.Array(Route, { description: 'Routes of this API.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const Limits = Type.Object(
+  {
+    headerBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 16_384, description: 'Request line + headers, bytes; exceeded -> 431 (default 16384).' })),
+    headerCount: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'Number of request headers; exceeded -> 431 (default 100).' })),
+    urlBytes: Type.Optional(Type.Integer({ minimum: 64, maximum: 1_048_576, default: 8_192, description: 'Request target length; exceeded -> 414 (default 8192).' })),
+    bodyBytes: Type.Optional(Type.Integer({ minimum: 0, default: 10_485_760, description: 'Request body bytes; exceeded -> 413 (default 10 MiB).' })),
+    headersTimeoutMs: Type.Optional(Millis('Time a client has to send the request headers; exceeded -> 408', 10_000)),
+    requestTimeoutMs: Type.Optional(Millis('Time a client has to send the whole request, body included; exceeded -> 408', 30_000)),
+    keepAliveTimeoutMs: Type.Optional(Millis('Idle time of a client keep-alive connection', 5_000)),
+  },
+  { additionalProperties: false },
+);
+
+export const Server = Type.Object(
+  {
+    trustedProxies: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'CIDRs (v4/v6) whose X-Forwarded-* headers are trusted; default none.',
+      }),
+    ),
+    limits: Type.Optional(Limits),
+    accessLog: Type.Optional(Type.Boolean({ default: true, description: 'One JSON access-log line per request on stdout (default true).' })),
+    logLevel: Type.Optional(
+      Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], {
+        default: 'info',
+        description: 'Log level (default info).',
+      }),
+    ),
+    shutdownGraceMs: Type.Optional(Millis('How long SIGTERM waits for in-flight requests before closing them', 10_000)),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    $schema: Type.Optional(Type.String()),
+    version: Type.Optional(Type.Literal(1, { description: 'Config format version (1).' })),
+    server: Type.Optional(Server),
+    upstreams: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), Upstream, { description: 'Named upstreams.' })),
+    plugins: Type.Optional(PluginsMap),
+    apis: Type.Array(Api, { description: 'APIs and their routes.' }),
+  },
+  { additionalProperties: false, title: 'Turnpike configuration' },
+);
+
+export type GatewayConfig = Static<typeof ConfigSchema>;
+export type ApiConfig = Static<typeof Api>;
+export type RouteConfig = Static<typeof Route>;
+export type UpstreamConfig = Static<typeof Upstream>;
+export type HttpIntegrationConfig = Static<typeof HttpIntegration>;
+export type MockIntegrationConfig = Static<typeof MockIntegration>;
+export type LimitsConfig = Static<typeof Limits>;
+export type HeaderOpsConfig = Static<typeof HeaderOps>;
+export type QueryOpsConfig = Static<typeof QueryOps>;
+export type UpstreamTimeoutsConfig = Static<typeof UpstreamTimeouts>;
+
+/**
+ * The full schema with every bundled plugin's config schema in place of the open PluginsMap,
+ * so validation (and editor completion from the published JSON Schema) covers plugin names and options.
+ */
+export function buildConfigSchema(pluginSchemas: Readonly<Record<string, TObject>>): TSchema {
+  const properties: Record<string, TSchema> = {};
+  for (const [name, schema] of Object.entries(pluginSchemas)) {
+    properties[name] = Type.Optional(Type.Object(
+      { ...schema.properties, enabled: Type.Optional(Type.Boolean({ default: true, description: 'false turns off a plugin inherited from the API or global level.' })) },
+      { additionalProperties: false, description: schema.description },
+    ));
+  }
+  const plugins = Type.Object(properties, { additionalProperties: false, description: PluginsMap.description });
+  const route = Type.Object({ ...Route.properties, plugins: Type.Optional(plugins) }, { additionalProperties: false });
+  const api = Type.Object({ ...Api.properties, plugins: Type.Optional(plugins), routes: Type.Array(route) }, { additionalProperties: false });
+  return Type.Object(
+    { ...ConfigSchema.properties, plugins: Type.Optional(plugins), apis: Type.Array(api, { description: 'APIs and their routes.' }) },
+    { additionalProperties: false, title: 'Turnpike configuration', $id: 'https://turnpike.dev/schema/turnpike.schema.json' },
+  );
+}

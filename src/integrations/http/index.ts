@@ -1,0 +1,187 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import type { CompiledRoute, Integration } from '../../compile/types.js';
+import type { HeaderOpsConfig, HttpIntegrationConfig, QueryOpsConfig } from '../../config/schema.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import type { Upstream, UpstreamTimeouts } from '../../upstream/upstream.js';
+import { BodyLimitError, ProxyHandler } from './proxy.js';
+import { proxyUpgrade } from './websocket.js';
+
+type PathBuilder = (ctx: RequestContext) => string;
+
+/** Compiles a forward-path template like /v2/users/{id}/{proxy+} into a builder over the route params. */
+export function compilePathTemplate(template: string): PathBuilder {
+  const parts: (string | { param: string })[] = [];
+  const re = /\{([A-Za-z0-9_.-]+)\+?\}/g;
+  let last = 0;
+  for (let m = re.exec(template); m !== null; m = re.exec(template)) {
+    if (m.index > last) parts.push(template.slice(last, m.index));
+    parts.push({ param: m[1] as string });
+    last = m.index + m[0].length;
+  }
+  if (last < template.length) parts.push(template.slice(last));
+  if (parts.every((p) => typeof p === 'string')) return () => template;
+  return (ctx) => {
+    const params = ctx.params;
+    let out = '';
+    for (const p of parts) out += typeof p === 'string' ? p : (params?.[p.param] ?? '');
+    return out;
+  };
+}
+
+function compileRewrite(cfg: HttpIntegrationConfig, routeTemplate: string): PathBuilder {
+  let build: PathBuilder = cfg.path !== undefined ? compilePathTemplate(cfg.path) : (ctx) => ctx.path;
+  void routeTemplate;
+  const strip = cfg.rewrite?.stripPrefix?.replace(/\/+$/, '');
+  if (strip) {
+    const inner = build;
+    build = (ctx) => {
+      const p = inner(ctx);
+      if (p === strip) return '/';
+      if (p.startsWith(strip) && p.charCodeAt(strip.length) === 47 /* '/' */) return p.slice(strip.length);
+      return p;
+    };
+  }
+  const rx = cfg.rewrite?.regex;
+  if (rx) {
+    const re = new RegExp(rx.pattern);
+    const inner = build;
+    build = (ctx) => {
+      const p = inner(ctx).replace(re, rx.replacement);
+      return p.startsWith('/') ? p : `/${p}`;
+    };
+  }
+  return build;
+}
+
+type HeaderOp = (headers: import('../../util/header-list.js').HeaderList) => void;
+
+export function compileHeaderOps(ops: HeaderOpsConfig | undefined): HeaderOp | undefined {
+  if (!ops) return undefined;
+  const remove = (ops.remove ?? []).map((n) => n.toLowerCase());
+  const set = Object.entries(ops.set ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const);
+  const add = Object.entries(ops.add ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const);
+  if (remove.length + set.length + add.length === 0) return undefined;
+  return (h) => {
+    for (const n of remove) h.delete(n);
+    for (const [k, v] of set) h.set(k, v);
+    for (const [k, v] of add) h.append(k, v);
+  };
+}
+
+function compileQueryOps(ops: QueryOpsConfig | undefined): ((raw: string) => string) | undefined {
+  if (!ops) return undefined;
+  const remove = ops.remove ?? [];
+  const set = Object.entries(ops.set ?? {});
+  const add = Object.entries(ops.add ?? {});
+  if (remove.length + set.length + add.length === 0) return undefined;
+  return (raw) => {
+    const q = new URLSearchParams(raw);
+    for (const n of remove) q.delete(n);
+    for (const [k, v] of set) q.set(k, v);
+    for (const [k, v] of add) q.append(k, v);
+    return q.toString();
+  };
+}
+
+/** Counts a chunked request body against the limit while it streams upstream. */
+class BodyCounter extends Transform {
+  #left: number;
+  readonly #ctx: RequestContext;
+  constructor(ctx: RequestContext, limit: number) {
+    super();
+    this.#ctx = ctx;
+    this.#left = limit;
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.#left -= chunk.length;
+    this.#ctx.bytesIn += chunk.length;
+    if (this.#left < 0) cb(new BodyLimitError('request body exceeds the limit'));
+    else cb(null, chunk);
+  }
+}
+
+export class HttpIntegration implements Integration {
+  readonly type = 'http';
+  readonly #upstream: Upstream;
+  readonly #timeouts: UpstreamTimeouts;
+  readonly #buildPath: PathBuilder;
+  readonly #requestHeaders: HeaderOp | undefined;
+  readonly #query: ((raw: string) => string) | undefined;
+  readonly #preserveHost: boolean;
+  readonly #config: HttpIntegrationConfig;
+  readonly #maxBody: number;
+  /** Set after the route is compiled (the route holds the integration, the integration needs the route's body limit). */
+  route: CompiledRoute | undefined;
+
+  constructor(config: HttpIntegrationConfig, upstream: Upstream, routePath: string, maxBodyBytes: number) {
+    this.#config = config;
+    this.#upstream = upstream;
+    this.#timeouts = { ...upstream.timeouts, ...config.timeouts };
+    this.#buildPath = compileRewrite(config, routePath);
+    this.#requestHeaders = compileHeaderOps(config.requestHeaders);
+    this.#query = compileQueryOps(config.query);
+    this.#preserveHost = config.preserveHost ?? false;
+    this.#maxBody = maxBodyBytes;
+  }
+
+  /** Response header ops run as a response hook so they also apply to upstream streaming answers. */
+  get responseHeaderOps(): HeaderOp | undefined {
+    return compileHeaderOps(this.#config.responseHeaders);
+  }
+
+  get upstreamName(): string {
+    return this.#upstream.name;
+  }
+
+  describe(): Record<string, unknown> {
+    const { type: _t, ...rest } = this.#config;
+    return { type: 'http', upstream: this.#upstream.name, targets: this.#upstream.targets.map((t) => t.origin + t.basePath), ...rest };
+  }
+
+  invoke(ctx: RequestContext): void {
+    const target = this.#upstream.pick();
+    let path = target.basePath + this.#buildPath(ctx);
+    const query = this.#query !== undefined ? this.#query(ctx.rawQuery) : ctx.rawQuery;
+    if (query.length > 0) path += `?${query}`;
+    const headers = ctx.upstreamHeaders;
+    if (this.#requestHeaders !== undefined) this.#requestHeaders(headers);
+    if (this.#preserveHost && ctx.host) headers.set('host', ctx.host);
+    ctx.upstreamTarget = target.origin;
+
+    let body: Buffer | import('node:stream').Readable | null = null;
+    if (ctx.body !== undefined) {
+      body = ctx.body;
+      headers.set('content-length', String(ctx.body.length));
+      headers.delete('transfer-encoding');
+    } else if (ctx.contentLength > 0) {
+      body = ctx.req;
+      ctx.bytesIn = ctx.contentLength;
+    } else if (ctx.contentLength === -2) {
+      // chunked: stream it, counting against the limit
+      body = ctx.req.pipe(new BodyCounter(ctx, this.#maxBody));
+    }
+
+    const handler = new ProxyHandler(ctx, this.#timeouts.totalMs);
+    target.pool.dispatch(
+      {
+        origin: target.origin,
+        method: ctx.method,
+        path,
+        headers: headers.list,
+        body,
+        headersTimeout: this.#timeouts.firstByteMs,
+        bodyTimeout: this.#timeouts.totalMs,
+      },
+      handler,
+    );
+  }
+
+  upgrade(ctx: RequestContext, socket: import('node:stream').Duplex, head: Buffer): void {
+    const target = this.#upstream.pick();
+    let path = target.basePath + this.#buildPath(ctx);
+    if (ctx.rawQuery.length > 0) path += `?${ctx.rawQuery}`;
+    if (this.#requestHeaders !== undefined) this.#requestHeaders(ctx.upstreamHeaders);
+    if (this.#preserveHost && ctx.host) ctx.upstreamHeaders.set('host', ctx.host);
+    proxyUpgrade(ctx, target.origin, path, socket, head, this.#timeouts.connectMs);
+  }
+}

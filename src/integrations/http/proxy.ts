@@ -1,0 +1,185 @@
+/**
+ * The proxy loop: one undici dispatch per request with a handler object (no per-request closures),
+ * streaming both bodies. Uses undici's raw-header handler interface (onHeaders with Buffer pairs),
+ * which is what undici's core calls natively, so no header objects are built in between.
+ */
+import type { Dispatcher } from 'undici';
+import { type ErrorCode } from '../../errors/catalogue.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import { runResponseHooks } from '../../pipeline/runner.js';
+import { HOP_BY_HOP, HeaderList, connectionTokens } from '../../util/header-list.js';
+
+export function upstreamErrorCode(err: unknown): ErrorCode {
+  const code = (err as { code?: string } | null)?.code ?? '';
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'ETIMEDOUT':
+    case 'TURNPIKE_TOTAL_TIMEOUT':
+      return 'UPSTREAM_TIMEOUT';
+    case 'TURNPIKE_BODY_LIMIT':
+      return 'BODY_TOO_LARGE';
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+    case 'UND_ERR_DESTROYED':
+      return 'UPSTREAM_UNAVAILABLE';
+    default:
+      if (code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_INFO') return 'UPSTREAM_BAD_RESPONSE';
+      // TLS failures and anything unknown from the upstream side are a bad gateway, never a hang.
+      return 'UPSTREAM_UNAVAILABLE';
+  }
+}
+
+export class BodyLimitError extends Error {
+  readonly code = 'TURNPIKE_BODY_LIMIT';
+}
+
+class TotalTimeoutError extends Error {
+  readonly code = 'TURNPIKE_TOTAL_TIMEOUT';
+}
+
+function onTotalTimeout(handler: ProxyHandler): void {
+  handler.timer = undefined;
+  handler.abortUpstream?.(new TotalTimeoutError('upstream total timeout'));
+}
+
+const kHandler = Symbol('proxyHandler');
+type ResWithHandler = import('node:http').ServerResponse & { [kHandler]?: ProxyHandler };
+
+/** 'drain' listener shared by every request: Node calls it with `this` = the response. */
+function onDrain(this: ResWithHandler): void {
+  const r = this[kHandler]?.resume;
+  if (r !== undefined) r();
+}
+
+export class ProxyHandler implements Dispatcher.DispatchHandler {
+  readonly ctx: RequestContext;
+  readonly sentAt: number;
+  abortUpstream: ((err: Error) => void) | undefined = undefined;
+  resume: (() => void) | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+  #done = false;
+
+  constructor(ctx: RequestContext, totalMs: number) {
+    this.ctx = ctx;
+    this.sentAt = performance.now();
+    this.timer = setTimeout(onTotalTimeout, totalMs, this);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    this.ctx.upstreamAbort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    const ctx = this.ctx;
+    this.resume = resume;
+    ctx.upstreamMs = performance.now() - this.sentAt;
+    if (statusCode < 200) return true; // 1xx informational: not forwarded (100-continue is handled by undici)
+    const list: string[] = [];
+    let dropTokens: string[] | undefined;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = (rawHeaders[i] as Buffer).toString('latin1').toLowerCase();
+      if (HOP_BY_HOP.has(name)) {
+        if (name === 'connection') dropTokens = connectionTokens((rawHeaders[i + 1] as Buffer).toString('latin1'));
+        continue;
+      }
+      list.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
+    }
+    const headers = new HeaderList(list);
+    if (dropTokens !== undefined) for (const t of dropTokens) headers.delete(t);
+    ctx.response = { status: statusCode, headers };
+    const route = ctx.route;
+    if (route !== undefined && route.responseHooks.length > 0) {
+      const pending = runResponseHooks(ctx, route.responseHooks);
+      if (pending !== undefined) {
+        pending.then(
+          () => {
+            if (this.#done) return;
+            if (this.writeHead()) resume();
+          },
+          (err: unknown) => {
+            ctx.table.logger.error({ err, requestId: ctx.id }, 'response hook failed');
+            this.abortUpstream?.(err as Error);
+          },
+        );
+        return false; // paused until the hooks finish
+      }
+    }
+    return this.writeHead();
+  }
+
+  private writeHead(): boolean {
+    const ctx = this.ctx;
+    const res = ctx.res;
+    const state = ctx.response;
+    if (state === undefined || res.destroyed) return false;
+    state.headers.list.push('x-request-id', ctx.id);
+    try {
+      res.writeHead(state.status, state.headers.list);
+    } catch (err) {
+      // An upstream header Node refuses to send (invalid characters): the answer is a 502, not a crash.
+      ctx.table.logger.warn({ err, requestId: ctx.id }, 'upstream sent an invalid header');
+      ctx.response = undefined;
+      this.finish();
+      this.abortUpstream?.(Object.assign(new Error('invalid upstream header'), { code: 'HPE_INVALID_HEADER_TOKEN' }));
+      return false;
+    }
+    // Headers go out with the first body chunk (or at end), saving a syscall on small responses.
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const ctx = this.ctx;
+    ctx.bytesOut += chunk.length;
+    if (ctx.method === 'HEAD') return true;
+    const res = ctx.res as ResWithHandler;
+    if (res.write(chunk)) return true;
+    res[kHandler] = this;
+    res.once('drain', onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.finish();
+    const res = this.ctx.res;
+    if (!res.headersSent && !res.destroyed) {
+      // Completed without headers having been written (should not happen): treat as bad response.
+      this.ctx.sendError('UPSTREAM_BAD_RESPONSE');
+      return;
+    }
+    res.end();
+  }
+
+  onError(err: Error): void {
+    this.finish();
+    const ctx = this.ctx;
+    if (ctx.clientGone) return;
+    const code = upstreamErrorCode(err);
+    if (!ctx.res.headersSent) {
+      ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id, err: { code: (err as { code?: string }).code, message: err.message } }, 'upstream request failed');
+      ctx.sendError(code);
+    } else {
+      // Status line already sent: abort the client connection so a truncated body never looks complete.
+      ctx.errorCode = code;
+      ctx.res.destroy(err);
+    }
+  }
+
+  private finish(): void {
+    this.#done = true;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.ctx.upstreamAbort = undefined;
+  }
+}

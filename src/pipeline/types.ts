@@ -1,0 +1,48 @@
+import type { TObject } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import type { RequestContext } from './context.js';
+import type { RequestPhase, ResponsePhase } from './phases.js';
+
+/** What a request-phase hook returns to answer early: the integration is skipped, response phases still run. */
+export interface EarlyResponse {
+  status: number;
+  headers?: Readonly<Record<string, string>>;
+  /** A string or Buffer is sent as is; anything else is sent as JSON. */
+  body?: unknown;
+}
+
+export type HookResult = EarlyResponse | undefined | void;
+/** A request-phase hook: return nothing to continue, an EarlyResponse to answer now; throw only on unexpected failure. */
+export type RequestHook = (ctx: RequestContext) => HookResult | Promise<HookResult>;
+/** A response-phase hook: `ctx.response` is set; it may change status and headers before they are sent. */
+export type ResponseHook = (ctx: ResponseContext) => void | Promise<void>;
+/** Runs after the response is sent; its errors are only counted. */
+export type LogHook = (ctx: ResponseContext) => void;
+
+export type ResponseContext = RequestContext & { response: NonNullable<RequestContext['response']> };
+
+export type PluginHooks = { [P in RequestPhase]?: RequestHook } & { [P in ResponsePhase]?: ResponseHook } & {
+  log?: LogHook;
+  /** Called when the config that owns this instance is retired (its last request finished). */
+  close?: () => void | Promise<void>;
+};
+
+/** The only way a plugin reaches the outside world. */
+export interface PluginDeps {
+  logger: Logger;
+  /** Where this instance sits, for messages: 'global', 'api:NAME' or 'route:API/NAME'. */
+  scope: string;
+}
+
+export interface PluginDefinition<C = Record<string, unknown>> {
+  name: string;
+  /** Higher runs first within a phase; ties by name. */
+  priority: number;
+  description: string;
+  /** Validates the config, gives defaults and the docs. Must be an object schema. */
+  configSchema: TObject;
+  /** Set when a hook reads the request body (`ctx.readBody()`); without it bodies stream straight through. */
+  needsRequestBody?: boolean;
+  /** Runs once per compiled config and scope; returns the hooks for the phases the plugin uses. */
+  create(config: C, deps: PluginDeps): PluginHooks;
+}

@@ -1,0 +1,13 @@
+import type { PluginDefinition } from '../pipeline/types.js';
+import { requestTermination } from './request-termination/index.js';
+import { responseHeaders } from './response-headers/index.js';
+
+/** Every bundled plugin. A new plugin starts as a copy of a sibling folder and is listed here. */
+export const BUNDLED_PLUGINS: readonly PluginDefinition<never>[] = [
+  responseHeaders as PluginDefinition<never>,
+  requestTermination as PluginDefinition<never>,
+];
+
+export function pluginSchemas(plugins: readonly PluginDefinition<never>[] = BUNDLED_PLUGINS) {
+  return Object.fromEntries(plugins.map((p) => [p.name, p.configSchema]));
+}

@@ -1,0 +1,18 @@
+/** Shows the early-answer contract: an onRequest hook that returns a response. */
+import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
+import { type RequestTerminationConfig, schema } from './schema.js';
+
+export const requestTermination: PluginDefinition<RequestTerminationConfig> = {
+  name: 'request-termination',
+  priority: 10,
+  description: 'Answers with a fixed response without calling the integration.',
+  configSchema: schema,
+  create(config) {
+    const answer: EarlyResponse = Object.freeze({
+      status: config.status ?? 503,
+      headers: { 'content-type': config.body !== undefined ? (config.contentType ?? 'application/json') : 'application/json' },
+      body: config.body ?? JSON.stringify({ message: config.message ?? 'Service Unavailable' }),
+    });
+    return { onRequest: () => answer };
+  },
+};

@@ -1,0 +1,243 @@
+/**
+ * The data plane: accepts requests, runs the compiled pipeline of the table current at accept time,
+ * and swaps tables atomically on reload. A retired table is closed when its last request ends.
+ */
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough, type Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { CompiledRoute, RouteTable } from '../compile/types.js';
+import { GatewayError } from '../errors/catalogue.js';
+import { writeRawError } from '../integrations/http/websocket.js';
+import { accessRecord } from '../observability/access-log.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { BodyTooLargeError, RequestContext } from '../pipeline/context.js';
+import { runRequestHooks } from '../pipeline/runner.js';
+import type { EarlyResponse } from '../pipeline/types.js';
+import { normalizeTarget } from './path.js';
+import { scanRequestHeaders } from './request-scan.js';
+
+/** Node builds these for us (createServer's IncomingMessage/ServerResponse options), so the context is a declared field, not an ad-hoc property. */
+export class GatewayRequest extends IncomingMessage {}
+export class GatewayResponse extends ServerResponse<GatewayRequest> {
+  ctx: RequestContext | undefined = undefined;
+}
+
+export class Gateway {
+  #table: RouteTable;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly protocol: 'http' | 'https';
+  /** Set while draining: new requests on kept-alive connections get `connection: close`. */
+  draining = false;
+
+  constructor(table: RouteTable, logger: Logger, metrics: GatewayMetrics, protocol: 'http' | 'https' = 'http') {
+    this.#table = table;
+    this.logger = logger;
+    this.metrics = metrics;
+    this.protocol = protocol;
+    metrics.setConfigVersion(table.version);
+  }
+
+  get table(): RouteTable {
+    return this.#table;
+  }
+
+  /** Atomic swap: requests already running keep the table they started with. */
+  swap(next: RouteTable): void {
+    const prev = this.#table;
+    this.#table = next;
+    this.metrics.setConfigVersion(next.version);
+    prev.retired = true;
+    if (prev.inflight === 0) void prev.close();
+  }
+
+  readonly onRequest = (req: GatewayRequest, res: GatewayResponse): void => {
+    this.handle(req, res, undefined, undefined);
+  };
+
+  /** Upgrade requests: WebSocket on routes that allow it; anything else (h2c...) is served as a plain request with the upgrade stripped. */
+  readonly onUpgrade = (req: GatewayRequest, socket: Duplex, head: Buffer): void => {
+    socket.on('error', noop);
+    const res = new GatewayResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as import('node:net').Socket);
+    res.once('finish', () => socket.end());
+    const isWebSocket = /^websocket$/i.test(String(req.headers.upgrade ?? '').trim());
+    this.handle(req, res, isWebSocket ? socket : undefined, head);
+  };
+
+  handle(req: GatewayRequest, res: GatewayResponse, wsSocket: Duplex | undefined, head: Buffer | undefined): void {
+    const table = this.#table;
+    table.inflight++;
+    this.metrics.inflight++;
+    const start = performance.now();
+    const ctx = new RequestContext(req, res, table, '', start, this.protocol);
+    res.ctx = ctx;
+    res.once('close', onResponseClose);
+    if (this.draining) res.shouldKeepAlive = false;
+
+    const scan = scanRequestHeaders(ctx, req.rawHeaders, table.limits.headerCount);
+    (ctx as { id: string }).id = scan.requestId ?? randomUUID();
+    ctx.upstreamHeaders.list.push('x-request-id', ctx.id);
+    if (scan.error !== undefined) return void this.fail(ctx, scan.error);
+
+    const url = req.url ?? '/';
+    if (url.length > table.limits.urlBytes) return void this.fail(ctx, 'URI_TOO_LONG');
+    const target = normalizeTarget(url);
+    if (!target.ok) {
+      ctx.errorDetail = target.reason;
+      return void this.fail(ctx, 'BAD_PATH');
+    }
+    ctx.path = target.path;
+    ctx.rawQuery = target.rawQuery;
+
+    const match = table.router.lookup(ctx.method, ctx.host, target.path, req.headers, target.rawQuery);
+    if (match.kind !== 'found') {
+      if (match.kind === 'method-not-allowed') {
+        ctx.errorDetail = match.allow.join(', ');
+        return void this.fail(ctx, 'METHOD_NOT_ALLOWED');
+      }
+      return void this.fail(ctx, 'ROUTE_NOT_FOUND');
+    }
+    const route = match.value;
+    ctx.route = route;
+    ctx.params = match.params;
+    if (target.encodedSlash && !route.allowEncodedSlashes) return void this.fail(ctx, 'ENCODED_SLASH');
+    if (ctx.contentLength > route.maxBodyBytes) {
+      res.shouldKeepAlive = false; // the body will not be read: close rather than drain it
+      return void this.fail(ctx, 'BODY_TOO_LARGE');
+    }
+    if (head !== undefined && wsSocket === undefined && ctx.contentLength !== 0 && ctx.contentLength !== -1) {
+      // A non-WebSocket upgrade (h2c) with a body: Node stopped parsing at the headers, so feed the body ourselves.
+      attachUpgradeBody(ctx, req.socket, head);
+    }
+
+    if (wsSocket !== undefined && route.websocket && route.integration.upgrade !== undefined) {
+      return void this.runUpgrade(ctx, route, wsSocket, head as Buffer);
+    }
+
+    if (route.needsRequestBody) {
+      ctx.readBody().then(
+        () => this.runPipeline(ctx, route),
+        (err: unknown) => this.fail(ctx, err instanceof BodyTooLargeError ? 'BODY_TOO_LARGE' : 'BAD_REQUEST', err),
+      );
+      return;
+    }
+    this.runPipeline(ctx, route);
+  }
+
+  private runPipeline(ctx: RequestContext, route: CompiledRoute): void {
+    try {
+      const early = route.requestHooks.length === 0 ? undefined : runRequestHooks(ctx, route.requestHooks);
+      if (early === undefined) {
+        const r = route.integration.invoke(ctx);
+        if (r !== undefined) r.catch((err: unknown) => this.fail(ctx, undefined, err));
+      } else if (early instanceof Promise) {
+        early.then(
+          (e) => {
+            if (e !== undefined) return ctx.sendEarly(e);
+            if (ctx.clientGone) return;
+            return route.integration.invoke(ctx);
+          },
+        ).catch((err: unknown) => this.fail(ctx, undefined, err));
+      } else {
+        const r = ctx.sendEarly(early as EarlyResponse);
+        if (r !== undefined) r.catch((err: unknown) => this.fail(ctx, undefined, err));
+      }
+    } catch (err) {
+      this.fail(ctx, undefined, err);
+    }
+  }
+
+  private runUpgrade(ctx: RequestContext, route: CompiledRoute, socket: Duplex, head: Buffer): void {
+    const go = () => {
+      const res = ctx.res as GatewayResponse;
+      res.detachSocket(socket as import('node:net').Socket);
+      ctx.response = { status: 101, headers: ctx.upstreamHeaders };
+      socket.once('close', () => finishRequest(ctx, 101));
+      res.removeListener('close', onResponseClose);
+      route.integration.upgrade?.(ctx, socket, head);
+    };
+    try {
+      const early = route.requestHooks.length === 0 ? undefined : runRequestHooks(ctx, route.requestHooks);
+      if (early === undefined) return go();
+      if (early instanceof Promise) {
+        early.then((e) => (e === undefined ? go() : ctx.sendEarly(e))).catch((err: unknown) => this.fail(ctx, undefined, err));
+        return;
+      }
+      void ctx.sendEarly(early as EarlyResponse);
+    } catch (err) {
+      this.fail(ctx, undefined, err);
+    }
+  }
+
+  /** Answers with a catalogue error; unexpected errors become 500 and are logged with the request id. */
+  fail(ctx: RequestContext, code: import('../errors/catalogue.js').ErrorCode | undefined, err?: unknown): void {
+    let c = code;
+    if (c === undefined) {
+      if (err instanceof GatewayError) c = err.code;
+      else {
+        c = 'INTERNAL_ERROR';
+        this.logger.error({ err, requestId: ctx.id, route: ctx.route?.id }, 'request failed');
+      }
+    }
+    if (ctx.res.headersSent || ctx.res.destroyed) {
+      ctx.errorCode = c;
+      if (!ctx.res.writableEnded) ctx.res.destroy();
+      return;
+    }
+    const r = ctx.sendError(c);
+    if (r !== undefined) r.catch(() => ctx.res.destroy());
+  }
+}
+
+function noop(): void {}
+
+function attachUpgradeBody(ctx: RequestContext, socket: import('node:net').Socket, head: Buffer): void {
+  const body = new PassThrough();
+  let left = ctx.contentLength;
+  const feed = (chunk: Buffer) => {
+    if (left <= 0) return;
+    const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
+    left -= part.length;
+    body.write(part);
+    if (left <= 0) {
+      socket.off('data', feed);
+      body.end();
+    }
+  };
+  if (head.length > 0) feed(head);
+  if (left > 0) socket.on('data', feed);
+  (ctx as { req: unknown }).req = Object.assign(body, { headers: ctx.req.headers, socket: ctx.req.socket });
+}
+
+/** 'close' listener shared by every request (Node calls it with `this` = the response). */
+function onResponseClose(this: GatewayResponse): void {
+  const ctx = this.ctx;
+  if (ctx === undefined) return;
+  this.ctx = undefined;
+  let status = this.statusCode;
+  if (!this.writableFinished) {
+    // Client went away (or we aborted): stop the upstream exchange and log 499 as nginx does.
+    ctx.abort(new Error('client closed the connection'));
+    if (!this.headersSent) status = 499;
+  }
+  finishRequest(ctx, status);
+}
+
+function finishRequest(ctx: RequestContext, status: number): void {
+  const table = ctx.table;
+  const latency = performance.now() - ctx.start;
+  const route = ctx.route;
+  const stats = route?.stats ?? table.metrics.unrouted;
+  stats.record(ctx.method, status, latency / 1000, ctx.upstreamMs < 0 ? -1 : ctx.upstreamMs / 1000, ctx.bytesIn, ctx.bytesOut);
+  if (table.accessLog) table.logger.info(accessRecord(ctx, status, latency));
+  if (route !== undefined && route.logHooks.length > 0 && ctx.response !== undefined) {
+    for (const h of route.logHooks) h(ctx as import('../pipeline/types.js').ResponseContext);
+  }
+  table.inflight--;
+  table.metrics.inflight--;
+  if (table.retired && table.inflight === 0) void table.close();
+}
+

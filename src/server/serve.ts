@@ -1,0 +1,296 @@
+/**
+ * `turnpike serve`: one process (workers = 1) or a node:cluster primary with N workers.
+ * The process stays in the foreground so supervisors see its real pid.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import client from 'prom-client';
+import { createAdminServer } from '../admin/server.js';
+import type { RouteTable } from '../compile/types.js';
+import { ConfigError } from '../config/diagnostics.js';
+import { buildTable, parseConfigText, readConfigFile } from '../config/index.js';
+import { createLogger } from '../observability/logger.js';
+import { GatewayMetrics } from '../observability/metrics.js';
+import { PoolRegistry } from '../upstream/upstream.js';
+import { Gateway } from './gateway.js';
+import { createListener } from './listener.js';
+import { describeTable } from './describe.js';
+import { watchFile } from './watch.js';
+
+export interface ServeOptions {
+  file: string;
+  port: number;
+  host: string;
+  adminPort: number;
+  adminHost: string;
+  workers: number;
+  watch: boolean;
+}
+
+type PrimaryMessage = { type: 'reload'; text: string } | { type: 'shutdown' };
+type WorkerMessage = { type: 'listening'; port: number } | { type: 'reloaded'; ok: boolean; version?: string; errors?: string };
+
+export async function serve(opts: ServeOptions): Promise<void> {
+  if (cluster.isPrimary && opts.workers > 1) return runPrimary(opts);
+  return runDataPlane(opts, cluster.isWorker);
+}
+
+function reportConfigError(logger: Logger, err: unknown, what: string): string {
+  if (err instanceof ConfigError) {
+    logger.error({ diagnostics: err.diagnostics }, `${what}: config rejected`);
+    return err.message;
+  }
+  logger.error({ err }, `${what}: config could not be loaded`);
+  return (err as Error).message;
+}
+
+/** Builds the first table or exits 1 with every problem on stderr. */
+async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMetrics, pools: PoolRegistry): Promise<RouteTable> {
+  try {
+    const doc = await readConfigFile(opts.file);
+    const table = buildTable(doc, { logger, metrics, pools });
+    metrics.reloads.inc({ result: 'success' });
+    return table;
+  } catch (err) {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
+    reportConfigError(logger, err, 'start');
+    logger.flush();
+    process.exit(1);
+  }
+}
+
+async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void> {
+  const logger = createLogger();
+  const metrics = new GatewayMetrics();
+  const pools = new PoolRegistry();
+  const table = await firstTable(opts, logger, metrics, pools);
+  const gateway = new Gateway(table, logger, metrics);
+  const server = createListener(gateway, table.limits);
+
+  let reloading: Promise<void> | undefined;
+  let again = false;
+  const reload = async (text?: string): Promise<{ ok: boolean; version?: string; errors?: string }> => {
+    try {
+      const doc = text === undefined ? await readConfigFile(opts.file) : parseConfigText(text, opts.file);
+      const next = buildTable(doc, { logger, metrics, pools });
+      if (next.version === gateway.table.version) {
+        void next.close();
+        return { ok: true, version: next.version };
+      }
+      applyServerLimits(server, next, table.limits.headerBytes, logger);
+      gateway.swap(next);
+      metrics.reloads.inc({ result: 'success' });
+      logger.info({ version: next.version, routes: next.routes.length }, 'config reloaded');
+      return { ok: true, version: next.version };
+    } catch (err) {
+      metrics.reloads.inc({ result: 'failure' });
+      return { ok: false, errors: reportConfigError(logger, err, 'reload') };
+    }
+  };
+  const reloadFromFile = () => {
+    if (reloading) {
+      again = true;
+      return;
+    }
+    reloading = reload().then(() => {
+      reloading = undefined;
+      if (again) {
+        again = false;
+        reloadFromFile();
+      }
+    });
+  };
+
+  let admin: http.Server | undefined;
+  if (!isWorker) {
+    admin = createAdminServer(
+      {
+        metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+        ready: () => (gateway.draining ? { ready: false, reason: 'draining' } : { ready: server.listening, version: gateway.table.version }),
+        routes: () => describeTable(gateway.table),
+        status: () => ({ pid: process.pid, version: gateway.table.version, workers: 1 }),
+      },
+      logger,
+    );
+  } else {
+    client.AggregatorRegistry.setRegistries([metrics.registry]);
+  }
+
+  const stopWatching = !isWorker && opts.watch ? watchFile(opts.file, reloadFromFile) : () => undefined;
+  if (!isWorker) process.on('SIGHUP', reloadFromFile);
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    stopWatching();
+    logger.info({ signal, inflight: metrics.inflight }, 'draining');
+    gateway.draining = true;
+    admin?.close();
+    server.close();
+    server.closeIdleConnections();
+    const deadline = Date.now() + gateway.table.shutdownGraceMs;
+    while (metrics.inflight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      server.closeIdleConnections();
+    }
+    if (metrics.inflight > 0) logger.warn({ inflight: metrics.inflight }, 'grace period over, closing remaining connections');
+    server.closeAllConnections();
+    await gateway.table.close();
+    await pools.closeAll();
+    logger.info('stopped');
+    logger.flush();
+    setTimeout(() => process.exit(0), 20).unref();
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  if (isWorker) {
+    process.on('message', (m: PrimaryMessage) => {
+      if (m.type === 'reload') void reload(m.text).then((r) => process.send?.({ type: 'reloaded', ...r } satisfies WorkerMessage));
+      else if (m.type === 'shutdown') void shutdown('primary');
+    });
+    // If the primary dies, do not linger as an orphan.
+    process.on('disconnect', () => void shutdown('disconnect'));
+  }
+
+  await listen(server, opts.port, opts.host);
+  const port = (server.address() as AddressInfo).port;
+  let adminPort: number | undefined;
+  if (admin) {
+    await listen(admin, opts.adminPort, opts.adminHost);
+    adminPort = (admin.address() as AddressInfo).port;
+  }
+  if (isWorker) process.send?.({ type: 'listening', port } satisfies WorkerMessage);
+  else logger.info({ port, adminPort, host: opts.host, version: gateway.table.version, routes: gateway.table.routes.length, workers: 1 }, 'listening');
+}
+
+function applyServerLimits(server: http.Server, next: RouteTable, startHeaderBytes: number, logger: Logger): void {
+  server.headersTimeout = next.limits.headersTimeoutMs;
+  server.requestTimeout = next.limits.requestTimeoutMs;
+  server.keepAliveTimeout = next.limits.keepAliveTimeoutMs;
+  if (startHeaderBytes !== next.limits.headerBytes) {
+    logger.warn({ from: startHeaderBytes, to: next.limits.headerBytes }, 'server.limits.headerBytes changes take effect after a restart');
+  }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen({ port, host, backlog: 2048 }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+async function runPrimary(opts: ServeOptions): Promise<void> {
+  const logger = createLogger();
+  const metrics = new GatewayMetrics();
+  const pools = new PoolRegistry();
+  let table = await firstTable(opts, logger, metrics, pools);
+  const aggregator = new client.AggregatorRegistry();
+  let shuttingDown = false;
+  let port: number | undefined;
+  const listening = new Set<number>();
+  const recentCrashes: number[] = [];
+
+  const fork = (): Worker => {
+    const w = cluster.fork({ TURNPIKE_WORKER: '1' });
+    w.on('message', (m: WorkerMessage) => {
+      if (m.type === 'listening') {
+        listening.add(w.id);
+        if (port === undefined) {
+          port = m.port;
+          logger.info({ port, adminPort: adminPortNum, host: opts.host, version: table.version, routes: table.routes.length, workers: opts.workers }, 'listening');
+        }
+      } else if (m.type === 'reloaded' && !m.ok) logger.error({ worker: w.id, errors: m.errors }, 'worker rejected config');
+    });
+    return w;
+  };
+  cluster.on('exit', (w, code, signal) => {
+    listening.delete(w.id);
+    if (shuttingDown) return;
+    logger.error({ worker: w.id, pid: w.process.pid, code, signal }, 'worker exited; starting a replacement');
+    const now = Date.now();
+    recentCrashes.push(now);
+    while (recentCrashes.length > 0 && (recentCrashes[0] as number) < now - 10_000) recentCrashes.shift();
+    // A crash loop (bad handler, bad port) must not fork-bomb the machine: back off.
+    setTimeout(() => !shuttingDown && fork(), recentCrashes.length > opts.workers * 3 ? 2_000 : 0);
+  });
+
+  const reload = async () => {
+    try {
+      const doc = await readConfigFile(opts.file);
+      const next = buildTable(doc, { logger, metrics, pools });
+      if (next.version === table.version) {
+        void next.close();
+        return;
+      }
+      const prev = table;
+      table = next;
+      void prev.close();
+      metrics.reloads.inc({ result: 'success' });
+      metrics.setConfigVersion(next.version);
+      for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'reload', text: doc.text } satisfies PrimaryMessage);
+      logger.info({ version: next.version, routes: next.routes.length }, 'config reloaded');
+    } catch (err) {
+      metrics.reloads.inc({ result: 'failure' });
+      reportConfigError(logger, err, 'reload');
+    }
+  };
+  let chain = Promise.resolve();
+  const queueReload = () => {
+    chain = chain.then(reload);
+  };
+
+  const admin = createAdminServer(
+    {
+      metrics: async () => {
+        const workerMetrics = await aggregator.clusterMetrics();
+        const own = await metrics.registry.metrics();
+        // Worker request metrics are summed by the aggregator; the primary adds its reload counters.
+        const reloadLines = own
+          .split('\n')
+          .filter((l) => l.startsWith('turnpike_config_') || l.startsWith('# HELP turnpike_config_') || l.startsWith('# TYPE turnpike_config_'))
+          .join('\n');
+        return { contentType: aggregator.contentType, body: `${workerMetrics.replace(/^(# (HELP|TYPE) )?turnpike_config_[^\n]*\n?/gm, '')}\n${reloadLines}\n` };
+      },
+      ready: () => (shuttingDown ? { ready: false, reason: 'draining' } : listening.size > 0 ? { ready: true, version: table.version } : { ready: false, reason: 'no worker listening' }),
+      routes: () => describeTable(table),
+      status: () => ({ pid: process.pid, version: table.version, workers: listening.size }),
+    },
+    logger,
+  );
+  await listen(admin, opts.adminPort, opts.adminHost);
+  const adminPortNum = (admin.address() as AddressInfo).port;
+
+  const stopWatching = opts.watch ? watchFile(opts.file, queueReload) : () => undefined;
+  process.on('SIGHUP', queueReload);
+  const shutdown = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    stopWatching();
+    logger.info({ signal }, 'draining workers');
+    for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'shutdown' } satisfies PrimaryMessage);
+    const hardStop = setTimeout(() => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+    }, table.shutdownGraceMs + 3_000);
+    const check = setInterval(() => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        clearInterval(check);
+        clearTimeout(hardStop);
+        admin.close();
+        logger.info('stopped');
+        logger.flush();
+        setTimeout(() => process.exit(0), 20).unref();
+      }
+    }, 20);
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  for (let i = 0; i < opts.workers; i++) fork();
+}

@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
+import type { UpstreamConfig } from '../config/schema.js';
+
+export interface UpstreamTimeouts {
+  connectMs: number;
+  firstByteMs: number;
+  totalMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, firstByteMs: 30_000, totalMs: 60_000 };
+
+export interface Target {
+  /** 'http://host:port' */
+  readonly origin: string;
+  /** Path prefix from the target URL without a trailing slash ('' for none). */
+  readonly basePath: string;
+  readonly weight: number;
+  readonly pool: Pool;
+}
+
+/** A keep-alive pool per origin+options, shared by every table that uses it so reloads keep warm connections. */
+export class PoolRegistry {
+  readonly #pools = new Map<string, { pool: Pool; refs: number }>();
+
+  acquire(origin: string, options: Pool.Options, key: string): Pool {
+    const k = `${origin}|${key}`;
+    let e = this.#pools.get(k);
+    if (e === undefined) {
+      e = { pool: new Pool(origin, options), refs: 0 };
+      this.#pools.set(k, e);
+    }
+    e.refs++;
+    return e.pool;
+  }
+
+  release(pool: Pool): void {
+    for (const [k, e] of this.#pools) {
+      if (e.pool !== pool) continue;
+      if (--e.refs === 0) {
+        this.#pools.delete(k);
+        // Let requests in flight on other tables finish; close() waits for them.
+        pool.close().catch(() => undefined);
+      }
+      return;
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(all.map((e) => e.pool.close().catch(() => e.pool.destroy().catch(() => undefined))));
+  }
+}
+
+export class Upstream {
+  readonly name: string;
+  readonly targets: readonly Target[];
+  readonly timeouts: UpstreamTimeouts;
+  /** Expanded by weight so picking is one array index (weights are small integers). */
+  readonly #ring: readonly Target[];
+  #next = 0;
+  readonly #registry: PoolRegistry;
+
+  constructor(name: string, config: UpstreamConfig, registry: PoolRegistry, configDir: string) {
+    this.name = name;
+    this.#registry = registry;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
+    const connections = config.connections ?? 256;
+    const keepAliveMs = config.keepAliveMs ?? 4_000;
+    const tls = config.tls;
+    const ca = tls?.ca !== undefined ? readFileSync(resolvePath(configDir, tls.ca), 'utf8') : undefined;
+    this.targets = config.targets.map((t) => {
+      const url = new URL(t.url);
+      const options: Pool.Options = {
+        connections,
+        pipelining: 1,
+        keepAliveTimeout: keepAliveMs,
+        keepAliveMaxTimeout: Math.max(keepAliveMs, 600_000),
+        headersTimeout: this.timeouts.firstByteMs,
+        bodyTimeout: this.timeouts.totalMs,
+        connect: {
+          timeout: this.timeouts.connectMs,
+          ...(url.protocol === 'https:'
+            ? { rejectUnauthorized: tls?.rejectUnauthorized ?? true, ...(ca ? { ca } : {}), ...(tls?.servername ? { servername: tls.servername } : {}) }
+            : {}),
+        },
+      };
+      const key = JSON.stringify([connections, keepAliveMs, this.timeouts, tls ?? null]);
+      const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
+      return { origin: url.origin, basePath, weight: t.weight ?? 1, pool: registry.acquire(url.origin, options, key) };
+    });
+    const ring: Target[] = [];
+    for (const t of this.targets) for (let i = 0; i < t.weight; i++) ring.push(t);
+    this.#ring = ring.length > 0 ? ring : this.targets;
+  }
+
+  /** Round-robin over the weighted ring (smooth balancers and health come with the traffic-control work). */
+  pick(): Target {
+    const ring = this.#ring;
+    const t = ring[this.#next] as Target;
+    this.#next = this.#next + 1 === ring.length ? 0 : this.#next + 1;
+    return t;
+  }
+
+  close(): void {
+    for (const t of this.targets) this.#registry.release(t.pool);
+  }
+}
+
+function resolvePath(dir: string, p: string): string {
+  return p.startsWith('/') ? p : `${dir}/${p}`;
+}
