@@ -13,7 +13,8 @@ import { createValidator } from './validate.js';
 
 let validator: ReturnType<typeof createValidator<GatewayConfig>> | undefined;
 function validate(doc: SourceDocument) {
-  validator ??= createValidator<GatewayConfig>(buildConfigSchema(pluginSchemas(BUNDLED_PLUGINS)));
+  // coerceTypes: `${PORT}` interpolates to a string; numbers and booleans written that way must still validate.
+  validator ??= createValidator<GatewayConfig>(buildConfigSchema(pluginSchemas(BUNDLED_PLUGINS)), { coerceTypes: true });
   return validator(doc);
 }
 

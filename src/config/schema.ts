@@ -195,7 +195,9 @@ export const ConfigSchema = Type.Object(
     $schema: Type.Optional(Type.String()),
     version: Type.Optional(Type.Literal(1, { description: 'Config format version (1).' })),
     server: Type.Optional(Server),
-    upstreams: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), Upstream, { description: 'Named upstreams.' })),
+    upstreams: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), Upstream, { description: 'Named upstreams.', additionalProperties: false }),
+    ),
     plugins: Type.Optional(PluginsMap),
     apis: Type.Array(Api, { description: 'APIs and their routes.' }),
   },
