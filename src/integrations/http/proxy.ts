@@ -33,6 +33,9 @@ export function upstreamErrorCode(err: unknown): ErrorCode {
       return 'UPSTREAM_UNAVAILABLE';
     default:
       if (code.startsWith('HPE_') || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code === 'UND_ERR_INFO') return 'UPSTREAM_BAD_RESPONSE';
+      // undici 7 builds HTTPParserError with `code` undefined (it indexes llhttp's name->number map
+      // with the number), so a response that is not HTTP at all is recognised by the error's name.
+      if ((err as { name?: string } | null)?.name === 'HTTPParserError') return 'UPSTREAM_BAD_RESPONSE';
       // TLS failures and anything unknown from the upstream side are a bad gateway, never a hang.
       return 'UPSTREAM_UNAVAILABLE';
   }
@@ -92,6 +95,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
         if (name === 'connection') dropTokens = connectionTokens((rawHeaders[i + 1] as Buffer).toString('latin1'));
         continue;
       }
+      // The gateway's id is added in writeHead; an upstream echoing it back would make the client see it twice.
+      if (name === 'x-request-id') continue;
       list.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
     }
     const headers = new HeaderList(list);
@@ -169,8 +174,10 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
       ctx.sendError(code);
     } else {
       // Status line already sent: abort the client connection so a truncated body never looks complete.
+      // No error argument: it would surface as a socket 'error' -> the listener's clientError, which
+      // would relabel this upstream failure as the client's (BAD_REQUEST) in the access log.
       ctx.errorCode = code;
-      ctx.res.destroy(err);
+      ctx.res.destroy();
     }
   }
 
