@@ -68,19 +68,56 @@ export function compileHeaderOps(ops: HeaderOpsConfig | undefined): HeaderOp | u
   };
 }
 
-function compileQueryOps(ops: QueryOpsConfig | undefined): ((raw: string) => string) | undefined {
+/**
+ * Query add/set/remove, done on the raw query string: parameters the ops do not name are forwarded
+ * byte for byte (a URLSearchParams round trip would re-encode them: '%20' -> '+', 'flag' -> 'flag=').
+ * Names are compared decoded, as URLSearchParams would; `set` replaces the first occurrence in place
+ * and drops the others (appended when absent); `add` appends. Values the ops write are percent-encoded.
+ * Only routes that configure query ops pay for this.
+ */
+export function compileQueryOps(ops: QueryOpsConfig | undefined): ((raw: string) => string) | undefined {
   if (!ops) return undefined;
   const remove = ops.remove ?? [];
-  const set = Object.entries(ops.set ?? {});
-  const add = Object.entries(ops.add ?? {});
-  if (remove.length + set.length + add.length === 0) return undefined;
+  const setNames = Object.keys(ops.set ?? {});
+  const setParts = Object.entries(ops.set ?? {}).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+  let addParts = '';
+  for (const [k, v] of Object.entries(ops.add ?? {})) addParts += `${addParts ? '&' : ''}${encodeURIComponent(k)}=${encodeURIComponent(v)}`;
+  if (remove.length + setNames.length + addParts.length === 0) return undefined;
   return (raw) => {
-    const q = new URLSearchParams(raw);
-    for (const n of remove) q.delete(n);
-    for (const [k, v] of set) q.set(k, v);
-    for (const [k, v] of add) q.append(k, v);
-    return q.toString();
+    let out = '';
+    const setDone = setParts.length > 0 ? new Uint8Array(setParts.length) : undefined;
+    if (raw.length > 0) {
+      for (const part of raw.split('&')) {
+        if (part === '') continue;
+        const eq = part.indexOf('=');
+        const name = decodeQueryName(eq < 0 ? part : part.slice(0, eq));
+        if (remove.includes(name)) continue;
+        const si = setNames.indexOf(name);
+        if (si >= 0) {
+          if ((setDone as Uint8Array)[si] === 0) {
+            (setDone as Uint8Array)[si] = 1;
+            out += `${out ? '&' : ''}${setParts[si] as string}`;
+          }
+          continue;
+        }
+        out += `${out ? '&' : ''}${part}`;
+      }
+    }
+    for (let i = 0; i < setParts.length; i++) if ((setDone as Uint8Array)[i] === 0) out += `${out ? '&' : ''}${setParts[i] as string}`;
+    if (addParts) out += `${out ? '&' : ''}${addParts}`;
+    return out;
   };
+}
+
+/** application/x-www-form-urlencoded name decoding ('+' is a space); a malformed escape stays as is. */
+function decodeQueryName(raw: string): string {
+  if (!raw.includes('%') && !raw.includes('+')) return raw;
+  const s = raw.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** Counts a chunked request body against the limit while it streams upstream. */

@@ -23,7 +23,10 @@ export class MockIntegration implements Integration {
       headers.push(name, v);
     }
     const body = config.body;
-    if (body === undefined || body === null) this.#body = undefined;
+    // 1xx, 204 and 304 never carry content (RFC 9110 §6.4.1, §15.3.5, §15.4.5): a configured body
+    // would otherwise go out as a content-length (and type) the client must not see on them.
+    const bodiless = this.#status < 200 || this.#status === 204 || this.#status === 304;
+    if (body === undefined || body === null || bodiless) this.#body = undefined;
     else if (typeof body === 'string') {
       this.#body = Buffer.from(body);
       if (!hasType) headers.push('content-type', 'text/plain; charset=utf-8');
