@@ -310,13 +310,19 @@ function regexProblem(source: string): string | undefined {
 function buildBlockList(cidrs: readonly string[], report: (index: number, message: string) => void): BlockList | undefined {
   if (cidrs.length === 0) return undefined;
   const list = new BlockList();
-  cidrs.forEach((c, i) => {
+  for (const [i, c] of cidrs.entries()) {
     const [addr, bits] = c.split('/');
     const family = isIP(addr ?? '');
-    if (family === 0) return report(i, `"${c}" is not an IP address or CIDR`);
+    if (family === 0) {
+      report(i, `"${c}" is not an IP address or CIDR`);
+      continue;
+    }
     const prefix = bits === undefined ? (family === 4 ? 32 : 128) : Number(bits);
-    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) return report(i, `"${c}" has an invalid prefix length`);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) {
+      report(i, `"${c}" has an invalid prefix length`);
+      continue;
+    }
     list.addSubnet(addr as string, prefix, family === 4 ? 'ipv4' : 'ipv6');
-  });
+  }
   return list;
 }
