@@ -17,6 +17,8 @@ export interface Target {
   readonly basePath: string;
   readonly weight: number;
   readonly pool: Pool;
+  /** TLS options for sockets opened outside the pool (WebSocket pass-through); undefined for http targets. */
+  readonly tls: import('node:tls').ConnectionOptions | undefined;
 }
 
 /** A keep-alive pool per origin+options, shared by every table that uses it so reloads keep warm connections. */
@@ -72,6 +74,8 @@ export class Upstream {
     const ca = tls?.ca !== undefined ? readFileSync(resolvePath(configDir, tls.ca), 'utf8') : undefined;
     this.targets = config.targets.map((t) => {
       const url = new URL(t.url);
+      const tlsOptions =
+        url.protocol === 'https:' ? { rejectUnauthorized: tls?.rejectUnauthorized ?? true, ...(ca ? { ca } : {}), ...(tls?.servername ? { servername: tls.servername } : {}) } : undefined;
       const options: Pool.Options = {
         connections,
         pipelining: 1,
@@ -79,16 +83,11 @@ export class Upstream {
         keepAliveMaxTimeout: Math.max(keepAliveMs, 600_000),
         headersTimeout: this.timeouts.firstByteMs,
         bodyTimeout: this.timeouts.totalMs,
-        connect: {
-          timeout: this.timeouts.connectMs,
-          ...(url.protocol === 'https:'
-            ? { rejectUnauthorized: tls?.rejectUnauthorized ?? true, ...(ca ? { ca } : {}), ...(tls?.servername ? { servername: tls.servername } : {}) }
-            : {}),
-        },
+        connect: { timeout: this.timeouts.connectMs, ...tlsOptions },
       };
       const key = JSON.stringify([connections, keepAliveMs, this.timeouts, tls ?? null]);
       const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
-      return { origin: url.origin, basePath, weight: t.weight ?? 1, pool: registry.acquire(url.origin, options, key) };
+      return { origin: url.origin, basePath, weight: t.weight ?? 1, pool: registry.acquire(url.origin, options, key), tls: tlsOptions };
     });
     const ring: Target[] = [];
     for (const t of this.targets) for (let i = 0; i < t.weight; i++) ring.push(t);

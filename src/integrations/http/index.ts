@@ -219,6 +219,6 @@ export class HttpIntegration implements Integration {
     if (ctx.rawQuery.length > 0) path += `?${ctx.rawQuery}`;
     if (this.#requestHeaders !== undefined) this.#requestHeaders(ctx.upstreamHeaders);
     if (this.#preserveHost && ctx.host) ctx.upstreamHeaders.set('host', ctx.host);
-    proxyUpgrade(ctx, target.origin, path, socket, head, this.#timeouts.connectMs);
+    proxyUpgrade(ctx, target, path, socket, head, this.#timeouts);
   }
 }

@@ -1,13 +1,17 @@
 /**
  * WebSocket pass-through: the gateway does not terminate the WebSocket, it forwards the upgrade
  * request and then pipes the two sockets. The upstream's answer (101 or a refusal) reaches the
- * client as the upstream wrote it.
+ * client as the upstream wrote it. Until the upstream's first byte arrives the client has seen
+ * nothing, so a failure up to then (refused, TLS, connect or first-byte timeout) is answered with a
+ * JSON error; after it, a failure just closes both sockets.
+ * Not a hot path: one exchange per connection, so closures here are fine.
  */
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { ERRORS, type ErrorCode, errorBody } from '../../errors/catalogue.js';
 import type { RequestContext } from '../../pipeline/context.js';
+import type { Target, UpstreamTimeouts } from '../../upstream/upstream.js';
 
 export function writeRawError(socket: Duplex, code: ErrorCode, requestId: string): void {
   if (socket.destroyed) return;
@@ -18,17 +22,34 @@ export function writeRawError(socket: Duplex, code: ErrorCode, requestId: string
   );
 }
 
-export function proxyUpgrade(ctx: RequestContext, origin: string, path: string, client: Duplex, head: Buffer, connectMs: number): void {
+export function proxyUpgrade(ctx: RequestContext, target: Target, path: string, client: Duplex, head: Buffer, timeouts: UpstreamTimeouts): void {
+  const origin = target.origin;
   const url = new URL(origin);
-  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-  const upstream =
-    url.protocol === 'https:' ? tls.connect({ host: url.hostname, port, servername: url.hostname }) : net.connect({ host: url.hostname, port });
+  const secure = url.protocol === 'https:';
+  const port = Number(url.port) || (secure ? 443 : 80);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  // SNI must be a host name, never an IP literal (RFC 6066 §3).
+  const servername = target.tls?.servername ?? (net.isIP(host) === 0 ? host : undefined);
+  const upstream = secure
+    ? tls.connect({ ...target.tls, host, port, ...(servername !== undefined ? { servername } : {}) })
+    : net.connect({ host, port });
   ctx.upstreamTarget = origin;
-  const timer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), connectMs);
-  let connected = false;
-  const onConnected = () => {
-    connected = true;
+  let answered = false; // the upstream's first byte has been relayed, or the client got our error
+  const fail = (code: ErrorCode, err: { code?: string; message: string }) => {
     clearTimeout(timer);
+    if (answered) return;
+    answered = true;
+    ctx.errorCode = code;
+    ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id, err: { code: err.code, message: err.message } }, 'websocket upstream failed');
+    client.unpipe?.(upstream);
+    upstream.unpipe(client);
+    writeRawError(client, code, ctx.id);
+    upstream.destroy();
+  };
+  let timer = setTimeout(() => fail('UPSTREAM_TIMEOUT', { code: 'ETIMEDOUT', message: 'connect timeout' }), timeouts.connectMs);
+  upstream.once(secure ? 'secureConnect' : 'connect', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fail('UPSTREAM_TIMEOUT', { code: 'UND_ERR_HEADERS_TIMEOUT', message: 'no answer to the upgrade request' }), timeouts.firstByteMs);
     const h = ctx.upstreamHeaders;
     if (!h.has('host')) h.set('host', url.host);
     let reqHead = `${ctx.method} ${path} HTTP/1.1\r\n`;
@@ -37,19 +58,34 @@ export function proxyUpgrade(ctx: RequestContext, origin: string, path: string, 
     reqHead += `connection: Upgrade\r\nupgrade: ${ctx.req.headers.upgrade ?? 'websocket'}\r\n\r\n`;
     upstream.write(reqHead);
     if (head.length > 0) upstream.write(head);
+    upstream.once('data', () => {
+      clearTimeout(timer);
+      answered = true;
+    });
     upstream.pipe(client);
     client.pipe(upstream);
-  };
-  upstream.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', onConnected);
-  upstream.on('error', (err) => {
+  });
+  upstream.on('error', (err: Error & { code?: string }) => {
+    if (!answered) fail(err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', err);
+    else client.destroy();
+  });
+  upstream.on('close', (hadError: boolean) => {
     clearTimeout(timer);
-    if (!connected) {
-      ctx.errorCode = (err as { code?: string }).code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
-      ctx.table.logger.warn({ requestId: ctx.id, err: { code: (err as { code?: string }).code, message: err.message } }, 'websocket upstream failed');
-      writeRawError(client, ctx.errorCode, ctx.id);
-    } else client.destroy();
+    if (!answered) fail('UPSTREAM_BAD_RESPONSE', { code: 'UND_ERR_SOCKET', message: 'upstream closed before answering the upgrade' });
+    // Our error answer is flushed by client.end(). Otherwise mirror the close; a clean one lets
+    // what is still buffered for the client (the close frame) go out first.
+    else if (ctx.errorCode === undefined) closeSoon(client, hadError);
   });
   client.on('error', () => upstream.destroy());
-  client.on('close', () => upstream.destroy());
-  upstream.on('close', () => client.destroy());
+  client.on('close', (hadError: boolean) => {
+    clearTimeout(timer);
+    answered = true;
+    closeSoon(upstream, hadError);
+  });
+}
+
+function closeSoon(socket: Duplex, abort: boolean): void {
+  const s = socket as Duplex & { destroySoon?: () => void };
+  if (abort || s.destroySoon === undefined) socket.destroy();
+  else s.destroySoon();
 }
