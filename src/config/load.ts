@@ -91,8 +91,10 @@ export function parseSource(text: string, file: string, opts: ParseOptions = {})
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const label = format === 'json' ? 'invalid JSON' : 'invalid YAML';
-  for (const e of doc.errors) {
-    errors.push(yamlDiagnostic(e, file, doc, position, label, 'error'));
+  for (const { error, hidden } of firstSyntaxErrors(doc.errors)) {
+    const d = yamlDiagnostic(error, file, doc, position, label, 'error');
+    if (hidden > 0) d.message += ` (${hidden} later error${hidden === 1 ? '' : 's'} not shown: they usually follow from this one)`;
+    errors.push(d);
   }
   for (const w of doc.warnings) {
     // An unknown tag (e.g. CloudFormation's !Ref) would silently become a plain string: refuse it.
@@ -160,6 +162,26 @@ export function detectFormat(text: string, file: string): 'yaml' | 'json' {
   const start = text.replace(/^\uFEFF/, '').trimStart();
   if ((start.startsWith('{') || start.startsWith('[')) && checkJsonSyntax(text) === undefined) return 'json';
   return 'yaml';
+}
+
+// Errors that do not derail the parser: the structure around them is intact, so each is real.
+const STANDALONE_ERRORS = new Set(['DUPLICATE_KEY']);
+const MAX_STANDALONE_ERRORS = 3;
+
+/**
+ * After a structural syntax error (an unclosed bracket or quote, a bad indent) the yaml parser
+ * re-reads the rest of the document under the wrong structure and reports an error on almost
+ * every following line ("implicit keys need to be on a single line" ...). Only the first
+ * structural error is worth reading, so only it is kept, with a note of how many followed; a few
+ * standalone errors before it (duplicate keys) are kept too.
+ */
+function firstSyntaxErrors(all: readonly YAMLError[]): { error: YAMLError; hidden: number }[] {
+  const sorted = [...all].sort((a, b) => a.pos[0] - b.pos[0]);
+  const firstStructural = sorted.findIndex((e) => !STANDALONE_ERRORS.has(e.code));
+  if (firstStructural === -1) return sorted.map((error) => ({ error, hidden: 0 }));
+  const kept = sorted.slice(0, Math.min(firstStructural, MAX_STANDALONE_ERRORS)).map((error) => ({ error, hidden: 0 }));
+  kept.push({ error: sorted[firstStructural] as YAMLError, hidden: sorted.length - firstStructural - 1 });
+  return kept;
 }
 
 function yamlDiagnostic(

@@ -153,7 +153,8 @@ export class GatewayMetrics {
     });
     this.reloads.inc({ result: 'success' }, 0);
     this.reloads.inc({ result: 'failure' }, 0);
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'turnpike_process_' });
+    // Node's defaults, named turnpike_process_* and turnpike_nodejs_* (the prefix is prepended to theirs).
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'turnpike_' });
   }
 
   statsFor(api: string, route: string): RouteStats {

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import client from 'prom-client';
 import { createAdminServer } from '../admin/server.js';
 import type { RouteTable } from '../compile/types.js';
-import { ConfigError } from '../config/diagnostics.js';
+import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { buildTable, parseConfigText, readConfigFile } from '../config/index.js';
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
@@ -29,30 +29,69 @@ export interface ServeOptions {
   watch: boolean;
 }
 
-type PrimaryMessage = { type: 'reload'; text: string } | { type: 'shutdown' };
-type WorkerMessage = { type: 'listening'; port: number } | { type: 'reloaded'; ok: boolean; version?: string; errors?: string };
+/**
+ * Primary <-> worker protocol. A worker never reads the config file itself: it asks the primary for
+ * the text of the table the primary serves ('hello' -> 'config'), so a worker started after a reload,
+ * or after the file was broken on disk, runs exactly what its siblings run.
+ */
+type PrimaryMessage = { type: 'config'; text: string } | { type: 'reload'; text: string } | { type: 'shutdown' };
+type WorkerMessage =
+  | { type: 'hello' }
+  | { type: 'listening'; port: number }
+  | { type: 'fatal'; message: string }
+  | { type: 'reloaded'; ok: boolean; version?: string; errors?: string };
+
+/** How long shutdown waits for upstream pools to finish closing before exiting anyway. */
+const POOL_CLOSE_MS = 1_000;
+/** Diagnostics carried by one reload-failure log line (the rest are counted). */
+const MAX_LOGGED_DIAGNOSTICS = 50;
 
 export async function serve(opts: ServeOptions): Promise<void> {
   if (cluster.isPrimary && opts.workers > 1) return runPrimary(opts);
   return runDataPlane(opts, cluster.isWorker);
 }
 
-function reportConfigError(logger: Logger, err: unknown, what: string): string {
+/**
+ * Logs a rejected config as ONE line. At start the full list goes to stderr (see firstTable), so the
+ * line carries only the count and the first problem; on reload there is no terminal, so the line
+ * carries every problem as `file:line:col key.path: message` (capped).
+ */
+function reportConfigError(logger: Logger, err: unknown, what: 'start' | 'reload'): string {
   if (err instanceof ConfigError) {
-    logger.error({ diagnostics: err.diagnostics }, `${what}: config rejected`);
+    const lines = err.diagnostics.map(formatDiagnostic);
+    const problems = err.diagnostics.filter((d) => d.severity === 'error').length;
+    if (what === 'start') logger.error({ problems, first: lines[0] }, 'start: config rejected');
+    else logger.error({ problems, diagnostics: lines.slice(0, MAX_LOGGED_DIAGNOSTICS) }, 'reload: config rejected; still serving the previous config');
     return err.message;
   }
   logger.error({ err }, `${what}: config could not be loaded`);
   return (err as Error).message;
 }
 
-/** Builds the first table or exits 1 with every problem on stderr. */
-async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMetrics, pools: PoolRegistry): Promise<RouteTable> {
+/** server.logLevel from the config, unless TURNPIKE_LOG_LEVEL (which wins) is set. */
+function applyLogLevel(logger: Logger, data: unknown): void {
+  if (process.env.TURNPIKE_LOG_LEVEL) return;
+  const level = (data as { server?: { logLevel?: unknown } } | null)?.server?.logLevel;
+  logger.level = typeof level === 'string' ? level : 'info';
+}
+
+/**
+ * Builds the first table (from the file, or in a worker from the text the primary sent) or exits 1
+ * with every problem on stderr, once.
+ */
+async function firstTable(
+  opts: ServeOptions,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  pools: PoolRegistry,
+  text?: string,
+): Promise<{ table: RouteTable; text: string }> {
   try {
-    const doc = await readConfigFile(opts.file);
+    const doc = text === undefined ? await readConfigFile(opts.file) : parseConfigText(text, opts.file);
     const table = buildTable(doc, { logger, metrics, pools });
+    applyLogLevel(logger, doc.data);
     metrics.reloads.inc({ result: 'success' });
-    return table;
+    return { table, text: doc.text };
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
     reportConfigError(logger, err, 'start');
@@ -61,11 +100,32 @@ async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMe
   }
 }
 
+/** In a worker: asks the primary for the config text to serve. */
+function configFromPrimary(): Promise<string> {
+  return new Promise((resolve) => {
+    const onMessage = (m: PrimaryMessage) => {
+      if (m.type === 'config') {
+        process.off('message', onMessage);
+        resolve(m.text);
+      } else if (m.type === 'shutdown') process.exit(0);
+    };
+    process.on('message', onMessage);
+    process.send?.({ type: 'hello' } satisfies WorkerMessage);
+  });
+}
+
 async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void> {
   const logger = createLogger();
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
-  const table = await firstTable(opts, logger, metrics, pools);
+  if (isWorker) {
+    // Answers the primary's metric requests (prom-client registers its IPC listener in this constructor).
+    new client.AggregatorRegistry();
+    client.AggregatorRegistry.setRegistries([metrics.registry]);
+    // A SIGHUP sent to the whole process group must not kill workers (its default action): the primary reloads them.
+    process.on('SIGHUP', () => undefined);
+  }
+  const { table } = await firstTable(opts, logger, metrics, pools, isWorker ? await configFromPrimary() : undefined);
   const gateway = new Gateway(table, logger, metrics);
   const server = createListener(gateway, table.limits);
 
@@ -80,6 +140,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
         return { ok: true, version: next.version };
       }
       applyServerLimits(server, next, table.limits.headerBytes, logger);
+      applyLogLevel(logger, doc.data);
       gateway.swap(next);
       metrics.reloads.inc({ result: 'success' });
       logger.info({ version: next.version, routes: next.routes.length }, 'config reloaded');
@@ -89,6 +150,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       return { ok: false, errors: reportConfigError(logger, err, 'reload') };
     }
   };
+  // One reload at a time; changes that arrive meanwhile collapse into one more reload.
   const reloadFromFile = () => {
     if (reloading) {
       again = true;
@@ -114,8 +176,6 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       },
       logger,
     );
-  } else {
-    client.AggregatorRegistry.setRegistries([metrics.registry]);
   }
 
   const stopWatching = !isWorker && opts.watch ? watchFile(opts.file, reloadFromFile) : () => undefined;
@@ -127,19 +187,27 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     shuttingDown = true;
     stopWatching();
     logger.info({ signal, inflight: metrics.inflight }, 'draining');
+    // /ready answers 503 from here on; the admin listener stays up until the end so probes can see it.
     gateway.draining = true;
-    admin?.close();
+    // Stop accepting: new connections are refused (single process) or no longer handed to this
+    // worker (cluster). Idle keep-alive connections are closed; busy ones get `connection: close`.
     server.close();
     server.closeIdleConnections();
     const deadline = Date.now() + gateway.table.shutdownGraceMs;
     while (metrics.inflight > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
+      await delay(20);
       server.closeIdleConnections();
     }
     if (metrics.inflight > 0) logger.warn({ inflight: metrics.inflight }, 'grace period over, closing remaining connections');
     server.closeAllConnections();
     await gateway.table.close();
-    await pools.closeAll();
+    // Pool.close() waits for requests still running upstream; a request cut at the grace period may
+    // leave one behind, so this is bounded.
+    await Promise.race([pools.closeAll(), delay(POOL_CLOSE_MS)]);
+    if (admin) {
+      admin.close();
+      admin.closeAllConnections();
+    }
     logger.info('stopped');
     logger.flush();
     setTimeout(() => process.exit(0), 20).unref();
@@ -155,7 +223,16 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     process.on('disconnect', () => void shutdown('disconnect'));
   }
 
-  await listen(server, opts.port, opts.host);
+  try {
+    await listen(server, opts.port, opts.host);
+  } catch (err) {
+    if (!isWorker) throw err;
+    // The primary decides: before any worker listened this ends the whole service with the error.
+    process.send?.({ type: 'fatal', message: `cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}` } satisfies WorkerMessage);
+    logger.flush();
+    setTimeout(() => process.exit(1), 20);
+    return;
+  }
   const port = (server.address() as AddressInfo).port;
   let adminPort: number | undefined;
   if (admin) {
@@ -164,6 +241,10 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
   }
   if (isWorker) process.send?.({ type: 'listening', port } satisfies WorkerMessage);
   else logger.info({ port, adminPort, host: opts.host, version: gateway.table.version, routes: gateway.table.routes.length, workers: 1 }, 'listening');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 function applyServerLimits(server: http.Server, next: RouteTable, startHeaderBytes: number, logger: Logger): void {
@@ -190,7 +271,8 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const logger = createLogger();
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
-  let table = await firstTable(opts, logger, metrics, pools);
+  let { table, text } = await firstTable(opts, logger, metrics, pools);
+  metrics.setConfigVersion(table.version);
   const aggregator = new client.AggregatorRegistry();
   let shuttingDown = false;
   let port: number | undefined;
@@ -200,11 +282,23 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const fork = (): Worker => {
     const w = cluster.fork({ TURNPIKE_WORKER: '1' });
     w.on('message', (m: WorkerMessage) => {
-      if (m.type === 'listening') {
+      if (m.type === 'hello') w.send({ type: 'config', text } satisfies PrimaryMessage);
+      else if (m.type === 'listening') {
         listening.add(w.id);
+        logger.info({ worker: w.id, workerPid: w.process.pid }, 'worker listening');
         if (port === undefined) {
           port = m.port;
           logger.info({ port, adminPort: adminPortNum, host: opts.host, version: table.version, routes: table.routes.length, workers: opts.workers }, 'listening');
+        }
+      } else if (m.type === 'fatal') {
+        logger.error({ worker: w.id, error: m.message }, 'worker cannot serve');
+        // Nothing ever listened: the service cannot start (port taken, bad address). Fail like the single process does.
+        if (port === undefined && !shuttingDown) {
+          shuttingDown = true;
+          process.stderr.write(`turnpike: ${m.message}\n`);
+          for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGKILL');
+          logger.flush();
+          setTimeout(() => process.exit(1), 20);
         }
       } else if (m.type === 'reloaded' && !m.ok) logger.error({ worker: w.id, errors: m.errors }, 'worker rejected config');
     });
@@ -213,7 +307,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   cluster.on('exit', (w, code, signal) => {
     listening.delete(w.id);
     if (shuttingDown) return;
-    logger.error({ worker: w.id, pid: w.process.pid, code, signal }, 'worker exited; starting a replacement');
+    logger.error({ worker: w.id, workerPid: w.process.pid, code, signal }, 'worker exited; starting a replacement');
     const now = Date.now();
     recentCrashes.push(now);
     while (recentCrashes.length > 0 && (recentCrashes[0] as number) < now - 10_000) recentCrashes.shift();
@@ -231,10 +325,12 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       }
       const prev = table;
       table = next;
+      text = doc.text;
       void prev.close();
+      applyLogLevel(logger, doc.data);
       metrics.reloads.inc({ result: 'success' });
       metrics.setConfigVersion(next.version);
-      for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'reload', text: doc.text } satisfies PrimaryMessage);
+      for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send({ type: 'reload', text } satisfies PrimaryMessage);
       logger.info({ version: next.version, routes: next.routes.length }, 'config reloaded');
     } catch (err) {
       metrics.reloads.inc({ result: 'failure' });
@@ -251,12 +347,14 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       metrics: async () => {
         const workerMetrics = await aggregator.clusterMetrics();
         const own = await metrics.registry.metrics();
-        // Worker request metrics are summed by the aggregator; the primary adds its reload counters.
+        // Worker request metrics are summed by the aggregator; the config metrics are the primary's own
+        // (it validates every reload first and is the one that knows what the service runs).
         const reloadLines = own
           .split('\n')
           .filter((l) => l.startsWith('turnpike_config_') || l.startsWith('# HELP turnpike_config_') || l.startsWith('# TYPE turnpike_config_'))
           .join('\n');
-        return { contentType: aggregator.contentType, body: `${workerMetrics.replace(/^(# (HELP|TYPE) )?turnpike_config_[^\n]*\n?/gm, '')}\n${reloadLines}\n` };
+        const body = `${workerMetrics.replace(/^(# (HELP|TYPE) )?turnpike_config_[^\n]*\n?/gm, '')}\n${reloadLines}\n`;
+        return { contentType: aggregator.contentType, body: body.replace(/\n{3,}/g, '\n\n') };
       },
       ready: () => (shuttingDown ? { ready: false, reason: 'draining' } : listening.size > 0 ? { ready: true, version: table.version } : { ready: false, reason: 'no worker listening' }),
       routes: () => describeTable(table),
@@ -274,7 +372,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
     shuttingDown = true;
     stopWatching();
     logger.info({ signal }, 'draining workers');
-    for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: 'shutdown' } satisfies PrimaryMessage);
+    for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send({ type: 'shutdown' } satisfies PrimaryMessage);
     const hardStop = setTimeout(() => {
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
     }, table.shutdownGraceMs + 3_000);
@@ -283,6 +381,8 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
         clearInterval(check);
         clearTimeout(hardStop);
         admin.close();
+        admin.closeAllConnections();
+        void table.close();
         logger.info('stopped');
         logger.flush();
         setTimeout(() => process.exit(0), 20).unref();

@@ -1,0 +1,113 @@
+/**
+ * Public types of the function runtime: the spec of a Lambda-style function, the result of an
+ * invocation, and the log records a pool forwards. See docs/functions.md for the semantics.
+ */
+
+export interface FunctionSpec {
+  /** Lambda function name (context.functionName, AWS_LAMBDA_FUNCTION_NAME, the ARN, the log group). */
+  name: string;
+  /** Absolute path of the handler file (.mjs/.js/.cjs); imported in place. */
+  module: string;
+  /** Exported handler name; dots walk into nested objects (`api.handler`). Default 'handler'. */
+  export?: string;
+  /** Function timeout. Default 3000 (Lambda's default 3 s). */
+  timeoutMs?: number;
+  /** Maximum concurrent invocations = maximum warm workers. Default 10. */
+  concurrency?: number;
+  /** context.memoryLimitInMB and the worker's old-generation heap limit. Default 128. */
+  memoryMb?: number;
+  /** The function's configured environment variables. */
+  environment?: Record<string, string>;
+  /** Region for the ARN and AWS_REGION. Default 'us-east-1'. */
+  region?: string;
+  /** Account id for the ARN. Default '000000000000'. */
+  accountId?: string;
+  /** Invocations that may wait for a busy worker when all `concurrency` workers are busy. Default 100. */
+  maxQueue?: number;
+  /** How long a waiting invocation waits for a worker before it is throttled. Default 1000; 0 = Lambda's exact behaviour (throttle at once). */
+  queueTimeoutMs?: number;
+}
+
+export type InvokeErrorKind = 'handled-error' | 'unhandled' | 'timeout' | 'crash' | 'throttled' | 'load-error';
+
+export type InvokeResult =
+  | { ok: true; payload: unknown; durationMs: number; logs?: string }
+  | {
+      ok: false;
+      kind: InvokeErrorKind;
+      errorType: string;
+      errorMessage: string;
+      stack?: string[];
+      durationMs: number;
+      logs?: string;
+    };
+
+export interface InvokeOptions {
+  /** context.awsRequestId; a random UUID when absent. */
+  requestId?: string;
+  /** Absolute deadline (epoch ms, Date.now() clock): the invocation is cut off at min(start + timeoutMs, deadlineMs). */
+  deadlineMs?: number;
+  /** Aborting rejects the invoke() promise with signal.reason; a running handler is not interrupted (as in Lambda). */
+  signal?: AbortSignal;
+}
+
+export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** One line of function output, tagged with the invocation it belongs to. */
+export interface FunctionLogRecord {
+  functionName: string;
+  /** The request id of the invocation the worker was running (or last ran) when the line was written. */
+  requestId: string | undefined;
+  level: LogLevel;
+  message: string;
+  /** Epoch ms. */
+  time: number;
+  /** console.* calls, raw process.stdout/stderr writes, or the runtime's own notices (crash, timeout, init error). */
+  source: 'console' | 'stdout' | 'stderr' | 'runtime';
+}
+
+export type FunctionLogger = (record: FunctionLogRecord) => void;
+
+export interface FunctionPoolOptions {
+  /** Idle workers are terminated after this long without an invocation. Default 300000 (5 min). */
+  idleMs?: number;
+  /** Receives every line a function writes; default: Lambda-formatted lines on process.stderr. */
+  log?: FunctionLogger;
+  /** Limit on module loading (Lambda's init phase). Default 10000. */
+  initTimeoutMs?: number;
+}
+
+export interface FunctionPoolStats {
+  /** Initialised workers waiting for an invocation. */
+  warm: number;
+  /** Workers running (or starting for) an invocation. */
+  busy: number;
+  /** Invocations waiting for a worker. */
+  queued: number;
+  /** Invocations handed to a worker. */
+  invocations: number;
+  /** Workers that died on their own (process.exit, out of memory, uncaught exception). */
+  crashes: number;
+  /** Invocations cut off at their deadline (their workers were terminated). */
+  timeouts: number;
+  /** Invocations refused with 'throttled'. */
+  throttles: number;
+}
+
+export const DEFAULTS = {
+  export: 'handler',
+  timeoutMs: 3000,
+  concurrency: 10,
+  memoryMb: 128,
+  region: 'us-east-1',
+  accountId: '000000000000',
+  maxQueue: 100,
+  queueTimeoutMs: 1000,
+  idleMs: 300_000,
+  initTimeoutMs: 10_000,
+} as const;
+
+/** Lambda's synchronous invocation response limit. */
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+/** Lambda's LogType=Tail returns the last 4 KB of the invocation's log. */
+export const LOG_TAIL_BYTES = 4096;

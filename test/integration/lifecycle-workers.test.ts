@@ -1,0 +1,197 @@
+/**
+ * Cluster mode (--workers 2) through the real process: both workers serve, a killed worker is
+ * replaced while the service keeps answering, a reload reaches every worker (the replacement
+ * included), and the primary's /metrics sums the workers' request counts.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { childPids, isAlive, metricSum, request, scrape, sleep, waitFor, writeAtomic } from '../helpers/lifecycle.js';
+import { runLoad } from '../helpers/load.js';
+import { type Upstream, startUpstream } from '../helpers/upstream.js';
+
+let up: Upstream;
+let gw: RunningGateway;
+
+function config(variant: string): string {
+  return `
+upstreams:
+  backend:
+    targets: [{ url: "${up.url}" }]
+apis:
+  - name: cluster
+    routes:
+      - name: hello
+        methods: [GET]
+        path: /hello
+        integration: { type: http, upstream: backend }
+        plugins:
+          response-headers: { set: { x-config: "${variant}" } }
+`;
+}
+
+/** Access lines after index `since`, grouped by worker pid. */
+function servedBy(since: number): Map<number, number> {
+  const byPid = new Map<number, number>();
+  for (const l of gw.logs.slice(since)) {
+    if (l.type !== 'access') continue;
+    byPid.set(l.pid as number, (byPid.get(l.pid as number) ?? 0) + 1);
+  }
+  return byPid;
+}
+
+/** Sends requests on fresh connections (no keep-alive) so the primary spreads them over workers. */
+async function burst(n: number, path = '/hello'): Promise<{ status: number; config: string }[]> {
+  const out: { status: number; config: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await request(`${gw.url}${path}`);
+    out.push({ status: r.status, config: String(r.headers['x-config']) });
+  }
+  return out;
+}
+
+before(async () => {
+  up = await startUpstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('hello');
+  });
+  gw = await startGateway(config('one'), { workers: 2 });
+  await waitFor('two workers listening', () => gw.logs.filter((l) => l.msg === 'worker listening').length >= 2);
+});
+after(async () => {
+  await gw?.stop();
+  await up?.close();
+});
+
+test('the spawned pid is the primary; requests are served by both worker pids', async () => {
+  const listening = gw.logs.find((l) => l.msg === 'listening');
+  assert.equal(listening?.pid, gw.proc.pid, 'the process we spawned is the one that logs "listening"');
+  const workers = childPids(gw.proc.pid as number);
+  assert.equal(workers.length, 2);
+  const since = gw.logs.length;
+  const results = await burst(40);
+  assert.ok(results.every((r) => r.status === 200));
+  const by = await waitFor('40 access lines', () => {
+    const m = servedBy(since);
+    return [...m.values()].reduce((a, b) => a + b, 0) >= 40 ? m : undefined;
+  });
+  assert.deepEqual([...by.keys()].sort(), [...workers].sort(), `served by ${JSON.stringify([...by])}`);
+});
+
+test('/metrics on the primary sums the workers request counts', async () => {
+  const before = await scrape(gw.adminUrl);
+  const base = metricSum(before.samples, 'turnpike_requests_total', { route: 'hello' });
+  const sent = 60;
+  await burst(sent);
+  const afterScrape = await scrape(gw.adminUrl);
+  assert.equal(metricSum(afterScrape.samples, 'turnpike_requests_total', { api: 'cluster', route: 'hello', method: 'GET', status: '200' }) - base, sent);
+  // The histogram is summed too.
+  assert.equal(
+    metricSum(afterScrape.samples, 'turnpike_request_duration_seconds_count', { route: 'hello' }) - metricSum(before.samples, 'turnpike_request_duration_seconds_count', { route: 'hello' }),
+    sent,
+  );
+  // Both workers contributed (each one's share is visible in the access log).
+  assert.equal(afterScrape.types.get('turnpike_requests_total'), 'counter');
+});
+
+test('kill -9 of a worker: a replacement appears and serves, and the service answers throughout', async () => {
+  const workers = childPids(gw.proc.pid as number);
+  assert.equal(workers.length, 2);
+  const victim = workers[0] as number;
+  const survivor = workers[1] as number;
+  // Traffic on fresh connections from 4 lanes while the worker is killed and replaced. A request
+  // running on the victim at the instant of the kill dies with it; every request started after the
+  // primary saw the exit must succeed.
+  let stop = false;
+  let exitSeenAt = Number.POSITIVE_INFINITY;
+  const results: { startedAt: number; outcome: number | string }[] = [];
+  const lane = async () => {
+    while (!stop && results.length < 4_000) {
+      const startedAt = Date.now();
+      try {
+        results.push({ startedAt, outcome: (await request(`${gw.url}/hello`, { timeoutMs: 5_000 })).status });
+      } catch (err) {
+        results.push({ startedAt, outcome: (err as NodeJS.ErrnoException).code ?? 'error' });
+      }
+    }
+  };
+  const traffic = Promise.all([lane(), lane(), lane(), lane()]);
+  await sleep(200);
+  const since = gw.logs.length;
+  process.kill(victim, 'SIGKILL');
+  const exitLine = await waitFor('the primary to see the exit', () =>
+    gw.logs.slice(since).find((l) => l.msg === 'worker exited; starting a replacement' && l.workerPid === victim),
+  );
+  exitSeenAt = Date.now();
+  assert.equal(exitLine.signal, 'SIGKILL');
+  const replacement = await waitFor('a replacement worker', () => {
+    const now = childPids(gw.proc.pid as number);
+    return now.length === 2 && !now.includes(victim) ? now.find((p) => p !== survivor) : undefined;
+  });
+  assert.ok(!isAlive(victim));
+  await waitFor('replacement listening', () => gw.logs.find((l) => l.msg === 'worker listening' && l.workerPid === replacement));
+  const servedSince = gw.logs.length;
+  await waitFor('the replacement to serve', () => servedBy(servedSince).has(replacement), 10_000);
+  stop = true;
+  await traffic;
+  const during = results.filter((r) => r.startedAt >= exitSeenAt);
+  const failedAfterExit = during.filter((r) => r.outcome !== 200);
+  assert.ok(during.length >= 8, `only ${during.length} requests after the exit`);
+  assert.deepEqual(failedAfterExit, [], `${failedAfterExit.length} of ${during.length} requests failed after the worker exit`);
+  const atKill = results.filter((r) => r.startedAt < exitSeenAt && r.outcome !== 200);
+  assert.ok(atKill.length <= 4, `at most the requests in flight at the kill may fail, got ${JSON.stringify(atKill)}`);
+});
+
+test('a reload reaches every worker, the replacement included', async () => {
+  const since = gw.logs.length;
+  writeAtomic(gw.file, config('two'));
+  await waitFor('primary reload', () => gw.logs.slice(since).find((l) => l.msg === 'config reloaded' && l.pid === gw.proc.pid));
+  const workers = childPids(gw.proc.pid as number);
+  await waitFor('every worker reloaded', () => {
+    const reloaded = new Set(gw.logs.slice(since).filter((l) => l.msg === 'config reloaded').map((l) => l.pid));
+    return workers.every((w) => reloaded.has(w));
+  });
+  const since2 = gw.logs.length;
+  const results = await burst(40);
+  assert.deepEqual(new Set(results.map((r) => `${r.status} ${r.config}`)), new Set(['200 two']));
+  const by = servedBy(since2);
+  assert.deepEqual([...by.keys()].sort(), [...workers].sort(), 'both workers answered with the new config');
+  // A keep-alive load after the reload also sees only the new config.
+  const load = await runLoad(gw.url, { requests: 400, connections: 8, path: '/hello', expectBody: 'hello', countHeader: 'x-config' });
+  assert.equal(load.ok, 400);
+  assert.deepEqual([...load.headerValues.keys()], ['two']);
+});
+
+test('a worker started after the file broke serves the last good config (it gets the text from the primary)', async () => {
+  const since = gw.logs.length;
+  writeAtomic(gw.file, 'apis: [ {name: broken\n');
+  await waitFor('rejection', () => gw.logs.slice(since).find((l) => typeof l.msg === 'string' && l.msg.startsWith('reload: config rejected')));
+  const [victim] = childPids(gw.proc.pid as number);
+  process.kill(victim as number, 'SIGKILL');
+  const replacement = await waitFor('replacement', () => {
+    const now = childPids(gw.proc.pid as number);
+    return now.length === 2 && !now.includes(victim as number) ? now.find((p) => !gw.logs.slice(0, since).some((l) => l.pid === p)) : undefined;
+  });
+  await waitFor('replacement listening', () => gw.logs.find((l) => l.msg === 'worker listening' && l.workerPid === replacement));
+  const since2 = gw.logs.length;
+  await waitFor(
+    'the replacement to serve',
+    async () => {
+      const r = await burst(6);
+      assert.ok(r.every((x) => x.status === 200 && x.config === 'two'), JSON.stringify(r));
+      return servedBy(since2).has(replacement);
+    },
+    10_000,
+    0,
+  );
+  assert.equal(gw.proc.exitCode, null);
+});
+
+test('/ready and /health on the primary admin port', async () => {
+  const ready = await fetch(`${gw.adminUrl}/ready`);
+  assert.equal(ready.status, 200);
+  const health = (await (await fetch(`${gw.adminUrl}/health`)).json()) as { status: string; pid: number; workers: number };
+  assert.equal(health.status, 'ok');
+  assert.equal(health.pid, gw.proc.pid);
+  assert.equal(health.workers, 2);
+});
