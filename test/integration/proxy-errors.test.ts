@@ -19,6 +19,7 @@ let reset: NetServer;
 let garbage: NetServer;
 let truncated: NetServer;
 let headersOnly: NetServer;
+let held: Upstream;
 /** Set when the slow upstream sees its request's socket close (the gateway aborted it). */
 let slowClosedAt = 0;
 
@@ -73,18 +74,32 @@ before(async () => {
       setTimeout(() => s.end(), 50);
     }),
   );
+  held = await startUpstream(
+    (req, res) => {
+      req.resume();
+      const t = setTimeout(() => res.end('late'), 2_000); // headers only after 2 s
+      res.on('close', () => clearTimeout(t));
+    },
+    { raw: true },
+  );
   const dead = await deadPort();
   const route = (name: string, url: string, timeouts = '') =>
     `      - name: ${name}\n        path: /${name}\n        integration: { type: http, url: "${url}"${timeouts}, path: / }\n`;
   gw = await startGateway(`
+upstreams:
+  one-connection:
+    targets: [{ url: "${held.url}" }]
+    connections: 1
+    timeouts: { firstByteMs: 5000, totalMs: 800 }
 apis:
   - name: errors
     routes:
-${route('ok', ok.url)}${route('hang', hang.url, ', timeouts: { firstByteMs: 300 }')}${route('slow', slow.url, ', timeouts: { totalMs: 1000 }')}${route('dead', `http://127.0.0.1:${dead}`)}${route('reset', reset.url)}${route('garbage', garbage.url)}${route('truncated', truncated.url)}${route('headers-only', headersOnly.url)}`);
+${route('ok', ok.url)}${route('hang', hang.url, ', timeouts: { firstByteMs: 300 }')}${route('slow', slow.url, ', timeouts: { totalMs: 1000 }')}${route('dead', `http://127.0.0.1:${dead}`)}${route('reset', reset.url)}${route('garbage', garbage.url)}${route('truncated', truncated.url)}${route('headers-only', headersOnly.url)}      - { name: held, path: "/held/{n}", integration: { type: http, upstream: one-connection } }
+`);
 });
 after(async () => {
   await gw?.stop();
-  await Promise.all([ok, slow, hang, reset, garbage, truncated, headersOnly].map((s) => s?.close()));
+  await Promise.all([ok, slow, hang, reset, garbage, truncated, headersOnly, held].map((s) => s?.close()));
 });
 
 /** GET through the gateway; resolves with the status, headers, elapsed time and the parsed error body. */
@@ -131,6 +146,18 @@ test('totalMs aborts a slow body after the status line went out: the client sees
   const log = await accessLine(id);
   assert.equal(log.error, 'UPSTREAM_TIMEOUT');
   assert.equal(log.status, 200);
+  await assertStillServing();
+});
+
+test('totalMs also bounds a request still queued for a pool connection', async () => {
+  // connections: 1 and the upstream holds each request 2 s: the second request waits in the pool queue.
+  const [first, second] = await within(Promise.all([getError('/held/1'), getError('/held/2')]), 5_000, 'queued requests');
+  for (const r of [first, second]) {
+    assert.equal(r.status, 504);
+    assert.equal(r.body.code, 'UPSTREAM_TIMEOUT');
+    assert.equal(r.body.requestId, r.requestId);
+    assert.ok(r.elapsed < 1_600, `answered after ${r.elapsed.toFixed(0)} ms (totalMs 800)`);
+  }
   await assertStillServing();
 });
 

@@ -51,7 +51,10 @@ class TotalTimeoutError extends Error {
 
 function onTotalTimeout(handler: ProxyHandler): void {
   handler.timer = undefined;
-  handler.abortUpstream?.(new TotalTimeoutError('upstream total timeout'));
+  if (handler.abortUpstream !== undefined) handler.abortUpstream(new TotalTimeoutError('upstream total timeout'));
+  // Still queued in the pool (every connection busy): undici has not handed us an abort yet, so
+  // answer now and abort the request the moment it is dispatched (onConnect).
+  else handler.expire();
 }
 
 const kHandler = Symbol('proxyHandler');
@@ -78,8 +81,22 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onConnect(abort: (err?: Error) => void): void {
+    if (this.#done || this.ctx.clientGone) {
+      // Timed out while queued, or the client left before a connection was free: never send it.
+      abort(new TotalTimeoutError('request expired before it was sent'));
+      return;
+    }
     this.abortUpstream = abort;
     this.ctx.upstreamAbort = abort;
+  }
+
+  /** The total deadline passed before undici dispatched the request. */
+  expire(): void {
+    this.finish();
+    const ctx = this.ctx;
+    if (ctx.clientGone) return;
+    ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id }, 'upstream request expired in the pool queue');
+    if (!ctx.res.headersSent) ctx.sendError('UPSTREAM_TIMEOUT');
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -165,6 +182,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    if (this.#done && this.abortUpstream === undefined) return; // expired in the queue: already answered
     this.finish();
     const ctx = this.ctx;
     if (ctx.clientGone) return;
