@@ -16,6 +16,7 @@ let gw: RunningGateway;
 /** Bytes the upstream has received of the request body currently in flight. */
 let received = 0;
 let connections = 0;
+let tracked: 'none' | 'open' | 'aborted' | 'finished' = 'none';
 
 const MiB = 1024 * 1024;
 
@@ -40,6 +41,21 @@ before(async () => {
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
           res.end(text);
         });
+        return;
+      }
+      if (url.startsWith('/track')) {
+        // Records how the exchange ended on the upstream side (aborted by the gateway or not).
+        tracked = 'open';
+        req.on('data', () => undefined);
+        req.on('aborted', () => (tracked = 'aborted'));
+        res.on('close', () => {
+          if (tracked === 'open') tracked = res.writableFinished ? 'finished' : 'aborted';
+        });
+        if (url.startsWith('/track/respond')) {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          const t = setInterval(() => res.write('tick\n'), 50);
+          res.on('close', () => clearInterval(t));
+        }
         return;
       }
       if (url.startsWith('/slow')) {
@@ -88,6 +104,10 @@ upstreams:
 apis:
   - name: streaming
     routes:
+      - name: small
+        path: /small/{proxy+}
+        maxBodyBytes: 1000
+        integration: { type: http, upstream: backend, path: "/upload" }
       - name: all
         path: /{proxy+}
         maxBodyBytes: 67108864
@@ -245,4 +265,60 @@ test('sequential requests reuse a few kept-alive upstream connections', async ()
   }
   const opened = connections - before;
   assert.ok(opened <= 2, `60 sequential requests opened ${opened} upstream connections`);
+});
+
+async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
+  for (let i = 0; i < ms / 20 && !pred(); i++) await sleep(20);
+  return pred();
+}
+
+test('a client that disconnects mid-upload aborts the upstream request', async () => {
+  tracked = 'none';
+  const req = http.request(`${gw.url}/track/upload`, { method: 'POST', headers: { 'content-length': String(MiB) }, agent: false });
+  req.on('error', () => undefined);
+  req.write(randomBytes(256 * 1024));
+  assert.ok(await waitFor(() => tracked === 'open', 3_000), 'upstream saw the request');
+  req.destroy();
+  assert.ok(await waitFor(() => tracked === 'aborted', 3_000), `upstream exchange state: ${tracked}`);
+  assert.equal((await within(fetch(`${gw.url}/ping/after-upload-abort`), 5_000, 'follow-up')).status, 200);
+});
+
+test('a client that disconnects mid-response aborts the upstream response', async () => {
+  tracked = 'none';
+  const ac = new AbortController();
+  const res = await within(fetch(`${gw.url}/track/respond`, { signal: ac.signal }), 5_000, 'headers');
+  assert.equal(res.status, 200);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  await within(reader.read(), 3_000, 'first chunk');
+  ac.abort();
+  assert.ok(await waitFor(() => tracked === 'aborted', 3_000), `upstream exchange state: ${tracked}`);
+  assert.equal((await within(fetch(`${gw.url}/ping/after-response-abort`), 5_000, 'follow-up')).status, 200);
+});
+
+test('a chunked body over the route limit is a 413 BODY_TOO_LARGE, not a hang', async () => {
+  const r = await within(
+    new Promise<{ status: number; body: string }>((resolve) => {
+      const req = http.request(`${gw.url}/small/x`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' }, agent: false });
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', () => resolve({ status: -1, body: '' }));
+      void (async () => {
+        for (let i = 0; i < 10 && !req.destroyed; i++) {
+          req.write(Buffer.alloc(500, 1));
+          await sleep(20);
+        }
+        req.end();
+      })();
+    }),
+    5_000,
+    'oversized chunked upload',
+  );
+  assert.equal(r.status, 413, r.body);
+  assert.equal((JSON.parse(r.body) as { code: string }).code, 'BODY_TOO_LARGE');
+  assert.equal((await within(fetch(`${gw.url}/ping/after-413`), 5_000, 'follow-up')).status, 200);
 });
