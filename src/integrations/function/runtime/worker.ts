@@ -79,15 +79,18 @@ async function load(): Promise<Handler | LambdaError> {
   return fn as Handler;
 }
 
+// Listen before loading: the listening port keeps this thread's event loop alive while the import is
+// pending (an ESM worker whose loop runs empty during a top-level await exits silently).
+let handler: Handler | undefined;
+const arn = `arn:aws:lambda:${init.region}:${init.accountId}:function:${init.functionName}`;
+port.on('message', (msg: InvokeMessage) => {
+  if (msg.type === 'invoke' && handler) invoke(handler, arn, msg);
+});
 const loaded = await load();
 if (typeof loaded !== 'function') {
   post({ type: 'ready', error: loaded });
 } else {
-  const handler = loaded;
-  const arn = `arn:aws:lambda:${init.region}:${init.accountId}:function:${init.functionName}`;
-  port.on('message', (msg: InvokeMessage) => {
-    if (msg.type === 'invoke') invoke(handler, arn, msg);
-  });
+  handler = loaded;
   post({ type: 'ready' });
 }
 
