@@ -5,12 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
 import type { ApiConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
 import { HttpIntegration, compileHeaderOps } from '../integrations/http/index.js';
+import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
+import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
 import { MockIntegration } from '../integrations/mock/index.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
@@ -35,6 +38,8 @@ export interface CompileDeps {
   metrics: GatewayMetrics;
   pools: PoolRegistry;
   plugins: readonly PluginDefinition<never>[];
+  /** Local function pools, shared across config versions. */
+  functions: FunctionRegistry;
 }
 
 type PluginMap = Record<string, unknown> | undefined;
@@ -56,8 +61,11 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
   const upstreams = new Map<string, Upstream>();
   const created: Upstream[] = [];
   const instances = new Map<object, PluginInstance>();
+  const functionPools: FunctionPool[] = [];
+  const invokers = new Map<string, Invoker>();
   const closeAll = () => {
     for (const u of created) u.close();
+    for (const p of functionPools) deps.functions.release(p);
     for (const i of instances.values()) void i.hooks.close?.();
   };
 
@@ -71,6 +79,43 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         err(['upstreams', name], `cannot build upstream: ${(e as Error).message}`);
       }
     }
+
+    const invokerFor = (name: string, at: (string | number)[]): Invoker | undefined => {
+      const known = invokers.get(name);
+      if (known) return known;
+      const def = config.functions?.[name];
+      if (!def) {
+        const names = Object.keys(config.functions ?? {});
+        err(at, `unknown function "${name}"${names.length ? `; defined: ${names.join(', ')}` : '; define it under "functions"'}`);
+        return undefined;
+      }
+      let invoker: Invoker;
+      if (def.endpoint !== undefined) {
+        invoker = new RemoteFunction(def.endpoint, def.remoteName ?? name, { timeoutMs: def.timeoutMs ?? 3000 });
+      } else if (def.module !== undefined) {
+        const module = resolve(configDir, def.module);
+        if (!existsSync(module)) {
+          err(['functions', name, 'module'], `handler file not found: ${module}`);
+          return undefined;
+        }
+        const pool = deps.functions.get({
+          name,
+          module,
+          export: def.export,
+          timeoutMs: def.timeoutMs,
+          concurrency: def.concurrency,
+          memoryMb: def.memoryMb,
+          environment: def.environment,
+        });
+        functionPools.push(pool);
+        invoker = pool;
+      } else {
+        err(['functions', name], 'a function needs "module" (a handler file) or "endpoint" (a Lambda Invoke API)');
+        return undefined;
+      }
+      invokers.set(name, invoker);
+      return invoker;
+    };
 
     const instanceFor = (name: string, cfg: Record<string, unknown>, scope: string): PluginInstance | undefined => {
       const cached = instances.get(cfg);
@@ -152,6 +197,19 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
             const ops = compileHeaderOps(ic.responseHeaders);
             if (ops) responseHooks.push((ctx) => ops(ctx.response.headers));
           }
+        } else if (ic.type === 'function') {
+          if (ic.apiType === 'rest' && ic.payloadVersion === '2.0') err([...at, 'integration', 'payloadVersion'], 'REST APIs only have payload format 1.0');
+          const invoker = invokerFor(ic.function, [...at, 'integration', 'function']);
+          if (invoker) {
+            integration = new FunctionIntegration(ic, {
+              functionName: ic.function,
+              invoker,
+              routePath: fullPath,
+              routeMethods: methods,
+              apiName: api.name,
+              logger: deps.logger,
+            });
+          }
         } else {
           integration = new MockIntegration(ic);
         }
@@ -204,7 +262,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           websocket: route.websocket ?? false,
           allowEncodedSlashes: route.allowEncodedSlashes ?? false,
           maxBodyBytes,
-          needsRequestBody: chosen.some((p) => p.def.needsRequestBody === true),
+          needsRequestBody: integration.needsRequestBody === true || chosen.some((p) => p.def.needsRequestBody === true),
           requestHooks: Object.freeze(requestHooks),
           responseHooks: Object.freeze(responseHooks),
           logHooks: Object.freeze(logHooks),

@@ -8,6 +8,8 @@ import type { Router } from '../routing/router.js';
 /** An integration answers a matched request: it must end in ctx.send/sendError or stream a response itself. */
 export interface Integration {
   readonly type: string;
+  /** The integration reads the whole request body (ctx.body) instead of streaming it. */
+  readonly needsRequestBody?: boolean;
   invoke(ctx: RequestContext): void | Promise<void>;
   /** Proxies an HTTP Upgrade (WebSocket); only integrations that can, implement it. */
   upgrade?(ctx: RequestContext, socket: import('node:stream').Duplex, head: Buffer): void;

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { type CompileDeps, compile } from '../compile/compile.js';
 import type { RouteTable } from '../compile/types.js';
+import { FunctionRegistry } from '../integrations/function/runtime/index.js';
 import { BUNDLED_PLUGINS, pluginSchemas } from '../plugins/registry.js';
 import { ConfigError } from './diagnostics.js';
 import { type SourceDocument, loadSourceFile, parseSource } from './load.js';
@@ -53,8 +54,17 @@ export function parseConfigText(text: string, file: string): SourceDocument {
   return parseSource(text, file);
 }
 
+let processFunctions: FunctionRegistry | undefined;
+/** One function registry per process, so warm workers survive config reloads; its output goes to the log. */
+function functionRegistry(logger: Logger): FunctionRegistry {
+  processFunctions ??= new FunctionRegistry({
+    log: (r) => logger.info({ type: 'function-log', function: r.functionName, requestId: r.requestId, fnLevel: r.level, source: r.source }, r.message),
+  });
+  return processFunctions;
+}
+
 /** The whole pipeline for one document: validate and compile. */
-export function buildTable(doc: SourceDocument, deps: Omit<CompileDeps, 'plugins'> & { logger: Logger }): RouteTable {
+export function buildTable(doc: SourceDocument, deps: Omit<CompileDeps, 'plugins' | 'functions'> & { functions?: FunctionRegistry }): RouteTable {
   const config = validateDocument(doc);
-  return compile(config, doc, { ...deps, plugins: BUNDLED_PLUGINS });
+  return compile(config, doc, { ...deps, functions: deps.functions ?? functionRegistry(deps.logger), plugins: BUNDLED_PLUGINS });
 }

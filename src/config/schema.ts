@@ -118,7 +118,45 @@ export const MockIntegration = Type.Object(
   { additionalProperties: false },
 );
 
-export const Integration = Type.Union([HttpIntegration, MockIntegration], { description: 'What answers the route.' });
+export const FunctionIntegration = Type.Object(
+  {
+    type: Type.Literal('function'),
+    function: Type.String({ minLength: 1, description: 'Name of an entry in `functions`.' }),
+    apiType: Type.Optional(
+      Type.Union([Type.Literal('http'), Type.Literal('rest')], {
+        default: 'http',
+        description: 'Whose Lambda proxy semantics to follow: an AWS HTTP API (default) or a REST API (events, error answers, binary rules).',
+      }),
+    ),
+    payloadVersion: Type.Optional(
+      Type.Union([Type.Literal('1.0'), Type.Literal('2.0')], { description: 'Event payload format; default 2.0 for http, 1.0 for rest (REST APIs only have 1.0).' }),
+    ),
+    timeoutMs: Type.Optional(
+      Type.Integer({ minimum: 50, maximum: 900_000, description: 'Integration timeout (default 29000 for rest, 30000 for http, as AWS).' }),
+    ),
+    binaryMediaTypes: Type.Optional(Type.Array(Type.String(), { description: 'REST semantics: content types delivered base64-encoded.' })),
+    stageVariables: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Passed as the event\'s stageVariables.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const FunctionDef = Type.Object(
+  {
+    module: Type.Optional(Type.String({ minLength: 1, description: 'Handler file (.mjs/.js/.cjs), relative to this config file.' })),
+    export: Type.Optional(Type.String({ minLength: 1, default: 'handler', description: 'Exported handler name (default handler).' })),
+    endpoint: Type.Optional(
+      Type.String({ pattern: '^https?://', description: 'Instead of a module: a Lambda Invoke API endpoint (e.g. the Runtime Interface Emulator).' }),
+    ),
+    remoteName: Type.Optional(Type.String({ minLength: 1, description: 'Function name at the endpoint (default: this entry\'s name).' })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 900_000, default: 3000, description: 'Function timeout (default 3000, as Lambda).' })),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Maximum concurrent invocations / warm workers (default 10).' })),
+    memoryMb: Type.Optional(Type.Integer({ minimum: 16, maximum: 10_240, default: 128, description: 'context.memoryLimitInMB and the worker heap limit (default 128).' })),
+    environment: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Environment variables of the function.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Integration = Type.Union([HttpIntegration, MockIntegration, FunctionIntegration], { description: 'What answers the route.' });
 
 /** Plugin configuration maps are validated per plugin against each plugin's own schema (see buildConfigSchema). */
 export const PluginsMap = Type.Record(Type.String(), Type.Unknown(), {
@@ -198,6 +236,9 @@ export const ConfigSchema = Type.Object(
     upstreams: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), Upstream, { description: 'Named upstreams.', additionalProperties: false }),
     ),
+    functions: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), FunctionDef, { description: 'Lambda-style functions by name.', additionalProperties: false }),
+    ),
     plugins: Type.Optional(PluginsMap),
     apis: Type.Array(Api, { description: 'APIs and their routes.' }),
   },
@@ -210,6 +251,8 @@ export type RouteConfig = Static<typeof Route>;
 export type UpstreamConfig = Static<typeof Upstream>;
 export type HttpIntegrationConfig = Static<typeof HttpIntegration>;
 export type MockIntegrationConfig = Static<typeof MockIntegration>;
+export type FunctionIntegrationConfig = Static<typeof FunctionIntegration>;
+export type FunctionDefConfig = Static<typeof FunctionDef>;
 export type LimitsConfig = Static<typeof Limits>;
 export type HeaderOpsConfig = Static<typeof HeaderOps>;
 export type QueryOpsConfig = Static<typeof QueryOps>;

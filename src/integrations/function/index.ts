@@ -1,0 +1,168 @@
+/**
+ * The Lambda proxy integration: request → event (payload 1.0 or 2.0, exactly as API Gateway builds it)
+ * → handler in a warm worker (or a remote Invoke API) → result read as API Gateway reads it → answer.
+ * Failures answer with AWS's status and body for the API type, and are logged with the request id
+ * and the handler's error.
+ */
+import type { Logger } from 'pino';
+import type { Integration } from '../../compile/types.js';
+import type { FunctionIntegrationConfig } from '../../config/schema.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import { decodePathParam } from '../../server/path.js';
+import { HeaderList } from '../../util/header-list.js';
+import { type FunctionFailure, finishProxyAnswer, lambdaErrorAnswer } from './errors.js';
+import { type ApiType, type ProxyRequest, buildEventV1, buildEventV2, isBinaryBody } from './events.js';
+import { readResponseV1, readResponseV2 } from './responses.js';
+import type { InvokeResult } from './runtime/index.js';
+
+/** What the integration needs from a local pool or a remote endpoint. */
+export interface Invoker {
+  invoke(event: unknown, opts: { requestId: string; deadlineMs: number; signal?: AbortSignal }): Promise<InvokeResult>;
+}
+
+export interface FunctionIntegrationOptions {
+  functionName: string;
+  invoker: Invoker;
+  routePath: string;
+  routeMethods: readonly string[];
+  apiName: string;
+  logger: Logger;
+}
+
+const ACCOUNT_ID = '000000000000';
+
+function failureOf(r: Extract<InvokeResult, { ok: false }>): FunctionFailure {
+  switch (r.kind) {
+    case 'timeout':
+      return 'functionTimeout';
+    case 'throttled':
+      return 'throttled';
+    default:
+      return 'functionError';
+  }
+}
+
+class IntegrationTimeout extends Error {}
+
+export class FunctionIntegration implements Integration {
+  readonly type = 'function';
+  readonly needsRequestBody = true;
+  readonly #config: FunctionIntegrationConfig;
+  readonly #opts: FunctionIntegrationOptions;
+  readonly #apiType: ApiType;
+  readonly #v2: boolean;
+  readonly #timeoutMs: number;
+  readonly #routeKey: string;
+  readonly #stageVariables: Record<string, string> | null;
+
+  constructor(config: FunctionIntegrationConfig, opts: FunctionIntegrationOptions) {
+    this.#config = config;
+    this.#opts = opts;
+    this.#apiType = config.apiType ?? 'http';
+    // REST APIs only have payload 1.0; HTTP APIs default to 2.0.
+    this.#v2 = this.#apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0';
+    this.#timeoutMs = config.timeoutMs ?? (this.#apiType === 'rest' ? 29_000 : 30_000);
+    this.#routeKey = opts.routePath === '$default' ? '$default' : `${opts.routeMethods.length === 1 ? opts.routeMethods[0] : 'ANY'} ${opts.routePath}`;
+    const sv = config.stageVariables;
+    this.#stageVariables = sv && Object.keys(sv).length > 0 ? { ...sv } : null;
+  }
+
+  describe(): Record<string, unknown> {
+    return { ...this.#config, payloadVersion: this.#v2 ? '2.0' : '1.0', apiType: this.#apiType, timeoutMs: this.#timeoutMs };
+  }
+
+  buildRequest(ctx: RequestContext): ProxyRequest {
+    const headers = ctx.req.headers;
+    const host = ctx.host.replace(/:\d+$/, '');
+    let pathParameters: Record<string, string> | null = null;
+    if (ctx.params !== undefined) {
+      pathParameters = {};
+      // REST passes path parameters still encoded (recorded); HTTP APIs decode them.
+      for (const [k, v] of Object.entries(ctx.params)) pathParameters[k] = this.#apiType === 'rest' ? v : decodePathParam(v);
+    }
+    return {
+      method: ctx.method,
+      path: ctx.path,
+      resourcePath: this.#opts.routePath === '$default' ? '/{proxy+}' : this.#opts.routePath,
+      routeKey: this.#routeKey,
+      stage: '$default',
+      rawQuery: ctx.rawQuery,
+      rawHeaders: ctx.req.rawHeaders,
+      pathParameters,
+      stageVariables: this.#stageVariables,
+      body: ctx.body !== undefined && ctx.body.length > 0 ? ctx.body : undefined,
+      binary: isBinaryBody(headers['content-type'], this.#config.binaryMediaTypes, this.#apiType),
+      sourceIp: ctx.clientIp,
+      userAgent: String(headers['user-agent'] ?? ''),
+      requestId: ctx.id,
+      domainName: host,
+      domainPrefix: host.split('.')[0] ?? host,
+      apiId: this.#opts.apiName,
+      accountId: ACCOUNT_ID,
+      protocol: `HTTP/${ctx.req.httpVersion}`,
+      requestTimeEpoch: ctx.startEpochMs,
+    };
+  }
+
+  async invoke(ctx: RequestContext): Promise<void> {
+    const event = this.#v2 ? buildEventV2(this.buildRequest(ctx)) : buildEventV1(this.buildRequest(ctx), { apiType: this.#apiType });
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let result: InvokeResult;
+    try {
+      result = await Promise.race([
+        this.#opts.invoker.invoke(event, { requestId: ctx.id, deadlineMs: Date.now() + this.#timeoutMs }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new IntegrationTimeout()), this.#timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      ctx.upstreamMs = performance.now() - started;
+      if (err instanceof IntegrationTimeout) {
+        this.#opts.logger.warn({ requestId: ctx.id, function: this.#opts.functionName, timeoutMs: this.#timeoutMs }, 'function integration timed out');
+        return this.#answerFailure(ctx, 'integrationTimeout');
+      }
+      this.#opts.logger.error({ requestId: ctx.id, function: this.#opts.functionName, err }, 'function invocation failed');
+      return this.#answerFailure(ctx, 'functionNotFound');
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    ctx.upstreamMs = performance.now() - started;
+    ctx.upstreamTarget = `function:${this.#opts.functionName}`;
+    if (!result.ok) {
+      this.#opts.logger.error(
+        { requestId: ctx.id, function: this.#opts.functionName, kind: result.kind, errorType: result.errorType, errorMessage: result.errorMessage, stack: result.stack },
+        'function error',
+      );
+      return this.#answerFailure(ctx, failureOf(result));
+    }
+    const answer = this.#v2
+      ? readResponseV2(result.payload)
+      : readResponseV1(result.payload, {
+          apiType: this.#apiType,
+          binaryMediaTypes: this.#config.binaryMediaTypes,
+          accept: ctx.req.headers.accept,
+        });
+    if (!answer.ok) this.#opts.logger.error({ requestId: ctx.id, function: this.#opts.functionName, reason: answer.reason }, 'malformed Lambda proxy response');
+    const final = finishProxyAnswer(answer, this.#apiType);
+    if (!answer.ok) ctx.errorCode = 'UPSTREAM_BAD_RESPONSE';
+    return this.#send(ctx, final.status, final.headers, final.body);
+  }
+
+  #answerFailure(ctx: RequestContext, failure: FunctionFailure): void | Promise<void> {
+    ctx.errorCode = failure === 'integrationTimeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_BAD_RESPONSE';
+    ctx.errorDetail = failure;
+    const a = lambdaErrorAnswer(failure, this.#apiType);
+    return this.#send(ctx, a.status, a.headers, a.body);
+  }
+
+  #send(ctx: RequestContext, status: number, pairs: readonly [string, string][], body: Buffer): void | Promise<void> {
+    const list: string[] = [];
+    for (const [k, v] of pairs) {
+      const name = k.toLowerCase();
+      if (name === 'content-length' || name === 'transfer-encoding' || name === 'connection') continue;
+      list.push(name, v);
+    }
+    return ctx.send(status, new HeaderList(list), body);
+  }
+}
