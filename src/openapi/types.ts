@@ -1,0 +1,149 @@
+/**
+ * The typed model of an API Gateway OpenAPI document (REST API or HTTP API), as the AWS
+ * importer builds it and the gateway compiler consumes it. Everything here is plain data
+ * (JSON-serialisable), so two imports of equivalent documents compare with deepEqual.
+ *
+ * Conventions:
+ * - AWS enumerations are normalised to the case AWS's control-plane API uses
+ *   (integration types lower-case as in the OpenAPI extension; passthroughBehavior,
+ *   contentHandling, apiKeySource upper-case).
+ * - Defaults AWS applies on import are applied here (timeoutInMillis, payloadFormatVersion,
+ *   apiKeySource), so the compiler never has to know them.
+ * - Schemas (`models`, request and response models) are resolved: every internal `$ref` is
+ *   inlined, except a reference to a recursive model, which stays `{ "$ref": "#/models/<Name>" }`
+ *   and is resolved against `AwsApiModel.models`.
+ */
+
+export type ApiType = 'rest' | 'http';
+
+export type IntegrationType = 'aws_proxy' | 'aws' | 'http' | 'http_proxy' | 'mock';
+export type PassthroughBehavior = 'WHEN_NO_MATCH' | 'WHEN_NO_TEMPLATES' | 'NEVER';
+export type ContentHandling = 'CONVERT_TO_TEXT' | 'CONVERT_TO_BINARY';
+
+/** A Lambda function named by an integration or authorizer URI. Parts may hold `${stageVariables.x}`. */
+export interface LambdaFunctionRef {
+  /** Function name (never a full ARN); may be or contain `${stageVariables.x}`. */
+  name: string;
+  region?: string;
+  accountId?: string;
+  /** Version or alias (`:live`, `:${stageVariables.alias}`), without the colon. */
+  qualifier?: string;
+}
+
+export interface AwsIntegrationResponse {
+  /** The key as written in `responses` ('default' or a selection regex such as `2\d{2}`). */
+  key: string;
+  /** The selection regex; absent for the 'default' response. */
+  selectionPattern?: string;
+  statusCode: string;
+  responseParameters: Record<string, string>;
+  responseTemplates: Record<string, string>;
+  contentHandling?: string;
+}
+
+export interface AwsIntegration {
+  type: IntegrationType;
+  /** Raw, may contain `{param}` and `${stageVariables.x}`. */
+  uri?: string;
+  lambdaFunction?: LambdaFunctionRef;
+  /** Upper-case. */
+  httpMethod?: string;
+  passthroughBehavior?: PassthroughBehavior;
+  /** REST: 'integration.request.header.x' -> 'method.request.path.id' | "'static'" | ...; HTTP API: 'overwrite:header.x' -> '$request...'. */
+  requestParameters: Record<string, string>;
+  requestTemplates: Record<string, string>;
+  /** Selection patterns in document order, the 'default' response last. */
+  responses: AwsIntegrationResponse[];
+  contentHandling?: ContentHandling;
+  /** Defaults: 29000 for REST APIs, 30000 for HTTP APIs. */
+  timeoutInMillis: number;
+  /** HTTP APIs only ('2.0' assumed for Lambda proxy integrations that omit it, '1.0' otherwise). */
+  payloadFormatVersion?: '1.0' | '2.0';
+  connectionType?: string;
+  connectionId?: string;
+  credentials?: string;
+  cacheKeyParameters?: string[];
+  cacheNamespace?: string;
+  /** HTTP APIs: AWS service integration subtype (e.g. SQS-SendMessage). Not served yet. */
+  integrationSubtype?: string;
+  tlsConfig?: { insecureSkipVerification?: boolean; serverNameToVerify?: string };
+}
+
+export interface AwsParameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required: boolean;
+  schema?: unknown;
+}
+
+export interface AwsRoute {
+  /** Upper-case; 'ANY' for x-amazon-apigateway-any-method. */
+  method: string;
+  /** '/pets/{petId}', '/{proxy+}', or '$default' (HTTP APIs). */
+  path: string;
+  operationId?: string;
+  parameters: AwsParameter[];
+  requestBody?: { required: boolean; models: Record<string, unknown> };
+  /** Validator name, after applying the document-level default. */
+  requestValidator?: string;
+  /** OR of ANDs, as OpenAPI writes it. */
+  security: { scheme: string; scopes: string[] }[][];
+  /** Every alternative of `security` includes the API key scheme (AWS writes `api_key`). */
+  apiKeyRequired: boolean;
+  /** From x-amazon-apigateway-auth ('AWS_IAM' means SigV4, which Turnpike cannot check yet). */
+  authorizationType?: 'NONE' | 'AWS_IAM';
+  /** Absent: the route must refuse traffic. */
+  integration?: AwsIntegration;
+  methodResponses: Record<string, { headers: string[]; models: Record<string, unknown> }>;
+  /** Key path of the operation, for messages. */
+  location: string;
+}
+
+export interface AwsGatewayResponse {
+  statusCode?: string;
+  responseParameters: Record<string, string>;
+  responseTemplates: Record<string, string>;
+}
+
+export interface AwsCors {
+  allowOrigins: string[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAge?: number;
+  allowCredentials: boolean;
+}
+
+export interface AwsSecurityScheme {
+  /** OpenAPI type: apiKey, oauth2, openIdConnect, http ... */
+  type: string;
+  name?: string;
+  in?: string;
+  /** x-amazon-apigateway-authorizer with normalised keys (type lower-case, TTL a number). */
+  authorizer?: Record<string, unknown>;
+  /** Parsed from authorizer.authorizerUri (derived: not exported). */
+  authorizerFunction?: LambdaFunctionRef;
+  /** x-amazon-apigateway-authtype (free-form for Lambda authorizers; 'awsSigv4' means IAM). */
+  authType?: string;
+  /** OpenAPI 3 openIdConnectUrl (an HTTP API JWT authorizer finds its issuer there). */
+  openIdConnectUrl?: string;
+}
+
+export interface AwsApiModel {
+  apiType: ApiType;
+  title: string;
+  version: string;
+  basePath?: string;
+  binaryMediaTypes: string[];
+  apiKeySource: 'HEADER' | 'AUTHORIZER';
+  gatewayResponses: Record<string, AwsGatewayResponse>;
+  requestValidators: Record<string, { validateRequestBody: boolean; validateRequestParameters: boolean }>;
+  cors?: AwsCors;
+  securitySchemes: Record<string, AwsSecurityScheme>;
+  models: Record<string, unknown>;
+  routes: AwsRoute[];
+  /** x-amazon-apigateway-minimum-compression-size (kept, not applied yet). */
+  minimumCompressionSize?: number;
+  /** x-amazon-apigateway-policy, as written (kept so the compiler can refuse it: not enforced yet). */
+  resourcePolicy?: unknown;
+}
