@@ -81,6 +81,9 @@ export class Gateway {
     (ctx as { id: string }).id = scan.requestId ?? randomUUID();
     ctx.upstreamHeaders.list.push('x-request-id', ctx.id);
     if (scan.error !== undefined) return void this.fail(ctx, scan.error);
+    // llhttp accepts 'GET /x' (HTTP/0.9) and 'HTTP/2.0' in an HTTP/1 request line; neither is HTTP/1.x
+    // (HTTP/2 compat requests, which carry `.stream`, are the real thing).
+    if (req.httpVersionMajor !== 1 && !('stream' in req)) return void this.fail(ctx, 'BAD_REQUEST');
 
     const url = req.url ?? '/';
     if (url.length > table.limits.urlBytes) return void this.fail(ctx, 'URI_TOO_LONG');
@@ -107,6 +110,14 @@ export class Gateway {
     if (ctx.contentLength > route.maxBodyBytes) {
       res.shouldKeepAlive = false; // the body will not be read: close rather than drain it
       return void this.fail(ctx, 'BODY_TOO_LARGE');
+    }
+    if (head === undefined && ctx.contentLength !== 0 && ctx.contentLength !== -1) {
+      // A response that ends before the request body was read to the end (a chunked body stopped at the
+      // limit, an upstream that answered early) leaves the rest of that body on the connection: Node
+      // would neither parse the next request nor close, so the client would stall. Close instead.
+      res.once('finish', () => {
+        if (!req.complete) req.socket.destroySoon();
+      });
     }
     if (head !== undefined && wsSocket === undefined && ctx.contentLength !== 0 && ctx.contentLength !== -1) {
       // A non-WebSocket upgrade (h2c) with a body: Node stopped parsing at the headers, so feed the body ourselves.

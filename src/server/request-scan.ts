@@ -9,6 +9,7 @@ import type { RequestContext } from '../pipeline/context.js';
 import { HOP_BY_HOP, connectionTokens } from '../util/header-list.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:@/+=-]{1,200}$/;
+const CHUNKED_ONLY = /^[ \t]*chunked[ \t]*$/i;
 
 export interface ScanResult {
   error: ErrorCode | undefined;
@@ -19,10 +20,7 @@ export interface ScanResult {
 /** Fills ctx.host, ctx.contentLength, ctx.clientIp, ctx.upstreamHeaders. Returns an error code to answer with, if any. */
 export function scanRequestHeaders(ctx: RequestContext, raw: readonly string[], maxCount: number): ScanResult {
   const result: ScanResult = { error: undefined, requestId: undefined, upgrade: undefined };
-  if (raw.length > maxCount * 2) {
-    result.error = 'TOO_MANY_HEADERS';
-    return result;
-  }
+  if (raw.length > maxCount * 2) return rejected(result, 'TOO_MANY_HEADERS', raw);
   const out = ctx.upstreamHeaders.list;
   let hostSeen = false;
   let xff: string | undefined;
@@ -35,10 +33,7 @@ export function scanRequestHeaders(ctx: RequestContext, raw: readonly string[], 
     const value = raw[i + 1] as string;
     switch (name) {
       case 'host':
-        if (hostSeen) {
-          result.error = 'DUPLICATE_HOST';
-          return result;
-        }
+        if (hostSeen) return rejected(result, 'DUPLICATE_HOST', raw);
         hostSeen = true;
         ctx.host = value;
         continue; // the upstream gets its own Host unless the route preserves it
@@ -67,10 +62,18 @@ export function scanRequestHeaders(ctx: RequestContext, raw: readonly string[], 
         continue;
       case 'expect':
         continue; // Node answered 100-continue already; undici refuses to forward Expect
-      case 'content-length':
-        ctx.contentLength = Number(value);
+      case 'content-length': {
+        // llhttp already refuses non-digits, duplicates and CL+TE; this guards the number itself.
+        const n = Number(value);
+        if (!Number.isSafeInteger(n) || n < 0 || ctx.contentLength !== -1) return rejected(result, 'BAD_HEADER', raw);
+        ctx.contentLength = n;
         break;
+      }
       case 'transfer-encoding':
+        // Only a lone 'chunked' is understood (RFC 9112 §6.1): Node decodes the chunking but not gzip
+        // or any other coding, so 'gzip, chunked' would reach the upstream as a still-encoded body
+        // labelled identity. Anything else (or a repeat) is refused rather than guessed at.
+        if (ctx.contentLength !== -1 || !CHUNKED_ONLY.test(value)) return rejected(result, 'BAD_HEADER', raw);
         ctx.contentLength = -2;
         continue;
       default:
@@ -106,6 +109,19 @@ export function scanRequestHeaders(ctx: RequestContext, raw: readonly string[], 
     if (ctx.host) out.push('x-forwarded-host', ctx.host);
   }
   out.push('x-real-ip', ctx.clientIp);
+  return result;
+}
+
+/** An early rejection still answers with the client's (valid) request id, wherever it appears. */
+function rejected(result: ScanResult, error: ErrorCode, raw: readonly string[]): ScanResult {
+  result.error = error;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 12 && name.toLowerCase() === 'x-request-id') {
+      const value = raw[i + 1] as string;
+      if (REQUEST_ID_RE.test(value)) result.requestId = value;
+    }
+  }
   return result;
 }
 
