@@ -19,6 +19,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 before(async () => {
   up = await startUpstream((req, res, body) => {
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json' };
+    if (req.url === '/status/204' || req.url === '/status/304') {
+      res.writeHead(Number(req.url.slice(-3)), { etag: '"v1"', 'set-cookie': ['a=1', 'b=2'] });
+      res.end();
+      return;
+    }
     if (req.url?.startsWith('/echo-id')) headers['x-request-id'] = req.headers['x-request-id'] as string;
     const text = JSON.stringify({ url: req.url, headers: req.headers, body: body.toString() });
     headers['content-length'] = Buffer.byteLength(text);
@@ -196,4 +201,19 @@ test('Host is the upstream authority by default and the client Host with preserv
   const kept = await send(gw, '/preserve/host', ['Host: client.example:8443', 'Connection: close']);
   assert.equal(kept.echo.headers.host, 'client.example:8443');
   assert.equal(kept.echo.url, '/preserve/host');
+});
+
+test('HEAD, 204 and 304 from the upstream keep their framing; repeated Set-Cookie stay separate', async () => {
+  const head = await rawExchange(gw.port, 'HEAD /head HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  assert.equal(head.status, 200);
+  assert.ok(Number(head.headers['content-length']?.[0]) > 0, 'content-length of the GET answer');
+  assert.ok(head.raw.toString('latin1').endsWith('\r\n\r\n'), 'no body bytes after a HEAD answer');
+  for (const status of [204, 304]) {
+    const r = await rawExchange(gw.port, `GET /status/${status} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+    assert.equal(r.status, status);
+    assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.deepEqual(r.headers.etag, ['"v1"']);
+    assert.equal(r.headers['transfer-encoding'], undefined);
+    assert.ok(r.raw.toString('latin1').endsWith('\r\n\r\n'), `no body bytes after a ${status}`);
+  }
 });
