@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
-import { ConfigError } from '../config/diagnostics.js';
+import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { buildTable, fullSchema, readConfigFile } from '../config/index.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { describeTable } from '../server/describe.js';
@@ -23,12 +23,14 @@ function countArg(v: string): number {
   return n;
 }
 
-/** Loads, validates and compiles without serving; exits 1 with every problem. */
+/** Loads, validates and compiles without serving; exits 1 with every problem, one per line on stderr. */
 async function compileOnly(file: string) {
   const logger = pino({ level: 'silent' });
   try {
     const doc = await readConfigFile(file);
     const table = buildTable(doc, { logger, metrics: new GatewayMetrics(), pools: new PoolRegistry() });
+    // Parser warnings do not fail the file, but they are worth seeing.
+    for (const w of doc.warnings) process.stderr.write(`${formatDiagnostic(w)}\n`);
     return table;
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
@@ -37,11 +39,21 @@ async function compileOnly(file: string) {
   }
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 const program = new Command()
   .name('turnpike')
   .description('Turnpike API gateway')
   .version(pkg.version, '-v, --version')
-  .showHelpAfterError();
+  .showHelpAfterError('(add --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Environment:
+  TURNPIKE_LOG_LEVEL   log level (fatal, error, warn, info, debug, trace); overrides server.logLevel
+
+Docs: docs/cli.md, docs/operations.md`,
+  );
 
 program
   .command('serve')
@@ -49,12 +61,20 @@ program
   .argument('<file>', 'config file')
   .option('-p, --port <n>', 'listen port', portArg, 8080)
   .option('--host <host>', 'listen address', '0.0.0.0')
-  .option('--admin-port <n>', 'admin port (metrics, health, routes)', portArg, 9080)
+  .option('--admin-port <n>', 'admin port (metrics, health, ready, routes)', portArg, 9080)
   .option('--admin-host <host>', 'admin listen address', '127.0.0.1')
-  .option('-w, --workers <n>', 'worker processes (default: CPU count)', countArg, availableParallelism())
+  .option('-w, --workers <n>', `worker processes; 1 serves from this process, more runs a cluster primary (default: CPU count, ${availableParallelism()} here)`, countArg)
   .option('--no-watch', 'do not reload when the file changes (SIGHUP still reloads)')
-  .action(async (file: string, o: { port: number; host: string; adminPort: number; adminHost: string; workers: number; watch: boolean }) => {
-    await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers: o.workers, watch: o.watch });
+  .addHelpText(
+    'after',
+    `
+Signals:
+  SIGHUP           reload the config file (validated first; a bad file is rejected and the old config keeps serving)
+  SIGTERM, SIGINT  drain: stop accepting, finish requests in flight (up to server.shutdownGraceMs), exit 0`,
+  )
+  .action(async (file: string, o: { port: number; host: string; adminPort: number; adminHost: string; workers?: number; watch: boolean }) => {
+    const workers = o.workers ?? availableParallelism();
+    await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch });
   });
 
 program
@@ -63,7 +83,7 @@ program
   .argument('<file>', 'config file')
   .action(async (file: string) => {
     const table = await compileOnly(file);
-    process.stdout.write(`${file}: ok (${table.routes.length} routes, version ${table.version})\n`);
+    process.stdout.write(`${file}: ok (${plural(table.routes.length, 'route')}, version ${table.version})\n`);
     await table.close();
     process.exit(0);
   });
@@ -89,7 +109,7 @@ program
       const head = ['METHODS', 'PATH', 'HOSTS', 'INTEGRATION', 'PLUGINS', 'ID'];
       const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
       const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
-      process.stdout.write(`${[line(head), ...rows.map(line)].join('\n')}\nversion ${d.version}, ${d.routes.length} routes\n`);
+      process.stdout.write(`${[line(head), ...rows.map(line)].join('\n')}\nversion ${d.version}, ${plural(d.routes.length, 'route')}\n`);
     }
     await table.close();
     process.exit(0);

@@ -90,6 +90,7 @@ async function firstTable(
     const doc = text === undefined ? await readConfigFile(opts.file) : parseConfigText(text, opts.file);
     const table = buildTable(doc, { logger, metrics, pools });
     applyLogLevel(logger, doc.data);
+    for (const w of doc.warnings) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
     metrics.reloads.inc({ result: 'success' });
     return { table, text: doc.text };
   } catch (err) {
