@@ -5,18 +5,22 @@
  */
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
 
+/** RFC 9110 §5.1 token, and a field value without CR, LF or NUL. */
+const HEADER_NAME = '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$';
+const HEADER_VALUE = '^[^\\r\\n\\u0000]*$';
+
 const Millis = (description: string, def: number) =>
   Type.Integer({ minimum: 1, maximum: 3_600_000, default: def, description: `${description} (milliseconds, default ${def})` });
 
 export const HeaderOps = Type.Object(
   {
     add: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), Type.String(), {
+      Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ pattern: HEADER_VALUE }), {
         description: 'Headers appended (an existing header of the same name is kept).',
       }),
     ),
     set: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), Type.String(), {
+      Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ pattern: HEADER_VALUE }), {
         description: 'Headers set, replacing any existing value.',
       }),
     ),
@@ -112,7 +116,9 @@ export const MockIntegration = Type.Object(
   {
     type: Type.Literal('mock'),
     status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599, default: 200, description: 'Status code (default 200).' })),
-    headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Response headers.' })),
+    headers: Type.Optional(
+      Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ pattern: HEADER_VALUE }), { description: 'Response headers.' }),
+    ),
     body: Type.Optional(Type.Unknown({ description: 'Response body: a string is sent as is; anything else as JSON.' })),
   },
   { additionalProperties: false },

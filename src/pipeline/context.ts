@@ -176,7 +176,7 @@ function writeWhole(ctx: RequestContext, body: string | Buffer | undefined, forc
     status = 500;
     ctx.errorCode = 'INTERNAL_ERROR';
     body = errorBody('INTERNAL_ERROR', ctx.id);
-    res.writeHead(500, ['content-type', 'application/json', 'x-request-id', ctx.id, 'content-length', String(Buffer.byteLength(body))]);
+    res.writeHead(500, 'Internal Server Error', ['content-type', 'application/json', 'x-request-id', ctx.id, 'content-length', String(Buffer.byteLength(body))]);
   }
   if (ctx.method === 'HEAD' || body === undefined) res.end();
   else res.end(body);

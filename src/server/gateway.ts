@@ -7,7 +7,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough, type Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CompiledRoute, RouteTable } from '../compile/types.js';
-import { GatewayError } from '../errors/catalogue.js';
+import { ERRORS, GatewayError } from '../errors/catalogue.js';
 import { writeRawError } from '../integrations/http/websocket.js';
 import { accessRecord } from '../observability/access-log.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -166,7 +166,7 @@ export class Gateway {
       const res = ctx.res as GatewayResponse;
       res.detachSocket(socket as import('node:net').Socket);
       ctx.response = { status: 101, headers: ctx.upstreamHeaders };
-      socket.once('close', () => finishRequest(ctx, 101));
+      socket.once('close', () => finishRequest(ctx, ctx.errorCode !== undefined ? ERRORS[ctx.errorCode].status : 101));
       res.removeListener('close', onResponseClose);
       route.integration.upgrade?.(ctx, socket, head);
     };

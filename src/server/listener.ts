@@ -38,7 +38,9 @@ export function createListener(gateway: Gateway, limits: Limits): http.Server {
     // of it, so the only honest signal left is closing the connection.
     const inflight = (socket as Socket & { _httpMessage?: GatewayResponse | null })._httpMessage ?? undefined;
     if (code === undefined || !socket.writable || (inflight !== undefined && inflight.headersSent)) {
-      if (inflight?.ctx !== undefined && code !== undefined) inflight.ctx.errorCode = code;
+      // Only a parser or timeout problem is the client's fault; a socket error caused by our own abort
+      // (upstream failure mid-stream) must keep the upstream's code in the access log.
+      if (inflight?.ctx !== undefined && code !== undefined && inflight.ctx.errorCode === undefined && isClientFault(err)) inflight.ctx.errorCode = code;
       socket.destroy();
       return;
     }
@@ -55,6 +57,11 @@ export function createListener(gateway: Gateway, limits: Limits): http.Server {
     );
   });
   return server;
+}
+
+function isClientFault(err: NodeJS.ErrnoException): boolean {
+  const c = err.code ?? '';
+  return c.startsWith('HPE_') || c === 'ERR_HTTP_REQUEST_TIMEOUT' || c === 'ERR_HTTP_HEADERS_TIMEOUT';
 }
 
 function reason(message: string): string {

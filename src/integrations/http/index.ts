@@ -161,11 +161,6 @@ export class HttpIntegration implements Integration {
     this.#maxBody = maxBodyBytes;
   }
 
-  /** Response header ops run as a response hook so they also apply to upstream streaming answers. */
-  get responseHeaderOps(): HeaderOp | undefined {
-    return compileHeaderOps(this.#config.responseHeaders);
-  }
-
   get upstreamName(): string {
     return this.#upstream.name;
   }

@@ -155,7 +155,10 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
       this.abortUpstream?.(Object.assign(new Error('invalid upstream header'), { code: 'HPE_INVALID_HEADER_TOKEN' }));
       return false;
     }
-    // Headers go out with the first body chunk (or at end), saving a syscall on small responses.
+    // Headers normally go out with the first body chunk (or at end), saving a syscall on small
+    // responses; an event stream may wait long for its first event, so its headers go out now.
+    const type = state.headers.get('content-type');
+    if (type !== undefined && type.startsWith('text/event-stream')) res.flushHeaders();
     return true;
   }
 
@@ -189,6 +192,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     const code = upstreamErrorCode(err);
     if (!ctx.res.headersSent) {
       ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id, err: { code: (err as { code?: string }).code, message: err.message } }, 'upstream request failed');
+      // The rest of a refused body will not be read: say so instead of promising keep-alive.
+      if (code === 'BODY_TOO_LARGE') ctx.res.shouldKeepAlive = false;
       ctx.sendError(code);
     } else {
       // Status line already sent: abort the client connection so a truncated body never looks complete.
