@@ -68,6 +68,21 @@ function reportConfigError(logger: Logger, err: unknown, what: 'start' | 'reload
   return (err as Error).message;
 }
 
+/**
+ * Lifecycle events (listening, config reloaded, draining, stopped, workers coming and going) are
+ * rare and what operators and supervisors key on, so they are logged even when server.logLevel
+ * is above info.
+ */
+const lifecycleLoggers = new WeakMap<Logger, Logger>();
+function lifecycle(logger: Logger): Logger {
+  let l = lifecycleLoggers.get(logger);
+  if (l === undefined) {
+    l = logger.child({}, { level: 'info' });
+    lifecycleLoggers.set(logger, l);
+  }
+  return l;
+}
+
 /** server.logLevel from the config, unless TURNPIKE_LOG_LEVEL (which wins) is set. */
 function applyLogLevel(logger: Logger, data: unknown): void {
   if (process.env.TURNPIKE_LOG_LEVEL) return;
@@ -144,7 +159,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       applyLogLevel(logger, doc.data);
       gateway.swap(next);
       metrics.reloads.inc({ result: 'success' });
-      logger.info({ version: next.version, routes: next.routes.length }, 'config reloaded');
+      lifecycle(logger).info({ version: next.version, routes: next.routes.length }, 'config reloaded');
       return { ok: true, version: next.version };
     } catch (err) {
       metrics.reloads.inc({ result: 'failure' });
@@ -187,7 +202,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     if (shuttingDown) return;
     shuttingDown = true;
     stopWatching();
-    logger.info({ signal, inflight: metrics.inflight }, 'draining');
+    lifecycle(logger).info({ signal, inflight: metrics.inflight }, 'draining');
     // /ready answers 503 from here on; the admin listener stays up until the end so probes can see it.
     gateway.draining = true;
     // Stop accepting: new connections are refused (single process) or no longer handed to this
@@ -209,7 +224,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       admin.close();
       admin.closeAllConnections();
     }
-    logger.info('stopped');
+    lifecycle(logger).info('stopped');
     logger.flush();
     setTimeout(() => process.exit(0), 20).unref();
   };
@@ -241,7 +256,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     adminPort = (admin.address() as AddressInfo).port;
   }
   if (isWorker) process.send?.({ type: 'listening', port } satisfies WorkerMessage);
-  else logger.info({ port, adminPort, host: opts.host, version: gateway.table.version, routes: gateway.table.routes.length, workers: 1 }, 'listening');
+  else lifecycle(logger).info({ port, adminPort, host: opts.host, version: gateway.table.version, routes: gateway.table.routes.length, workers: 1 }, 'listening');
 }
 
 function delay(ms: number): Promise<void> {
@@ -286,10 +301,10 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       if (m.type === 'hello') w.send({ type: 'config', text } satisfies PrimaryMessage);
       else if (m.type === 'listening') {
         listening.add(w.id);
-        logger.info({ worker: w.id, workerPid: w.process.pid }, 'worker listening');
+        lifecycle(logger).info({ worker: w.id, workerPid: w.process.pid }, 'worker listening');
         if (port === undefined) {
           port = m.port;
-          logger.info({ port, adminPort: adminPortNum, host: opts.host, version: table.version, routes: table.routes.length, workers: opts.workers }, 'listening');
+          lifecycle(logger).info({ port, adminPort: adminPortNum, host: opts.host, version: table.version, routes: table.routes.length, workers: opts.workers }, 'listening');
         }
       } else if (m.type === 'fatal') {
         logger.error({ worker: w.id, error: m.message }, 'worker cannot serve');
@@ -332,7 +347,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       metrics.reloads.inc({ result: 'success' });
       metrics.setConfigVersion(next.version);
       for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send({ type: 'reload', text } satisfies PrimaryMessage);
-      logger.info({ version: next.version, routes: next.routes.length }, 'config reloaded');
+      lifecycle(logger).info({ version: next.version, routes: next.routes.length }, 'config reloaded');
     } catch (err) {
       metrics.reloads.inc({ result: 'failure' });
       reportConfigError(logger, err, 'reload');
@@ -372,7 +387,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     stopWatching();
-    logger.info({ signal }, 'draining workers');
+    lifecycle(logger).info({ signal }, 'draining workers');
     for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send({ type: 'shutdown' } satisfies PrimaryMessage);
     const hardStop = setTimeout(() => {
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
@@ -384,7 +399,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
         admin.close();
         admin.closeAllConnections();
         void table.close();
-        logger.info('stopped');
+        lifecycle(logger).info('stopped');
         logger.flush();
         setTimeout(() => process.exit(0), 20).unref();
       }

@@ -185,3 +185,31 @@ test('secrets in Authorization, Cookie, X-Api-Key and ?api_key= never appear in 
   assert.ok(accessLines((l) => l.path === '/items/1').length >= 1);
   assert.ok(gw.logs.some((l) => l.level === 'debug' || l.level === 'trace' || l.level === 'info'));
 });
+
+test('server.logLevel above info silences access lines but not lifecycle lines; server.accessLog: false turns the access log off', async () => {
+  const env = { ...process.env } as Record<string, string>;
+  delete env.TURNPIKE_LOG_LEVEL;
+  for (const server of ['{ logLevel: warn }', '{ accessLog: false }']) {
+    const quiet = await startGateway(
+      `server: ${server}
+apis:
+  - name: quiet
+    routes:
+      - path: /q
+        integration: { type: mock, body: q }
+`,
+      { env },
+    );
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await request(`${quiet.url}/q`)).status, 200);
+      // 'stopped' is written after anything those requests logged, on the same stream.
+      quiet.proc.kill('SIGTERM');
+      await quiet.waitForLog((l) => l.msg === 'stopped');
+    } finally {
+      await quiet.stop();
+    }
+    assert.deepEqual(quiet.logs.filter((l) => l.type === 'access'), [], server);
+    assert.ok(quiet.logs.some((l) => l.msg === 'listening'), 'lifecycle lines are still logged');
+    assert.ok(quiet.logs.some((l) => l.msg === 'stopped'));
+  }
+});
