@@ -4,13 +4,19 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { buildTable, fullSchema, readConfigFile } from '../config/index.js';
+import { buildTable, fullSchema, readConfigFile, configureAwsServing } from '../config/index.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { describeTable } from '../server/describe.js';
 import { serve } from '../server/serve.js';
 import { PoolRegistry } from '../upstream/upstream.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function collectVar(v: string, acc: Record<string, string>): Record<string, string> {
+  const eq = v.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('must be name=value');
+  return { ...acc, [v.slice(0, eq)]: v.slice(eq + 1) };
+}
 
 function portArg(v: string): number {
   const n = Number(v);
@@ -65,6 +71,8 @@ program
   .option('--admin-host <host>', 'admin listen address', '127.0.0.1')
   .option('-w, --workers <n>', `worker processes; 1 serves from this process, more runs a cluster primary (default: CPU count, ${availableParallelism()} here)`, countArg)
   .option('--no-watch', 'do not reload when the file changes (SIGHUP still reloads)')
+  .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve (default: dev for REST APIs, $default for HTTP APIs)')
+  .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
   .addHelpText(
     'after',
     `
@@ -72,7 +80,8 @@ Signals:
   SIGHUP           reload the config file (validated first; a bad file is rejected and the old config keeps serving)
   SIGTERM, SIGINT  drain: stop accepting, finish requests in flight (up to server.shutdownGraceMs), exit 0`,
   )
-  .action(async (file: string, o: { port: number; host: string; adminPort: number; adminHost: string; workers?: number; watch: boolean }) => {
+  .action(async (file: string, o: { port: number; host: string; adminPort: number; adminHost: string; workers?: number; watch: boolean; stage?: string; stageVariable?: Record<string, string> }) => {
+    configureAwsServing({ stage: o.stage, variables: o.stageVariable });
     const workers = o.workers ?? availableParallelism();
     await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch });
   });
@@ -81,8 +90,12 @@ program
   .command('validate')
   .description('check a config file; prints every problem as file:line:col key.path: message and exits 1 if any')
   .argument('<file>', 'config file')
-  .action(async (file: string) => {
+  .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve (default: dev for REST APIs, $default for HTTP APIs)')
+  .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
+  .action(async (file: string, o: { stage?: string; stageVariable?: Record<string, string> }) => {
+    configureAwsServing({ stage: o.stage, variables: o.stageVariable });
     const table = await compileOnly(file);
+    for (const w of table.warnings) process.stderr.write(`${formatDiagnostic(w)}\n`);
     process.stdout.write(`${file}: ok (${plural(table.routes.length, 'route')}, version ${table.version})\n`);
     await table.close();
     process.exit(0);
@@ -93,7 +106,10 @@ program
   .description('print the compiled route table')
   .argument('<file>', 'config file')
   .option('--json', 'print JSON')
-  .action(async (file: string, o: { json?: boolean }) => {
+  .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve (default: dev for REST APIs, $default for HTTP APIs)')
+  .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
+  .action(async (file: string, o: { json?: boolean; stage?: string; stageVariable?: Record<string, string> }) => {
+    configureAwsServing({ stage: o.stage, variables: o.stageVariable });
     const table = await compileOnly(file);
     const d = describeTable(table);
     if (o.json) process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);

@@ -15,6 +15,7 @@ import { HttpIntegration, compileHeaderOps } from '../integrations/http/index.js
 import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
 import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
 import { MockIntegration } from '../integrations/mock/index.js';
+import { compileAwsApi, findFunctionModule } from '../aws/compile-aws.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
 import type { LogHook, PluginDefinition, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
@@ -43,6 +44,29 @@ export interface CompileDeps {
 }
 
 type PluginMap = Record<string, unknown> | undefined;
+/** Plugin configs for one route, after merging global < API < route. */
+export type PluginChoice = Map<string, { cfg: Record<string, unknown>; scope: 'global' | 'api' | 'route' }>;
+
+/** Everything needed to add one route to the table, whatever config it came from. */
+export interface RouteSpec {
+  at: (string | number)[];
+  api: string;
+  name: string;
+  methods: readonly string[];
+  path: string;
+  hosts: readonly string[];
+  headers?: Readonly<Record<string, string>>;
+  query?: Readonly<Record<string, string>>;
+  websocket: boolean;
+  allowEncodedSlashes: boolean;
+  maxBodyBytes: number;
+  integration: Integration;
+  /** Hooks that run before every plugin (e.g. a refusal the compiler imposes). */
+  leadingRequestHooks?: readonly RequestHook[];
+  /** Response hooks that run before plugins' (e.g. the integration's own header operations). */
+  responseHooks: readonly ResponseHook[];
+  plugins: PluginChoice;
+}
 interface PluginInstance {
   def: PluginDefinition<never>;
   hooks: PluginHooks;
@@ -50,6 +74,7 @@ interface PluginInstance {
 
 export function compile(config: GatewayConfig, doc: SourceDocument, deps: CompileDeps): RouteTable {
   const diagnostics: Diagnostic[] = [];
+  const warnings: Diagnostic[] = [];
   const err = (path: (string | number)[], message: string) => {
     const pos = doc.locate(path);
     diagnostics.push({ file: doc.file, line: pos.line, column: pos.column, path: keyPath(path), message, severity: 'error' });
@@ -117,6 +142,21 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       return invoker;
     };
 
+    const functionForArn = (name: string, docDir: string, at: (string | number)[]): Invoker | undefined => {
+      if (config.functions?.[name] !== undefined) return invokerFor(name, at);
+      const known = invokers.get(`arn:${docDir}:${name}`);
+      if (known) return known;
+      const module = findFunctionModule(docDir, name);
+      if (module === undefined) {
+        err(at, `Lambda function "${name}" has no handler: add functions/${name}.mjs (or .js/.cjs) beside the document, or map it under "functions"`);
+        return undefined;
+      }
+      const pool = deps.functions.get({ name, module });
+      functionPools.push(pool);
+      invokers.set(`arn:${docDir}:${name}`, pool);
+      return pool;
+    };
+
     const instanceFor = (name: string, cfg: Record<string, unknown>, scope: string): PluginInstance | undefined => {
       const cached = instances.get(cfg);
       if (cached) return cached;
@@ -131,39 +171,104 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
 
     const routes: CompiledRoute[] = [];
     const definitions: RouteDefinition<CompiledRoute>[] = [];
+    const definitionAt: (string | number)[][] = [];
     const limits: Limits = { ...DEFAULT_LIMITS, ...config.server?.limits };
     const seenIds = new Map<string, (string | number)[]>();
+    let tableDefaultClaimed = config.apis.some((a) => a.routes?.some((r) => r.path === '$default'));
+
+    /** Builds one compiled route (hooks flattened in phase order) and its router definition. */
+    const addRoute = (r: RouteSpec): void => {
+      const id = `${r.api}/${r.name}`;
+      const prev = seenIds.get(id);
+      if (prev) err([...r.at, 'name'], `duplicate route name "${r.name}" in api "${r.api}" (first at ${keyPath(prev)})`);
+      seenIds.set(id, r.at);
+      for (const [k, v] of Object.entries({ ...r.headers, ...r.query })) {
+        if (v.startsWith('~')) {
+          const problem = regexProblem(v.slice(1));
+          if (problem) err([...r.at, r.headers?.[k] === v ? 'headers' : 'query', k], problem);
+        }
+      }
+      // Plugins: route config wins over API, API over global; `enabled: false` turns one off.
+      const chosen: PluginInstance[] = [];
+      for (const [pname, { cfg, scope }] of r.plugins) {
+        if (cfg.enabled === false) continue;
+        const inst = instanceFor(pname, cfg, scope === 'route' ? `route:${id}` : scope === 'api' ? `api:${r.api}` : 'global');
+        if (!inst) err([...r.at, 'plugins', pname], `unknown plugin "${pname}"`);
+        else chosen.push(inst);
+      }
+      chosen.sort((a, b) => b.def.priority - a.def.priority || (a.def.name < b.def.name ? -1 : a.def.name > b.def.name ? 1 : 0));
+      const requestHooks: RequestHook[] = [...(r.leadingRequestHooks ?? [])];
+      const responseHooks: ResponseHook[] = [...r.responseHooks];
+      const logHooks: LogHook[] = [];
+      const order: string[] = [];
+      for (const phase of REQUEST_PHASES) {
+        for (const p of chosen) {
+          const h = p.hooks[phase];
+          if (h) {
+            requestHooks.push(h);
+            order.push(`${phase}:${p.def.name}`);
+          }
+        }
+      }
+      for (const phase of RESPONSE_PHASES) {
+        for (const p of chosen) {
+          const h = p.hooks[phase];
+          if (h) {
+            responseHooks.push(h);
+            order.push(`${phase}:${p.def.name}`);
+          }
+        }
+      }
+      for (const phase of LOG_PHASES) {
+        for (const p of chosen) {
+          const h = p.hooks[phase];
+          if (h) {
+            const pluginName = p.def.name;
+            logHooks.push((ctx) => {
+              try {
+                h(ctx);
+              } catch {
+                deps.metrics.logHookErrors.inc({ plugin: pluginName });
+              }
+            });
+            order.push(`${phase}:${p.def.name}`);
+          }
+        }
+      }
+      const compiled: CompiledRoute = Object.freeze({
+        id,
+        api: r.api,
+        name: r.name,
+        methods: r.methods,
+        path: r.path,
+        hosts: r.hosts,
+        websocket: r.websocket,
+        allowEncodedSlashes: r.allowEncodedSlashes,
+        maxBodyBytes: r.maxBodyBytes,
+        needsRequestBody: r.integration.needsRequestBody === true || chosen.some((p) => p.def.needsRequestBody === true),
+        requestHooks: Object.freeze(requestHooks),
+        responseHooks: Object.freeze(responseHooks),
+        logHooks: Object.freeze(logHooks),
+        pluginOrder: Object.freeze(order),
+        integration: r.integration,
+        stats: deps.metrics.statsFor(r.api, r.name),
+      });
+      routes.push(compiled);
+      const def: RouteDefinition<CompiledRoute> = { methods: r.methods, path: r.path, value: compiled };
+      if (r.hosts.length > 0 && !r.hosts.includes('*')) def.hosts = r.hosts;
+      if (r.headers) def.headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), v]));
+      if (r.query) def.query = r.query;
+      definitions.push(def);
+      definitionAt.push(r.at);
+    };
 
     config.apis.forEach((api: ApiConfig, ai: number) => {
       const apiPath: (string | number)[] = ['apis', ai];
-      api.routes.forEach((route: RouteConfig, ri: number) => {
+      (api.routes ?? []).forEach((route: RouteConfig, ri: number) => {
         const at: (string | number)[] = [...apiPath, 'routes', ri];
         const methods = route.methods ?? ['ANY'];
         const fullPath = route.path === '$default' ? '$default' : joinPath(api.basePath, route.path);
         const name = route.name ?? `${methods.join(',')} ${fullPath}`;
-        const id = `${api.name}/${name}`;
-        const prev = seenIds.get(id);
-        if (prev) err([...at, 'name'], `duplicate route name "${name}" in api "${api.name}" (first at ${keyPath(prev)})`);
-        seenIds.set(id, at);
-
-        for (const [k, v] of Object.entries({ ...route.headers, ...route.query })) {
-          if (v.startsWith('~')) {
-            const problem = regexProblem(v.slice(1));
-            if (problem) err([...at, route.headers?.[k] === v ? 'headers' : 'query', k], problem);
-          }
-        }
-
-        // Plugins: route config wins over API, API over global; `enabled: false` turns one off.
-        const merged = mergePlugins(config.plugins as PluginMap, api.plugins as PluginMap, route.plugins as PluginMap);
-        const chosen: PluginInstance[] = [];
-        for (const [pname, { cfg, scope }] of merged) {
-          if (cfg.enabled === false) continue;
-          const inst = instanceFor(pname, cfg, scope === 'route' ? `route:${id}` : scope === 'api' ? `api:${api.name}` : 'global');
-          if (!inst) err([...at, 'plugins', pname], `unknown plugin "${pname}"`);
-          else chosen.push(inst);
-        }
-        chosen.sort((a, b) => b.def.priority - a.def.priority || (a.def.name < b.def.name ? -1 : a.def.name > b.def.name ? 1 : 0));
-
         const maxBodyBytes = route.maxBodyBytes ?? limits.bodyBytes;
         let integration: Integration | undefined;
         const responseHooks: ResponseHook[] = [];
@@ -214,70 +319,44 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           integration = new MockIntegration(ic);
         }
 
-        const requestHooks: RequestHook[] = [];
-        const logHooks: LogHook[] = [];
-        const order: string[] = [];
-        for (const phase of REQUEST_PHASES) {
-          for (const p of chosen) {
-            const h = p.hooks[phase];
-            if (h) {
-              requestHooks.push(h);
-              order.push(`${phase}:${p.def.name}`);
-            }
-          }
-        }
-        for (const phase of RESPONSE_PHASES) {
-          for (const p of chosen) {
-            const h = p.hooks[phase];
-            if (h) {
-              responseHooks.push(h);
-              order.push(`${phase}:${p.def.name}`);
-            }
-          }
-        }
-        for (const phase of LOG_PHASES) {
-          for (const p of chosen) {
-            const h = p.hooks[phase];
-            if (h) {
-              const pluginName = p.def.name;
-              logHooks.push((ctx) => {
-                try {
-                  h(ctx);
-                } catch {
-                  deps.metrics.logHookErrors.inc({ plugin: pluginName });
-                }
-              });
-              order.push(`${phase}:${p.def.name}`);
-            }
-          }
-        }
         if (!integration) return;
-        const compiled: CompiledRoute = Object.freeze({
-          id,
+        addRoute({
+          at,
           api: api.name,
           name,
           methods,
           path: fullPath,
           hosts: route.hosts ?? api.hosts ?? [],
+          headers: route.headers,
+          query: route.query,
           websocket: route.websocket ?? false,
           allowEncodedSlashes: route.allowEncodedSlashes ?? false,
           maxBodyBytes,
-          needsRequestBody: integration.needsRequestBody === true || chosen.some((p) => p.def.needsRequestBody === true),
-          requestHooks: Object.freeze(requestHooks),
-          responseHooks: Object.freeze(responseHooks),
-          logHooks: Object.freeze(logHooks),
-          pluginOrder: Object.freeze(order),
           integration,
-          stats: deps.metrics.statsFor(api.name, name),
+          responseHooks,
+          plugins: mergePlugins(config.plugins as PluginMap, api.plugins as PluginMap, route.plugins as PluginMap),
         });
-        routes.push(compiled);
-        const def: RouteDefinition<CompiledRoute> = { methods, path: fullPath, value: compiled };
-        const hosts = route.hosts ?? api.hosts;
-        if (hosts && hosts.length > 0 && !hosts.includes('*')) def.hosts = hosts;
-        if (route.headers) def.headers = Object.fromEntries(Object.entries(route.headers).map(([k, v]) => [k.toLowerCase(), v]));
-        if (route.query) def.query = route.query;
-        definitions.push(def);
       });
+      if (api.openapi !== undefined) {
+        if (api.routes !== undefined && api.routes.length > 0) err([...apiPath, 'routes'], 'an API served from "openapi" takes its routes from the document; remove "routes"');
+        compileAwsApi(api, apiPath, {
+          configDir,
+          err,
+          report: (d) => (d.severity === 'error' ? diagnostics.push(d) : warnings.push(d)),
+          addRoute,
+          functionForArn,
+          pools: deps.pools,
+          createdUpstreams: created,
+          logger: deps.logger,
+          maxBodyBytes: limits.bodyBytes,
+          plugins: mergePlugins(config.plugins as PluginMap, api.plugins as PluginMap, undefined),
+          claimTableDefault: () => {
+            if (tableDefaultClaimed) return false;
+            tableDefaultClaimed = true;
+            return true;
+          },
+        });
+      } else if (api.routes === undefined) err(apiPath, 'an API needs "routes" or "openapi" (an AWS API Gateway document)');
     });
 
     // Plugin configs nobody references would be caught by the schema; unknown global plugin names too:
@@ -291,8 +370,8 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         router = new Router(definitions);
       } catch (e) {
         if (!(e instanceof RouterBuildError)) throw e;
-        const culprit = routes.findIndex((r) => e.message.includes(r.path));
-        err(culprit >= 0 ? routeLocation(config, routes[culprit] as CompiledRoute) : ['apis'], e.message);
+        const at = definitionAt[e.routeIndex];
+        err(at ? [...at, 'path'] : ['apis'], e.message);
       }
     }
     if (diagnostics.length > 0 || !router) throw new ConfigError(diagnostics);
@@ -310,6 +389,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       logger: deps.logger,
       metrics: deps.metrics,
       shutdownGraceMs: config.server?.shutdownGraceMs ?? 10_000,
+      warnings: Object.freeze(warnings),
       inflight: 0,
       retired: false,
       async close() {
@@ -325,14 +405,8 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
   }
 }
 
-function routeLocation(config: GatewayConfig, route: CompiledRoute): (string | number)[] {
-  const ai = config.apis.findIndex((a) => a.name === route.api);
-  const ri = config.apis[ai]?.routes.findIndex((r) => (r.name ?? '') === route.name || r.path === route.path) ?? -1;
-  return ri >= 0 ? ['apis', ai, 'routes', ri, 'path'] : ['apis', ai];
-}
-
-function mergePlugins(global: PluginMap, api: PluginMap, route: PluginMap) {
-  const out = new Map<string, { cfg: Record<string, unknown>; scope: 'global' | 'api' | 'route' }>();
+function mergePlugins(global: PluginMap, api: PluginMap, route: PluginMap): PluginChoice {
+  const out: PluginChoice = new Map();
   for (const [scope, map] of [
     ['global', global],
     ['api', api],

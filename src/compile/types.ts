@@ -61,6 +61,8 @@ export interface RouteTable {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   readonly shutdownGraceMs: number;
+  /** Non-fatal findings (e.g. AWS extensions not supported yet), shown at start and by `turnpike validate`. */
+  readonly warnings: readonly import('../config/diagnostics.js').Diagnostic[];
   /** Requests currently using this table; when a retired table drops to 0 it is closed. */
   inflight: number;
   retired: boolean;

@@ -8,6 +8,9 @@ import type { RouteTable } from '../compile/types.js';
 import { FunctionRegistry } from '../integrations/function/runtime/index.js';
 import { BUNDLED_PLUGINS, pluginSchemas } from '../plugins/registry.js';
 import { ConfigError } from './diagnostics.js';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { detectApiType, parseAwsSource } from '../openapi/index.js';
 import { type SourceDocument, loadSourceFile, parseSource } from './load.js';
 import { type GatewayConfig, buildConfigSchema } from './schema.js';
 import { createValidator } from './validate.js';
@@ -27,31 +30,64 @@ export function isOpenApiDocument(data: unknown): boolean {
   return data !== null && typeof data === 'object' && ('openapi' in data || 'swagger' in data);
 }
 
-/** Validates a parsed document; throws ConfigError with every problem found. */
+/** How a bare AWS document given to `serve`/`validate` is served (set from the CLI's --stage). */
+const awsServing: { stage?: string; variables?: Record<string, string> } = {};
+export function configureAwsServing(opts: { stage?: string; variables?: Record<string, string> }): void {
+  awsServing.stage = opts.stage;
+  awsServing.variables = opts.variables;
+}
+
+/**
+ * Validates a parsed document; throws ConfigError with every problem found. An AWS OpenAPI/Swagger
+ * document is served as one API (its routes come from the document, see src/aws/compile-aws.ts).
+ */
 export function validateDocument(doc: SourceDocument): GatewayConfig {
   if (isOpenApiDocument(doc.data)) {
-    throw new ConfigError([
-      {
-        file: doc.file,
-        line: 1,
-        column: 1,
-        path: '',
-        severity: 'error',
-        message: 'this is an OpenAPI document; serving OpenAPI/AWS documents directly is not available yet (see docs/aws-compatibility.md)',
-      },
-    ]);
+    const data = doc.data as { info?: { title?: unknown } };
+    const title = typeof data.info?.title === 'string' && data.info.title.trim() ? data.info.title.trim() : basename(doc.file).replace(/\.[^.]+$/, '');
+    return {
+      apis: [
+        {
+          name: title,
+          openapi: basename(doc.file),
+          ...(awsServing.stage !== undefined || awsServing.variables !== undefined
+            ? { stages: { [awsServing.stage ?? (detectApiType(doc.data) === 'http' ? '$default' : 'dev')]: { variables: { ...awsServing.variables } } } }
+            : {}),
+        },
+      ],
+    };
   }
   const r = validate(doc);
   if (!r.ok) throw new ConfigError(r.diagnostics);
   return r.value;
 }
 
+/** Reads a config file. AWS documents are parsed without ${...} interpolation: `${stageVariables.x}` belongs to AWS. */
 export async function readConfigFile(file: string): Promise<SourceDocument> {
-  return loadSourceFile(file);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return loadSourceFile(file); // reports the unreadable file as a diagnostic
+  }
+  return parseConfigText(text, file);
 }
 
 export function parseConfigText(text: string, file: string): SourceDocument {
+  if (looksLikeOpenApi(text)) {
+    try {
+      const doc = parseAwsSource(text, file);
+      if (isOpenApiDocument(doc.data)) return doc;
+    } catch {
+      // not parseable as an AWS document: let the native loader report the syntax error
+    }
+  }
   return parseSource(text, file);
+}
+
+/** Cheap sniff before a second parse: a top-level openapi/swagger key. */
+function looksLikeOpenApi(text: string): boolean {
+  return /^\s*["']?(openapi|swagger)["']?\s*:/m.test(text);
 }
 
 let processFunctions: FunctionRegistry | undefined;

@@ -196,7 +196,28 @@ export const Api = Type.Object(
     hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host names this API answers on; default any.' })),
     basePath: Type.Optional(Type.String({ pattern: '^/', description: 'Prefix prepended to every route path of this API.' })),
     plugins: Type.Optional(PluginsMap),
-    routes: Type.Array(Route, { description: 'Routes of this API.' }),
+    routes: Type.Optional(Type.Array(Route, { description: 'Routes of this API (or give "openapi").' })),
+    openapi: Type.Optional(
+      Type.String({ minLength: 1, description: 'An AWS API Gateway OpenAPI/Swagger document (relative to this file) whose routes this API serves.' }),
+    ),
+    stages: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: '^(\\$default|[A-Za-z0-9_-]{1,128})$' }),
+        Type.Object(
+          {
+            variables: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_]+$' }), Type.String(), { description: 'Stage variables.' })),
+            hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Serve this stage on these host names at / instead of at /{stage}.' })),
+          },
+          { additionalProperties: false },
+        ),
+        { description: 'With "openapi": stages to serve (default: dev for REST APIs, $default for HTTP APIs).', additionalProperties: false },
+      ),
+    ),
+    endpointOverrides: Type.Optional(
+      Type.Record(Type.String({ pattern: '^https?://' }), Type.String({ pattern: '^https?://' }), {
+        description: 'With "openapi": integration URI origins to call instead (e.g. point an AWS endpoint at a local stand-in).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -278,7 +299,7 @@ export function buildConfigSchema(pluginSchemas: Readonly<Record<string, TObject
   }
   const plugins = Type.Object(properties, { additionalProperties: false, description: PluginsMap.description });
   const route = Type.Object({ ...Route.properties, plugins: Type.Optional(plugins) }, { additionalProperties: false });
-  const api = Type.Object({ ...Api.properties, plugins: Type.Optional(plugins), routes: Type.Array(route) }, { additionalProperties: false });
+  const api = Type.Object({ ...Api.properties, plugins: Type.Optional(plugins), routes: Type.Optional(Type.Array(route)) }, { additionalProperties: false });
   return Type.Object(
     { ...ConfigSchema.properties, plugins: Type.Optional(plugins), apis: Type.Array(api, { description: 'APIs and their routes.' }) },
     { additionalProperties: false, title: 'Turnpike configuration', $id: 'https://turnpike.dev/schema/turnpike.schema.json' },

@@ -33,12 +33,14 @@ export interface StartOptions {
   args?: string[];
   env?: Record<string, string>;
   fileName?: string;
+  /** Write the config into this directory instead of a new temp dir (e.g. beside copied fixtures). */
+  dir?: string;
   /** Expect the process to exit (e.g. invalid config) instead of listening. */
   expectExit?: boolean;
 }
 
 export async function startGateway(configText: string, opts: StartOptions = {}): Promise<RunningGateway> {
-  const dir = mkdtempSync(join(tmpdir(), 'turnpike-test-'));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'turnpike-test-'));
   const file = join(dir, opts.fileName ?? 'gateway.yaml');
   writeFileSync(file, configText);
   const proc = spawn(

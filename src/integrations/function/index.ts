@@ -27,6 +27,8 @@ export interface FunctionIntegrationOptions {
   routeMethods: readonly string[];
   apiName: string;
   logger: Logger;
+  /** Stage name for the event ('$default' when served at the root). */
+  stage?: string;
 }
 
 const ACCOUNT_ID = '000000000000';
@@ -85,7 +87,7 @@ export class FunctionIntegration implements Integration {
       path: ctx.path,
       resourcePath: this.#opts.routePath === '$default' ? '/{proxy+}' : this.#opts.routePath,
       routeKey: this.#routeKey,
-      stage: '$default',
+      stage: this.#opts.stage ?? '$default',
       rawQuery: ctx.rawQuery,
       rawHeaders: ctx.req.rawHeaders,
       pathParameters,
