@@ -195,3 +195,21 @@ test('/ready and /health on the primary admin port', async () => {
   assert.equal(health.pid, gw.proc.pid);
   assert.equal(health.workers, 2);
 });
+
+test('cluster mode: a reload every 200 ms during 2,000 keep-alive requests fails none', async () => {
+  let reloading = true;
+  let writes = 0;
+  const reloader = (async () => {
+    while (reloading && writes < 200) {
+      writes++;
+      writeAtomic(gw.file, config(writes % 2 === 0 ? 'even' : 'odd'));
+      await sleep(200);
+    }
+  })();
+  const result = await runLoad(gw.url, { requests: 2_000, connections: 16, path: '/hello', expectBody: 'hello', countHeader: 'x-config', timeoutMs: 30_000 });
+  reloading = false;
+  await reloader;
+  assert.deepEqual(result.failures.slice(0, 10), [], `${result.failures.length} failed requests`);
+  assert.equal(result.ok, 2_000);
+  assert.ok((result.headerValues.get('even') ?? 0) > 0 && (result.headerValues.get('odd') ?? 0) > 0, JSON.stringify([...result.headerValues]));
+});
