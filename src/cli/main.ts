@@ -1,10 +1,13 @@
 #!/usr/bin/env node
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { buildTable, fullSchema, readConfigFile, configureAwsServing } from '../config/index.js';
+import { stringify as stringifyYaml } from 'yaml';
+import { exportApi } from '../aws/export.js';
+import { buildTable, configureAwsServing, fullSchema, readConfigFile, validateDocument } from '../config/index.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { describeTable } from '../server/describe.js';
 import { serve } from '../server/serve.js';
@@ -69,7 +72,11 @@ program
   .option('--host <host>', 'listen address', '0.0.0.0')
   .option('--admin-port <n>', 'admin port (metrics, health, ready, routes)', portArg, 9080)
   .option('--admin-host <host>', 'admin listen address', '127.0.0.1')
-  .option('-w, --workers <n>', `worker processes; 1 serves from this process, more runs a cluster primary (default: CPU count, ${availableParallelism()} here)`, countArg)
+  .option(
+    '-w, --workers <n>',
+    `worker processes; 1 serves from this process, more runs a cluster primary (default: CPU count, ${availableParallelism()} here)`,
+    countArg,
+  )
   .option('--no-watch', 'do not reload when the file changes (SIGHUP still reloads)')
   .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve (default: dev for REST APIs, $default for HTTP APIs)')
   .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
@@ -80,11 +87,25 @@ Signals:
   SIGHUP           reload the config file (validated first; a bad file is rejected and the old config keeps serving)
   SIGTERM, SIGINT  drain: stop accepting, finish requests in flight (up to server.shutdownGraceMs), exit 0`,
   )
-  .action(async (file: string, o: { port: number; host: string; adminPort: number; adminHost: string; workers?: number; watch: boolean; stage?: string; stageVariable?: Record<string, string> }) => {
-    configureAwsServing({ stage: o.stage, variables: o.stageVariable });
-    const workers = o.workers ?? availableParallelism();
-    await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch });
-  });
+  .action(
+    async (
+      file: string,
+      o: {
+        port: number;
+        host: string;
+        adminPort: number;
+        adminHost: string;
+        workers?: number;
+        watch: boolean;
+        stage?: string;
+        stageVariable?: Record<string, string>;
+      },
+    ) => {
+      configureAwsServing({ stage: o.stage, variables: o.stageVariable });
+      const workers = o.workers ?? availableParallelism();
+      await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch });
+    },
+  );
 
 program
   .command('validate')
@@ -124,10 +145,41 @@ program
       ]);
       const head = ['METHODS', 'PATH', 'HOSTS', 'INTEGRATION', 'PLUGINS', 'ID'];
       const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-      const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+      const line = (cols: string[]) =>
+        cols
+          .map((c, i) => c.padEnd(widths[i] as number))
+          .join('  ')
+          .trimEnd();
       process.stdout.write(`${[line(head), ...rows.map(line)].join('\n')}\nversion ${d.version}, ${plural(d.routes.length, 'route')}\n`);
     }
     await table.close();
+    process.exit(0);
+  });
+
+program
+  .command('export')
+  .description('write the live definition as an AWS-flavoured OpenAPI 3 document (re-imports to the same behaviour)')
+  .argument('<file>', 'config file or AWS document')
+  .option('--api <name>', 'which API, when the config has several')
+  .option('-o, --out <file>', 'write to this file (.yaml/.yml as YAML, otherwise JSON) instead of stdout')
+  .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve')
+  .action(async (file: string, o: { api?: string; out?: string; stage?: string }) => {
+    configureAwsServing({ stage: o.stage });
+    const table = await compileOnly(file);
+    await table.close();
+    const config = validateDocument(await readConfigFile(file));
+    const apis = o.api === undefined ? config.apis : config.apis.filter((a) => a.name === o.api);
+    if (apis.length !== 1) {
+      process.stderr.write(
+        `turnpike export: ${apis.length === 0 ? `no API named "${o.api}"` : 'the config has several APIs; choose one with --api'} (APIs: ${config.apis.map((a) => a.name).join(', ')})\n`,
+      );
+      process.exit(1);
+    }
+    const { document, warnings } = exportApi(config, apis[0] as (typeof apis)[number], dirname(resolve(file)));
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+    const text = o.out !== undefined && /\.ya?ml$/i.test(o.out) ? stringifyYaml(document) : `${JSON.stringify(document, null, 2)}\n`;
+    if (o.out !== undefined) writeFileSync(o.out, text);
+    else process.stdout.write(text);
     process.exit(0);
   });
 

@@ -22,7 +22,7 @@ import type { LogHook, PluginDefinition, PluginHooks, RequestHook, ResponseHook 
 import { Router, RouterBuildError, type RouteDefinition } from '../routing/router.js';
 import { isCatastrophic } from '../util/regex-safety.js';
 import { type PoolRegistry, Upstream } from '../upstream/upstream.js';
-import type { CompiledRoute, Integration, Limits, RouteTable } from './types.js';
+import type { CompiledRoute, ErrorRenderer, Integration, Limits, RouteTable } from './types.js';
 
 export const DEFAULT_LIMITS: Limits = {
   headerBytes: 16_384,
@@ -65,6 +65,7 @@ export interface RouteSpec {
   leadingRequestHooks?: readonly RequestHook[];
   /** Response hooks that run before plugins' (e.g. the integration's own header operations). */
   responseHooks: readonly ResponseHook[];
+  errorAnswer?: ErrorRenderer;
   plugins: PluginChoice;
 }
 interface PluginInstance {
@@ -252,6 +253,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         pluginOrder: Object.freeze(order),
         integration: r.integration,
         stats: deps.metrics.statsFor(r.api, r.name),
+        errorAnswer: r.errorAnswer,
       });
       routes.push(compiled);
       const def: RouteDefinition<CompiledRoute> = { methods: r.methods, path: r.path, value: compiled };

@@ -37,7 +37,14 @@ export interface CompiledRoute {
   readonly pluginOrder: readonly string[];
   readonly integration: Integration;
   readonly stats: RouteStats;
+  /** Renders the route's error answers when they are not the gateway's own (AWS gateway responses). */
+  readonly errorAnswer: ErrorRenderer | undefined;
 }
+
+export type ErrorRenderer = (
+  code: import('../errors/catalogue.js').ErrorCode,
+  ctx: RequestContext,
+) => { status: number; headers: readonly (readonly [string, string])[]; body: string | Buffer } | undefined;
 
 export interface Limits {
   headerBytes: number;

@@ -124,6 +124,13 @@ export class RequestContext {
       this.res.destroy();
       return;
     }
+    // A route may answer its errors in its own dialect (AWS APIs use AWS's gateway responses).
+    const custom = this.route?.errorAnswer?.(code, this);
+    if (custom !== undefined) {
+      const list: string[] = [];
+      for (const [k, v] of custom.headers) list.push(k.toLowerCase(), v);
+      return this.send(custom.status, new HeaderList(list), custom.body);
+    }
     const headers = new HeaderList(['content-type', 'application/json']);
     const allow = code === 'METHOD_NOT_ALLOWED' ? this.errorDetail : undefined;
     if (allow !== undefined) headers.append('allow', allow);
