@@ -154,8 +154,16 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
     // Unknown resources and methods answer as AWS does for the API type (recorded: REST 403 Missing Authentication Token).
     const answer = model.apiType === 'rest' ? MISSING_TOKEN : HTTP_NOT_FOUND;
     const fallbacks: string[] = [];
+    if (model.apiType === 'rest') {
+      // REST APIs match the resource first, then the method: a method a resource lacks is 403 there,
+      // never a fall-through to a {proxy+} sibling. An ANY on the resource path pins that.
+      const byPath = new Map<string, Set<string>>();
+      for (const r of model.routes) byPath.set(r.path, (byPath.get(r.path) ?? new Set()).add(r.method));
+      for (const [p, methods] of byPath) if (!methods.has('ANY') && p !== '$default') fallbacks.push(stagePath(p));
+    }
     if (!hasCatchAll) fallbacks.push(...(prefix ? [`${prefix}/{proxy+}`] : ['$default']));
     if (prefix && !model.routes.some((r) => r.path === '/')) fallbacks.push(prefix);
+    else if (!prefix && !model.routes.some((r) => r.path === '/') && !fallbacks.includes('/')) fallbacks.push('/');
     // Unknown stages too (AWS answers them like unknown resources); once per table.
     if (prefix && !fallbacks.includes('$default') && c.claimTableDefault()) fallbacks.push('$default');
     {

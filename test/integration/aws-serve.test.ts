@@ -52,6 +52,7 @@ test('REST document: unknown stage, resource or method is 403 Missing Authentica
     ['GET', '/other/orders/42'],
     ['GET', '/'],
     ['POST', '/prod'],
+    ['DELETE', '/prod/orders/42'],
   ] as const) {
     const res = await fetch(`${rest.url}${path}`, { method });
     assert.equal(res.status, 403, `${method} ${path}`);
