@@ -130,7 +130,9 @@ export class GatewayMetrics {
       ) as unknown as client.Metric,
     );
     this.registry.registerMetric(
-      new SnapshotMetric('turnpike_requests_in_flight', 'Requests being processed.', 'gauge', () => [{ labels: {}, value: this.inflight }]) as unknown as client.Metric,
+      new SnapshotMetric('turnpike_requests_in_flight', 'Requests being processed.', 'gauge', () => [
+        { labels: {}, value: this.inflight },
+      ]) as unknown as client.Metric,
     );
     this.reloads = new client.Counter({
       name: 'turnpike_config_reloads_total',

@@ -14,9 +14,9 @@ import { buildTable, parseConfigText, readConfigFile } from '../config/index.js'
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { PoolRegistry } from '../upstream/upstream.js';
+import { describeTable } from './describe.js';
 import { Gateway } from './gateway.js';
 import { createListener } from './listener.js';
-import { describeTable } from './describe.js';
 import { watchFile } from './watch.js';
 
 export interface ServeOptions {
@@ -256,7 +256,8 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     adminPort = (admin.address() as AddressInfo).port;
   }
   if (isWorker) process.send?.({ type: 'listening', port } satisfies WorkerMessage);
-  else lifecycle(logger).info({ port, adminPort, host: opts.host, version: gateway.table.version, routes: gateway.table.routes.length, workers: 1 }, 'listening');
+  else
+    lifecycle(logger).info({ port, adminPort, host: opts.host, version: gateway.table.version, routes: gateway.table.routes.length, workers: 1 }, 'listening');
 }
 
 function delay(ms: number): Promise<void> {
@@ -304,7 +305,10 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
         lifecycle(logger).info({ worker: w.id, workerPid: w.process.pid }, 'worker listening');
         if (port === undefined) {
           port = m.port;
-          lifecycle(logger).info({ port, adminPort: adminPortNum, host: opts.host, version: table.version, routes: table.routes.length, workers: opts.workers }, 'listening');
+          lifecycle(logger).info(
+            { port, adminPort: adminPortNum, host: opts.host, version: table.version, routes: table.routes.length, workers: opts.workers },
+            'listening',
+          );
         }
       } else if (m.type === 'fatal') {
         logger.error({ worker: w.id, error: m.message }, 'worker cannot serve');
@@ -372,7 +376,12 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
         const body = `${workerMetrics.replace(/^(# (HELP|TYPE) )?turnpike_config_[^\n]*\n?/gm, '')}\n${reloadLines}\n`;
         return { contentType: aggregator.contentType, body: body.replace(/\n{3,}/g, '\n\n') };
       },
-      ready: () => (shuttingDown ? { ready: false, reason: 'draining' } : listening.size > 0 ? { ready: true, version: table.version } : { ready: false, reason: 'no worker listening' }),
+      ready: () =>
+        shuttingDown
+          ? { ready: false, reason: 'draining' }
+          : listening.size > 0
+            ? { ready: true, version: table.version }
+            : { ready: false, reason: 'no worker listening' },
       routes: () => describeTable(table),
       status: () => ({ pid: process.pid, version: table.version, workers: listening.size }),
     },

@@ -35,7 +35,7 @@ apis:
 test('--version and -v print the package version', async () => {
   for (const flag of ['--version', '-v']) {
     const r = await runCli([flag]);
-    assert.equal(r.code, 0);
+    assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${pkg.version}\n`);
   }
 });
@@ -46,14 +46,19 @@ test('--help works on the program and on every command', async () => {
   assert.match(root.stdout, /^Usage: turnpike \[options\] \[command\]/);
   for (const cmd of ['serve', 'validate', 'routes', 'schema']) {
     assert.match(root.stdout, new RegExp(`\\n  ${cmd}\\b`), `${cmd} listed in the help`);
-    for (const args of [[cmd, '--help'], [cmd, '-h'], ['help', cmd]]) {
+    for (const args of [
+      [cmd, '--help'],
+      [cmd, '-h'],
+      ['help', cmd],
+    ]) {
       const r = await runCli(args);
-      assert.equal(r.code, 0, args.join(' '));
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`^Usage: turnpike ${cmd} `), args.join(' '));
     }
   }
   const serve = await runCli(['serve', '--help']);
-  for (const opt of ['--port', '--host', '--admin-port', '--admin-host', '--workers', '--no-watch', 'SIGHUP', 'SIGTERM']) assert.ok(serve.stdout.includes(opt), opt);
+  for (const opt of ['--port', '--host', '--admin-port', '--admin-host', '--workers', '--no-watch', 'SIGHUP', 'SIGTERM'])
+    assert.ok(serve.stdout.includes(opt), opt);
   assert.ok(!/\(default: [^)]*\) \(default:/.test(serve.stdout), 'no doubled default in the help');
 });
 
@@ -73,7 +78,7 @@ test('validate: a good file exits 0 with a summary', async () => {
   const file = tempConfig(GOOD);
   const r = await runCli(['validate', file]);
   assert.equal(r.stderr, '');
-  assert.equal(r.code, 0);
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ok \\(2 routes, version [0-9a-f]{12}\\)\\n$`));
 });
 
@@ -92,7 +97,7 @@ apis:
         integration: { type: http, upstream: backend }
 `);
   const r = await runCli(['validate', file]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stdout, '');
   assert.deepEqual(lines(r.stderr), [
     `${file}:2:3 server.acessLog: unknown key "acessLog"; did you mean "accessLog"?`,
@@ -112,13 +117,13 @@ apis:
         integration: { type: http, upstream: payments }
 `);
   const r = await runCli(['validate', file]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 1, r.stderr);
   assert.deepEqual(lines(r.stderr), [`${file}:9:46 apis[0].routes[0].integration.upstream: unknown upstream "payments"; defined: backend`]);
 });
 
 test('validate: a missing file is one clear line', async () => {
   const r = await runCli(['validate', '/nonexistent/turnpike.yaml']);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 1, r.stderr);
   assert.deepEqual(lines(r.stderr), ['/nonexistent/turnpike.yaml: cannot read config: file not found']);
 });
 
@@ -138,10 +143,15 @@ test('a YAML syntax error is reported as ONE line, not a cascade', async () => {
           type: mock
 `);
   const r = await runCli(['validate', file]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 1, r.stderr);
   const out = lines(r.stderr);
   assert.equal(out.length, 1, r.stderr);
-  assert.match(out[0] as string, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:7 apis\\[0\\]\\.routes\\[0\\]: invalid YAML: .+ \\(\\d+ later errors not shown: they usually follow from this one\\)$`));
+  assert.match(
+    out[0] as string,
+    new RegExp(
+      `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:7 apis\\[0\\]\\.routes\\[0\\]: invalid YAML: .+ \\(\\d+ later errors not shown: they usually follow from this one\\)$`,
+    ),
+  );
   // A single error stays a single plain line.
   const one = tempConfig('apis:\n  - name: x\n   routes: []\n');
   const r1 = await runCli(['validate', one]);
@@ -207,7 +217,7 @@ test('routes prints the table (and --json the same data)', async () => {
 
 test('schema prints a JSON Schema', async () => {
   const r = await runCli(['schema']);
-  assert.equal(r.code, 0);
+  assert.equal(r.code, 0, r.stderr);
   const s = JSON.parse(r.stdout) as { $schema: string; properties: Record<string, unknown> };
   assert.equal(s.$schema, 'http://json-schema.org/draft-07/schema#');
   assert.ok('apis' in s.properties && 'server' in s.properties);
@@ -220,7 +230,7 @@ test('serve on a broken file exits 1, prints the diagnostics on stderr once, and
 apis: []
 `);
   const r = await runCli(['serve', file, '--port', '0', '--admin-port', '0', '--host', '127.0.0.1', '--workers', '1']);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 1, r.stderr);
   const expected = [
     `${file}:2:3 server.acessLog: unknown key "acessLog"; did you mean "accessLog"?`,
     `${file}:3:13 server.logLevel: must be one of: fatal, error, warn, info, debug, trace (got "loud")`,

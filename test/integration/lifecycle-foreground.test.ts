@@ -83,7 +83,14 @@ test('a port already in use fails the start with exit 1 and the reason on stderr
   const cluster = await startGateway(config('clash'), { workers: 2, args: ['--port', String(first.port)], expectExit: true });
   assert.equal(cluster.proc.exitCode, 1);
   assert.match(cluster.stderr(), /EADDRINUSE/);
-  assert.equal(cluster.stderr().split('\n').filter((l) => l.includes('EADDRINUSE')).length, 1, 'reported once');
+  assert.equal(
+    cluster
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('EADDRINUSE')).length,
+    1,
+    'reported once',
+  );
   const adminClash = await startGateway(config('clash'), { args: ['--admin-port', String(first.adminPort)], expectExit: true });
   assert.equal(adminClash.proc.exitCode, 1);
   assert.match(adminClash.stderr(), /EADDRINUSE/);

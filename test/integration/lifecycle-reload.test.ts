@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { metricSum, request, scrape, sleep, waitFor, writeAtomic } from '../helpers/lifecycle.js';
 import { runLoad } from '../helpers/load.js';
-import { type Upstream, startUpstream } from '../helpers/upstream.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const BODY = 'x'.repeat(4096);
 let up: Upstream;

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type RawResponse, request, sleep, tryConnect, waitFor } from '../helpers/lifecycle.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { type Upstream, startUpstream } from '../helpers/upstream.js';
+import { type RawResponse, request, sleep, tryConnect, waitFor } from '../helpers/lifecycle.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 let up: Upstream;
 /** Held /slow responses: each is answered at least 1 s after it arrived, once the test releases it. */
@@ -88,7 +88,10 @@ async function drainScenario(gw: RunningGateway, workers: number): Promise<void>
   const elapsed = Date.now() - t0;
   assert.ok(elapsed < 10_000, `exit took ${elapsed} ms, grace is 10000`);
   const access = gw.logs.filter((l) => l.type === 'access' && String(l.path).startsWith('/slow/'));
-  assert.deepEqual(access.map((l) => l.status), Array(n).fill(200));
+  assert.deepEqual(
+    access.map((l) => l.status),
+    Array(n).fill(200),
+  );
   assert.ok(gw.logs.some((l) => l.msg === 'stopped' && l.pid === gw.proc.pid));
 }
 
@@ -111,27 +114,30 @@ test('SIGTERM, --workers 2: the same drain in every worker, then the primary exi
   }
 });
 
-test('a grace period shorter than the request in flight ends it anyway and still exits 0', async () => {
-  released = false;
-  const gw = await startGateway(config(300));
-  try {
-    const before = up.seen.length;
-    const inflight = request(`${gw.url}/slow/cut`, { timeoutMs: 15_000 }).then(
-      (r) => r.status,
-      (e: NodeJS.ErrnoException) => e.code ?? 'error',
-    );
-    await waitFor('request to reach the upstream', () => up.seen.length > before, 10_000, 10);
-    const t0 = Date.now();
-    const code = await gw.stop('SIGTERM');
-    const elapsed = Date.now() - t0;
-    assert.equal(code, 0);
-    assert.ok(elapsed < 3_000, `exit took ${elapsed} ms with a 300 ms grace period`);
-    // The request was cut (no response was started, so the connection is closed).
-    assert.equal(await inflight, 'ECONNRESET');
-    assert.ok(gw.logs.some((l) => l.msg === 'grace period over, closing remaining connections'));
-  } finally {
-    releaseAll();
-    await gw.stop('SIGKILL');
-    await sleep(0);
-  }
-});
+for (const workers of [1, 2]) {
+  test(`a grace period shorter than the request in flight ends it anyway and still exits 0 (--workers ${workers})`, async () => {
+    released = false;
+    const gw = await startGateway(config(300), { workers });
+    try {
+      if (workers > 1) await waitFor('workers', () => gw.logs.filter((l) => l.msg === 'worker listening').length >= workers);
+      const before = up.seen.length;
+      const inflight = request(`${gw.url}/slow/cut`, { timeoutMs: 15_000 }).then(
+        (r) => r.status,
+        (e: NodeJS.ErrnoException) => e.code ?? 'error',
+      );
+      await waitFor('request to reach the upstream', () => up.seen.length > before, 10_000, 10);
+      const t0 = Date.now();
+      const code = await gw.stop('SIGTERM');
+      const elapsed = Date.now() - t0;
+      assert.equal(code, 0);
+      assert.ok(elapsed < 3_000, `exit took ${elapsed} ms with a 300 ms grace period`);
+      // The request was cut (no response was started, so the connection is closed).
+      assert.equal(await inflight, 'ECONNRESET');
+      assert.ok(gw.logs.some((l) => l.msg === 'grace period over, closing remaining connections'));
+    } finally {
+      releaseAll();
+      await gw.stop('SIGKILL');
+      await sleep(0);
+    }
+  });
+}

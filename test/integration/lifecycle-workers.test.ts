@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { childPids, isAlive, metricSum, request, scrape, sleep, waitFor, writeAtomic } from '../helpers/lifecycle.js';
 import { runLoad } from '../helpers/load.js';
-import { type Upstream, startUpstream } from '../helpers/upstream.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 let up: Upstream;
 let gw: RunningGateway;
@@ -87,7 +87,8 @@ test('/metrics on the primary sums the workers request counts', async () => {
   assert.equal(metricSum(afterScrape.samples, 'turnpike_requests_total', { api: 'cluster', route: 'hello', method: 'GET', status: '200' }) - base, sent);
   // The histogram is summed too.
   assert.equal(
-    metricSum(afterScrape.samples, 'turnpike_request_duration_seconds_count', { route: 'hello' }) - metricSum(before.samples, 'turnpike_request_duration_seconds_count', { route: 'hello' }),
+    metricSum(afterScrape.samples, 'turnpike_request_duration_seconds_count', { route: 'hello' }) -
+      metricSum(before.samples, 'turnpike_request_duration_seconds_count', { route: 'hello' }),
     sent,
   );
   // Both workers contributed (each one's share is visible in the access log).
@@ -148,7 +149,12 @@ test('a reload reaches every worker, the replacement included', async () => {
   await waitFor('primary reload', () => gw.logs.slice(since).find((l) => l.msg === 'config reloaded' && l.pid === gw.proc.pid));
   const workers = childPids(gw.proc.pid as number);
   await waitFor('every worker reloaded', () => {
-    const reloaded = new Set(gw.logs.slice(since).filter((l) => l.msg === 'config reloaded').map((l) => l.pid));
+    const reloaded = new Set(
+      gw.logs
+        .slice(since)
+        .filter((l) => l.msg === 'config reloaded')
+        .map((l) => l.pid),
+    );
     return workers.every((w) => reloaded.has(w));
   });
   const since2 = gw.logs.length;
@@ -178,7 +184,10 @@ test('a worker started after the file broke serves the last good config (it gets
     'the replacement to serve',
     async () => {
       const r = await burst(6);
-      assert.ok(r.every((x) => x.status === 200 && x.config === 'two'), JSON.stringify(r));
+      assert.ok(
+        r.every((x) => x.status === 200 && x.config === 'two'),
+        JSON.stringify(r),
+      );
       return servedBy(since2).has(replacement);
     },
     10_000,

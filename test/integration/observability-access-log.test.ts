@@ -8,7 +8,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { request, sleep, waitFor } from '../helpers/lifecycle.js';
-import { type Upstream, deadPort, startUpstream } from '../helpers/upstream.js';
+import { deadPort, startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const SECRETS = ['SECRET-bearer-5f1c', 'SECRET-cookie-9a7e', 'SECRET-apikey-33d0', 'SECRET-query-c4b2', 'SECRET-basic-77aa'];
 const secretHeaders = {
@@ -165,7 +165,8 @@ test('secrets in Authorization, Cookie, X-Api-Key and ?api_key= never appear in 
     ['GET', `/items/%zz${q}`, secretHeaders],
   ];
   const statuses: number[] = [];
-  for (const [method, path, headers] of cases) statuses.push((await request(`${gw.url}${path}`, { method, headers, body: method === 'POST' ? 'x' : undefined })).status);
+  for (const [method, path, headers] of cases)
+    statuses.push((await request(`${gw.url}${path}`, { method, headers, body: method === 'POST' ? 'x' : undefined })).status);
   assert.deepEqual(statuses, [200, 200, 200, 404, 405, 502, 200, 400]);
   // A request the HTTP parser rejects (bad header) while carrying the secrets.
   const raw = net.connect(gw.port, '127.0.0.1');
@@ -208,8 +209,15 @@ apis:
     } finally {
       await quiet.stop();
     }
-    assert.deepEqual(quiet.logs.filter((l) => l.type === 'access'), [], server);
-    assert.ok(quiet.logs.some((l) => l.msg === 'listening'), 'lifecycle lines are still logged');
+    assert.deepEqual(
+      quiet.logs.filter((l) => l.type === 'access'),
+      [],
+      server,
+    );
+    assert.ok(
+      quiet.logs.some((l) => l.msg === 'listening'),
+      'lifecycle lines are still logged',
+    );
     assert.ok(quiet.logs.some((l) => l.msg === 'stopped'));
   }
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { metricSum, request, scrape, waitFor } from '../helpers/lifecycle.js';
-import { type Upstream, startUpstream } from '../helpers/upstream.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
 
 let up: Upstream;
 let gw: RunningGateway;
@@ -72,7 +72,13 @@ test('/metrics: Prometheus text with the documented families, types and labels',
 
   const m = await scrape(gw.adminUrl);
   const types = Object.fromEntries(
-    ['turnpike_requests_total', 'turnpike_request_duration_seconds', 'turnpike_upstream_duration_seconds', 'turnpike_requests_in_flight', 'turnpike_config_reloads_total'].map((n) => [n, m.types.get(n)]),
+    [
+      'turnpike_requests_total',
+      'turnpike_request_duration_seconds',
+      'turnpike_upstream_duration_seconds',
+      'turnpike_requests_in_flight',
+      'turnpike_config_reloads_total',
+    ].map((n) => [n, m.types.get(n)]),
   );
   assert.deepEqual(types, {
     turnpike_requests_total: 'counter',
@@ -104,7 +110,11 @@ test('/metrics: Prometheus text with the documented families, types and labels',
     assert.ok(metricSum(m.samples, `${name}_sum`, { route: 'items' }) > 0);
     assert.deepEqual(Object.keys(inf?.labels ?? {}).sort(), ['api', 'le', 'route']);
   }
-  assert.equal(metricSum(m.samples, 'turnpike_request_duration_seconds_count', { route: 'items' }) - metricSum(before.samples, 'turnpike_request_duration_seconds_count', { route: 'items' }), 7);
+  assert.equal(
+    metricSum(m.samples, 'turnpike_request_duration_seconds_count', { route: 'items' }) -
+      metricSum(before.samples, 'turnpike_request_duration_seconds_count', { route: 'items' }),
+    7,
+  );
   // A mock route has no upstream time.
   assert.equal(metricSum(m.samples, 'turnpike_upstream_duration_seconds_count', { route: 'ping' }), 0);
 
