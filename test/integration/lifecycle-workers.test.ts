@@ -172,6 +172,10 @@ test('a worker started after the file broke serves the last good config (it gets
   const since = gw.logs.length;
   writeAtomic(gw.file, 'apis: [ {name: broken\n');
   await waitFor('rejection', () => gw.logs.slice(since).find((l) => typeof l.msg === 'string' && l.msg.startsWith('reload: config rejected')));
+  // The primary counts the rejection (workers never see a rejected config).
+  const m = await scrape(gw.adminUrl);
+  assert.equal(metricSum(m.samples, 'turnpike_config_reloads_total', { result: 'failure' }), 1);
+  assert.equal(m.types.get('turnpike_config_reloads_total'), 'counter');
   const [victim] = childPids(gw.proc.pid as number);
   process.kill(victim as number, 'SIGKILL');
   const replacement = await waitFor('replacement', () => {
