@@ -44,7 +44,7 @@ test('--help works on the program and on every command', async () => {
   const root = await runCli(['--help']);
   assert.equal(root.code, 0);
   assert.match(root.stdout, /^Usage: turnpike \[options\] \[command\]/);
-  for (const cmd of ['serve', 'validate', 'routes', 'schema']) {
+  for (const cmd of ['serve', 'validate', 'routes', 'export', 'schema']) {
     assert.match(root.stdout, new RegExp(`\\n  ${cmd}\\b`), `${cmd} listed in the help`);
     for (const args of [
       [cmd, '--help'],
