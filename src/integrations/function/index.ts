@@ -13,7 +13,7 @@ import { HeaderList } from '../../util/header-list.js';
 import { type FunctionFailure, finishProxyAnswer, lambdaErrorAnswer } from './errors.js';
 import { type ApiType, type ProxyRequest, buildEventV1, buildEventV2, isBinaryBody } from './events.js';
 import { readResponseV1, readResponseV2 } from './responses.js';
-import type { InvokeResult } from './runtime/index.js';
+import { type InvokeResult, RemoteFunction } from './runtime/index.js';
 
 /** What the integration needs from a local pool or a remote endpoint. */
 export interface Invoker {
@@ -33,12 +33,28 @@ export interface FunctionIntegrationOptions {
 
 const ACCOUNT_ID = '000000000000';
 
-function failureOf(r: Extract<InvokeResult, { ok: false }>): FunctionFailure {
+/** Timers and Date.now() may disagree by a millisecond or two; a timeout this close to the deadline is the deadline's. */
+const DEADLINE_SLACK_MS = 20;
+
+/**
+ * Which AWS failure an invocation failure is.
+ * - A timeout at the integration's deadline (the function's own limit was longer, so the pool or the
+ *   remote client stopped waiting because of the deadline we passed) is API Gateway's integration
+ *   timeout (REST 504 / HTTP API 503), not a function timeout; the two timers race otherwise.
+ * - A remote Invoke call that did not run the function (connection refused/reset, 404
+ *   ResourceNotFoundException, 5xx service errors) is a rejected invocation: AWS answers 500
+ *   ("If the Lambda API rejects the invocation request, API Gateway returns a 500"). Function errors
+ *   reported by the runtime (X-Amz-Function-Error, `Runtime.*` types) stay function errors (REST 502).
+ */
+function failureOf(r: Extract<InvokeResult, { ok: false }>, remote: boolean, deadlineMs: number): FunctionFailure {
   switch (r.kind) {
     case 'timeout':
-      return 'functionTimeout';
+      return Date.now() >= deadlineMs - DEADLINE_SLACK_MS ? 'integrationTimeout' : 'functionTimeout';
     case 'throttled':
       return 'throttled';
+    case 'load-error':
+    case 'crash':
+      return remote && !r.errorType.startsWith('Runtime.') ? 'functionNotFound' : 'functionError';
     default:
       return 'functionError';
   }
@@ -111,9 +127,10 @@ export class FunctionIntegration implements Integration {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     let result: InvokeResult;
+    const deadlineMs = Date.now() + this.#timeoutMs;
     try {
       result = await Promise.race([
-        this.#opts.invoker.invoke(event, { requestId: ctx.id, deadlineMs: Date.now() + this.#timeoutMs }),
+        this.#opts.invoker.invoke(event, { requestId: ctx.id, deadlineMs }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new IntegrationTimeout()), this.#timeoutMs);
         }),
@@ -136,7 +153,11 @@ export class FunctionIntegration implements Integration {
         { requestId: ctx.id, function: this.#opts.functionName, kind: result.kind, errorType: result.errorType, errorMessage: result.errorMessage, stack: result.stack },
         'function error',
       );
-      return this.#answerFailure(ctx, failureOf(result));
+      const failure = failureOf(result, this.#opts.invoker instanceof RemoteFunction, deadlineMs);
+      if (failure === 'integrationTimeout') {
+        this.#opts.logger.warn({ requestId: ctx.id, function: this.#opts.functionName, timeoutMs: this.#timeoutMs }, 'function integration timed out');
+      }
+      return this.#answerFailure(ctx, failure);
     }
     const answer = this.#v2
       ? readResponseV2(result.payload)
