@@ -1,9 +1,11 @@
 import type { PluginDefinition } from '../pipeline/types.js';
+import { cors } from './cors/index.js';
 import { requestTermination } from './request-termination/index.js';
 import { responseHeaders } from './response-headers/index.js';
 
 /** Every bundled plugin. A new plugin starts as a copy of a sibling folder and is listed here. */
 export const BUNDLED_PLUGINS: readonly PluginDefinition<never>[] = [
+  cors as PluginDefinition<never>,
   responseHeaders as PluginDefinition<never>,
   requestTermination as PluginDefinition<never>,
 ];

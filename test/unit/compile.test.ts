@@ -38,6 +38,7 @@ test('bundled plugins: names, phases and priorities are pinned', () => {
 plugins:
   response-headers: { set: { a: b } }
   request-termination: { status: 418 }
+  cors: { allowOrigins: ['*'] }
 apis:
   - name: a
     routes:
@@ -45,10 +46,11 @@ apis:
 `);
   const route = table.routes[0];
   assert.ok(route);
-  assert.deepEqual(route.pluginOrder, ['onRequest:request-termination', 'transformResponse:response-headers']);
+  assert.deepEqual(route.pluginOrder, ['onRequest:cors', 'onRequest:request-termination', 'transformResponse:cors', 'transformResponse:response-headers']);
   assert.deepEqual(
     BUNDLED_PLUGINS.map((p) => [p.name, p.priority]),
     [
+      ['cors', 1000],
       ['response-headers', 100],
       ['request-termination', 10],
     ],
