@@ -7,11 +7,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { Integration } from '../compile/types.js';
+import type { ErrorRenderer, Integration } from '../compile/types.js';
+import { type ErrorCode, ERRORS } from '../errors/catalogue.js';
+import { gatewayInput } from '../integrations/aws/index.js';
+import type { RequestContext } from '../pipeline/context.js';
+import { type GatewayResponseType, GatewayResponses } from './gateway-responses.js';
+import { type RequestValidator, compileRequestValidator } from './validation.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { ApiConfig } from '../config/schema.js';
 import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
 import { HttpIntegration } from '../integrations/http/index.js';
+import { AwsIntegration as AwsNonProxyIntegration } from '../integrations/aws/index.js';
 import { MockIntegration } from '../integrations/mock/index.js';
 import { type AwsApiModel, type AwsIntegration, type AwsRoute, importAwsDocument, parseAwsSource } from '../openapi/index.js';
 import type { EarlyResponse, RequestHook } from '../pipeline/types.js';
@@ -51,36 +57,71 @@ function substituteStageVariables(text: string, vars: Readonly<Record<string, st
   return { value, missing };
 }
 
-function refuse(early: EarlyResponse): RequestHook {
-  const frozen = Object.freeze(early);
-  return () => frozen;
+/** Why a route must refuse traffic until its security mechanism is implemented, or undefined. */
+function refusal(route: AwsRoute, model: AwsApiModel): { type: GatewayResponseType; why: string } | undefined {
+  if (route.authorizationType === 'AWS_IAM') return { type: 'MISSING_AUTHENTICATION_TOKEN', why: 'AWS_IAM authorization is not enforced yet' };
+  const schemes = route.security.flat().filter((s) => s.scheme !== 'api_key' && model.securitySchemes[s.scheme]?.authorizer !== undefined);
+  if (schemes.length > 0) return { type: 'UNAUTHORIZED', why: `authorizer "${schemes[0]?.scheme}" is not evaluated yet` };
+  if (route.apiKeyRequired) return { type: 'INVALID_API_KEY', why: 'API keys are not checked yet' };
+  return undefined;
 }
 
-const MISSING_TOKEN: EarlyResponse = {
-  status: 403,
-  headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'MissingAuthenticationTokenException' },
-  body: '{"message":"Missing Authentication Token"}',
+/** Gateway errors of an AWS route answered as the API's gateway responses (AWS's defaults unless customised). */
+const GATEWAY_TYPE_OF: Partial<Record<ErrorCode, GatewayResponseType>> = {
+  UPSTREAM_TIMEOUT: 'INTEGRATION_TIMEOUT',
+  UPSTREAM_UNAVAILABLE: 'INTEGRATION_FAILURE',
+  UPSTREAM_BAD_RESPONSE: 'INTEGRATION_FAILURE',
+  BODY_TOO_LARGE: 'REQUEST_TOO_LARGE',
+  INTERNAL_ERROR: 'DEFAULT_5XX',
+  SERVICE_UNAVAILABLE: 'DEFAULT_5XX',
+  ROUTE_NOT_FOUND: 'MISSING_AUTHENTICATION_TOKEN',
+  METHOD_NOT_ALLOWED: 'MISSING_AUTHENTICATION_TOKEN',
 };
-const HTTP_NOT_FOUND: EarlyResponse = { status: 404, headers: { 'content-type': 'application/json' }, body: '{"message":"Not Found"}' };
-const UNAUTHORIZED: EarlyResponse = {
-  status: 401,
-  headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'UnauthorizedException' },
-  body: '{"message":"Unauthorized"}',
-};
-const FORBIDDEN: EarlyResponse = {
-  status: 403,
-  headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' },
-  body: '{"message":"Forbidden"}',
-};
-const INTERNAL: EarlyResponse = { status: 500, headers: { 'content-type': 'application/json' }, body: '{"message": "Internal server error"}' };
 
-/** Why a route must refuse traffic until its security mechanism is implemented, or undefined. */
-function refusal(route: AwsRoute, model: AwsApiModel): { answer: EarlyResponse; why: string } | undefined {
-  if (route.authorizationType === 'AWS_IAM') return { answer: FORBIDDEN, why: 'AWS_IAM authorization is not enforced yet' };
-  const schemes = route.security.flat().filter((s) => s.scheme !== 'api_key' && model.securitySchemes[s.scheme]?.authorizer !== undefined);
-  if (schemes.length > 0) return { answer: UNAUTHORIZED, why: `authorizer "${schemes[0]?.scheme}" is not evaluated yet` };
-  if (route.apiKeyRequired) return { answer: FORBIDDEN, why: 'API keys are not checked yet' };
-  return undefined;
+type EarlyAnswer = (type: GatewayResponseType, ctx: RequestContext, message?: string) => EarlyResponse;
+
+function gatewayEarly(gr: GatewayResponses, stage: string, vars: Record<string, string>): EarlyAnswer {
+  return (type, ctx, message) => {
+    const a = gr.answer(type, gatewayInput(ctx, stage, vars, message));
+    const headers: Record<string, string> = {};
+    for (const [k, v] of a.headers) headers[k.toLowerCase()] = v;
+    if (gr.apiType === 'rest') headers['x-amzn-requestid'] = ctx.id;
+    return { status: a.status, headers, body: a.body };
+  };
+}
+
+function validationHook(validator: RequestValidator, early: EarlyAnswer): RequestHook {
+  return async (ctx) => {
+    const body = await ctx.readBody();
+    const r = validator.validate({
+      body: body.length > 0 ? body : undefined,
+      contentType: ctx.req.headers['content-type'],
+      headers: ctx.req.headers,
+      query: new URLSearchParams(ctx.rawQuery),
+      pathParams: ctx.params ?? {},
+    });
+    return r.ok ? undefined : early(r.kind, ctx, r.message);
+  };
+}
+
+function gatewayAnswerer(gr: GatewayResponses, stage: string, vars: Record<string, string>) {
+  const early = (type: GatewayResponseType, ctx: RequestContext): EarlyResponse => {
+    const a = gr.answer(type, gatewayInput(ctx, stage, vars));
+    const headers: Record<string, string> = {};
+    for (const [k, v] of a.headers) headers[k.toLowerCase()] = v;
+    if (gr.apiType === 'rest') headers['x-amzn-requestid'] = ctx.id;
+    return { status: a.status, headers, body: a.body };
+  };
+  const refuseWith =
+    (type: GatewayResponseType): RequestHook =>
+    (ctx) =>
+      early(type, ctx);
+  const errorAnswer: ErrorRenderer = (code, ctx) => {
+    const type = GATEWAY_TYPE_OF[code] ?? (ERRORS[code].status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
+    const e = early(type, ctx);
+    return { status: e.status, headers: Object.entries(e.headers ?? {}), body: e.body as string };
+  };
+  return { refuseWith, errorAnswer };
 }
 
 export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileContext): void {
@@ -106,10 +147,19 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
   }
   const docDir = dirname(file);
   const stages = api.stages ?? { [model.apiType === 'http' ? '$default' : 'dev']: {} };
+  let gr: GatewayResponses;
+  try {
+    gr = new GatewayResponses(model.apiType, model.gatewayResponses);
+  } catch (e) {
+    c.err([...apiPath, 'openapi'], `${file}: x-amazon-apigateway-gateway-responses: ${(e as Error).message}`);
+    return;
+  }
+  for (const w of gr.warnings) c.logger.warn({ api: api.name }, w);
 
   for (const [stageName, stage] of Object.entries(stages)) {
     const at: KeyPath = api.stages ? [...apiPath, 'stages', stageName] : [...apiPath, 'openapi'];
     const vars = stage.variables ?? {};
+    const { refuseWith, errorAnswer } = gatewayAnswerer(gr, stageName, vars);
     const hosts = stage.hosts ?? api.hosts ?? [];
     const prefix = stage.hosts !== undefined || (model.apiType === 'http' && stageName === '$default') ? '' : `/${stageName}`;
     const stagePath = (p: string) => (p === '$default' ? (prefix ? `${prefix}/{proxy+}` : '$default') : p === '/' ? prefix || '/' : prefix + p);
@@ -123,23 +173,32 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
       const refused = refusal(route, model);
       if (refused) {
         c.logger.warn({ api: api.name, route: name, reason: refused.why }, 'route refuses traffic until its security is supported');
-        leading.push(refuse(refused.answer));
+        leading.push(refuseWith(refused.type));
+      }
+      // Request validation runs after authentication, as on AWS (x-amazon-apigateway-request-validators).
+      try {
+        const validator = compileRequestValidator(route, model);
+        if (validator) leading.push(validationHook(validator, gatewayEarly(gr, stageName, vars)));
+      } catch (e) {
+        c.err(at, `${route.location}: request validation: ${(e as Error).message}`);
       }
       let integration: Integration | undefined;
       const ai = route.integration;
       if (ai === undefined) {
-        leading.push(refuse(INTERNAL));
+        leading.push(refuseWith('API_CONFIGURATION_ERROR'));
         integration = new MockIntegration({ type: 'mock', status: 500 });
       } else {
-        integration = buildIntegration(ai, route, model, { api, stageName, vars, path, docDir, at, c });
+        integration = buildIntegration(ai, route, model, { api, stageName, vars, path, docDir, at, c, gr });
       }
       if (!integration) continue;
-      c.addRoute({
+      // The stage root answers at /{stage} and /{stage}/ alike.
+      const paths = route.path === '/' && prefix ? [path, `${prefix}/`] : [path];
+      for (const p of paths) c.addRoute({
         at,
         api: api.name,
-        name,
+        name: p === path ? name : `${name} (trailing slash)`,
         methods: [route.method],
-        path,
+        path: p,
         hosts,
         websocket: false,
         allowEncodedSlashes: false,
@@ -148,11 +207,11 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
         responseHooks: [],
         leadingRequestHooks: leading,
         plugins: c.plugins,
+        errorAnswer,
       });
     }
 
     // Unknown resources and methods answer as AWS does for the API type (recorded: REST 403 Missing Authentication Token).
-    const answer = model.apiType === 'rest' ? MISSING_TOKEN : HTTP_NOT_FOUND;
     const fallbacks: string[] = [];
     if (model.apiType === 'rest') {
       // REST APIs match the resource first, then the method: a method a resource lacks is 403 there,
@@ -178,10 +237,11 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
           websocket: false,
           allowEncodedSlashes: false,
           maxBodyBytes: c.maxBodyBytes,
-          integration: new MockIntegration({ type: 'mock', status: answer.status }),
+          integration: new MockIntegration({ type: 'mock', status: gr.status('MISSING_AUTHENTICATION_TOKEN') }),
           responseHooks: [],
-          leadingRequestHooks: [refuse(answer)],
+          leadingRequestHooks: [refuseWith('MISSING_AUTHENTICATION_TOKEN')],
           plugins: c.plugins,
+          errorAnswer,
         });
       }
     }
@@ -196,6 +256,7 @@ interface BuildContext {
   docDir: string;
   at: KeyPath;
   c: AwsCompileContext;
+  gr: GatewayResponses;
 }
 
 function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiModel, b: BuildContext): Integration | undefined {
@@ -254,9 +315,43 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
       c.createdUpstreams.push(upstream);
       return new HttpIntegration({ type: 'http', url: origin, path: pathTemplate }, upstream, b.path, c.maxBodyBytes);
     }
-    default:
-      c.logger.warn({ api: b.api.name, route: route.location, type: ai.type }, 'integration type not served yet; the route answers 500');
-      return new MockIntegration({ type: 'mock', status: 500, headers: { 'content-type': 'application/json' }, body: '{"message": "Internal server error"}' });
+    default: {
+      // Non-proxy integrations (http, aws, mock) with mapping templates and integration responses.
+      let invoker: Invoker | undefined;
+      if (ai.type === 'aws') {
+        const fn = ai.lambdaFunction;
+        if (!fn) {
+          c.err(b.at, `${route.location}: an aws integration needs a Lambda function URI (other AWS services are not supported)`);
+          return undefined;
+        }
+        const { value: name, missing } = substituteStageVariables(fn.name, b.vars);
+        if (missing.length > 0) {
+          c.err(b.at, `${route.location}: the function name uses stage variable(s) ${missing.join(', ')} that stage "${b.stageName}" does not define`);
+          return undefined;
+        }
+        invoker = c.functionForArn(name, b.docDir, b.at);
+        if (!invoker) return undefined;
+      }
+      try {
+        return new AwsNonProxyIntegration(ai, {
+          apiType: model.apiType,
+          stage: b.stageName,
+          stageVariables: { ...b.vars },
+          route,
+          resourcePath: route.path,
+          invoker,
+          pools: c.pools,
+          rewriteOrigin: (origin) => overrideOrigin(origin, b.api.endpointOverrides),
+          apiId: b.api.name,
+          accountId: '000000000000',
+          logger: c.logger,
+          gatewayResponses: b.gr,
+        });
+      } catch (e) {
+        c.err(b.at, `${route.location}: ${(e as Error).message}`);
+        return undefined;
+      }
+    }
   }
 }
 

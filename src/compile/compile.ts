@@ -398,6 +398,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         if (closed) return;
         closed = true;
         closeAll();
+        for (const r of routes) r.integration.close?.();
       },
     };
     return table;

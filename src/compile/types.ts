@@ -15,6 +15,8 @@ export interface Integration {
   upgrade?(ctx: RequestContext, socket: import('node:stream').Duplex, head: Buffer): void;
   /** A plain description for `turnpike routes` and the admin /routes endpoint. */
   describe(): Record<string, unknown>;
+  /** Releases what the integration holds (pools), when its table is retired. */
+  close?(): void;
 }
 
 export interface CompiledRoute {

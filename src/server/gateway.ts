@@ -188,6 +188,7 @@ export class Gateway {
     let c = code;
     if (c === undefined) {
       if (err instanceof GatewayError) c = err.code;
+      else if (err instanceof BodyTooLargeError) c = 'BODY_TOO_LARGE';
       else {
         c = 'INTERNAL_ERROR';
         this.logger.error({ err, requestId: ctx.id, route: ctx.route?.id }, 'request failed');

@@ -53,6 +53,8 @@ export interface AwsIntegrationOptions {
   apiId: string;
   accountId: string;
   logger: Logger;
+  /** The API's gateway responses (defaults + x-amazon-apigateway-gateway-responses); built-in defaults when absent. */
+  gatewayResponses?: import('../../aws/gateway-responses.js').GatewayResponses;
 }
 
 /** Headers API Gateway drops while parsing the method request: never visible to templates or mappings (recorded). */
@@ -682,6 +684,17 @@ export class AwsIntegration implements Integration {
   }
 
   #fail(ctx: RequestContext, type: GatewayResponseType, detail: string, message?: string): void | Promise<void> {
+    const gr = this.#opts.gatewayResponses;
+    if (gr !== undefined) {
+      const a = gr.answer(type, gatewayInput(ctx, this.#opts.stage, this.#opts.stageVariables, message));
+      ctx.errorCode = type === 'INTEGRATION_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : a.status >= 500 ? 'UPSTREAM_BAD_RESPONSE' : 'BAD_REQUEST';
+      ctx.errorDetail = `${type}: ${detail}`;
+      if (ctx.res.headersSent || ctx.res.destroyed) return;
+      const list: string[] = [];
+      for (const [k, v] of a.headers) list.push(k.toLowerCase(), v);
+      if (this.#opts.apiType === 'rest') list.push('x-amzn-requestid', ctx.id);
+      return ctx.send(a.status, new HeaderList(list), a.body);
+    }
     const a = defaultGatewayResponse(type, this.#opts.apiType, message);
     ctx.errorCode = type === 'INTEGRATION_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : a.status >= 500 ? 'UPSTREAM_BAD_RESPONSE' : 'BAD_REQUEST';
     ctx.errorDetail = `${type}: ${detail}`;
@@ -691,6 +704,17 @@ export class AwsIntegration implements Integration {
     if (this.#opts.apiType === 'rest') list.push('x-amzn-requestid', ctx.id);
     return ctx.send(a.status, new HeaderList(list), a.body);
   }
+}
+
+/** What a gateway-response template or header mapping may read about the request. */
+export function gatewayInput(ctx: RequestContext, stage: string, stageVariables: Record<string, string>, message?: string) {
+  return {
+    requestId: ctx.id,
+    stage,
+    stageVariables,
+    request: { headers: ctx.req.headers, query: new URLSearchParams(ctx.rawQuery), path: ctx.params ?? {} },
+    ...(message !== undefined ? { message } : {}),
+  };
 }
 
 /** Sets a header in a name-keyed record, replacing any entry that differs only in case. */
