@@ -89,11 +89,8 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
   const instances = new Map<object, PluginInstance>();
   const functionPools: FunctionPool[] = [];
   const invokers = new Map<string, Invoker>();
-  const closeAll = () => {
-    for (const u of created) u.close();
-    for (const p of functionPools) deps.functions.release(p);
-    for (const i of instances.values()) void i.hooks.close?.();
-  };
+  const held: Held = { upstreams: created, functionPools, instances, functions: deps.functions };
+  const closeAll = () => releaseHeld(held);
 
   try {
     for (const [name, u] of Object.entries(config.upstreams ?? {})) {
@@ -225,13 +222,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           const h = p.hooks[phase];
           if (h) {
             const pluginName = p.def.name;
-            logHooks.push((ctx) => {
-              try {
-                h(ctx);
-              } catch {
-                deps.metrics.logHookErrors.inc({ plugin: pluginName });
-              }
-            });
+            logHooks.push(guardLogHook(h, pluginName, deps.metrics));
             order.push(`${phase}:${p.def.name}`);
           }
         }
@@ -302,7 +293,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
             const http = new HttpIntegration(ic, up, fullPath, maxBodyBytes);
             integration = http;
             const ops = compileHeaderOps(ic.responseHeaders);
-            if (ops) responseHooks.push((ctx) => ops(ctx.response.headers));
+            if (ops) responseHooks.push(headerOpsHook(ops));
           }
         } else if (ic.type === 'function') {
           if (ic.apiType === 'rest' && ic.payloadVersion === '2.0') err([...at, 'integration', 'payloadVersion'], 'REST APIs only have payload format 1.0');
@@ -378,10 +369,8 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     }
     if (diagnostics.length > 0 || !router) throw new ConfigError(diagnostics);
 
-    const version = createHash('sha256').update(doc.text).digest('hex').slice(0, 12);
-    let closed = false;
-    const table: RouteTable = {
-      version,
+    return makeTable({
+      version: createHash('sha256').update(doc.text).digest('hex').slice(0, 12),
       source: doc.file,
       router,
       routes: Object.freeze(routes),
@@ -392,20 +381,59 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       metrics: deps.metrics,
       shutdownGraceMs: config.server?.shutdownGraceMs ?? 10_000,
       warnings: Object.freeze(warnings),
-      inflight: 0,
-      retired: false,
-      async close() {
-        if (closed) return;
-        closed = true;
-        closeAll();
-        for (const r of routes) r.integration.close?.();
-      },
-    };
-    return table;
+      held,
+    });
   } catch (e) {
     closeAll();
     throw e;
   }
+}
+
+// Runtime closures are made by module-level functions on purpose: a closure created inside compile()
+// would keep compile's whole scope alive with the table (the parsed document with its positions and
+// the raw config: ~15 KB per route, 150 MB for 10,000 routes).
+
+interface Held {
+  upstreams: Upstream[];
+  functionPools: FunctionPool[];
+  instances: Map<object, PluginInstance>;
+  functions: FunctionRegistry;
+}
+
+function releaseHeld(h: Held): void {
+  for (const u of h.upstreams) u.close();
+  for (const p of h.functionPools) h.functions.release(p);
+  for (const i of h.instances.values()) void i.hooks.close?.();
+}
+
+function guardLogHook(h: LogHook, plugin: string, metrics: GatewayMetrics): LogHook {
+  return (ctx) => {
+    try {
+      h(ctx);
+    } catch {
+      metrics.logHookErrors.inc({ plugin });
+    }
+  };
+}
+
+function headerOpsHook(ops: (h: import('../util/header-list.js').HeaderList) => void): ResponseHook {
+  return (ctx) => ops(ctx.response.headers);
+}
+
+function makeTable(t: Omit<RouteTable, 'inflight' | 'retired' | 'close'> & { held: Held }): RouteTable {
+  const { held, ...fields } = t;
+  let closed = false;
+  return {
+    ...fields,
+    inflight: 0,
+    retired: false,
+    async close() {
+      if (closed) return;
+      closed = true;
+      releaseHeld(held);
+      for (const r of fields.routes) r.integration.close?.();
+    },
+  };
 }
 
 function mergePlugins(global: PluginMap, api: PluginMap, route: PluginMap): PluginChoice {

@@ -22,3 +22,26 @@ export function accessRecord(ctx: RequestContext, status: number, latencyMs: num
     error: ctx.errorCode ?? null,
   };
 }
+
+const SAFE = /^[^"\\\u0000-\u001f\u007f-\uffff]*$/;
+/** JSON string literal; the common case (nothing to escape) skips JSON.stringify. */
+function str(v: string): string {
+  return SAFE.test(v) ? `"${v}"` : JSON.stringify(v);
+}
+
+const PREFIX = `{"level":"info","time":"`;
+const AFTER_TIME = `","pid":${process.pid},"type":"access","requestId":`;
+
+/**
+ * The same record as accessRecord(), serialised by hand: pino's generic serialiser (asJson) was
+ * ~5% of a proxied request's CPU in profiles. Field order and names match pino's output for
+ * accessRecord exactly, so readers cannot tell the two apart (test/integration/observability-*).
+ */
+export function accessLine(ctx: RequestContext, status: number, latencyMs: number): string {
+  const route = ctx.route;
+  return `${PREFIX}${new Date().toISOString()}${AFTER_TIME}${str(ctx.id)},"method":${str(ctx.method)},"host":${str(ctx.host)},"path":${str(ctx.path)},"route":${
+    route === undefined ? 'null' : str(route.id)
+  },"status":${status},"latencyMs":${Math.round(latencyMs * 1000) / 1000},"upstreamMs":${ctx.upstreamMs < 0 ? 'null' : Math.round(ctx.upstreamMs * 1000) / 1000},"upstream":${
+    ctx.upstreamTarget === undefined ? 'null' : str(ctx.upstreamTarget)
+  },"bytesIn":${ctx.bytesIn},"bytesOut":${ctx.bytesOut},"clientIp":${str(ctx.clientIp)},"error":${ctx.errorCode === undefined ? 'null' : `"${ctx.errorCode}"`}}\n`;
+}

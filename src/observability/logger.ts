@@ -1,5 +1,12 @@
 import pino, { type Logger } from 'pino';
 
+const FLUSH_MS = 50;
+
+/** The raw destination behind a logger (shared by its children): the access log writes prebuilt lines to it. */
+export function rawDestination(logger: Logger): { write(line: string): boolean } {
+  return (logger as unknown as Record<symbol, { write(line: string): boolean }>)[pino.symbols.streamSym] as { write(line: string): boolean };
+}
+
 /**
  * One JSON line per event on stdout. The destination is asynchronous (sonic-boom) so logging never
  * blocks the event loop on a slow pipe; it is flushed on exit.
@@ -8,7 +15,14 @@ import pino, { type Logger } from 'pino';
  * never passed to the logger (see access-log.ts), and upstream errors are logged as {code, message} only.
  */
 export function createLogger(level: string = process.env.TURNPIKE_LOG_LEVEL ?? 'info'): Logger {
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 0 });
+  // Lines are batched (one write(2) per ~8 KiB instead of one per request: about 5% of a proxied
+  // request's CPU in profiles) and flushed at least every FLUSH_MS, so a quiet gateway's lines still
+  // appear at once to a reader.
+  const dest = pino.destination({ dest: 1, sync: false, minLength: 8192 });
+  const timer = setInterval(() => {
+    if ((dest as unknown as { _len?: number })._len) dest.flush();
+  }, FLUSH_MS);
+  timer.unref();
   const logger = pino(
     {
       level,
@@ -20,6 +34,7 @@ export function createLogger(level: string = process.env.TURNPIKE_LOG_LEVEL ?? '
     dest,
   );
   const flush = () => {
+    clearInterval(timer);
     try {
       dest.flushSync();
     } catch {

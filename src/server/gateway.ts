@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import type { CompiledRoute, RouteTable } from '../compile/types.js';
 import { ERRORS, GatewayError } from '../errors/catalogue.js';
 import { writeRawError } from '../integrations/http/websocket.js';
-import { accessRecord } from '../observability/access-log.js';
+import { accessLine } from '../observability/access-log.js';
+import { rawDestination } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { BodyTooLargeError, RequestContext } from '../pipeline/context.js';
 import { runRequestHooks } from '../pipeline/runner.js';
@@ -74,7 +75,7 @@ export class Gateway {
     const start = performance.now();
     const ctx = new RequestContext(req, res, table, '', start, this.protocol);
     res.ctx = ctx;
-    res.once('close', onResponseClose);
+    res.on('close', onResponseClose); // not once(): that wraps the listener in a closure per request
     if (this.draining) res.shouldKeepAlive = false;
 
     const scan = scanRequestHeaders(ctx, req.rawHeaders, table.limits.headerCount);
@@ -244,7 +245,7 @@ function finishRequest(ctx: RequestContext, status: number): void {
   const route = ctx.route;
   const stats = route?.stats ?? table.metrics.unrouted;
   stats.record(ctx.method, status, latency / 1000, ctx.upstreamMs < 0 ? -1 : ctx.upstreamMs / 1000, ctx.bytesIn, ctx.bytesOut);
-  if (table.accessLog) table.logger.info(accessRecord(ctx, status, latency));
+  if (table.accessLog && table.logger.levelVal <= 30) rawDestination(table.logger).write(accessLine(ctx, status, latency));
   if (route !== undefined && route.logHooks.length > 0 && ctx.response !== undefined) {
     for (const h of route.logHooks) h(ctx as import('../pipeline/types.js').ResponseContext);
   }
