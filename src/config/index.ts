@@ -92,7 +92,7 @@ function looksLikeOpenApi(text: string): boolean {
 
 let processFunctions: FunctionRegistry | undefined;
 /** One function registry per process, so warm workers survive config reloads; its output goes to the log. */
-function functionRegistry(logger: Logger): FunctionRegistry {
+export function functionRegistry(logger: Logger): FunctionRegistry {
   processFunctions ??= new FunctionRegistry({
     log: (r) => logger.info({ type: 'function-log', function: r.functionName, requestId: r.requestId, fnLevel: r.level, source: r.source }, r.message),
   });

@@ -10,7 +10,7 @@ import client from 'prom-client';
 import { createAdminServer } from '../admin/server.js';
 import type { RouteTable } from '../compile/types.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { buildTable, parseConfigText, readConfigFile } from '../config/index.js';
+import { buildTable, functionRegistry, parseConfigText, readConfigFile } from '../config/index.js';
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { PoolRegistry } from '../upstream/upstream.js';
@@ -105,8 +105,11 @@ async function firstTable(
     const doc = text === undefined ? await readConfigFile(opts.file) : parseConfigText(text, opts.file);
     const table = buildTable(doc, { logger, metrics, pools });
     applyLogLevel(logger, doc.data);
-    for (const w of doc.warnings) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
+    // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start-up, never silent.
+    for (const w of [...doc.warnings, ...table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
     metrics.reloads.inc({ result: 'success' });
+    // Watch mode also reloads Lambda-style handlers whose files change.
+    if (opts.watch) functionRegistry(logger).watch(true);
     return { table, text: doc.text };
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
