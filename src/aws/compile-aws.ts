@@ -12,6 +12,7 @@ import { type ErrorCode, ERRORS } from '../errors/catalogue.js';
 import { gatewayInput } from '../integrations/aws/index.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { type GatewayResponseType, GatewayResponses } from './gateway-responses.js';
+import { fromAwsCors } from '../plugins/cors/index.js';
 import { type RequestValidator, compileRequestValidator } from './validation.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { ApiConfig } from '../config/schema.js';
@@ -155,6 +156,12 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
     return;
   }
   for (const w of gr.warnings) c.logger.warn({ api: api.name }, w);
+  // HTTP APIs' x-amazon-apigateway-cors becomes the cors plugin at API level (a native cors config on the API wins).
+  let plugins = c.plugins;
+  if (model.apiType === 'http' && model.cors !== undefined && !c.plugins.has('cors')) {
+    plugins = new Map(c.plugins);
+    plugins.set('cors', { cfg: fromAwsCors(model.cors) as unknown as Record<string, unknown>, scope: 'api' });
+  }
 
   for (const [stageName, stage] of Object.entries(stages)) {
     const at: KeyPath = api.stages ? [...apiPath, 'stages', stageName] : [...apiPath, 'openapi'];
@@ -206,7 +213,7 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
         integration,
         responseHooks: [],
         leadingRequestHooks: leading,
-        plugins: c.plugins,
+        plugins,
         errorAnswer,
       });
     }
@@ -240,7 +247,7 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
           integration: new MockIntegration({ type: 'mock', status: gr.status('MISSING_AUTHENTICATION_TOKEN') }),
           responseHooks: [],
           leadingRequestHooks: [refuseWith('MISSING_AUTHENTICATION_TOKEN')],
-          plugins: c.plugins,
+          plugins,
           errorAnswer,
         });
       }

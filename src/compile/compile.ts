@@ -155,13 +155,22 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       return pool;
     };
 
-    const instanceFor = (name: string, cfg: Record<string, unknown>, scope: string): PluginInstance | undefined => {
+    const instanceFor = (name: string, cfg: Record<string, unknown>, scope: string, at: (string | number)[]): PluginInstance | null | undefined => {
       const cached = instances.get(cfg);
       if (cached) return cached;
       const def = pluginDefs.get(name);
       if (!def) return undefined;
       const { enabled: _e, ...pluginConfig } = cfg;
-      const hooks = def.create(pluginConfig as never, { logger: deps.logger.child({ plugin: name, scope }), scope });
+      let hooks: PluginHooks;
+      try {
+        hooks = def.create(pluginConfig as never, { logger: deps.logger.child({ plugin: name, scope }), scope });
+      } catch (e) {
+        // A plugin rejects a config the schema cannot express; `problems` carry key paths within the plugin's config.
+        const problems = (e as { problems?: { path: (string | number)[]; message: string }[] }).problems;
+        if (problems && problems.length > 0) for (const p of problems) err([...at, 'plugins', name, ...p.path], p.message);
+        else err([...at, 'plugins', name], (e as Error).message);
+        return null;
+      }
       const inst = { def, hooks };
       instances.set(cfg, inst);
       return inst;
@@ -172,11 +181,14 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     const definitionAt: (string | number)[][] = [];
     const limits: Limits = { ...DEFAULT_LIMITS, ...config.server?.limits };
     const seenIds = new Map<string, (string | number)[]>();
+    const corsRoutes: RouteSpec[] = [];
     let tableDefaultClaimed = config.apis.some((a) => a.routes?.some((r) => r.path === '$default'));
 
     /** Builds one compiled route (hooks flattened in phase order) and its router definition. */
     const addRoute = (r: RouteSpec): void => {
       const id = `${r.api}/${r.name}`;
+      const corsCfg = r.plugins.get('cors');
+      if (corsCfg && corsCfg.cfg.enabled !== false && !r.methods.includes('OPTIONS') && !r.methods.includes('ANY') && r.path !== '$default') corsRoutes.push(r);
       const prev = seenIds.get(id);
       if (prev) err([...r.at, 'name'], `duplicate route name "${r.name}" in api "${r.api}" (first at ${keyPath(prev)})`);
       seenIds.set(id, r.at);
@@ -190,9 +202,9 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       const chosen: PluginInstance[] = [];
       for (const [pname, { cfg, scope }] of r.plugins) {
         if (cfg.enabled === false) continue;
-        const inst = instanceFor(pname, cfg, scope === 'route' ? `route:${id}` : scope === 'api' ? `api:${r.api}` : 'global');
-        if (!inst) err([...r.at, 'plugins', pname], `unknown plugin "${pname}"`);
-        else chosen.push(inst);
+        const inst = instanceFor(pname, cfg, scope === 'route' ? `route:${id}` : scope === 'api' ? `api:${r.api}` : 'global', r.at);
+        if (inst === undefined) err([...r.at, 'plugins', pname], `unknown plugin "${pname}"`);
+        else if (inst !== null) chosen.push(inst);
       }
       chosen.sort((a, b) => b.def.priority - a.def.priority || (a.def.name < b.def.name ? -1 : a.def.name > b.def.name ? 1 : 0));
       const requestHooks: RequestHook[] = [...(r.leadingRequestHooks ?? [])];
@@ -352,6 +364,8 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       } else if (api.routes === undefined) err(apiPath, 'an API needs "routes" or "openapi" (an AWS API Gateway document)');
     });
 
+    addPreflightRoutes(corsRoutes, definitions, addRoute);
+
     // Plugin configs nobody references would be caught by the schema; unknown global plugin names too:
     for (const name of Object.keys(config.plugins ?? {})) if (!pluginDefs.has(name)) err(['plugins', name], `unknown plugin "${name}"`);
 
@@ -434,6 +448,52 @@ function makeTable(t: Omit<RouteTable, 'inflight' | 'retired' | 'close'> & { hel
       for (const r of fields.routes) r.integration.close?.();
     },
   };
+}
+
+/**
+ * Browsers send a CORS preflight (OPTIONS) to every path they call cross-origin. A route with CORS that
+ * does not accept OPTIONS gets a companion OPTIONS route on the same path and hosts whose only plugin
+ * is that route's cors instance (AWS answers preflights before authorizers run); a plain OPTIONS that is
+ * not a preflight is 405 with Allow, as the router would have said.
+ */
+function addPreflightRoutes(candidates: readonly RouteSpec[], definitions: readonly RouteDefinition<CompiledRoute>[], addRoute: (r: RouteSpec) => void): void {
+  const key = (path: string, hosts: readonly string[]) => `${[...hosts].sort().join(',')} ${path}`;
+  const taken = new Set<string>();
+  for (const d of definitions) if (d.methods.includes('OPTIONS') || d.methods.includes('ANY')) taken.add(key(d.path, d.hosts ?? []));
+  const groups = new Map<string, { first: RouteSpec; methods: Set<string> }>();
+  for (const r of candidates) {
+    const k = key(r.path, r.hosts);
+    if (taken.has(k)) continue;
+    const g = groups.get(k);
+    if (g) for (const m of r.methods) g.methods.add(m);
+    else groups.set(k, { first: r, methods: new Set(r.methods) });
+  }
+  for (const { first, methods } of groups.values()) {
+    const allow = [...methods, 'OPTIONS'].sort().join(', ');
+    const cors = first.plugins.get('cors');
+    if (!cors) continue;
+    addRoute({
+      at: first.at,
+      api: first.api,
+      name: `${first.name} (CORS preflight)`,
+      methods: ['OPTIONS'],
+      path: first.path,
+      hosts: first.hosts,
+      headers: first.headers,
+      query: first.query,
+      websocket: false,
+      allowEncodedSlashes: first.allowEncodedSlashes,
+      maxBodyBytes: first.maxBodyBytes,
+      integration: new MockIntegration({
+        type: 'mock',
+        status: 405,
+        headers: { allow, 'content-type': 'application/json' },
+        body: { message: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' },
+      }),
+      responseHooks: [],
+      plugins: new Map([['cors', cors]]),
+    });
+  }
 }
 
 function mergePlugins(global: PluginMap, api: PluginMap, route: PluginMap): PluginChoice {
