@@ -2,6 +2,8 @@
  * `turnpike serve`: one process (workers = 1) or a node:cluster primary with N workers.
  * The process stays in the foreground so supervisors see its real pid.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import cluster, { type Worker } from 'node:cluster';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -119,6 +121,21 @@ async function firstTable(
   }
 }
 
+/**
+ * Parsing a large config leaves its syntax tree behind as garbage in the old generation (10,000 routes:
+ * ~110 MB beside ~55 MB of live tables). Collecting it once before traffic, while nothing is waiting,
+ * keeps the heap small and spares the first requests a long mark-compact pause.
+ */
+function collectStartupGarbage(): void {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as (() => void) | undefined;
+    gc?.();
+  } catch {
+    // not available on this runtime: V8 collects it later on its own
+  }
+}
+
 /** In a worker: asks the primary for the config text to serve. */
 function configFromPrimary(): Promise<string> {
   return new Promise((resolve) => {
@@ -145,6 +162,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     process.on('SIGHUP', () => undefined);
   }
   const { table } = await firstTable(opts, logger, metrics, pools, isWorker ? await configFromPrimary() : undefined);
+  collectStartupGarbage();
   const gateway = new Gateway(table, logger, metrics);
   const server = createListener(gateway, table.limits);
 
@@ -292,6 +310,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
   let { table, text } = await firstTable(opts, logger, metrics, pools);
+  collectStartupGarbage();
   metrics.setConfigVersion(table.version);
   const aggregator = new client.AggregatorRegistry();
   let shuttingDown = false;
