@@ -109,7 +109,11 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = (rawHeaders[i] as Buffer).toString('latin1').toLowerCase();
       if (HOP_BY_HOP.has(name)) {
-        if (name === 'connection') dropTokens = connectionTokens((rawHeaders[i + 1] as Buffer).toString('latin1'));
+        if (name === 'connection') {
+          const v = (rawHeaders[i + 1] as Buffer).toString('latin1');
+          // 'keep-alive' / 'close' (nearly every response) name no other header: skip the split.
+          if (v !== 'keep-alive' && v !== 'close' && v !== 'Keep-Alive' && v !== 'Close') dropTokens = connectionTokens(v);
+        }
         continue;
       }
       // The gateway's id is added in writeHead; an upstream echoing it back would make the client see it twice.
