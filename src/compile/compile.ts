@@ -18,7 +18,7 @@ import { MockIntegration } from '../integrations/mock/index.js';
 import { compileAwsApi, findFunctionModule } from '../aws/compile-aws.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
-import type { LogHook, PluginDefinition, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
+import type { LogHook, PluginDefinition, PluginDeps, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
 import { Router, RouterBuildError, type RouteDefinition } from '../routing/router.js';
 import { isCatastrophic } from '../util/regex-safety.js';
 import { type PoolRegistry, Upstream } from '../upstream/upstream.js';
@@ -41,6 +41,8 @@ export interface CompileDeps {
   plugins: readonly PluginDefinition<never>[];
   /** Local function pools, shared across config versions. */
   functions: FunctionRegistry;
+  /** Process-wide counters (rate limits, quotas), shared across config versions. */
+  counters: import('../stores/types.js').CounterStore;
 }
 
 type PluginMap = Record<string, unknown> | undefined;
@@ -155,6 +157,10 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       return pool;
     };
 
+    // Every configured function gets its invoker up front, so plugins (authorizers) can look them up by name.
+    for (const name of Object.keys(config.functions ?? {})) invokerFor(name, ['functions', name]);
+    const functionLookup = lookupIn(invokers);
+
     const instanceFor = (name: string, cfg: Record<string, unknown>, scope: string, at: (string | number)[]): PluginInstance | null | undefined => {
       const cached = instances.get(cfg);
       if (cached) return cached;
@@ -163,7 +169,13 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       const { enabled: _e, ...pluginConfig } = cfg;
       let hooks: PluginHooks;
       try {
-        hooks = def.create(pluginConfig as never, { logger: deps.logger.child({ plugin: name, scope }), scope });
+        hooks = def.create(pluginConfig as never, {
+          logger: deps.logger.child({ plugin: name, scope }),
+          scope,
+          functions: functionLookup,
+          config,
+          stores: { counters: deps.counters },
+        });
       } catch (e) {
         // A plugin rejects a config the schema cannot express; `problems` carry key paths within the plugin's config.
         const problems = (e as { problems?: { path: (string | number)[]; message: string }[] }).problems;
@@ -418,6 +430,10 @@ function releaseHeld(h: Held): void {
   for (const u of h.upstreams) u.close();
   for (const p of h.functionPools) h.functions.release(p);
   for (const i of h.instances.values()) void i.hooks.close?.();
+}
+
+function lookupIn(invokers: ReadonlyMap<string, Invoker>): PluginDeps['functions'] {
+  return { invoker: (name) => invokers.get(name) };
 }
 
 function guardLogHook(h: LogHook, plugin: string, metrics: GatewayMetrics): LogHook {

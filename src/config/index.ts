@@ -7,6 +7,8 @@ import { type CompileDeps, compile } from '../compile/compile.js';
 import type { RouteTable } from '../compile/types.js';
 import { FunctionRegistry } from '../integrations/function/runtime/index.js';
 import { BUNDLED_PLUGINS, pluginSchemas } from '../plugins/registry.js';
+import { MemoryCounterStore } from '../stores/memory-counters.js';
+import type { CounterStore } from '../stores/types.js';
 import { ConfigError } from './diagnostics.js';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -100,7 +102,22 @@ export function functionRegistry(logger: Logger): FunctionRegistry {
 }
 
 /** The whole pipeline for one document: validate and compile. */
-export function buildTable(doc: SourceDocument, deps: Omit<CompileDeps, 'plugins' | 'functions'> & { functions?: FunctionRegistry }): RouteTable {
+let processCounters: CounterStore | undefined;
+/** One counter store per process, so limits keep counting across config reloads. */
+export function counterStore(): CounterStore {
+  processCounters ??= new MemoryCounterStore();
+  return processCounters;
+}
+
+export function buildTable(
+  doc: SourceDocument,
+  deps: Omit<CompileDeps, 'plugins' | 'functions' | 'counters'> & { functions?: FunctionRegistry; counters?: CounterStore },
+): RouteTable {
   const config = validateDocument(doc);
-  return compile(config, doc, { ...deps, functions: deps.functions ?? functionRegistry(deps.logger), plugins: BUNDLED_PLUGINS });
+  return compile(config, doc, {
+    ...deps,
+    functions: deps.functions ?? functionRegistry(deps.logger),
+    counters: deps.counters ?? counterStore(),
+    plugins: BUNDLED_PLUGINS,
+  });
 }

@@ -32,6 +32,12 @@ export interface PluginDeps {
   logger: Logger;
   /** Where this instance sits, for messages: 'global', 'api:NAME' or 'route:API/NAME'. */
   scope: string;
+  /** Lambda-style functions of the config, by name (authorizers run on the same runtime as integrations). */
+  functions: { invoker(name: string): import('../integrations/function/index.js').Invoker | undefined };
+  /** The whole validated config (read-only): entities such as API keys and usage plans live at its top level. */
+  config: Readonly<import('../config/schema.js').GatewayConfig>;
+  /** Process-wide shared state (counters survive config reloads; Redis-backed in cluster mode). */
+  stores: { counters: import('../stores/types.js').CounterStore };
 }
 
 export interface PluginDefinition<C = Record<string, unknown>> {

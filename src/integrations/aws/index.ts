@@ -4,6 +4,7 @@
  * compiled once in the constructor; invoke() only evaluates. See docs/aws-integrations.md for the
  * behaviour and the AWS evidence behind each rule.
  */
+import type { Principal } from '../../pipeline/principal.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Dispatcher, Pool } from 'undici';
@@ -132,10 +133,11 @@ export function buildTemplateContext(
   const host = (ctx.host || rawHeader(raw, 'host') || '').replace(/:\d+$/, '');
   const stagePrefix = opts.stage && opts.stage !== '$default' ? `/${opts.stage}` : '';
   const path = stagePrefix && !(ctx.path === stagePrefix || ctx.path.startsWith(`${stagePrefix}/`)) ? `${stagePrefix}${ctx.path}` : ctx.path;
+  const principal = ctx.principal as Principal | undefined;
   return {
     accountId: opts.accountId,
     apiId: opts.apiId,
-    authorizer: {},
+    authorizer: { ...principal?.templateContext },
     awsEndpointRequestId: ctx.id,
     deploymentId: resourceIdOf(opts.apiId, `deployment ${opts.stage}`).slice(0, 6),
     domainName: host,
@@ -160,6 +162,7 @@ export function buildTemplateContext(
       userArn: null,
       vpcId: null,
       vpceId: null,
+      ...principal?.identity,
     },
     isCanaryRequest: false,
     path,

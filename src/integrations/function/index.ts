@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Integration } from '../../compile/types.js';
 import type { FunctionIntegrationConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
+import type { Principal } from '../../pipeline/principal.js';
 import { decodePathParam } from '../../server/path.js';
 import { HeaderList } from '../../util/header-list.js';
 import { type FunctionFailure, finishProxyAnswer, lambdaErrorAnswer } from './errors.js';
@@ -61,6 +62,16 @@ function failureOf(r: Extract<InvokeResult, { ok: false }>, remote: boolean, dea
 }
 
 class IntegrationTimeout extends Error {}
+
+/** requestContext.authorizer / identity from whatever the authenticate phase established. */
+function principalFields(p: Principal | undefined, v2: boolean): Partial<ProxyRequest> {
+  if (p === undefined) return {};
+  const out: Partial<ProxyRequest> = {};
+  const authorizer = v2 ? p.authorizerV2 : p.authorizerV1;
+  if (authorizer !== undefined) out.authorizer = authorizer;
+  if (p.identity !== undefined) out.identity = p.identity;
+  return out;
+}
 
 export class FunctionIntegration implements Integration {
   readonly type = 'function';
@@ -119,6 +130,7 @@ export class FunctionIntegration implements Integration {
       accountId: ACCOUNT_ID,
       protocol: `HTTP/${ctx.req.httpVersion}`,
       requestTimeEpoch: ctx.startEpochMs,
+      ...principalFields(ctx.principal as Principal | undefined, this.#v2),
     };
   }
 

@@ -1,0 +1,38 @@
+/**
+ * Shared-state contracts. The embedded default keeps counters in process memory; cluster mode
+ * (Redis) implements the same interfaces, so plugins never know which one they use.
+ * Results may be synchronous (memory) or promises (Redis): callers must accept both.
+ */
+
+export interface TokenBucketResult {
+  allowed: boolean;
+  /** Whole tokens left after this take. */
+  remaining: number;
+  /** When refused: ms until `cost` tokens are available again; 0 when allowed. */
+  retryAfterMs: number;
+}
+
+export interface WindowResult {
+  allowed: boolean;
+  /** Count in the window after this call (refused calls are not counted). */
+  count: number;
+  remaining: number;
+  /** Epoch ms at which the current window ends. */
+  resetAtMs: number;
+}
+
+export interface CounterStore {
+  /**
+   * Token bucket with AWS API Gateway throttling semantics: the bucket holds up to `burst` tokens and
+   * refills at `rate` tokens per second; a request takes `cost` (default 1) tokens or is refused.
+   */
+  takeToken(key: string, rate: number, burst: number, cost?: number): TokenBucketResult | Promise<TokenBucketResult>;
+  /**
+   * Fixed window (quotas: per day/week/month with AWS's reset semantics): the caller computes the
+   * window from its calendar rules and passes its start and length; the counter resets with the window.
+   */
+  incrementWindow(key: string, windowStartMs: number, windowMs: number, limit: number, cost?: number): WindowResult | Promise<WindowResult>;
+  /** Sliding window counter (Kong semantics): weighted previous window + current window. */
+  incrementSliding(key: string, windowMs: number, limit: number, cost?: number): WindowResult | Promise<WindowResult>;
+  close(): Promise<void>;
+}
