@@ -19,29 +19,8 @@
 import type { AwsApiModel, AwsGatewayResponse } from '../openapi/types.js';
 import { type CompiledTemplate, compileTemplate, mediaType, TemplateError, type TemplateRequest } from '../templates/index.js';
 
-export const GATEWAY_RESPONSE_TYPES = [
-  'ACCESS_DENIED',
-  'API_CONFIGURATION_ERROR',
-  'AUTHORIZER_CONFIGURATION_ERROR',
-  'AUTHORIZER_FAILURE',
-  'BAD_REQUEST_BODY',
-  'BAD_REQUEST_PARAMETERS',
-  'DEFAULT_4XX',
-  'DEFAULT_5XX',
-  'EXPIRED_TOKEN',
-  'INTEGRATION_FAILURE',
-  'INTEGRATION_TIMEOUT',
-  'INVALID_API_KEY',
-  'INVALID_SIGNATURE',
-  'MISSING_AUTHENTICATION_TOKEN',
-  'QUOTA_EXCEEDED',
-  'REQUEST_TOO_LARGE',
-  'RESOURCE_NOT_FOUND',
-  'THROTTLED',
-  'UNAUTHORIZED',
-  'UNSUPPORTED_MEDIA_TYPE',
-  'WAF_FILTERED',
-] as const;
+export { GATEWAY_RESPONSE_TYPES } from '../openapi/types.js';
+import { GATEWAY_RESPONSE_TYPES } from '../openapi/types.js';
 
 export type GatewayResponseType = (typeof GATEWAY_RESPONSE_TYPES)[number];
 

@@ -55,6 +55,8 @@ export interface SourceDocument {
 export interface ParseOptions {
   /** Variables for ${NAME} interpolation; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** false: leave ${...} as written (AWS documents use ${stageVariables.x}, which belongs to AWS). Default true. */
+  interpolate?: boolean;
 }
 
 // toJS() expands aliases; a small document can expand exponentially ("billion laughs").
@@ -103,8 +105,10 @@ export function parseSource(text: string, file: string, opts: ParseOptions = {})
   }
   if (errors.length > 0) throw new ConfigError(errors);
 
-  const envErrors = interpolateDocument(doc, env, file, lineCounter);
-  if (envErrors.length > 0) throw new ConfigError(envErrors);
+  if (opts.interpolate !== false) {
+    const envErrors = interpolateDocument(doc, env, file, lineCounter);
+    if (envErrors.length > 0) throw new ConfigError(envErrors);
+  }
 
   let data: unknown;
   try {

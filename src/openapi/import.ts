@@ -11,6 +11,7 @@
  * and the per-extension pages cited next to each parser below; docs/aws-compatibility.md has
  * the table of what is supported.
  */
+import { GATEWAY_RESPONSE_TYPES as GATEWAY_RESPONSE_TYPE_LIST } from './types.js';
 import { type Diagnostic, formatPath, sortDiagnostics } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
 import { isAwsServiceUri, parseLambdaUri } from './arn.js';
@@ -41,29 +42,7 @@ const PASSTHROUGH = new Set<PassthroughBehavior>(['WHEN_NO_MATCH', 'WHEN_NO_TEMP
 const CONTENT_HANDLING = new Set<ContentHandling>(['CONVERT_TO_TEXT', 'CONVERT_TO_BINARY']);
 
 /** Gateway response types (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html). */
-export const GATEWAY_RESPONSE_TYPES = new Set([
-  'ACCESS_DENIED',
-  'API_CONFIGURATION_ERROR',
-  'AUTHORIZER_CONFIGURATION_ERROR',
-  'AUTHORIZER_FAILURE',
-  'BAD_REQUEST_PARAMETERS',
-  'BAD_REQUEST_BODY',
-  'DEFAULT_4XX',
-  'DEFAULT_5XX',
-  'EXPIRED_TOKEN',
-  'INTEGRATION_FAILURE',
-  'INTEGRATION_TIMEOUT',
-  'INVALID_API_KEY',
-  'INVALID_SIGNATURE',
-  'MISSING_AUTHENTICATION_TOKEN',
-  'QUOTA_EXCEEDED',
-  'REQUEST_TOO_LARGE',
-  'RESOURCE_NOT_FOUND',
-  'THROTTLED',
-  'UNAUTHORIZED',
-  'UNSUPPORTED_MEDIA_TYPE',
-  'WAF_FILTERED',
-]);
+export const GATEWAY_RESPONSE_TYPES: ReadonlySet<string> = new Set(GATEWAY_RESPONSE_TYPE_LIST);
 
 /** Extensions that are known but have no effect in Turnpike yet, with why (root level). */
 const IGNORED_ROOT_EXTENSIONS: Record<string, string> = {
