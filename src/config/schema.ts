@@ -235,6 +235,42 @@ export const Limits = Type.Object(
   { additionalProperties: false },
 );
 
+const TlsCertificate = Type.Object(
+  {
+    hosts: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'SNI host names this certificate is served for (exact, or *.example.com for one label).' }),
+    cert: Type.String({ minLength: 1, description: 'PEM certificate file (chain after the leaf), relative to this config file.' }),
+    key: Type.String({ minLength: 1, description: 'PEM private key file (unencrypted), relative to this config file.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ServerTls = Type.Object(
+  {
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'HTTPS listen port (default 8443; --https-port overrides it).' })),
+    certificates: Type.Optional(Type.Array(TlsCertificate, { description: 'Certificates chosen by the SNI host name the client sends. Re-read on every config reload.' })),
+    default: Type.Optional(
+      Type.Object(
+        {
+          cert: Type.String({ minLength: 1, description: 'PEM certificate file.' }),
+          key: Type.String({ minLength: 1, description: 'PEM private key file.' }),
+        },
+        { additionalProperties: false, description: 'Certificate served when the client sends no SNI name or one no entry covers (default: the first entry of certificates).' },
+      ),
+    ),
+    http2: Type.Optional(Type.Boolean({ default: true, description: 'Offer HTTP/2 through ALPN beside HTTP/1.1 (default true).' })),
+    clientCa: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA(s) that sign client certificates (mutual TLS).' })),
+    requestClientCert: Type.Optional(
+      Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')], {
+        default: 'none',
+        description: 'Mutual TLS: none (default); optional (a verified certificate reaches integrations); required (handshake fails without a certificate signed by clientCa).',
+      }),
+    ),
+    minVersion: Type.Optional(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2', description: 'Lowest TLS version accepted (default TLSv1.2).' })),
+    redirectHttp: Type.Optional(Type.Boolean({ default: false, description: 'The plain HTTP listener answers every request with a 308 redirect to https (default false).' })),
+  },
+  { additionalProperties: false, description: 'HTTPS listener (HTTP/1.1 and HTTP/2), certificates per host name, mutual TLS. See docs/tls.md.' },
+);
+
 export const Server = Type.Object(
   {
     trustedProxies: Type.Optional(
@@ -251,6 +287,70 @@ export const Server = Type.Object(
       }),
     ),
     shutdownGraceMs: Type.Optional(Millis('How long SIGTERM waits for in-flight requests before closing them', 10_000)),
+    tls: Type.Optional(ServerTls),
+  },
+  { additionalProperties: false },
+);
+
+/** API keys (docs/api-keys.md): only the SHA-256 of each key value is stored; `turnpike keys` manages them. */
+export const ApiKey = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Stable identifier of the key (requestContext.identity.apiKeyId); never the key itself.' }),
+    name: Type.String({ minLength: 1, maxLength: 1024, description: 'Human-readable name (AWS: up to 1024 characters).' }),
+    hash: Type.String({
+      pattern: '^sha256:[0-9a-f]{64}$',
+      description: 'sha256:<64 lower-case hex> of the key value. Plaintext keys are never stored in the config: `turnpike keys create` prints the key once and writes its hash.',
+    }),
+    enabled: Type.Optional(Type.Boolean({ default: true, description: 'false revokes the key: requests with it get 403 (default true).' })),
+    usagePlans: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'Names of entries in `usagePlans`. As on AWS, a key is accepted only on APIs/stages one of its plans covers, and at most one of its plans may cover a given API/stage.',
+      }),
+    ),
+    createdAt: Type.Optional(
+      Type.String({ format: 'date-time', description: 'When the key was created (ISO 8601); the quota `offset` applies to the period containing it.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Usage plans (docs/api-keys.md): throttle and quota per API key on the APIs/stages the plan lists, with AWS semantics. */
+export const UsagePlan = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    throttle: Type.Optional(
+      Type.Object(
+        {
+          rateLimit: Type.Number({ minimum: 0, description: 'Steady-state requests per second per key (token bucket refill rate; may be fractional).' }),
+          burstLimit: Type.Integer({ minimum: 0, description: 'Bucket capacity: requests a key may send at once after being idle. 0 refuses every request.' }),
+        },
+        { additionalProperties: false, description: 'Token bucket per key; over it -> 429 {"message":"Too Many Requests"}.' },
+      ),
+    ),
+    quota: Type.Optional(
+      Type.Object(
+        {
+          limit: Type.Integer({ minimum: 0, description: 'Requests per key per period.' }),
+          period: Type.Union([Type.Literal('DAY'), Type.Literal('WEEK'), Type.Literal('MONTH')], {
+            description: 'UTC calendar period: DAY from 00:00 UTC, WEEK from Sunday 00:00 UTC, MONTH from the 1st 00:00 UTC.',
+          }),
+          offset: Type.Optional(
+            Type.Integer({ minimum: 0, default: 0, description: 'As AWS: requests subtracted from the limit in the initial period (the one containing the key\'s createdAt). Default 0.' }),
+          ),
+        },
+        { additionalProperties: false, description: 'Requests per key per period; exhausted -> 429 {"message":"Limit Exceeded"}.' },
+      ),
+    ),
+    apiStages: Type.Array(
+      Type.Object(
+        {
+          api: Type.String({ minLength: 1, description: 'Name of an entry in `apis`.' }),
+          stage: Type.Optional(Type.String({ minLength: 1, description: 'For APIs served from "openapi": the stage; omitted: every stage of the API.' })),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, description: 'APIs (and stages) this plan gives access to.' },
+    ),
   },
   { additionalProperties: false },
 );
@@ -268,6 +368,13 @@ export const ConfigSchema = Type.Object(
     ),
     plugins: Type.Optional(PluginsMap),
     apis: Type.Array(Api, { description: 'APIs and their routes.' }),
+    apiKeys: Type.Optional(Type.Array(ApiKey, { description: 'API keys, checked on routes with the api-key plugin (docs/api-keys.md).' })),
+    usagePlans: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$' }), UsagePlan, {
+        description: 'Usage plans by name: throttle and quota per API key (docs/api-keys.md).',
+        additionalProperties: false,
+      }),
+    ),
   },
   { additionalProperties: false, title: 'Turnpike configuration' },
 );
@@ -281,9 +388,12 @@ export type MockIntegrationConfig = Static<typeof MockIntegration>;
 export type FunctionIntegrationConfig = Static<typeof FunctionIntegration>;
 export type FunctionDefConfig = Static<typeof FunctionDef>;
 export type LimitsConfig = Static<typeof Limits>;
+export type ServerTlsConfig = Static<typeof ServerTls>;
 export type HeaderOpsConfig = Static<typeof HeaderOps>;
 export type QueryOpsConfig = Static<typeof QueryOps>;
 export type UpstreamTimeoutsConfig = Static<typeof UpstreamTimeouts>;
+export type ApiKeyConfig = Static<typeof ApiKey>;
+export type UsagePlanConfig = Static<typeof UsagePlan>;
 
 /**
  * The full schema with every bundled plugin's config schema in place of the open PluginsMap,

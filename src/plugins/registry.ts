@@ -1,4 +1,5 @@
 import type { PluginDefinition } from '../pipeline/types.js';
+import { apiKey } from './api-key/index.js';
 import { cors } from './cors/index.js';
 import { requestTermination } from './request-termination/index.js';
 import { responseHeaders } from './response-headers/index.js';
@@ -8,6 +9,7 @@ export const BUNDLED_PLUGINS: readonly PluginDefinition<never>[] = [
   cors as PluginDefinition<never>,
   responseHeaders as PluginDefinition<never>,
   requestTermination as PluginDefinition<never>,
+  apiKey as PluginDefinition<never>,
 ];
 
 export function pluginSchemas(plugins: readonly PluginDefinition<never>[] = BUNDLED_PLUGINS) {

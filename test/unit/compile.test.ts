@@ -53,6 +53,7 @@ apis:
       ['cors', 1000],
       ['response-headers', 100],
       ['request-termination', 10],
+      ['api-key', 900],
     ],
   );
 });

@@ -1,0 +1,224 @@
+/**
+ * API keys and usage plans, as AWS API Gateway REST APIs have them (docs/api-keys.md cites the AWS pages).
+ *
+ * One plugin with two hooks rather than an `api-key` and a `usage-plan` plugin: on AWS a usage plan is
+ * enforced exactly on the methods that require an API key, per key, and the plan is chosen by the key
+ * and the stage. Two plugins would have to be enabled on the same routes in lock-step, and a usage-plan
+ * plugin without the key has nothing to count by.
+ *
+ * - authenticate (priority 900, after the JWT/Lambda/IAM authorizers so `source: AUTHORIZER` can read
+ *   the key they found): the key from `x-api-key` (or ctx.principal.usageIdentifierKey) must be in
+ *   `apiKeys`, enabled, and in a usage plan that covers this API/stage; otherwise 403 Forbidden.
+ * - rateLimit (priority 900): the plan's token bucket (429 Too Many Requests), then its quota for the
+ *   current UTC period (429 Limit Exceeded). Counters live in deps.stores.counters, keyed by plan and key
+ *   id, so they survive reloads and move to Redis with the store.
+ *
+ * The key value is never logged: it is only hashed, looked up and copied into requestContext.identity.apiKey
+ * (which AWS does too).
+ */
+import type { ApiKeyConfig, GatewayConfig, UsagePlanConfig } from '../../config/schema.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import { addIdentity } from '../../pipeline/principal.js';
+import type { EarlyResponse, HookResult, PluginDefinition } from '../../pipeline/types.js';
+import { KeyIndex, type QuotaPeriod, quotaLimit, quotaWindow } from '../../security/api-keys.js';
+import type { CounterStore, TokenBucketResult, WindowResult } from '../../stores/types.js';
+import { type ApiKeyPluginConfig, schema } from './schema.js';
+
+export type { ApiKeyPluginConfig } from './schema.js';
+
+const NAME = 'api-key';
+
+/** AWS REST API gateway responses INVALID_API_KEY / THROTTLED / QUOTA_EXCEEDED (default bodies and x-amzn-ErrorType). */
+const answer = (status: number, message: string, errorType: string): EarlyResponse =>
+  Object.freeze({
+    status,
+    headers: Object.freeze({ 'content-type': 'application/json', 'x-amzn-errortype': errorType }),
+    body: JSON.stringify({ message }),
+  });
+export const FORBIDDEN = answer(403, 'Forbidden', 'ForbiddenException');
+export const THROTTLED = answer(429, 'Too Many Requests', 'TooManyRequestsException');
+export const QUOTA_EXCEEDED = answer(429, 'Limit Exceeded', 'LimitExceededException');
+
+interface PlanRuntime {
+  readonly name: string;
+  readonly throttle: { readonly rate: number; readonly burst: number } | undefined;
+  readonly quota: { readonly limit: number; readonly offset: number; readonly period: QuotaPeriod } | undefined;
+  readonly stages: readonly { readonly api: string; readonly stage: string | undefined }[];
+}
+
+interface KeyRuntime {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly plans: readonly PlanRuntime[];
+  readonly createdAtMs: number | undefined;
+  /** Counter keys, built once. */
+  readonly throttleKey: string;
+  readonly quotaKey: string;
+}
+
+/** What authenticate hands to rateLimit through ctx.state['api-key']. */
+interface Selected {
+  key: KeyRuntime;
+  plan: PlanRuntime;
+}
+
+interface Problem {
+  path: (string | number)[];
+  message: string;
+}
+
+interface CompiledKeys {
+  readonly index: KeyIndex<KeyRuntime>;
+  /** Names of APIs served from an AWS document: their route names start with the stage. */
+  readonly awsApis: ReadonlySet<string>;
+  readonly problems: readonly Problem[];
+  reported: boolean;
+}
+
+/** One compilation per config version, shared by every instance of the plugin (global, API and route scopes). */
+const compiledByConfig = new WeakMap<object, CompiledKeys>();
+
+function covers(plan: PlanRuntime, api: string, stage: string | undefined): boolean {
+  for (const s of plan.stages) if (s.api === api && (s.stage === undefined || s.stage === stage)) return true;
+  return false;
+}
+
+/** Builds the key index and checks the references between keys, plans and APIs that the schema cannot. */
+export function compileKeys(config: Readonly<GatewayConfig>): CompiledKeys {
+  const cached = compiledByConfig.get(config);
+  if (cached) return cached;
+  const problems: Problem[] = [];
+  const bad = (where: string, message: string) => problems.push({ path: [], message: `${where}: ${message}` });
+  const apis = new Map(config.apis.map((a) => [a.name, a]));
+  const awsApis = new Set(config.apis.filter((a) => a.openapi !== undefined).map((a) => a.name));
+
+  const plans = new Map<string, PlanRuntime>();
+  for (const [name, p] of Object.entries(config.usagePlans ?? {}) as [string, UsagePlanConfig][]) {
+    p.apiStages.forEach((s, i) => {
+      const where = `usagePlans.${name}.apiStages[${i}]`;
+      const api = apis.get(s.api);
+      if (api === undefined) bad(where, `unknown api "${s.api}"; defined: ${[...apis.keys()].join(', ') || 'none'}`);
+      else if (s.stage !== undefined && api.openapi === undefined) bad(where, `api "${s.api}" is a native API without stages; remove "stage"`);
+      else if (s.stage !== undefined && api.stages !== undefined && !(s.stage in api.stages)) {
+        bad(where, `api "${s.api}" has no stage "${s.stage}"; its stages: ${Object.keys(api.stages).join(', ')}`);
+      }
+    });
+    plans.set(name, {
+      name,
+      throttle: p.throttle ? { rate: p.throttle.rateLimit, burst: p.throttle.burstLimit } : undefined,
+      quota: p.quota ? { limit: p.quota.limit, offset: p.quota.offset ?? 0, period: p.quota.period } : undefined,
+      stages: p.apiStages.map((s) => ({ api: s.api, stage: s.stage })),
+    });
+  }
+
+  const index = new KeyIndex<KeyRuntime>();
+  const ids = new Set<string>();
+  (config.apiKeys ?? []).forEach((k: ApiKeyConfig, i: number) => {
+    const where = `apiKeys[${i}]`;
+    if (ids.has(k.id)) bad(`${where}.id`, `duplicate key id "${k.id}"`);
+    ids.add(k.id);
+    const keyPlans: PlanRuntime[] = [];
+    (k.usagePlans ?? []).forEach((name, j) => {
+      const plan = plans.get(name);
+      if (plan === undefined) {
+        bad(`${where}.usagePlans[${j}]`, `unknown usage plan "${name}"; defined: ${[...plans.keys()].join(', ') || 'none (add it under usagePlans)'}`);
+        return;
+      }
+      // AWS refuses to add a key to a second plan for a stage it already has a plan for.
+      for (const other of keyPlans) {
+        for (const s of plan.stages) {
+          if (other.stages.some((o) => o.api === s.api && (o.stage === undefined || s.stage === undefined || o.stage === s.stage))) {
+            bad(`${where}.usagePlans[${j}]`, `plans "${other.name}" and "${name}" both cover api "${s.api}"${s.stage ? ` stage "${s.stage}"` : ''}; a key may have one plan per API stage`);
+          }
+        }
+      }
+      keyPlans.push(plan);
+    });
+    const createdAtMs = k.createdAt !== undefined ? Date.parse(k.createdAt) : undefined;
+    const runtime: KeyRuntime = Object.freeze({
+      id: k.id,
+      enabled: k.enabled !== false,
+      plans: Object.freeze(keyPlans),
+      createdAtMs,
+      throttleKey: `${NAME}:throttle:${k.id}`,
+      quotaKey: `${NAME}:quota:${k.id}`,
+    });
+    if (!index.add(k.hash, runtime)) bad(`${where}.hash`, 'the same key hash appears twice (two entries for one key)');
+  });
+
+  const compiled: CompiledKeys = { index, awsApis, problems, reported: false };
+  compiledByConfig.set(config, compiled);
+  return compiled;
+}
+
+/** The stage of a route: routes of AWS-document APIs are named "<stage> <METHOD> <path>"; native APIs have none. */
+function stageOf(ctx: RequestContext, awsApis: ReadonlySet<string>): string | undefined {
+  const route = ctx.route;
+  if (route === undefined || !awsApis.has(route.api)) return undefined;
+  const sp = route.name.indexOf(' ');
+  return sp > 0 ? route.name.slice(0, sp) : undefined;
+}
+
+const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown }).then === 'function';
+
+function checkQuota(counters: CounterStore, sel: Selected): HookResult | Promise<HookResult> {
+  const q = sel.plan.quota;
+  if (q === undefined) return undefined;
+  const w = quotaWindow(q.period, Date.now());
+  const limit = quotaLimit(q.limit, q.offset, q.period, w.startMs, sel.key.createdAtMs);
+  const r = counters.incrementWindow(`${sel.key.quotaKey}:${sel.plan.name}`, w.startMs, w.endMs - w.startMs, limit);
+  const decide = (res: WindowResult): HookResult => (res.allowed ? undefined : QUOTA_EXCEEDED);
+  return isPromise(r) ? r.then(decide) : decide(r);
+}
+
+export const apiKey: PluginDefinition<ApiKeyPluginConfig> = {
+  name: NAME,
+  priority: 900,
+  description: 'API keys (x-api-key or an authorizer\'s usageIdentifierKey) and usage plans (throttle and quota per key), as AWS REST APIs.',
+  configSchema: schema,
+  create(config, deps) {
+    const compiled = compileKeys(deps.config);
+    if (compiled.problems.length > 0 && !compiled.reported) {
+      // Reported once per config version, at the first place the plugin is used.
+      compiled.reported = true;
+      throw Object.assign(new Error(compiled.problems.map((p) => p.message).join('; ')), { problems: compiled.problems });
+    }
+    const { index, awsApis } = compiled;
+    const fromAuthorizer = config.source === 'AUTHORIZER';
+    const counters = deps.stores.counters;
+    return {
+      authenticate(ctx) {
+        let presented: unknown;
+        if (fromAuthorizer) presented = (ctx.principal as { usageIdentifierKey?: unknown } | undefined)?.usageIdentifierKey;
+        else presented = ctx.req.headers['x-api-key'];
+        if (typeof presented !== 'string' || presented.length === 0) return FORBIDDEN;
+        const key = index.find(presented);
+        if (key === undefined || !key.enabled) return FORBIDDEN;
+        const api = ctx.route?.api ?? '';
+        const stage = stageOf(ctx, awsApis);
+        let plan: PlanRuntime | undefined;
+        for (const p of key.plans) {
+          if (covers(p, api, stage)) {
+            plan = p;
+            break;
+          }
+        }
+        // AWS: a valid key that is not in a usage plan for this stage is refused like an unknown one.
+        if (plan === undefined) return FORBIDDEN;
+        (ctx.state ??= {})[NAME] = { key, plan } satisfies Selected;
+        addIdentity(ctx, { apiKey: presented, apiKeyId: key.id });
+        return undefined;
+      },
+      rateLimit(ctx) {
+        const sel = ctx.state?.[NAME] as Selected | undefined;
+        if (sel === undefined) return undefined;
+        const t = sel.plan.throttle;
+        if (t === undefined) return checkQuota(counters, sel);
+        // Throttle first, so refused requests never count against the quota.
+        const r = counters.takeToken(`${sel.key.throttleKey}:${sel.plan.name}`, t.rate, t.burst);
+        const decide = (res: TokenBucketResult): HookResult | Promise<HookResult> => (res.allowed ? checkQuota(counters, sel) : THROTTLED);
+        return isPromise(r) ? r.then(decide) : decide(r);
+      },
+    };
+  },
+};

@@ -1,0 +1,19 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+export const schema = Type.Object(
+  {
+    source: Type.Optional(
+      Type.Union([Type.Literal('HEADER'), Type.Literal('AUTHORIZER')], {
+        default: 'HEADER',
+        description:
+          'Where the key comes from, as AWS\'s apiKeySource: HEADER reads the x-api-key request header (default); AUTHORIZER reads `usageIdentifierKey` that an authorizer plugin (running earlier in the authenticate phase) left on ctx.principal.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Requires an API key from `apiKeys` (403 {"message":"Forbidden"} without a valid one) and enforces the throttle and quota of the key\'s usage plan for this API/stage (429). See docs/api-keys.md.',
+  },
+);
+export type ApiKeyPluginConfig = Static<typeof schema>;

@@ -1,0 +1,131 @@
+/**
+ * API keys and usage plans: hashing, lookup and the calendar rules of quotas. Pure (no I/O), shared
+ * by the `api-key` plugin and the `turnpike keys` command. docs/api-keys.md cites the AWS rules.
+ *
+ * Keys are stored only as `sha256:<hex>` of the key value. Lookup hashes the presented value once and
+ * finds the entry by its digest in a Map, then confirms with `crypto.timingSafeEqual` on the two
+ * 32-byte digests. Why a Map on the digest is safe: whatever timing the Map leaks is about the SHA-256
+ * digest of the caller's own guess, and learning that a digest shares bytes with a stored one tells the
+ * caller nothing about the key (preimage resistance), so the comparison is constant-time with respect
+ * to every secret byte. Comparing plaintext keys with `===` would not be: it stops at the first byte
+ * that differs.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const HASH_PREFIX = 'sha256:';
+export const KEY_HASH_PATTERN = '^sha256:[0-9a-f]{64}$';
+const KEY_HASH = new RegExp(KEY_HASH_PATTERN);
+
+/** `sha256:<hex>` of a key value, as stored in the config. */
+export function hashApiKey(key: string): string {
+  return HASH_PREFIX + createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** The 32-byte digest of a stored hash, or undefined when it is not `sha256:<64 lower-case hex>`. */
+export function parseKeyHash(hash: string): Buffer | undefined {
+  if (!KEY_HASH.test(hash)) return undefined;
+  return Buffer.from(hash.slice(HASH_PREFIX.length), 'hex');
+}
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A random alphanumeric string. Rejection sampling (bytes >= 248 are dropped) keeps every character
+ * equally likely: 248 = 4 * 62. 40 characters carry about 238 bits, like the 40-character keys AWS generates.
+ */
+export function randomAlphanumeric(length: number, alphabet = ALPHANUMERIC): string {
+  const limit = 256 - (256 % alphabet.length);
+  let out = '';
+  while (out.length < length) {
+    for (const b of randomBytes(length * 2)) {
+      if (b >= limit) continue;
+      out += alphabet[b % alphabet.length];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+/** A new key value: 40 alphanumeric characters (AWS generates 40; it accepts 20-128). */
+export function generateApiKey(): string {
+  return randomAlphanumeric(40);
+}
+
+/** A new key id: 10 lower-case alphanumeric characters, like AWS's API key ids. */
+export function generateKeyId(): string {
+  return randomAlphanumeric(10, 'abcdefghijklmnopqrstuvwxyz0123456789');
+}
+
+export interface KeyEntry<T> {
+  readonly digest: Buffer;
+  readonly value: T;
+}
+
+/** Stored key hashes by digest; `find` is constant-time with respect to the stored keys (see the module comment). */
+export class KeyIndex<T> {
+  readonly #byDigest = new Map<string, KeyEntry<T>>();
+
+  /** Returns false when the hash is malformed or already present. */
+  add(hash: string, value: T): boolean {
+    const digest = parseKeyHash(hash);
+    if (digest === undefined) return false;
+    const hex = digest.toString('hex');
+    if (this.#byDigest.has(hex)) return false;
+    this.#byDigest.set(hex, { digest, value });
+    return true;
+  }
+
+  get size(): number {
+    return this.#byDigest.size;
+  }
+
+  /** The entry whose key is `presented`, or undefined. Hot path: one SHA-256, one Map lookup, one 32-byte compare. */
+  find(presented: string): T | undefined {
+    const digest = createHash('sha256').update(presented, 'utf8').digest();
+    const entry = this.#byDigest.get(digest.toString('hex'));
+    // The Map already matched the hex digest; the constant-time compare is the contract, not a second chance.
+    if (entry === undefined || !timingSafeEqual(entry.digest, digest)) return undefined;
+    return entry.value;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Quotas
+
+export type QuotaPeriod = 'DAY' | 'WEEK' | 'MONTH';
+
+export interface QuotaWindow {
+  /** Epoch ms of the period's first millisecond (00:00:00.000 UTC). */
+  startMs: number;
+  /** Epoch ms of the next period's start. */
+  endMs: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The quota period containing `nowMs`, in UTC: a DAY starts at 00:00 UTC, a WEEK at 00:00 UTC on
+ * Sunday (AWS's QuotaSettings reference, in its earlier wording: "with a time period of WEEK, an
+ * offset of 0 starts on Sunday"), a MONTH at 00:00 UTC on the 1st.
+ */
+export function quotaWindow(period: QuotaPeriod, nowMs: number): QuotaWindow {
+  const d = new Date(nowMs);
+  const dayStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  if (period === 'DAY') return { startMs: dayStart, endMs: dayStart + DAY_MS };
+  if (period === 'WEEK') {
+    const start = dayStart - d.getUTCDay() * DAY_MS;
+    return { startMs: start, endMs: start + 7 * DAY_MS };
+  }
+  return { startMs: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), endMs: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
+}
+
+/**
+ * The limit that applies in the period starting at `windowStartMs`. AWS's `offset` is "the number of
+ * requests subtracted from the given limit in the initial time period" (QuotaSettings, API reference);
+ * the initial period is the one in which the key joined the plan, which Turnpike takes from the key's
+ * `createdAt` (no `createdAt`: no initial period, the offset never applies).
+ */
+export function quotaLimit(limit: number, offset: number, period: QuotaPeriod, windowStartMs: number, createdAtMs: number | undefined): number {
+  if (offset <= 0 || createdAtMs === undefined || Number.isNaN(createdAtMs)) return limit;
+  return quotaWindow(period, createdAtMs).startMs === windowStartMs ? Math.max(0, limit - offset) : limit;
+}
