@@ -17,6 +17,19 @@ import { HeaderList } from '../../util/header-list.js';
 import type { Invoker } from '../function/index.js';
 import { defaultGatewayResponse, type GatewayResponseType } from './gateway-responses.js';
 import {
+  asText,
+  BinaryConversionError,
+  type ContentHandling,
+  isBinaryType,
+  normalizeContentHandling,
+  type Payload,
+  requestPayload,
+  requestToBinary,
+  responsePayload,
+  responseToBinary,
+  responseWantsBinary,
+} from './binary.js';
+import {
   AwsIntegrationConfigError,
   bodyForPath,
   type CompiledSelection,
@@ -56,6 +69,11 @@ export interface AwsIntegrationOptions {
   logger: Logger;
   /** The API's gateway responses (defaults + x-amazon-apigateway-gateway-responses); built-in defaults when absent. */
   gatewayResponses?: import('../../aws/gateway-responses.js').GatewayResponses;
+  /**
+   * REST: the API's binaryMediaTypes (`x-amazon-apigateway-binary-media-types`). With contentHandling
+   * they decide base64 conversions of request and response payloads; absent or empty = all text.
+   */
+  binaryMediaTypes?: readonly string[];
 }
 
 /** Headers API Gateway drops while parsing the method request: never visible to templates or mappings (recorded). */
@@ -263,6 +281,8 @@ export class AwsIntegration implements Integration {
   readonly #timeoutMs: number;
   readonly #illegal: ReadonlySet<string>;
   readonly #dropped: ReadonlySet<string>;
+  readonly #contentHandling: ContentHandling | undefined;
+  readonly #responseHandling = new Map<AwsIntegrationResponse, ContentHandling | undefined>();
 
   constructor(integration: AwsIntegrationModel, opts: AwsIntegrationOptions) {
     this.#model = integration;
@@ -296,7 +316,9 @@ export class AwsIntegration implements Integration {
         t.set(type.toLowerCase(), compileTemplate(source ?? '', `${where} response ${r.statusCode} ${type}`));
       }
       this.#responses.set(r, { ops: parseResponseParameters(r.responseParameters ?? {}), templates: t });
+      this.#responseHandling.set(r, normalizeContentHandling(r.contentHandling));
     }
+    this.#contentHandling = normalizeContentHandling(integration.contentHandling);
     this.#timeoutMs = integration.timeoutInMillis > 0 ? integration.timeoutInMillis : 29_000;
     this.#illegal = integration.type === 'aws' ? ILLEGAL_MAPPED_AWS : ILLEGAL_MAPPED_COMMON;
     this.#dropped = integration.type === 'aws' ? DROPPED_FROM_INTEGRATION_AWS : DROPPED_FROM_INTEGRATION_HTTP;
@@ -330,6 +352,8 @@ export class AwsIntegration implements Integration {
       ...(this.#uri ? { origin: this.#uri.origin } : {}),
       ...(m.httpMethod !== undefined ? { httpMethod: m.httpMethod } : {}),
       passthroughBehavior: this.#passthrough,
+      ...(this.#contentHandling ? { contentHandling: this.#contentHandling } : {}),
+      ...(this.#opts.binaryMediaTypes?.length ? { binaryMediaTypes: [...this.#opts.binaryMediaTypes] } : {}),
       requestTemplates: Object.keys(this.#requestTemplates),
       requestParameters: Object.keys(m.requestParameters ?? {}).length,
       responses: (m.responses ?? []).map((r) => ({
@@ -351,6 +375,8 @@ export class AwsIntegration implements Integration {
       await this.#run(ctx);
     } catch (err) {
       if (err instanceof GatewayFailure) return this.#fail(ctx, err.type, err.message, err.messageOverride);
+      // A payload that must be base64-decoded but is not base64: AWS answers 500 (an API configuration error).
+      if (err instanceof BinaryConversionError) return this.#fail(ctx, 'API_CONFIGURATION_ERROR', err.message);
       if (err instanceof TemplateError) {
         if (err.code === 'INVALID_JSON_BODY') return this.#fail(ctx, 'BAD_REQUEST_BODY', err.message, 'Could not parse request body into json');
         this.#opts.logger.error({ err, requestId: ctx.id, template: err.templateName }, 'mapping template failed');
@@ -365,8 +391,13 @@ export class AwsIntegration implements Integration {
     const opts = this.#opts;
     const input = methodRequest(ctx);
     const context = buildTemplateContext(ctx, opts);
+    // Binary support (AWS "Content type conversions in API Gateway", request table): the payload the
+    // template or the pass-through sees. CONVERT_TO_TEXT of a binary request gives `$input.body` base64.
+    const contentType = input.headerNames.has('content-type') ? input.header[input.headerNames.get('content-type') as string] : undefined;
+    const binaryRequest = isBinaryType(contentType, opts.binaryMediaTypes);
+    const requestBody = requestPayload(input.body, binaryRequest, this.#contentHandling);
     const tplRequest: TemplateRequest = {
-      body: input.bodyText,
+      body: asText(requestBody),
       path: input.path,
       querystring: input.querystring,
       header: input.header,
@@ -375,14 +406,15 @@ export class AwsIntegration implements Integration {
     };
 
     // 1. Request template (passthroughBehavior) or pass-through.
-    const contentType = input.headerNames.has('content-type') ? input.header[input.headerNames.get('content-type') as string] : undefined;
     const sel = selectTemplate(this.#requestTemplates, contentType, this.#passthrough);
     if (sel.kind === 'unsupported-media-type') throw new GatewayFailure('UNSUPPORTED_MEDIA_TYPE', `no request template for '${contentType ?? ''}'`);
-    let body: string | Buffer = input.body;
+    let body: Payload = requestBody;
     let overrides = NO_OVERRIDES;
     let requestOverrideTree: Record<string, unknown> = {};
     let responseOverrideTree: Record<string, unknown> = {};
     if (sel.kind === 'template' && sel.template.source.trim() !== '') {
+      // A binary blob cannot go through a mapping template (LocalStack, AWS-validated: 500).
+      if (typeof requestBody !== 'string') throw new BinaryConversionError('a binary request payload cannot be transformed by a mapping template');
       const r = sel.template.render(tplRequest, { context, stageVariables: opts.stageVariables });
       body = r.output;
       overrides = {
@@ -398,6 +430,9 @@ export class AwsIntegration implements Integration {
         ...(r.overrides.response.status !== undefined ? { status: r.overrides.response.status } : {}),
       };
     }
+
+    // CONVERT_TO_BINARY of a text payload: the (passed-through or rendered) text is base64-decoded.
+    body = requestToBinary(body, binaryRequest, this.#contentHandling);
 
     // 2. Request parameters, then the template's requestOverride on top.
     const mapped = this.#mapRequest(input, context);
@@ -435,18 +470,24 @@ export class AwsIntegration implements Integration {
     let status = Number.parseInt(chosen.statusCode, 10);
     if (!Number.isInteger(status) || status < 100 || status > 599) status = 200;
     if (overrides.status !== undefined) status = overrides.status;
-    let out: string | Buffer = endpoint.body;
     const accept = input.headerNames.has('accept') ? input.header[input.headerNames.get('accept') as string] : undefined;
+    // Binary support (response table): the endpoint payload is binary when its Content-Type matches
+    // binaryMediaTypes; the method response is binary per contentHandling, else per the first Accept type.
+    const binaryPayload = isBinaryType(endpoint.headers.get('content-type')?.at(-1), opts.binaryMediaTypes);
+    const wantsBinary = responseWantsBinary(isBinaryType(accept, opts.binaryMediaTypes), this.#responseHandling.get(chosen));
+    let out: Payload = responsePayload(endpoint.body, binaryPayload, wantsBinary);
     const template = chooseResponseTemplate(compiled.templates, accept);
     if (template !== undefined && template.source.trim() !== '') {
+      if (typeof out !== 'string') throw new BinaryConversionError('a binary response payload cannot be transformed by a mapping template');
       const r = template.render(
-        { ...tplRequest, body: endpoint.body.toString('utf8') },
+        { ...tplRequest, body: out },
         { context: { ...context, requestOverride: requestOverrideTree, responseOverride: responseOverrideTree }, stageVariables: opts.stageVariables },
       );
       out = r.output;
       for (const [k, v] of Object.entries(r.overrides.response.header)) setHeader(headers, k, v);
       if (r.overrides.response.status !== undefined) status = r.overrides.response.status;
     }
+    out = responseToBinary(out, wantsBinary, this.type === 'aws-lambda');
     return this.#send(ctx, status, headers, out);
   }
 
