@@ -353,6 +353,7 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
           accountId: '000000000000',
           logger: c.logger,
           gatewayResponses: b.gr,
+          binaryMediaTypes: model.binaryMediaTypes,
         });
       } catch (e) {
         c.err(b.at, `${route.location}: ${(e as Error).message}`);
