@@ -1,0 +1,108 @@
+/**
+ * AWS_IAM authorization: every request of the route must be signed with AWS Signature Version 4 by
+ * one of the configured access keys (docs/aws-iam.md: rules and AWS references). Verification is
+ * src/security/sigv4.ts (pure); this file wires it to the pipeline:
+ * - `needsRequestBody`: the payload hash covers the body, so the body is buffered (bounded by the
+ *   route's body limit) before the authenticate phase;
+ * - the canonical request uses `ctx.path`, the normalized path that is routed and forwarded;
+ * - failures answer 403 with AWS's body and x-amzn-ErrorType; nothing secret is logged (the access
+ *   key id and the failure kind only, at debug level);
+ * - success sets `ctx.principal` (kind 'iam') with AWS's requestContext.identity fields and the HTTP
+ *   API `authorizer.iam` shape.
+ */
+import { type Principal } from '../../pipeline/principal.js';
+import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
+import { EMPTY_SHA256, type SigV4Failure, SigningKeyCache, sha256Hex, verifySigV4 } from '../../security/sigv4.js';
+import { type AwsIamConfig, type AwsIamCredential, schema } from './schema.js';
+
+export type { AwsIamConfig, AwsIamCredential } from './schema.js';
+
+export const DEFAULT_REGION = 'us-east-1';
+export const DEFAULT_SERVICE = 'execute-api';
+/** API Gateway's window: "Signature expired: ... (... - 5 min.)" (see docs/aws-iam.md). */
+export const DEFAULT_MAX_SKEW_SEC = 300;
+
+interface Entry extends AwsIamCredential {
+  readonly identity: Readonly<Record<string, unknown>>;
+  readonly iam: Readonly<Record<string, unknown>>;
+}
+
+/** The answer AWS gives for a failure: 403, `{"message"}`, x-amzn-ErrorType. */
+export function failureResponse(f: SigV4Failure, requestId: string): EarlyResponse {
+  return {
+    status: 403,
+    headers: { 'content-type': 'application/json', 'x-amzn-errortype': f.errorType, 'x-amzn-requestid': requestId },
+    body: JSON.stringify({ message: f.message }),
+  };
+}
+
+/** Identity fields as API Gateway fills requestContext.identity for an IAM-authorized request. */
+export function identityOf(c: AwsIamCredential): Record<string, unknown> {
+  const caller = c.caller ?? c.accessKeyId;
+  return { accessKey: c.accessKeyId, accountId: c.accountId, caller, user: caller, userArn: c.userArn };
+}
+
+/** requestContext.authorizer.iam of HTTP API payload 2.0 events. */
+export function iamAuthorizerOf(c: AwsIamCredential): Record<string, unknown> {
+  const caller = c.caller ?? c.accessKeyId;
+  return { accessKey: c.accessKeyId, accountId: c.accountId, callerId: caller, cognitoIdentity: null, principalOrgId: null, userArn: c.userArn, userId: caller };
+}
+
+export const awsIam: PluginDefinition<AwsIamConfig> = {
+  name: 'aws-iam',
+  priority: 1100,
+  description: 'AWS_IAM authorization: verifies AWS Signature Version 4 against configured access keys.',
+  configSchema: schema,
+  needsRequestBody: true,
+  create(config, deps) {
+    const problems: { path: (string | number)[]; message: string }[] = [];
+    const byKey = new Map<string, Entry>();
+    config.credentials.forEach((c, i) => {
+      if (byKey.has(c.accessKeyId)) problems.push({ path: ['credentials', i, 'accessKeyId'], message: `access key id "${c.accessKeyId}" is listed twice` });
+      byKey.set(c.accessKeyId, Object.freeze({ ...c, identity: Object.freeze(identityOf(c)), iam: Object.freeze(iamAuthorizerOf(c)) }));
+    });
+    if (problems.length > 0) {
+      const e = new Error(`aws-iam (${deps.scope}): ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
+      throw Object.assign(e, { problems });
+    }
+    const region = config.region ?? DEFAULT_REGION;
+    const service = config.service ?? DEFAULT_SERVICE;
+    const maxSkewSec = config.maxSkewSec ?? DEFAULT_MAX_SKEW_SEC;
+    const allowUnsignedPayload = config.allowUnsignedPayload === true;
+    const keys = new SigningKeyCache();
+    const lookup = (id: string) => byKey.get(id);
+    const logger = deps.logger;
+
+    return {
+      authenticate(ctx) {
+        const body = ctx.body;
+        const r = verifySigV4(
+          {
+            method: ctx.method,
+            path: ctx.path,
+            rawQuery: ctx.rawQuery,
+            rawHeaders: ctx.req.rawHeaders,
+            bodySha256: () => (body === undefined || body.length === 0 ? EMPTY_SHA256 : sha256Hex(body)),
+          },
+          { region, service, maxSkewSec, now: Date.now(), lookup, allowUnsignedPayload, keys },
+        );
+        if (!r.ok) {
+          // Never the signature, the token or the secret: the key id and why.
+          if (logger.isLevelEnabled('debug')) logger.debug({ requestId: ctx.id, accessKeyId: r.accessKeyId, reason: r.kind }, 'aws-iam: request refused');
+          ctx.errorDetail = `aws-iam: ${r.kind}`;
+          return failureResponse(r, ctx.id);
+        }
+        const c = r.credential;
+        const prev = ctx.principal as Principal | undefined;
+        const principal: Principal = {
+          kind: 'iam',
+          principalId: c.identity.caller as string,
+          identity: prev?.identity !== undefined ? { ...prev.identity, ...c.identity } : { ...c.identity },
+          authorizerV2: { iam: { ...c.iam } },
+        };
+        ctx.principal = principal;
+        return undefined;
+      },
+    };
+  },
+};
