@@ -1,5 +1,6 @@
 import type { PluginDefinition } from '../pipeline/types.js';
 import { apiKey } from './api-key/index.js';
+import { awsIam } from './aws-iam/index.js';
 import { cors } from './cors/index.js';
 import { requestTermination } from './request-termination/index.js';
 import { responseHeaders } from './response-headers/index.js';
@@ -10,6 +11,7 @@ export const BUNDLED_PLUGINS: readonly PluginDefinition<never>[] = [
   responseHeaders as PluginDefinition<never>,
   requestTermination as PluginDefinition<never>,
   apiKey as PluginDefinition<never>,
+  awsIam as PluginDefinition<never>,
 ];
 
 export function pluginSchemas(plugins: readonly PluginDefinition<never>[] = BUNDLED_PLUGINS) {

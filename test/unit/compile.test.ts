@@ -54,6 +54,7 @@ apis:
       ['response-headers', 100],
       ['request-termination', 10],
       ['api-key', 900],
+      ['aws-iam', 1100],
     ],
   );
 });
