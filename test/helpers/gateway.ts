@@ -153,3 +153,6 @@ export function tempConfig(text: string, name = 'gateway.yaml'): string {
   writeFileSync(file, text);
   return file;
 }
+
+/** AWS ground truth recorded against the real service: `shared/` beside the checkout (as CI lays it out). */
+export const GROUND_TRUTH = resolve(ROOT, '..', 'shared', 'aws-groundtruth');

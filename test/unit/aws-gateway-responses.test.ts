@@ -14,8 +14,9 @@ import {
   type GatewayResponseType,
 } from '../../src/aws/gateway-responses.js';
 import type { AwsGatewayResponse } from '../../src/openapi/types.js';
+import { GROUND_TRUTH } from '../helpers/gateway.js';
 
-const GROUND = '/work/shared/aws-groundtruth/localstack';
+const GROUND = `${GROUND_TRUTH}/localstack`;
 
 function input(over: Partial<GatewayResponseInput> = {}, req: Partial<GatewayResponseInput['request']> = {}): GatewayResponseInput {
   return {

@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { compileTemplate, type TemplateRequest, type TemplateVariables } from '../../src/templates/index.js';
-import { ROOT } from '../helpers/gateway.js';
+import { GROUND_TRUTH, ROOT } from '../helpers/gateway.js';
 
 const FIX = join(ROOT, 'test', 'fixtures', 'templates');
-const GROUND = '/work/shared/aws-groundtruth/localstack';
+const GROUND = `${GROUND_TRUTH}/localstack`;
 
 function req(body: string, extra: Partial<TemplateRequest> = {}): TemplateRequest {
   return { body, path: {}, querystring: {}, header: {}, ...extra };
