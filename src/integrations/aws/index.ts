@@ -15,7 +15,7 @@ import { type CompiledTemplate, compileTemplate, selectTemplate, TemplateError, 
 import type { PoolRegistry } from '../../upstream/upstream.js';
 import { HeaderList } from '../../util/header-list.js';
 import type { Invoker } from '../function/index.js';
-import { defaultGatewayResponse, type GatewayResponseType } from './gateway-responses.js';
+import { type GatewayResponseType, GatewayResponses } from '../../aws/gateway-responses.js';
 import {
   asText,
   BinaryConversionError,
@@ -48,7 +48,7 @@ import {
   type UriTemplate,
 } from './mapping.js';
 
-export { defaultGatewayResponse, type GatewayResponseAnswer, type GatewayResponseType } from './gateway-responses.js';
+export type { GatewayResponseType } from '../../aws/gateway-responses.js';
 export { AwsIntegrationConfigError } from './mapping.js';
 
 export interface AwsIntegrationOptions {
@@ -269,6 +269,8 @@ export class AwsIntegration implements Integration {
   readonly needsRequestBody = true;
   readonly #model: AwsIntegrationModel;
   readonly #opts: AwsIntegrationOptions;
+  /** The API's gateway responses; AWS's defaults when the caller gave none. */
+  readonly #gatewayResponses: GatewayResponses;
   readonly #requestTemplates: Readonly<Record<string, CompiledTemplate>>;
   readonly #passthrough: 'WHEN_NO_MATCH' | 'WHEN_NO_TEMPLATES' | 'NEVER';
   readonly #requestOps: readonly RequestMappingOp[];
@@ -287,6 +289,7 @@ export class AwsIntegration implements Integration {
   constructor(integration: AwsIntegrationModel, opts: AwsIntegrationOptions) {
     this.#model = integration;
     this.#opts = opts;
+    this.#gatewayResponses = opts.gatewayResponses ?? new GatewayResponses(opts.apiType, undefined);
     switch (integration.type) {
       case 'http':
         this.type = 'aws-http';
@@ -728,23 +731,12 @@ export class AwsIntegration implements Integration {
   }
 
   #fail(ctx: RequestContext, type: GatewayResponseType, detail: string, message?: string): void | Promise<void> {
-    const gr = this.#opts.gatewayResponses;
-    if (gr !== undefined) {
-      const a = gr.answer(type, gatewayInput(ctx, this.#opts.stage, this.#opts.stageVariables, message));
-      ctx.errorCode = type === 'INTEGRATION_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : a.status >= 500 ? 'UPSTREAM_BAD_RESPONSE' : 'BAD_REQUEST';
-      ctx.errorDetail = `${type}: ${detail}`;
-      if (ctx.res.headersSent || ctx.res.destroyed) return;
-      const list: string[] = [];
-      for (const [k, v] of a.headers) list.push(k.toLowerCase(), v);
-      if (this.#opts.apiType === 'rest') list.push('x-amzn-requestid', ctx.id);
-      return ctx.send(a.status, new HeaderList(list), a.body);
-    }
-    const a = defaultGatewayResponse(type, this.#opts.apiType, message);
+    const a = this.#gatewayResponses.answer(type, gatewayInput(ctx, this.#opts.stage, this.#opts.stageVariables, message));
     ctx.errorCode = type === 'INTEGRATION_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : a.status >= 500 ? 'UPSTREAM_BAD_RESPONSE' : 'BAD_REQUEST';
     ctx.errorDetail = `${type}: ${detail}`;
     if (ctx.res.headersSent || ctx.res.destroyed) return;
-    const list = ['content-type', 'application/json'];
-    if (a.errorType !== undefined) list.push('x-amzn-errortype', a.errorType);
+    const list: string[] = [];
+    for (const [k, v] of a.headers) list.push(k.toLowerCase(), v);
     if (this.#opts.apiType === 'rest') list.push('x-amzn-requestid', ctx.id);
     return ctx.send(a.status, new HeaderList(list), a.body);
   }
