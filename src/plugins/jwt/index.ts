@@ -1,0 +1,506 @@
+/**
+ * JWT authorizer with AWS HTTP API semantics, and Cognito user pool authorizers (docs/jwt.md
+ * cites the AWS rules).
+ *
+ * authenticate (priority 1050): finds the token in the identity source (a `Bearer ` prefix is
+ * optional), verifies it and puts the caller on ctx.principal; any failure answers 401
+ * {"message":"Unauthorized"} with AWS's `www-authenticate: Bearer scope="" error="invalid_token"
+ * error_description="..."`. authorize: the route's requiredScopes (at least one must be in `scope`
+ * or `scp`), else 403 {"message":"Forbidden"}.
+ *
+ * Verification, in AWS's order: alg on the allow-list (never `none`; HS* only with the configured
+ * secret, asymmetric algorithms only against a key of the matching type and curve), key by `kid`
+ * from the issuer's key set (header-supplied key material — jwk, jku, x5u, x5c — is never used),
+ * signature, iss, aud (or client_id when there is no aud), exp (required), nbf, iat, with the
+ * configured clock skew. Verified tokens are kept in a bounded LRU until they expire, so repeat
+ * requests cost one map lookup; the hook stays synchronous on a cache hit.
+ */
+import { compactVerify, decodeProtectedHeader, type JWK } from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { AwsSecurityScheme } from '../../openapi/types.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import type { Principal } from '../../pipeline/principal.js';
+import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
+import { ASYMMETRIC_ALGS, HMAC_ALGS, KeySet, type RemoteJwks, sharedRemoteJwks, type VerifyKey } from '../../security/jwks.js';
+import { type JwtConfig, schema } from './schema.js';
+
+export type { JwtConfig } from './schema.js';
+
+export interface JwtProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+export const COGNITO_ISSUER = (region: string, userPoolId: string) => `https://cognito-idp.${region}.amazonaws.com/${userPoolId}`;
+
+/** The issuer a config names (explicit or from the Cognito shorthand). */
+export function issuerOf(config: JwtConfig): string | undefined {
+  if (config.issuer !== undefined) return config.issuer;
+  if (config.cognito !== undefined) return COGNITO_ISSUER(config.cognito.region, config.cognito.userPoolId);
+  return undefined;
+}
+
+const HMAC = new Set<string>(HMAC_ALGS);
+
+/** Every problem the schema cannot express (empty when usable). */
+export function jwtConfigProblems(config: JwtConfig): JwtProblem[] {
+  const problems: JwtProblem[] = [];
+  const issuer = issuerOf(config);
+  if (issuer === undefined) problems.push({ path: [], message: 'give the token issuer: "issuer" (e.g. https://auth.example.com/) or "cognito: { region, userPoolId }"' });
+  if (config.issuer !== undefined && config.cognito !== undefined && config.issuer !== issuerOf({ cognito: config.cognito }))
+    problems.push({ path: ['issuer'], message: `"issuer" and "cognito" disagree: a Cognito user pool's issuer is ${issuerOf({ cognito: config.cognito })}` });
+  if ((config.apiType ?? 'http') === 'http' && (config.audience === undefined || config.audience.length === 0))
+    problems.push({ path: ['audience'], message: 'an HTTP API JWT authorizer needs at least one audience (the token\'s aud, or client_id for Cognito access tokens)' });
+  const algs = config.algorithms;
+  if (config.secret !== undefined) {
+    if (config.jwksUri !== undefined) problems.push({ path: ['jwksUri'], message: 'a "secret" (HS256/384/512) cannot be combined with a key set: give one or the other' });
+    if (config.keys !== undefined) problems.push({ path: ['keys'], message: 'a "secret" (HS256/384/512) cannot be combined with a key set: give one or the other' });
+    algs?.forEach((a, i) => {
+      if (!HMAC.has(a)) problems.push({ path: ['algorithms', i], message: `with a "secret" only HS256, HS384 and HS512 are accepted, not ${a} (this is what prevents key-confusion attacks)` });
+    });
+  } else {
+    algs?.forEach((a, i) => {
+      if (HMAC.has(a)) problems.push({ path: ['algorithms', i], message: `${a} needs a shared "secret"; it is never accepted against a key set (HS/RS key confusion)` });
+    });
+  }
+  if (config.jwksUri !== undefined && config.keys !== undefined) problems.push({ path: ['keys'], message: 'give "jwksUri" or inline "keys", not both' });
+  if (config.keys !== undefined) {
+    config.keys.keys.forEach((k, i) => {
+      if (k.kty === 'oct') problems.push({ path: ['keys', 'keys', i], message: 'symmetric (oct) keys are not accepted in a key set; use "secret" for HS* tokens' });
+      else if ('d' in k) problems.push({ path: ['keys', 'keys', i, 'd'], message: 'this is a private key: give only the public key' });
+    });
+  }
+  return problems;
+}
+
+export class JwtConfigError extends Error {
+  readonly problems: readonly JwtProblem[];
+  constructor(problems: readonly JwtProblem[], scope?: string) {
+    const where = scope === undefined ? 'jwt' : `jwt (${scope})`;
+    super(problems.map((p) => `${where} ${p.path.join('.')}: ${p.message}`).join('\n'));
+    this.name = 'JwtConfigError';
+    this.problems = problems;
+  }
+}
+
+/** What a verified token leaves behind (cached until the token expires). */
+export interface VerifiedToken {
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly scopes: readonly string[];
+  /** exp in ms. */
+  readonly expMs: number;
+  /** Principal parts (shared, frozen); a fresh Principal object is made per request. */
+  readonly kind: 'jwt' | 'cognito';
+  readonly principalId: string | undefined;
+  readonly authorizerV1: Readonly<Record<string, unknown>>;
+  readonly authorizerV2: Readonly<Record<string, unknown>>;
+  readonly templateContext: Readonly<Record<string, unknown>>;
+}
+
+export type VerifyResult = { ok: true; token: VerifiedToken } | { ok: false; description: string; error?: Error };
+
+/** The AWS-style reasons (the audience one is AWS's published wording; the others follow its style). */
+export const REASONS = {
+  malformed: 'the token is malformed',
+  alg: 'the token signing algorithm is not allowed',
+  kid: 'the token signing key is unknown',
+  keys: 'the signing keys are unavailable',
+  signature: 'the token signature is invalid',
+  issuer: 'the token does not have a valid issuer',
+  audience: 'the token does not have a valid audience',
+  noExp: 'the token has no expiration time',
+  expired: 'the token has expired',
+  notYet: 'the token is not valid yet',
+  future: 'the token was issued in the future',
+} as const;
+
+const TOKEN_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/** Header parameters that only make sense for things a JWT verifier must not do here. */
+const REFUSED_HEADER_PARAMS = ['crit', 'b64'];
+
+/** Claims as AWS passes them: every value a string (HTTP APIs print lists as "[a b]"; REST joins them with commas). */
+export function stringifyClaims(claims: Record<string, unknown>, apiType: 'http' | 'rest'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(claims)) out[k] = claimString(v, apiType);
+  return out;
+}
+
+function claimString(v: unknown, apiType: 'http' | 'rest'): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) {
+    const parts = v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x)));
+    return apiType === 'rest' ? parts.join(',') : `[${parts.join(' ')}]`;
+  }
+  return JSON.stringify(v);
+}
+
+/** Scopes a token carries: `scope` (space-separated) and `scp` (list or space-separated). */
+export function tokenScopes(claims: Record<string, unknown>): string[] {
+  const out = new Set<string>();
+  const add = (v: unknown) => {
+    if (typeof v === 'string') {
+      for (const s of v.split(/\s+/)) if (s !== '') out.add(s);
+    } else if (Array.isArray(v)) {
+      for (const s of v) if (typeof s === 'string' && s !== '') out.add(s);
+    }
+  };
+  add(claims.scope);
+  add(claims.scp);
+  return [...out];
+}
+
+export interface VerifierOptions {
+  /** For tests: the clock (ms). */
+  now?: () => number;
+  /** For tests: a private JWKS source instead of the process-wide one. */
+  remote?: RemoteJwks;
+}
+
+/** A token verifier for one config: key lookup, signature, claims, and the verified-token cache. */
+export class JwtVerifier {
+  readonly issuer: string;
+  readonly apiType: 'http' | 'rest';
+  readonly #audience: ReadonlySet<string> | undefined;
+  readonly #algs: ReadonlySet<string>;
+  readonly #skewMs: number;
+  readonly #secret: Uint8Array | undefined;
+  readonly #inline: KeySet | undefined;
+  readonly #remote: RemoteJwks | undefined;
+  readonly #now: () => number;
+  readonly #kind: 'jwt' | 'cognito';
+  /** Whether the route asks for scopes (AWS then passes the token's scopes; otherwise null). */
+  readonly #scopedRoute: boolean;
+  readonly #cache: LRUCache<string, VerifiedToken> | undefined;
+
+  constructor(config: JwtConfig, opts: VerifierOptions = {}) {
+    const problems = jwtConfigProblems(config);
+    if (problems.length > 0) throw new JwtConfigError(problems);
+    this.issuer = issuerOf(config) as string;
+    this.apiType = config.apiType ?? 'http';
+    this.#audience = config.audience !== undefined && config.audience.length > 0 ? new Set(config.audience) : undefined;
+    this.#skewMs = (config.clockSkewSec ?? 0) * 1000;
+    this.#now = opts.now ?? Date.now;
+    this.#kind = config.cognito !== undefined || this.apiType === 'rest' ? 'cognito' : 'jwt';
+    this.#scopedRoute = (config.requiredScopes ?? []).length > 0;
+    if (config.secret !== undefined) {
+      this.#secret = new TextEncoder().encode(config.secret);
+      this.#algs = new Set(config.algorithms ?? HMAC_ALGS);
+    } else {
+      this.#algs = new Set(config.algorithms ?? ASYMMETRIC_ALGS);
+      if (config.keys !== undefined) this.#inline = new KeySet(config.keys.keys as JWK[]);
+      else
+        this.#remote =
+          opts.remote ??
+          (config.jwksUri !== undefined ? sharedRemoteJwks({ jwksUri: config.jwksUri }) : sharedRemoteJwks({ issuer: this.issuer }));
+    }
+    const size = config.cacheSize ?? 10_000;
+    this.#cache =
+      size > 0
+        ? new LRUCache<string, VerifiedToken>({ max: size, maxSize: Math.max(size * 256, 1 << 20) * 8, sizeCalculation: (_v, k) => k.length + 512 })
+        : undefined;
+  }
+
+  get remote(): RemoteJwks | undefined {
+    return this.#remote;
+  }
+
+  /** A cached verification, or undefined (synchronous: the hot path of repeat tokens). */
+  cached(token: string): VerifyResult | undefined {
+    const hit = this.#cache?.get(token);
+    if (hit === undefined) return undefined;
+    if (this.#now() >= hit.expMs + this.#skewMs) {
+      this.#cache?.delete(token);
+      return { ok: false, description: REASONS.expired };
+    }
+    return { ok: true, token: hit };
+  }
+
+  /** Verifies a token (the cache first). Never throws. */
+  async verify(token: string): Promise<VerifyResult> {
+    const c = this.cached(token);
+    if (c !== undefined) return c;
+    try {
+      const r = await this.#verify(token);
+      if (r.ok) this.#cache?.set(token, r.token);
+      return r;
+    } catch (err) {
+      return { ok: false, description: REASONS.signature, error: err as Error };
+    }
+  }
+
+  async #verify(token: string): Promise<VerifyResult> {
+    if (token.length > MAX_TOKEN_LENGTH || !TOKEN_RE.test(token)) return { ok: false, description: REASONS.malformed };
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      return { ok: false, description: REASONS.malformed };
+    }
+    const alg = header.alg;
+    // `none` is never on the list; neither are HS* without the secret, nor asymmetric algs with it.
+    if (typeof alg !== 'string' || !this.#algs.has(alg)) return { ok: false, description: REASONS.alg };
+    for (const p of REFUSED_HEADER_PARAMS) if (p in header) return { ok: false, description: REASONS.malformed };
+    // jwk, jku, x5u, x5c: never read. Only kid selects a key, and only among the configured ones.
+    const kid = typeof header.kid === 'string' ? header.kid : undefined;
+
+    let payload: Uint8Array | undefined;
+    if (this.#secret !== undefined) {
+      payload = await this.#tryKey(token, this.#secret, alg);
+    } else {
+      let candidates: JWK[];
+      let set: KeySet;
+      try {
+        set = this.#inline ?? (await (this.#remote as RemoteJwks).getKeys());
+      } catch (err) {
+        return { ok: false, description: REASONS.keys, error: err as Error };
+      }
+      candidates = set.candidates(kid, alg);
+      if (candidates.length === 0 && kid !== undefined && this.#remote !== undefined && !set.hasKid(kid)) {
+        // Possibly a rotation: refetch, at most once per interval per issuer.
+        const fresh = await this.#remote.refreshForUnknownKid();
+        if (fresh !== undefined && fresh !== set) {
+          set = fresh;
+          candidates = set.candidates(kid, alg);
+        }
+      }
+      if (candidates.length === 0) return { ok: false, description: REASONS.kid };
+      for (const jwk of candidates) {
+        let key: VerifyKey;
+        try {
+          key = await set.importKey(jwk, alg);
+        } catch {
+          continue;
+        }
+        payload = await this.#tryKey(token, key, alg);
+        if (payload !== undefined) break;
+      }
+    }
+    if (payload === undefined) return { ok: false, description: REASONS.signature };
+
+    let claims: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, description: REASONS.malformed };
+      claims = parsed as Record<string, unknown>;
+    } catch {
+      return { ok: false, description: REASONS.malformed };
+    }
+    return this.#checkClaims(claims);
+  }
+
+  async #tryKey(token: string, key: VerifyKey, alg: string): Promise<Uint8Array | undefined> {
+    try {
+      const r = await compactVerify(token, key, { algorithms: [alg] });
+      return r.payload;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #checkClaims(claims: Record<string, unknown>): VerifyResult {
+    if (claims.iss !== this.issuer) return { ok: false, description: REASONS.issuer };
+    const aud = this.#audience;
+    if (aud !== undefined) {
+      // AWS: aud when present (string or list); client_id only when there is no aud.
+      const a = claims.aud;
+      let ok = false;
+      if (a !== undefined) ok = typeof a === 'string' ? aud.has(a) : Array.isArray(a) && a.some((x) => typeof x === 'string' && aud.has(x));
+      else ok = typeof claims.client_id === 'string' && aud.has(claims.client_id);
+      if (!ok) return { ok: false, description: REASONS.audience };
+    }
+    const now = this.#now();
+    const skew = this.#skewMs;
+    const exp = claims.exp;
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) return { ok: false, description: REASONS.noExp };
+    if (now >= exp * 1000 + skew) return { ok: false, description: REASONS.expired };
+    if (claims.nbf !== undefined) {
+      if (typeof claims.nbf !== 'number' || !Number.isFinite(claims.nbf)) return { ok: false, description: REASONS.malformed };
+      if (claims.nbf * 1000 > now + skew) return { ok: false, description: REASONS.notYet };
+    }
+    if (claims.iat !== undefined) {
+      if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) return { ok: false, description: REASONS.malformed };
+      if (claims.iat * 1000 > now + skew) return { ok: false, description: REASONS.future };
+    }
+    return { ok: true, token: this.#build(claims, exp * 1000) };
+  }
+
+  #build(raw: Record<string, unknown>, expMs: number): VerifiedToken {
+    const scopes = Object.freeze(tokenScopes(raw));
+    const claims = Object.freeze(stringifyClaims(raw, this.apiType));
+    // AWS passes the scopes only when the route has authorization scopes (null otherwise).
+    const scopesOut = this.#scopedRoute ? scopes : null;
+    const authorizerV2 = Object.freeze({ jwt: Object.freeze({ claims, scopes: scopesOut }) });
+    const authorizerV1 = this.apiType === 'rest' ? Object.freeze({ claims }) : Object.freeze({ claims, scopes: scopesOut });
+    return Object.freeze({
+      claims: Object.freeze({ ...raw }),
+      scopes,
+      expMs,
+      kind: this.#kind,
+      principalId: typeof raw.sub === 'string' ? raw.sub : undefined,
+      authorizerV1,
+      authorizerV2,
+      templateContext: Object.freeze({ claims }),
+    });
+  }
+}
+
+/** Reads the token from where identitySource says; strips an optional `Bearer ` prefix. */
+export function compileIdentitySource(source: string): (ctx: RequestContext) => string | undefined {
+  const m = /^(?:\$request|method\.request)\.(header|querystring)\.(.+)$/.exec(source);
+  if (!m) throw new JwtConfigError([{ path: ['identitySource'], message: `identity source "${source}" is not $request.header.NAME or $request.querystring.NAME` }]);
+  const name = m[2] as string;
+  const strip = (v: string | undefined): string | undefined => {
+    if (v === undefined) return undefined;
+    let t = v.trim();
+    if (t.length >= 6 && (t.charCodeAt(0) | 32) === 98 /* b */ && /^bearer(?:\s|$)/i.test(t)) t = t.slice(6).trim();
+    return t === '' ? undefined : t;
+  };
+  if (m[1] === 'header') {
+    const lower = name.toLowerCase();
+    return (ctx) => {
+      const v = ctx.req.headers[lower];
+      return strip(Array.isArray(v) ? v[0] : v);
+    };
+  }
+  return (ctx) => (ctx.rawQuery === '' ? undefined : strip(new URLSearchParams(ctx.rawQuery).get(name) ?? undefined));
+}
+
+const quote = (s: string) => s.replace(/["\\]/g, '');
+
+function unauthorized(apiType: 'http' | 'rest', description: string | undefined): EarlyResponse {
+  if (apiType === 'rest') return Object.freeze({ status: 401, body: { message: 'Unauthorized' } });
+  // AWS (HTTP API troubleshooting guide): www-authenticate: Bearer scope="" error="invalid_token" error_description="..."
+  const header = description === undefined ? 'Bearer' : `Bearer scope="" error="invalid_token" error_description="${quote(description)}"`;
+  return Object.freeze({ status: 401, headers: Object.freeze({ 'www-authenticate': header }), body: { message: 'Unauthorized' } });
+}
+
+export const jwt: PluginDefinition<JwtConfig> = {
+  name: 'jwt',
+  priority: 1050,
+  description: 'JWT authorizer as AWS HTTP APIs do it (and Cognito user pools): verifies the token, checks claims and scopes, passes the claims on.',
+  configSchema: schema,
+  create(config, deps) {
+    const problems = jwtConfigProblems(config);
+    if (problems.length > 0) throw new JwtConfigError(problems, deps.scope);
+    const verifier = new JwtVerifier(config);
+    const apiType = verifier.apiType;
+    const read = compileIdentitySource(config.identitySource ?? '$request.header.Authorization');
+    const answers = new Map<string, EarlyResponse>();
+    const missing = unauthorized(apiType, undefined);
+    const reject = (r: Extract<VerifyResult, { ok: false }>): EarlyResponse => {
+      if (r.error !== undefined && r.description === REASONS.keys) deps.logger.warn({ err: r.error, issuer: verifier.issuer }, 'jwt: signing keys unavailable');
+      let a = answers.get(r.description);
+      if (a === undefined) {
+        a = unauthorized(apiType, r.description);
+        answers.set(r.description, a);
+      }
+      return a;
+    };
+    const accept = (ctx: RequestContext, t: VerifiedToken): undefined => {
+      const prev = ctx.principal as Principal | undefined;
+      const p: Principal = {
+        kind: t.kind,
+        authorizerV1: t.authorizerV1 as Record<string, unknown>,
+        authorizerV2: t.authorizerV2 as Record<string, unknown>,
+        templateContext: t.templateContext as Record<string, unknown>,
+      };
+      if (t.principalId !== undefined) p.principalId = t.principalId;
+      if (prev?.identity !== undefined) p.identity = prev.identity;
+      ctx.principal = p;
+      if (required.length > 0) (ctx.state ??= {}).jwt = t;
+      return undefined;
+    };
+    const required = config.requiredScopes ?? [];
+    const forbidden: EarlyResponse = Object.freeze({
+      status: 403,
+      headers:
+        apiType === 'http'
+          ? Object.freeze({ 'www-authenticate': `Bearer scope="${quote(required.join(' '))}" error="insufficient_scope" error_description="the token does not have the required scope"` })
+          : undefined,
+      body: { message: 'Forbidden' },
+    });
+
+    return {
+      authenticate(ctx) {
+        const token = read(ctx);
+        if (token === undefined) return missing;
+        const c = verifier.cached(token);
+        if (c !== undefined) return c.ok ? accept(ctx, c.token) : reject(c);
+        return verifier.verify(token).then((r) => (r.ok ? accept(ctx, r.token) : reject(r)));
+      },
+      ...(required.length > 0
+        ? {
+            authorize(ctx: RequestContext) {
+              const t = ctx.state?.jwt as VerifiedToken | undefined;
+              if (t === undefined) return forbidden;
+              for (const s of required) if (t.scopes.includes(s)) return undefined;
+              return forbidden;
+            },
+          }
+        : {}),
+    };
+  },
+};
+
+/** One problem mapping an AWS authorizer; `path` is relative to x-amazon-apigateway-authorizer. */
+export class JwtFromAwsError extends Error {
+  readonly problems: readonly JwtProblem[];
+  constructor(problems: readonly JwtProblem[]) {
+    super(problems.map((p) => `x-amazon-apigateway-authorizer ${p.path.join('.')}: ${p.message}`).join('\n'));
+    this.name = 'JwtFromAwsError';
+    this.problems = problems;
+  }
+}
+
+const COGNITO_ARN = /^arn:aws[\w-]*:cognito-idp:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:userpool\/([\w-]+_[0-9a-zA-Z]+)$/;
+
+/**
+ * The jwt plugin config for an AWS security scheme: `x-amazon-apigateway-authorizer` of type `jwt`
+ * (HTTP APIs: jwtConfiguration { issuer, audience }, identitySource; issuer from openIdConnectUrl
+ * when absent) or `cognito_user_pools` (REST: providerARNs → Cognito issuer). `routeScopes` are the
+ * route's authorization scopes (the OpenAPI security requirement's list). Throws JwtFromAwsError.
+ */
+export function jwtConfigFromAws(scheme: AwsSecurityScheme, routeScopes: readonly string[] = []): JwtConfig {
+  const a = scheme.authorizer;
+  const type = typeof a?.type === 'string' ? a.type.toLowerCase() : undefined;
+  const problems: JwtProblem[] = [];
+  let out: JwtConfig | undefined;
+  if (a === undefined || (type !== 'jwt' && type !== 'cognito_user_pools')) {
+    throw new JwtFromAwsError([{ path: ['type'], message: `not a JWT authorizer (type ${String(type)}); expected jwt or cognito_user_pools` }]);
+  }
+  if (type === 'jwt') {
+    const jc = (a.jwtConfiguration ?? {}) as { issuer?: unknown; audience?: unknown };
+    let issuer = typeof jc.issuer === 'string' ? jc.issuer : undefined;
+    if (issuer === undefined && scheme.openIdConnectUrl !== undefined) issuer = scheme.openIdConnectUrl.replace(/\/\.well-known\/openid-configuration\/?$/, '');
+    if (issuer === undefined) problems.push({ path: ['jwtConfiguration', 'issuer'], message: 'a jwt authorizer needs jwtConfiguration.issuer (or the scheme\'s openIdConnectUrl)' });
+    const audience = Array.isArray(jc.audience) ? jc.audience.filter((x): x is string => typeof x === 'string') : typeof jc.audience === 'string' ? [jc.audience] : [];
+    if (audience.length === 0) problems.push({ path: ['jwtConfiguration', 'audience'], message: 'a jwt authorizer needs jwtConfiguration.audience (at least one)' });
+    out = { apiType: 'http', audience };
+    if (issuer !== undefined) {
+      out.issuer = issuer;
+      const m = /^https:\/\/cognito-idp\.([a-z0-9-]+)\.amazonaws\.com\/([\w-]+_[0-9a-zA-Z]+)$/.exec(issuer);
+      if (m) out.cognito = { region: m[1] as string, userPoolId: m[2] as string };
+    }
+    const src = typeof a.identitySource === 'string' ? a.identitySource.split(',')[0]?.trim() : undefined;
+    if (src !== undefined && src !== '') out.identitySource = src;
+  } else {
+    const arns = Array.isArray(a.providerARNs) ? a.providerARNs.filter((x): x is string => typeof x === 'string') : [];
+    if (arns.length === 0) problems.push({ path: ['providerARNs'], message: 'a cognito_user_pools authorizer needs providerARNs (user pool ARNs)' });
+    else if (arns.length > 1) problems.push({ path: ['providerARNs'], message: 'only one user pool per authorizer is supported (split the routes between authorizers)' });
+    const m = arns[0] === undefined ? null : COGNITO_ARN.exec(arns[0]);
+    if (arns.length >= 1 && !m) problems.push({ path: ['providerARNs', 0], message: `"${arns[0]}" is not a user pool ARN (arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID)` });
+    out = { apiType: 'rest' };
+    if (m) out.cognito = { region: m[1] as string, userPoolId: m[2] as string };
+    let src = typeof a.identitySource === 'string' ? a.identitySource.trim() : undefined;
+    if (src === undefined && scheme.in === 'header' && scheme.name) src = `method.request.header.${scheme.name}`;
+    if (src !== undefined && src !== '') out.identitySource = src;
+  }
+  if (problems.length > 0) throw new JwtFromAwsError(problems);
+  if (routeScopes.length > 0) out.requiredScopes = [...routeScopes];
+  if (out.identitySource !== undefined && !/^(\$request|method\.request)\.(header|querystring)\.[^.\s]+$/.test(out.identitySource))
+    throw new JwtFromAwsError([{ path: ['identitySource'], message: `identity source "${out.identitySource}" is not a header or query string parameter` }]);
+  return out;
+}
