@@ -2,6 +2,7 @@ import type { PluginDefinition } from '../pipeline/types.js';
 import { apiKey } from './api-key/index.js';
 import { awsIam } from './aws-iam/index.js';
 import { cors } from './cors/index.js';
+import { jwt } from './jwt/index.js';
 import { requestTermination } from './request-termination/index.js';
 import { responseHeaders } from './response-headers/index.js';
 
@@ -12,6 +13,7 @@ export const BUNDLED_PLUGINS: readonly PluginDefinition<never>[] = [
   requestTermination as PluginDefinition<never>,
   apiKey as PluginDefinition<never>,
   awsIam as PluginDefinition<never>,
+  jwt as PluginDefinition<never>,
 ];
 
 export function pluginSchemas(plugins: readonly PluginDefinition<never>[] = BUNDLED_PLUGINS) {

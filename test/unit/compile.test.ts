@@ -55,6 +55,7 @@ apis:
       ['request-termination', 10],
       ['api-key', 900],
       ['aws-iam', 1100],
+      ['jwt', 1050],
     ],
   );
 });
