@@ -12,6 +12,7 @@ import { GatewayMetrics } from '../observability/metrics.js';
 import { describeTable } from '../server/describe.js';
 import { serve } from '../server/serve.js';
 import { PoolRegistry } from '../upstream/upstream.js';
+import { registerKeysCommand } from './keys.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -189,6 +190,8 @@ program
   .action(() => {
     process.stdout.write(`${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...fullSchema() }, null, 2)}\n`);
   });
+
+registerKeysCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`turnpike: ${(err as Error).message}\n`);
