@@ -1,0 +1,541 @@
+/**
+ * Lambda (custom) authorizers with API Gateway semantics (docs/lambda-authorizers.md cites the AWS rules):
+ *
+ * - REST TOKEN: `{type:'TOKEN', authorizationToken, methodArn}`; REST REQUEST: the request-shaped 1.0
+ *   event with `type` and `methodArn`; HTTP APIs: the 1.0 or 2.0 authorizer payload (`routeArn`,
+ *   `identitySource`). The ARN is built from the real request: stage, verb, path.
+ * - A missing or empty identity source (or a token failing identityValidationExpression) answers 401
+ *   without calling the function. The function failing with errorMessage 'Unauthorized' answers 401;
+ *   any other failure or a malformed answer, 500; an explicit Deny or no matching Allow, 403.
+ * - Results are cached per identity (the identity source values) for resultTtlSeconds. What is cached
+ *   is the compiled POLICY (or the simple response), never a yes/no: each request re-evaluates it against
+ *   its own method ARN, so a policy that allows only GET never lets a cached POST through.
+ * - On success `ctx.principal` gets kind 'lambda', principalId, authorizerV1 / authorizerV2 /
+ *   templateContext as integrations pass them on, and `usageIdentifierKey` for the API-key plugin.
+ *
+ * Everything that depends only on the config (identity extractors, the validation regex, the invoker,
+ * the error answers) is prepared once in create().
+ */
+import type { Logger } from 'pino';
+import { DEFAULT_GATEWAY_RESPONSES, DEFAULT_TEMPLATE } from '../../aws/gateway-responses.js';
+import type { Invoker } from '../../integrations/function/index.js';
+import { buildEventV1, buildEventV2, type ProxyRequest } from '../../integrations/function/events.js';
+import type { AwsSecurityScheme } from '../../openapi/types.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import type { Principal } from '../../pipeline/principal.js';
+import type { EarlyResponse, PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/types.js';
+import { buildMethodArn, type CompiledPolicy, compilePolicy, evaluatePolicy } from '../../security/iam-policy.js';
+import { decodePathParam } from '../../server/path.js';
+import { isCatastrophic } from '../../util/regex-safety.js';
+import { type LambdaAuthorizerConfig, schema } from './schema.js';
+
+export type { LambdaAuthorizerConfig } from './schema.js';
+
+/** The principal this plugin leaves on ctx.principal. */
+export interface LambdaPrincipal extends Principal {
+  kind: 'lambda';
+  /** The authorizer's usageIdentifierKey (REST): the API key the API-key plugin checks when the API's key source is AUTHORIZER. */
+  usageIdentifierKey?: string;
+}
+
+/** The AWS gateway response types this plugin answers with (same names as src/aws/gateway-responses.ts). */
+export type AuthorizerFailure = 'UNAUTHORIZED' | 'ACCESS_DENIED' | 'AUTHORIZER_CONFIGURATION_ERROR';
+
+/** Renders a failure; AWS-served APIs pass one that applies the API's gateway responses. */
+export type FailureRenderer = (type: AuthorizerFailure, ctx: RequestContext, message: string | undefined) => EarlyResponse;
+
+export interface Problem {
+  path: (string | number)[];
+  message: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS's answers
+
+/** REST 403 messages: the policy denied explicitly, or nothing allowed (AWS Knowledge Center, "troubleshoot HTTP 403 ... Lambda authorizer"). */
+export const EXPLICIT_DENY_MESSAGE = 'User is not authorized to access this resource with an explicit deny';
+export const IMPLICIT_DENY_MESSAGE = 'User is not authorized to access this resource';
+
+/**
+ * AWS's default answers: REST `{"message":"Unauthorized"}` 401, `{"message":"User is not authorized ..."}`
+ * 403, `{"message": null}` 500 with x-amzn-ErrorType; HTTP APIs `{"message":"Unauthorized"}`,
+ * `{"message":"Forbidden"}`, `{"message":"Internal Server Error"}` without it.
+ */
+export function defaultFailureAnswer(apiType: 'rest' | 'http', type: AuthorizerFailure, message?: string): EarlyResponse {
+  const d = DEFAULT_GATEWAY_RESPONSES[apiType][type];
+  const msg = apiType === 'rest' && message !== undefined ? message : d.message;
+  const value = JSON.stringify(msg);
+  const body = d.template === DEFAULT_TEMPLATE ? `{"message":${value}}` : `{"message": ${value}}`;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (apiType === 'rest' && d.errorType !== undefined) headers['x-amzn-errortype'] = d.errorType;
+  return { status: d.status, headers, body };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity sources
+
+type SourceKind = 'header' | 'query' | 'context' | 'stageVariable';
+interface IdentitySource {
+  readonly kind: SourceKind;
+  readonly name: string;
+  readonly raw: string;
+}
+
+const PREFIXES: readonly [string, SourceKind][] = [
+  ['method.request.header.', 'header'],
+  ['method.request.querystring.', 'query'],
+  ['$request.header.', 'header'],
+  ['$request.querystring.', 'query'],
+  ['route.request.header.', 'header'],
+  ['route.request.querystring.', 'query'],
+  ['context.', 'context'],
+  ['$context.', 'context'],
+  ['stageVariables.', 'stageVariable'],
+  ['$stageVariables.', 'stageVariable'],
+];
+
+/** $context variables usable as identity sources. */
+const CONTEXT_VARS: Record<string, (ctx: RequestContext, a: Prepared) => string | undefined> = {
+  httpMethod: (ctx) => ctx.method,
+  'http.method': (ctx) => ctx.method,
+  path: (ctx) => ctx.path,
+  'http.path': (ctx) => ctx.path,
+  requestId: (ctx) => ctx.id,
+  stage: (_ctx, a) => a.stage,
+  'identity.sourceIp': (ctx) => ctx.clientIp,
+  'http.sourceIp': (ctx) => ctx.clientIp,
+  'identity.userAgent': (ctx) => headerValue(ctx, 'user-agent'),
+  'http.userAgent': (ctx) => headerValue(ctx, 'user-agent'),
+  domainName: (ctx) => ctx.host.replace(/:\d+$/, ''),
+  resourcePath: (ctx, a) => resourcePathOf(ctx, a),
+  routeKey: (ctx, a) => routeKeyOf(ctx, a),
+};
+
+function parseSources(raw: string | string[] | undefined, at: (string | number)[], problems: Problem[]): IdentitySource[] {
+  if (raw === undefined) return [];
+  const list = (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  const out: IdentitySource[] = [];
+  list.forEach((s, i) => {
+    const p = PREFIXES.find(([prefix]) => s.startsWith(prefix));
+    const name = p ? s.slice(p[0].length) : '';
+    if (p === undefined || name === '') {
+      problems.push({
+        path: Array.isArray(raw) ? [...at, i] : at,
+        message: `identity source "${s}" is not understood: use method.request.header.X, method.request.querystring.X, context.X or stageVariables.X ($request.header.X, $request.querystring.X, $context.X, $stageVariables.X for HTTP APIs); path parameters cannot be identity sources (as AWS)`,
+      });
+      return;
+    }
+    if (p[1] === 'context' && CONTEXT_VARS[name] === undefined) {
+      problems.push({ path: Array.isArray(raw) ? [...at, i] : at, message: `context variable "${name}" cannot be an identity source here; known: ${Object.keys(CONTEXT_VARS).join(', ')}` });
+      return;
+    }
+    out.push({ kind: p[1], name: p[1] === 'header' ? name.toLowerCase() : name, raw: s });
+  });
+  return out;
+}
+
+function headerValue(ctx: RequestContext, lower: string): string | undefined {
+  const v = ctx.req.headers[lower];
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function queryValue(rawQuery: string, name: string): string | undefined {
+  if (rawQuery === '') return undefined;
+  const all = new URLSearchParams(rawQuery).getAll(name);
+  return all.length === 0 ? undefined : all[all.length - 1];
+}
+
+function sourceValue(ctx: RequestContext, s: IdentitySource, a: Prepared): string | undefined {
+  switch (s.kind) {
+    case 'header':
+      return headerValue(ctx, s.name);
+    case 'query':
+      return queryValue(ctx.rawQuery, s.name);
+    case 'stageVariable':
+      return a.stageVariables?.[s.name];
+    case 'context':
+      return CONTEXT_VARS[s.name]?.(ctx, a);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request facts
+
+interface Prepared {
+  readonly apiType: 'rest' | 'http';
+  readonly stage: string;
+  readonly basePath: string | undefined;
+  readonly stageVariables: Record<string, string> | undefined;
+}
+
+function stripBase(p: string, base: string | undefined): string {
+  if (base === undefined || base === '/') return p;
+  const b = base.endsWith('/') ? base.slice(0, -1) : base;
+  if (p === b) return '/';
+  if (p.startsWith(`${b}/`)) return p.slice(b.length);
+  return p;
+}
+
+function resourcePathOf(ctx: RequestContext, a: Prepared): string {
+  const routePath = ctx.route?.path ?? ctx.path;
+  return routePath === '$default' ? '/{proxy+}' : stripBase(routePath, a.basePath);
+}
+
+function routeKeyOf(ctx: RequestContext, a: Prepared): string {
+  const r = ctx.route;
+  if (r === undefined || r.path === '$default') return '$default';
+  return `${r.methods.length === 1 ? r.methods[0] : 'ANY'} ${stripBase(r.path, a.basePath)}`;
+}
+
+/** The ARN of this request: the real verb and the canonical request path (basePath removed). */
+export function requestArn(ctx: RequestContext, c: { region: string; accountId: string; apiId: string | undefined; stage: string; basePath: string | undefined }): string {
+  return buildMethodArn({
+    region: c.region,
+    accountId: c.accountId,
+    apiId: c.apiId ?? ctx.route?.api ?? 'api',
+    stage: c.stage,
+    method: ctx.method,
+    path: stripBase(ctx.path, c.basePath),
+  });
+}
+
+function proxyRequest(ctx: RequestContext, a: Prepared, apiId: string, accountId: string): ProxyRequest {
+  const headers = ctx.req.headers;
+  const host = ctx.host.replace(/:\d+$/, '');
+  let pathParameters: Record<string, string> | null = null;
+  if (ctx.params !== undefined) {
+    pathParameters = {};
+    for (const [k, v] of Object.entries(ctx.params)) pathParameters[k] = a.apiType === 'rest' ? v : decodePathParam(v);
+  }
+  return {
+    method: ctx.method,
+    path: ctx.path,
+    resourcePath: resourcePathOf(ctx, a),
+    routeKey: routeKeyOf(ctx, a),
+    stage: a.stage,
+    rawQuery: ctx.rawQuery,
+    rawHeaders: ctx.req.rawHeaders,
+    pathParameters,
+    stageVariables: a.stageVariables && Object.keys(a.stageVariables).length > 0 ? { ...a.stageVariables } : null,
+    body: undefined,
+    binary: false,
+    sourceIp: ctx.clientIp,
+    userAgent: String(headers['user-agent'] ?? ''),
+    requestId: ctx.id,
+    domainName: host,
+    domainPrefix: host.split('.')[0] ?? host,
+    apiId,
+    accountId,
+    protocol: `HTTP/${ctx.req.httpVersion}`,
+    requestTimeEpoch: ctx.startEpochMs,
+  };
+}
+
+/** Drops the keys an authorizer event does not carry (no body: authorizers never see it). */
+function withoutBody(e: Record<string, unknown>): Record<string, unknown> {
+  const { body: _b, isBase64Encoded: _i, version: _v, ...rest } = e;
+  return rest;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+/** What is cached per identity: the compiled policy (re-evaluated per request) or a simple response. */
+export type AuthorizerResult =
+  | { kind: 'policy'; policy: CompiledPolicy; principalId: string | undefined; context: Record<string, unknown>; usageIdentifierKey: string | undefined }
+  | { kind: 'simple'; isAuthorized: boolean; context: Record<string, unknown> };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Reads the function's answer as API Gateway does, or says why it is malformed (→ 500).
+ * REST: `principalId` required; `context` values must be strings, numbers or booleans (AWS refuses
+ * objects and arrays there). Simple responses: `isAuthorized` must be a boolean.
+ */
+export function readAuthorizerResult(payload: unknown, opts: { apiType: 'rest' | 'http'; simple: boolean }): { ok: true; result: AuthorizerResult } | { ok: false; reason: string } {
+  if (!isObject(payload)) return { ok: false, reason: 'the authorizer result is not a JSON object' };
+  const ctxRaw = payload.context;
+  if (ctxRaw !== undefined && ctxRaw !== null && !isObject(ctxRaw)) return { ok: false, reason: 'context is not an object' };
+  const context: Record<string, unknown> = {};
+  if (isObject(ctxRaw)) {
+    for (const [k, v] of Object.entries(ctxRaw)) {
+      if (opts.apiType === 'rest' && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+        return { ok: false, reason: `context.${k} must be a string, number or boolean` };
+      }
+      Object.defineProperty(context, k, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  if (opts.simple) {
+    if (typeof payload.isAuthorized !== 'boolean') return { ok: false, reason: 'isAuthorized is not a boolean' };
+    return { ok: true, result: { kind: 'simple', isAuthorized: payload.isAuthorized, context } };
+  }
+  const pid = payload.principalId;
+  let principalId: string | undefined;
+  if (typeof pid === 'string' || typeof pid === 'number') principalId = String(pid);
+  else if (pid !== undefined && pid !== null) return { ok: false, reason: 'principalId is not a string' };
+  if (opts.apiType === 'rest' && principalId === undefined) return { ok: false, reason: 'principalId is missing' };
+  const compiled = compilePolicy(payload.policyDocument);
+  if (!compiled.ok) return { ok: false, reason: compiled.reason };
+  const uik = payload.usageIdentifierKey;
+  if (uik !== undefined && uik !== null && typeof uik !== 'string') return { ok: false, reason: 'usageIdentifierKey is not a string' };
+  return { ok: true, result: { kind: 'policy', policy: compiled.policy, principalId, context, usageIdentifierKey: typeof uik === 'string' ? uik : undefined } };
+}
+
+/** The principal integrations see (requestContext.authorizer, $context.authorizer.*). */
+export function principalOf(result: AuthorizerResult, apiType: 'rest' | 'http', latencyMs: number, previous: unknown): LambdaPrincipal {
+  const prev = previous as Principal | undefined;
+  const principalId = result.kind === 'policy' ? result.principalId : undefined;
+  let v1: Record<string, unknown>;
+  if (apiType === 'rest') {
+    // REST: the context map arrives stringified next to principalId and integrationLatency.
+    v1 = {};
+    for (const [k, v] of Object.entries(result.context)) Object.defineProperty(v1, k, { value: String(v), enumerable: true, writable: true, configurable: true });
+    if (principalId !== undefined) v1.principalId = principalId;
+    v1.integrationLatency = latencyMs;
+  } else {
+    v1 = { lambda: { ...result.context } };
+  }
+  const templateContext: Record<string, unknown> = { ...result.context };
+  if (principalId !== undefined) templateContext.principalId = principalId;
+  const p: LambdaPrincipal = {
+    kind: 'lambda',
+    authorizerV1: v1,
+    authorizerV2: { lambda: { ...result.context } },
+    templateContext,
+  };
+  if (principalId !== undefined) p.principalId = principalId;
+  if (prev?.identity !== undefined) p.identity = { ...prev.identity };
+  if (result.kind === 'policy' && result.usageIdentifierKey !== undefined) p.usageIdentifierKey = result.usageIdentifierKey;
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cache
+
+class ResultCache {
+  readonly #map = new Map<string, { expires: number; result: AuthorizerResult }>();
+  readonly #ttlMs: number;
+  readonly #max: number;
+  constructor(ttlSeconds: number, max: number) {
+    this.#ttlMs = ttlSeconds * 1000;
+    this.#max = max;
+  }
+  get(key: string): AuthorizerResult | undefined {
+    const e = this.#map.get(key);
+    if (e === undefined) return undefined;
+    if (Date.now() >= e.expires) {
+      this.#map.delete(key);
+      return undefined;
+    }
+    return e.result;
+  }
+  set(key: string, result: AuthorizerResult): void {
+    this.#map.delete(key);
+    while (this.#map.size >= this.#max) {
+      const oldest = this.#map.keys().next();
+      if (oldest.done) break;
+      this.#map.delete(oldest.value);
+    }
+    this.#map.set(key, { expires: Date.now() + this.#ttlMs, result });
+  }
+  clear(): void {
+    this.#map.clear();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plugin
+
+class AuthorizerTimeout extends Error {}
+
+/** Every problem with a config that the schema cannot express (empty when it is usable). */
+export function lambdaAuthorizerConfigProblems(config: LambdaAuthorizerConfig): { problems: Problem[]; sources: IdentitySource[]; validation: RegExp | undefined } {
+  const problems: Problem[] = [];
+  const apiType = config.apiType ?? 'rest';
+  const type = apiType === 'http' ? 'REQUEST' : (config.type ?? 'TOKEN');
+  const defaultSource = apiType === 'http' ? '$request.header.Authorization' : type === 'TOKEN' ? 'method.request.header.Authorization' : undefined;
+  const sources = parseSources(config.identitySource ?? defaultSource, ['identitySource'], problems);
+  if (type === 'TOKEN' && (sources.length !== 1 || sources[0]?.kind !== 'header') && problems.length === 0) {
+    problems.push({ path: ['identitySource'], message: 'a TOKEN authorizer takes exactly one header as its identity source (e.g. method.request.header.Authorization); use type REQUEST for several sources' });
+  }
+  const ttl = config.resultTtlSeconds ?? 300;
+  if (ttl > 0 && sources.length === 0 && problems.length === 0) {
+    problems.push({ path: ['identitySource'], message: 'caching (resultTtlSeconds > 0) needs at least one identity source, the cache key (as AWS); add identitySource or set resultTtlSeconds: 0' });
+  }
+  if (config.simpleResponses === true && !(apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0')) {
+    problems.push({ path: ['simpleResponses'], message: 'simple responses exist only for HTTP API authorizers with payloadVersion 2.0 (as AWS)' });
+  }
+  if (apiType === 'http' && config.type === 'TOKEN') problems.push({ path: ['type'], message: 'HTTP API Lambda authorizers are REQUEST authorizers; TOKEN is for REST APIs' });
+  if (apiType === 'rest' && config.payloadVersion !== undefined) problems.push({ path: ['payloadVersion'], message: 'payloadVersion is for HTTP API authorizers (apiType: http)' });
+  let validation: RegExp | undefined;
+  const expr = config.identityValidationExpression;
+  if (expr !== undefined) {
+    if (type !== 'TOKEN') problems.push({ path: ['identityValidationExpression'], message: 'identityValidationExpression applies to TOKEN authorizers only (as AWS)' });
+    else {
+      try {
+        new RegExp(expr);
+        if (isCatastrophic(expr)) {
+          problems.push({ path: ['identityValidationExpression'], message: `regular expression /${expr}/ can backtrack catastrophically (nested quantifiers); rewrite it without a quantified group that itself repeats` });
+        } else validation = new RegExp(`^(?:${expr})$`);
+      } catch (e) {
+        problems.push({ path: ['identityValidationExpression'], message: `invalid regular expression: ${(e as Error).message}` });
+      }
+    }
+  }
+  return { problems, sources, validation };
+}
+
+/**
+ * Builds the authorizer's request hook. `render` turns a failure into an answer: AWS-served APIs pass
+ * one that applies their gateway responses; by default AWS's default answers for the API type.
+ */
+export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pick<PluginDeps, 'logger' | 'functions'>, render?: FailureRenderer): PluginHooks & { clearCache(): void } {
+  const { problems, sources, validation } = lambdaAuthorizerConfigProblems(config);
+  const invoker: Invoker | undefined = deps.functions.invoker(config.function);
+  if (invoker === undefined) problems.unshift({ path: ['function'], message: `unknown function "${config.function}"; define it under "functions"` });
+  if (problems.length > 0) throw Object.assign(new Error(problems.map((p) => p.message).join('; ')), { problems });
+  const fn = invoker as Invoker;
+
+  const apiType = config.apiType ?? 'rest';
+  const type = apiType === 'http' ? 'REQUEST' : (config.type ?? 'TOKEN');
+  const v2 = apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0';
+  const simple = config.simpleResponses === true;
+  const region = config.region ?? 'us-east-1';
+  const accountId = config.accountId ?? '000000000000';
+  const stage = config.stage ?? '$default';
+  const timeoutMs = config.timeoutMs ?? 29_000;
+  const ttl = config.resultTtlSeconds ?? 300;
+  const cache = ttl > 0 ? new ResultCache(ttl, config.cacheSize ?? 10_000) : undefined;
+  const prepared: Prepared = { apiType, stage, basePath: config.basePath, stageVariables: config.stageVariables };
+  const arnOpts = { region, accountId, apiId: config.apiId, stage, basePath: config.basePath };
+  const logger: Logger = deps.logger;
+  const fail: FailureRenderer = render ?? ((t, _ctx, message) => defaultFailureAnswer(apiType, t, message));
+  const fnName = config.function;
+
+  const buildEvent = (ctx: RequestContext, values: string[], arn: string): Record<string, unknown> => {
+    if (type === 'TOKEN') return { type: 'TOKEN', authorizationToken: values[0], methodArn: arn };
+    const req = proxyRequest(ctx, prepared, arnOpts.apiId ?? ctx.route?.api ?? 'api', accountId);
+    if (apiType === 'rest') return { type: 'REQUEST', methodArn: arn, ...withoutBody(buildEventV1(req, { apiType: 'rest' })) };
+    if (!v2) {
+      const joined = values.join(',');
+      return { version: '1.0', type: 'REQUEST', methodArn: arn, identitySource: joined, authorizationToken: joined, ...withoutBody(buildEventV1(req, { apiType: 'http' })) };
+    }
+    return { version: '2.0', type: 'REQUEST', routeArn: arn, identitySource: values, ...withoutBody(buildEventV2(req)) };
+  };
+
+  /** Allow/deny of a (fresh or cached) result for this request's ARN. */
+  const decide = (ctx: RequestContext, result: AuthorizerResult, arn: string, latencyMs: number): EarlyResponse | undefined => {
+    if (result.kind === 'simple') {
+      if (!result.isAuthorized) return fail('ACCESS_DENIED', ctx, IMPLICIT_DENY_MESSAGE);
+    } else {
+      const d = evaluatePolicy(result.policy, arn);
+      if (d === 'explicit-deny') return fail('ACCESS_DENIED', ctx, EXPLICIT_DENY_MESSAGE);
+      if (d === 'implicit-deny') return fail('ACCESS_DENIED', ctx, IMPLICIT_DENY_MESSAGE);
+    }
+    ctx.principal = principalOf(result, apiType, latencyMs, ctx.principal);
+    return undefined;
+  };
+
+  const authenticate = async (ctx: RequestContext): Promise<EarlyResponse | undefined> => {
+    const values: string[] = [];
+    for (const s of sources) {
+      const v = sourceValue(ctx, s, prepared);
+      if (v === undefined || v.trim() === '') return fail('UNAUTHORIZED', ctx, undefined);
+      values.push(v);
+    }
+    if (validation !== undefined && !validation.test(values[0] as string)) return fail('UNAUTHORIZED', ctx, undefined);
+    const arn = requestArn(ctx, arnOpts);
+    const key = cache !== undefined ? JSON.stringify(values) : '';
+    const cached = cache?.get(key);
+    if (cached !== undefined) return decide(ctx, cached, arn, 0);
+
+    const event = buildEvent(ctx, values, arn);
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let r: Awaited<ReturnType<Invoker['invoke']>>;
+    try {
+      r = await Promise.race([
+        fn.invoke(event, { requestId: ctx.id, deadlineMs: Date.now() + timeoutMs }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new AuthorizerTimeout()), timeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      logger.error({ requestId: ctx.id, function: fnName, err: err instanceof AuthorizerTimeout ? undefined : err, timeoutMs }, err instanceof AuthorizerTimeout ? 'authorizer timed out' : 'authorizer invocation failed');
+      return fail('AUTHORIZER_CONFIGURATION_ERROR', ctx, undefined);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    const latency = Math.round(performance.now() - started);
+    if (!r.ok) {
+      // AWS: the function failing with the message 'Unauthorized' is the 401; every other failure is a configuration error.
+      if (r.errorMessage === 'Unauthorized' && (r.kind === 'handled-error' || r.kind === 'unhandled')) return fail('UNAUTHORIZED', ctx, undefined);
+      logger.error({ requestId: ctx.id, function: fnName, kind: r.kind, errorType: r.errorType, errorMessage: r.errorMessage }, 'authorizer function error');
+      return fail('AUTHORIZER_CONFIGURATION_ERROR', ctx, undefined);
+    }
+    const read = readAuthorizerResult(r.payload, { apiType, simple });
+    if (!read.ok) {
+      logger.error({ requestId: ctx.id, function: fnName, reason: read.reason }, 'malformed authorizer result');
+      return fail('AUTHORIZER_CONFIGURATION_ERROR', ctx, undefined);
+    }
+    cache?.set(key, read.result);
+    return decide(ctx, read.result, arn, latency);
+  };
+
+  return {
+    authenticate,
+    close: () => cache?.clear(),
+    clearCache: () => cache?.clear(),
+  };
+}
+
+export const lambdaAuthorizer: PluginDefinition<LambdaAuthorizerConfig> = {
+  name: 'lambda-authorizer',
+  priority: 1000,
+  description: 'Lambda (custom) authorizer: TOKEN/REQUEST (REST) and HTTP API 1.0/2.0 authorizers, IAM policy evaluation per method ARN, result caching per identity.',
+  configSchema: schema,
+  create(config, deps) {
+    const { clearCache: _c, ...hooks } = createLambdaAuthorizer(config, deps);
+    return hooks;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// From AWS documents
+
+/**
+ * The plugin config for an `x-amazon-apigateway-authorizer` of type `token` or `request` (REST) or
+ * `request` (HTTP APIs: authorizerPayloadFormatVersion, enableSimpleResponses), or undefined when the
+ * scheme is not a Lambda authorizer (cognito_user_pools, jwt). `functionName` is the key of the
+ * authorizer function in the config's `functions` map. Stage, API id and basePath are the caller's to add.
+ */
+export function lambdaAuthorizerConfigFromAws(scheme: AwsSecurityScheme, apiType: 'rest' | 'http', functionName: string): LambdaAuthorizerConfig | undefined {
+  const a = scheme.authorizer;
+  if (a === undefined) return undefined;
+  const t = String(a.type ?? '').toLowerCase();
+  if (t !== 'token' && t !== 'request') return undefined;
+  const out: LambdaAuthorizerConfig = { function: functionName, apiType };
+  if (apiType === 'rest') out.type = t === 'token' ? 'TOKEN' : 'REQUEST';
+  const src = a.identitySource;
+  if (typeof src === 'string' && src.trim() !== '') out.identitySource = src.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  else if (Array.isArray(src) && src.length > 0) out.identitySource = src.map(String);
+  else if (apiType === 'rest' && t === 'token' && typeof scheme.name === 'string' && scheme.in === 'header') {
+    // Swagger apiKey scheme: `name` is the token header when identitySource is absent.
+    out.identitySource = [`method.request.header.${scheme.name}`];
+  }
+  // No identity source in the document: the function runs for every request, uncached.
+  if (out.identitySource === undefined && !(apiType === 'rest' && t === 'token')) out.identitySource = [];
+  const ttl = a.authorizerResultTtlInSeconds;
+  if (typeof ttl === 'number' && Number.isInteger(ttl) && ttl >= 0) out.resultTtlSeconds = Math.min(ttl, 3600);
+  else if (typeof ttl === 'string' && /^\d+$/.test(ttl)) out.resultTtlSeconds = Math.min(Number(ttl), 3600);
+  else if (apiType === 'http') out.resultTtlSeconds = 0;
+  if (Array.isArray(out.identitySource) && out.identitySource.length === 0) out.resultTtlSeconds = 0;
+  if (typeof a.identityValidationExpression === 'string' && apiType === 'rest' && t === 'token') out.identityValidationExpression = a.identityValidationExpression;
+  if (apiType === 'http') {
+    const v = String(a.authorizerPayloadFormatVersion ?? '2.0');
+    out.payloadVersion = v === '1.0' ? '1.0' : '2.0';
+    if (a.enableSimpleResponses === true) out.simpleResponses = true;
+  }
+  return out;
+}

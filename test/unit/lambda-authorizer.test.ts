@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pino from 'pino';
+import type { Invoker } from '../../src/integrations/function/index.js';
+import {
+  type AuthorizerResult,
+  createLambdaAuthorizer,
+  defaultFailureAnswer,
+  type LambdaAuthorizerConfig,
+  lambdaAuthorizerConfigFromAws,
+  principalOf,
+  readAuthorizerResult,
+} from '../../src/plugins/lambda-authorizer/index.js';
+import { evaluatePolicy } from '../../src/security/iam-policy.js';
+
+const invoker: Invoker = { invoke: async () => ({ ok: true, payload: null, durationMs: 0 }) };
+const deps = { logger: pino({ level: 'silent' }), functions: { invoker: (name: string) => (name === 'auth' ? invoker : undefined) } };
+
+function problemsOf(config: LambdaAuthorizerConfig): { path: (string | number)[]; message: string }[] {
+  try {
+    createLambdaAuthorizer(config, deps);
+    return [];
+  } catch (e) {
+    const p = (e as { problems?: { path: (string | number)[]; message: string }[] }).problems;
+    assert.ok(p, `expected problems, got ${(e as Error).message}`);
+    return p;
+  }
+}
+
+test('config: usable configs have no problems; defaults give a TOKEN authorizer on Authorization', () => {
+  assert.deepEqual(problemsOf({ function: 'auth' }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', type: 'REQUEST', identitySource: ['method.request.header.X-User', 'method.request.querystring.t'] }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', type: 'REQUEST', identitySource: 'method.request.header.X, context.identity.sourceIp, stageVariables.v' }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', type: 'REQUEST', resultTtlSeconds: 0 }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', apiType: 'http' }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', apiType: 'http', simpleResponses: true, identitySource: ['$request.header.X', '$request.querystring.y', '$context.routeKey', '$stageVariables.s'] }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', identityValidationExpression: '^Bearer [A-Za-z0-9._-]+$' }), []);
+});
+
+test('config: problems carry the key path within the plugin config', () => {
+  const cases: [LambdaAuthorizerConfig, (string | number)[]][] = [
+    [{ function: 'nope' }, ['function']],
+    [{ function: 'auth', identitySource: 'method.request.path.id' }, ['identitySource']],
+    [{ function: 'auth', type: 'REQUEST', identitySource: ['method.request.header.X', 'bogus.x'] }, ['identitySource', 1]],
+    [{ function: 'auth', identitySource: ['method.request.header.A', 'method.request.header.B'] }, ['identitySource']],
+    [{ function: 'auth', identitySource: 'method.request.querystring.token' }, ['identitySource']],
+    [{ function: 'auth', type: 'REQUEST' }, ['identitySource']],
+    [{ function: 'auth', type: 'REQUEST', identitySource: ['context.nope'], resultTtlSeconds: 0 }, ['identitySource', 0]],
+    [{ function: 'auth', simpleResponses: true }, ['simpleResponses']],
+    [{ function: 'auth', apiType: 'http', payloadVersion: '1.0', simpleResponses: true }, ['simpleResponses']],
+    [{ function: 'auth', apiType: 'http', type: 'TOKEN' }, ['type']],
+    [{ function: 'auth', payloadVersion: '2.0' }, ['payloadVersion']],
+    [{ function: 'auth', identityValidationExpression: '(a+)+$' }, ['identityValidationExpression']],
+    [{ function: 'auth', identityValidationExpression: '([' }, ['identityValidationExpression']],
+    [{ function: 'auth', type: 'REQUEST', identitySource: ['method.request.header.X'], identityValidationExpression: 'x' }, ['identityValidationExpression']],
+  ];
+  for (const [config, path] of cases) {
+    const problems = problemsOf(config);
+    assert.ok(problems.length > 0, JSON.stringify(config));
+    assert.deepEqual(problems[0]?.path, path, JSON.stringify(config));
+  }
+});
+
+test('AWS default answers: REST bodies and x-amzn-ErrorType, HTTP API reason phrases', () => {
+  const u = defaultFailureAnswer('rest', 'UNAUTHORIZED');
+  assert.equal(u.status, 401);
+  assert.equal(u.body, '{"message":"Unauthorized"}');
+  assert.equal(u.headers?.['x-amzn-errortype'], 'UnauthorizedException');
+  const d = defaultFailureAnswer('rest', 'ACCESS_DENIED', 'User is not authorized to access this resource with an explicit deny');
+  assert.equal(d.status, 403);
+  assert.equal(d.body, '{"message":"User is not authorized to access this resource with an explicit deny"}');
+  assert.equal(d.headers?.['x-amzn-errortype'], 'AccessDeniedException');
+  const c = defaultFailureAnswer('rest', 'AUTHORIZER_CONFIGURATION_ERROR');
+  assert.equal(c.status, 500);
+  assert.equal(c.body, '{"message": null}');
+  assert.equal(c.headers?.['x-amzn-errortype'], 'AuthorizerConfigurationException');
+  assert.equal(defaultFailureAnswer('http', 'ACCESS_DENIED', 'ignored').body, '{"message":"Forbidden"}');
+  assert.equal(defaultFailureAnswer('http', 'UNAUTHORIZED').body, '{"message":"Unauthorized"}');
+  const h = defaultFailureAnswer('http', 'AUTHORIZER_CONFIGURATION_ERROR');
+  assert.equal(h.status, 500);
+  assert.equal(h.body, '{"message":"Internal Server Error"}');
+  assert.equal(h.headers?.['x-amzn-errortype'], undefined);
+});
+
+const POLICY = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: 'arn:aws:execute-api:*:*:*/*/GET/*' }] };
+
+test('results: a policy answer is compiled and kept for re-evaluation', () => {
+  const r = readAuthorizerResult({ principalId: 'u1', policyDocument: POLICY, context: { a: 'x', n: 2, b: false }, usageIdentifierKey: 'k' }, { apiType: 'rest', simple: false });
+  assert.ok(r.ok);
+  if (!r.ok || r.result.kind !== 'policy') return;
+  assert.equal(r.result.principalId, 'u1');
+  assert.equal(r.result.usageIdentifierKey, 'k');
+  assert.equal(evaluatePolicy(r.result.policy, 'arn:aws:execute-api:us-east-1:1:api/prod/GET/x'), 'allow');
+  assert.equal(evaluatePolicy(r.result.policy, 'arn:aws:execute-api:us-east-1:1:api/prod/POST/x'), 'implicit-deny');
+});
+
+test('results: malformed answers are refused (→ 500)', () => {
+  const rest = { apiType: 'rest' as const, simple: false };
+  const bad: [unknown, typeof rest][] = [
+    [null, rest],
+    ['{"principalId":"u"}', rest],
+    [{ policyDocument: POLICY }, rest], // REST needs principalId
+    [{ principalId: 'u' }, rest],
+    [{ principalId: 'u', policyDocument: { Statement: [{ Effect: 'Maybe', Action: '*', Resource: '*' }] } }, rest],
+    [{ principalId: 'u', policyDocument: POLICY, context: { o: { a: 1 } } }, rest],
+    [{ principalId: 'u', policyDocument: POLICY, context: { o: [1] } }, rest],
+    [{ principalId: 'u', policyDocument: POLICY, context: 'x' }, rest],
+    [{ principalId: { a: 1 }, policyDocument: POLICY }, rest],
+    [{ principalId: 'u', policyDocument: POLICY, usageIdentifierKey: 5 }, rest],
+    [{ isAuthorized: 'true' }, { apiType: 'http', simple: true } as never],
+    [{}, { apiType: 'http', simple: true } as never],
+  ];
+  for (const [payload, opts] of bad) assert.equal(readAuthorizerResult(payload, opts).ok, false, JSON.stringify(payload));
+  // HTTP APIs: no principalId needed, nested context allowed.
+  assert.equal(readAuthorizerResult({ policyDocument: POLICY, context: { o: { a: 1 } } }, { apiType: 'http', simple: false }).ok, true);
+  assert.equal(readAuthorizerResult({ isAuthorized: false }, { apiType: 'http', simple: true }).ok, true);
+});
+
+test('principal: REST stringifies the context beside principalId and integrationLatency; HTTP APIs pass it as lambda', () => {
+  const result: AuthorizerResult = { kind: 'simple', isAuthorized: true, context: { user: 'a', n: 1 } };
+  const http = principalOf(result, 'http', 5, undefined);
+  assert.equal(http.kind, 'lambda');
+  assert.deepEqual(http.authorizerV2, { lambda: { user: 'a', n: 1 } });
+  const r = readAuthorizerResult({ principalId: 'p', policyDocument: POLICY, context: { n: 1, ok: true, s: 'x' }, usageIdentifierKey: 'key' }, { apiType: 'rest', simple: false });
+  assert.ok(r.ok);
+  if (!r.ok) return;
+  const rest = principalOf(r.result, 'rest', 12, { kind: 'mtls', identity: { clientCert: { subjectDN: 'CN=x' } } });
+  assert.deepEqual(rest.authorizerV1, { n: '1', ok: 'true', s: 'x', principalId: 'p', integrationLatency: 12 });
+  assert.deepEqual(rest.templateContext, { n: 1, ok: true, s: 'x', principalId: 'p' });
+  assert.equal(rest.principalId, 'p');
+  assert.equal(rest.usageIdentifierKey, 'key');
+  assert.deepEqual(rest.identity, { clientCert: { subjectDN: 'CN=x' } });
+});
+
+test('lambdaAuthorizerConfigFromAws: token, request and HTTP API request authorizers', () => {
+  assert.deepEqual(
+    lambdaAuthorizerConfigFromAws(
+      {
+        type: 'apiKey',
+        name: 'Authorization',
+        in: 'header',
+        authorizer: { type: 'token', identityValidationExpression: '^Bearer .+$', authorizerResultTtlInSeconds: 60 },
+      },
+      'rest',
+      'auth',
+    ),
+    { function: 'auth', apiType: 'rest', type: 'TOKEN', identitySource: ['method.request.header.Authorization'], resultTtlSeconds: 60, identityValidationExpression: '^Bearer .+$' },
+  );
+  assert.deepEqual(
+    lambdaAuthorizerConfigFromAws(
+      { type: 'apiKey', name: 'Unused', in: 'header', authorizer: { type: 'request', identitySource: 'method.request.header.X-User, method.request.querystring.t' } },
+      'rest',
+      'auth',
+    ),
+    { function: 'auth', apiType: 'rest', type: 'REQUEST', identitySource: ['method.request.header.X-User', 'method.request.querystring.t'] },
+  );
+  assert.deepEqual(
+    lambdaAuthorizerConfigFromAws(
+      {
+        type: 'apiKey',
+        name: 'Authorization',
+        in: 'header',
+        authorizer: { type: 'request', identitySource: '$request.header.Authorization', authorizerPayloadFormatVersion: '2.0', enableSimpleResponses: true, authorizerResultTtlInSeconds: 300 },
+      },
+      'http',
+      'auth',
+    ),
+    { function: 'auth', apiType: 'http', identitySource: ['$request.header.Authorization'], resultTtlSeconds: 300, payloadVersion: '2.0', simpleResponses: true },
+  );
+  const noSource = lambdaAuthorizerConfigFromAws({ type: 'apiKey', authorizer: { type: 'request', authorizerPayloadFormatVersion: '1.0', authorizerResultTtlInSeconds: 300 } }, 'http', 'auth');
+  assert.deepEqual(noSource, { function: 'auth', apiType: 'http', identitySource: [], resultTtlSeconds: 0, payloadVersion: '1.0' });
+  assert.equal(lambdaAuthorizerConfigFromAws({ type: 'apiKey', authorizer: { type: 'cognito_user_pools' } }, 'rest', 'x'), undefined);
+  assert.equal(lambdaAuthorizerConfigFromAws({ type: 'oauth2', authorizer: { type: 'jwt' } }, 'http', 'x'), undefined);
+  assert.equal(lambdaAuthorizerConfigFromAws({ type: 'apiKey' }, 'rest', 'x'), undefined);
+  // Every config it produces is accepted by the plugin.
+  for (const c of [noSource]) assert.deepEqual(problemsOf(c as LambdaAuthorizerConfig), []);
+});
