@@ -3,6 +3,7 @@ import { apiKey } from './api-key/index.js';
 import { awsIam } from './aws-iam/index.js';
 import { cors } from './cors/index.js';
 import { jwt } from './jwt/index.js';
+import { lambdaAuthorizer } from './lambda-authorizer/index.js';
 import { requestTermination } from './request-termination/index.js';
 import { responseHeaders } from './response-headers/index.js';
 
@@ -14,6 +15,7 @@ export const BUNDLED_PLUGINS: readonly PluginDefinition<never>[] = [
   apiKey as PluginDefinition<never>,
   awsIam as PluginDefinition<never>,
   jwt as PluginDefinition<never>,
+  lambdaAuthorizer as PluginDefinition<never>,
 ];
 
 export function pluginSchemas(plugins: readonly PluginDefinition<never>[] = BUNDLED_PLUGINS) {

@@ -56,6 +56,7 @@ apis:
       ['api-key', 900],
       ['aws-iam', 1100],
       ['jwt', 1050],
+      ['lambda-authorizer', 1000],
     ],
   );
 });
