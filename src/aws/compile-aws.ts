@@ -13,6 +13,8 @@ import { gatewayInput } from '../integrations/aws/index.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { type GatewayResponseType, GatewayResponses } from './gateway-responses.js';
 import { fromAwsCors } from '../plugins/cors/index.js';
+import { jwtConfigFromAws } from '../plugins/jwt/index.js';
+import { lambdaAuthorizerConfigFromAws } from '../plugins/lambda-authorizer/index.js';
 import { type RequestValidator, compileRequestValidator } from './validation.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { ApiConfig } from '../config/schema.js';
@@ -58,13 +60,91 @@ function substituteStageVariables(text: string, vars: Readonly<Record<string, st
   return { value, missing };
 }
 
-/** Why a route must refuse traffic until its security mechanism is implemented, or undefined. */
-function refusal(route: AwsRoute, model: AwsApiModel): { type: GatewayResponseType; why: string } | undefined {
-  if (route.authorizationType === 'AWS_IAM') return { type: 'MISSING_AUTHENTICATION_TOKEN', why: 'AWS_IAM authorization is not enforced yet' };
-  const schemes = route.security.flat().filter((s) => s.scheme !== 'api_key' && model.securitySchemes[s.scheme]?.authorizer !== undefined);
-  if (schemes.length > 0) return { type: 'UNAUTHORIZED', why: `authorizer "${schemes[0]?.scheme}" is not evaluated yet` };
-  if (route.apiKeyRequired) return { type: 'INVALID_API_KEY', why: 'API keys are not checked yet' };
-  return undefined;
+type PluginEntry = import('../compile/compile.js').PluginChoice extends Map<string, infer V> ? V : never;
+
+interface RouteSecurity {
+  /** The route's plugin set: the API's, plus the security plugins this route's AWS security needs. */
+  plugins: import('../compile/compile.js').PluginChoice;
+  /** Set when a mechanism the route requires cannot be enforced: the route refuses traffic. */
+  refused?: { type: GatewayResponseType; why: string };
+}
+
+/** Shared inputs for mapping AWS security schemes onto plugins, with config objects cached so that one
+ * authorizer is one plugin instance (one result cache) across the routes and stages that use it. */
+interface SecurityMapper {
+  model: AwsApiModel;
+  iam: PluginEntry | undefined;
+  stage: string;
+  prefix: string;
+  vars: Readonly<Record<string, string>>;
+  apiName: string;
+  docDir: string;
+  at: KeyPath;
+  c: AwsCompileContext;
+  cache: Map<string, Record<string, unknown>>;
+}
+
+/**
+ * Maps a route's AWS security onto plugins: JWT and Cognito authorizers -> jwt, TOKEN/REQUEST
+ * authorizers -> lambda-authorizer, `api_key` -> api-key (with x-amazon-apigateway-api-key-source),
+ * AWS_IAM -> the API's aws-iam plugin config (it holds the credentials). Of several alternative
+ * requirements (OpenAPI's OR), the first is enforced. What cannot be enforced refuses traffic.
+ */
+function routeSecurity(route: AwsRoute, base: import('../compile/compile.js').PluginChoice, m: SecurityMapper): RouteSecurity {
+  let plugins = base;
+  const add = (name: string, cfg: Record<string, unknown>) => {
+    if (plugins === base) plugins = new Map(base);
+    plugins.set(name, { cfg, scope: 'route' });
+  };
+  const cached = (key: string, make: () => Record<string, unknown>) => {
+    let cfg = m.cache.get(key);
+    if (cfg === undefined) {
+      cfg = make();
+      m.cache.set(key, cfg);
+    }
+    return cfg;
+  };
+  if (route.authorizationType === 'AWS_IAM') {
+    if (!m.iam) return { plugins, refused: { type: 'MISSING_AUTHENTICATION_TOKEN', why: 'AWS_IAM needs credentials: configure the aws-iam plugin on this API' } };
+    add('aws-iam', m.iam.cfg);
+  }
+  const requirement = route.security[0] ?? [];
+  for (const req of requirement) {
+    if (req.scheme === 'api_key') continue;
+    const scheme = m.model.securitySchemes[req.scheme];
+    const type = String(scheme?.authorizer?.type ?? '').toLowerCase();
+    if (!scheme || scheme.authorizer === undefined) continue;
+    try {
+      if (type === 'jwt' || type === 'cognito_user_pools') {
+        const scopes = [...req.scopes].sort();
+        add('jwt', cached(`jwt ${req.scheme} ${scopes.join(' ')}`, () => jwtConfigFromAws(scheme, scopes) as unknown as Record<string, unknown>));
+      } else if (type === 'token' || type === 'request') {
+        const fnRef = scheme.authorizerFunction;
+        if (!fnRef) return { plugins, refused: { type: 'AUTHORIZER_CONFIGURATION_ERROR', why: `authorizer "${req.scheme}" has no Lambda function URI` } };
+        const { value: fnName, missing } = substituteStageVariables(fnRef.name, m.vars);
+        if (missing.length > 0) {
+          m.c.err(m.at, `authorizer "${req.scheme}" uses stage variable(s) ${missing.join(', ')} that stage "${m.stage}" does not define`);
+          return { plugins };
+        }
+        if (!m.c.functionForArn(fnName, m.docDir, m.at)) return { plugins };
+        add(
+          'lambda-authorizer',
+          cached(`lambda ${req.scheme}`, () => {
+            const cfg = lambdaAuthorizerConfigFromAws(scheme, m.model.apiType, fnName);
+            if (!cfg) throw new Error(`authorizer "${req.scheme}" cannot be mapped`);
+            return { ...cfg, stage: m.stage, apiId: m.apiName, stageVariables: { ...m.vars }, ...(m.prefix ? { basePath: m.prefix } : {}) } as unknown as Record<string, unknown>;
+          }),
+        );
+      } else {
+        return { plugins, refused: { type: 'UNAUTHORIZED', why: `authorizer "${req.scheme}" of type ${type} is not supported` } };
+      }
+    } catch (e) {
+      m.c.err(m.at, `security scheme "${req.scheme}": ${(e as Error).message}`);
+      return { plugins };
+    }
+  }
+  if (route.apiKeyRequired) add('api-key', cached('api-key', () => ({ source: m.model.apiKeySource })));
+  return { plugins };
 }
 
 /** Gateway errors of an AWS route answered as the API's gateway responses (AWS's defaults unless customised). */
@@ -162,6 +242,10 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
     plugins = new Map(c.plugins);
     plugins.set('cors', { cfg: fromAwsCors(model.cors) as unknown as Record<string, unknown>, scope: 'api' });
   }
+  // The API's aws-iam config applies only to AWS_IAM routes (see routeSecurity).
+  const iamPlugin = plugins.get('aws-iam');
+  const basePlugins = iamPlugin ? new Map([...plugins].filter(([k]) => k !== 'aws-iam')) : plugins;
+  const securityConfigs = new Map<string, Record<string, unknown>>();
 
   for (const [stageName, stage] of Object.entries(stages)) {
     const at: KeyPath = api.stages ? [...apiPath, 'stages', stageName] : [...apiPath, 'openapi'];
@@ -177,7 +261,19 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
       if (route.method === 'ANY' && (route.path === '/{proxy+}' || route.path === '$default')) hasCatchAll = true;
       const name = `${stageName} ${route.method} ${route.path}`;
       const leading: RequestHook[] = [];
-      const refused = refusal(route, model);
+      const security = routeSecurity(route, basePlugins, {
+        model,
+        iam: iamPlugin,
+        stage: stageName,
+        prefix,
+        vars,
+        apiName: api.name,
+        docDir,
+        at,
+        c,
+        cache: securityConfigs,
+      });
+      const refused = security.refused;
       if (refused) {
         c.logger.warn({ api: api.name, route: name, reason: refused.why }, 'route refuses traffic until its security is supported');
         leading.push(refuseWith(refused.type));
@@ -213,7 +309,7 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
         integration,
         responseHooks: [],
         leadingRequestHooks: leading,
-        plugins,
+        plugins: security.plugins,
         errorAnswer,
       });
     }
@@ -247,7 +343,7 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
           integration: new MockIntegration({ type: 'mock', status: gr.status('MISSING_AUTHENTICATION_TOKEN') }),
           responseHooks: [],
           leadingRequestHooks: [refuseWith('MISSING_AUTHENTICATION_TOKEN')],
-          plugins,
+          plugins: basePlugins,
           errorAnswer,
         });
       }

@@ -154,6 +154,8 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       const pool = deps.functions.get({ name, module });
       functionPools.push(pool);
       invokers.set(`arn:${docDir}:${name}`, pool);
+      // Authorizer plugins look functions up by name; a document's own function is found that way too.
+      if (!invokers.has(name)) invokers.set(name, pool);
       return pool;
     };
 
