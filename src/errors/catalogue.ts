@@ -22,6 +22,8 @@ export const ERRORS = {
   SERVICE_UNAVAILABLE: { status: 503, message: 'Service Unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, message: 'Gateway Timeout' },
   WEBSOCKET_NOT_ALLOWED: { status: 400, message: 'Bad Request: WebSocket upgrade not allowed on this route' },
+  IP_FORBIDDEN: { status: 403, message: 'Forbidden' },
+  WAF_BLOCKED: { status: 403, message: 'Forbidden' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -57,6 +57,8 @@ apis:
       ['aws-iam', 1100],
       ['jwt', 1050],
       ['lambda-authorizer', 1000],
+      ['ip-restriction', 3000],
+      ['waf', 2900],
     ],
   );
 });

@@ -1,0 +1,207 @@
+/**
+ * ip-restriction and waf through the real gateway process and a real upstream on 127.0.0.1.
+ * Gateway A trusts 127.0.0.1 as a proxy, so X-Forwarded-For picks the client address; gateway B
+ * trusts nobody, so the same X-Forwarded-For is a spoofing attempt and must be ignored.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, test } from 'node:test';
+import { type RunningGateway, runCli, startGateway, tempConfig } from '../helpers/gateway.js';
+import { type Upstream, startUpstream } from '../helpers/upstream.js';
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One request with exactly these headers (and an optional body), through a fresh connection. */
+function call(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string, chunked = false): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const h = { ...headers };
+    if (body !== undefined && !chunked) h['content-length'] = String(Buffer.byteLength(body));
+    // host/port/path options, not a URL string: WHATWG URL parsing would resolve %2e%2e before sending.
+    const u = new URL(base);
+    const req = http.request({ host: u.hostname, port: u.port, path, method, headers: h, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+const SECRET_RULE = 'block-private-7f3a';
+
+let up: Upstream;
+let gwA: RunningGateway;
+let gwB: RunningGateway;
+
+before(async () => {
+  up = await startUpstream();
+  gwA = await startGateway(`
+server:
+  trustedProxies: [127.0.0.1/32]
+upstreams:
+  app: { targets: [{ url: ${up.url} }] }
+apis:
+  - name: ip
+    basePath: /ip
+    plugins:
+      ip-restriction: { allow: [10.0.0.0/8, 2001:db8::/32], deny: [10.6.6.0/24] }
+    routes:
+      - { path: '/{proxy+}', integration: { type: http, upstream: app } }
+      - path: /open
+        integration: { type: http, upstream: app }
+        plugins: { ip-restriction: { enabled: false } }
+  - name: w
+    basePath: /waf
+    plugins:
+      waf:
+        managed: [sqli, xss, traversal, scanners]
+        rules:
+          - { id: allow-office, action: allow, when: [{ field: ip, operator: ip-in, value: [10.9.0.0/16] }] }
+          - { id: ${SECRET_RULE}, action: block, when: [{ field: path, operator: starts-with, value: /waf/private }] }
+          - { id: count-posts, action: count, when: [{ field: method, operator: equals, value: POST }] }
+          - { id: no-eval-in-body, action: block, when: [{ field: body, operator: contains, value: 'eval(' }] }
+          - { id: too-many-args, action: block, when: [{ field: query, operator: count-gt, value: 20 }] }
+    routes:
+      - { path: '/{proxy+}', integration: { type: http, upstream: app } }
+`);
+  gwB = await startGateway(`
+upstreams:
+  app: { targets: [{ url: ${up.url} }] }
+apis:
+  - name: ip
+    routes:
+      - path: /tenants
+        integration: { type: http, upstream: app }
+        plugins: { ip-restriction: { allow: [10.0.0.0/8] } }
+      - path: /local
+        integration: { type: http, upstream: app }
+        plugins: { ip-restriction: { allow: ['::ffff:127.0.0.1', 10.0.0.0/8] } }
+`);
+});
+
+after(async () => {
+  await gwA?.stop();
+  await gwB?.stop();
+  await up?.close();
+});
+
+test('allow and deny lists on the client resolved through a trusted proxy (v4, v6; deny wins; 403 with the request id)', async () => {
+  const ok = await call(gwA.url, 'GET', '/ip/x', { 'x-forwarded-for': '10.1.2.3' });
+  assert.equal(ok.status, 200);
+  assert.equal((await call(gwA.url, 'GET', '/ip/x', { 'x-forwarded-for': '2001:db8::7' })).status, 200);
+  for (const xff of ['10.6.6.6', '192.0.2.1', '2001:db9::1', '10.1.2.3, 192.0.2.9']) {
+    const r = await call(gwA.url, 'GET', '/ip/x', { 'x-forwarded-for': xff, 'x-request-id': 'ip-test-1' });
+    assert.equal(r.status, 403, xff);
+    assert.deepEqual(JSON.parse(r.body), { message: 'Forbidden', code: 'IP_FORBIDDEN', requestId: 'ip-test-1' });
+    assert.equal(r.headers['x-request-id'], 'ip-test-1');
+  }
+  // No X-Forwarded-For: the client is the proxy itself (127.0.0.1), not allowed.
+  assert.equal((await call(gwA.url, 'GET', '/ip/x')).status, 403);
+  // A route turns the API's restriction off.
+  assert.equal((await call(gwA.url, 'GET', '/ip/open')).status, 200);
+});
+
+test('X-Forwarded-For spoofing: a client that is not a trusted proxy cannot claim an allowed address', async () => {
+  const before = up.seen.length;
+  const spoofs: Record<string, string>[] = [{ 'x-forwarded-for': '10.1.2.3' }, { 'x-forwarded-for': '10.1.2.3, 10.1.2.4' }, { 'x-real-ip': '10.1.2.3' }, { forwarded: 'for=10.1.2.3' }];
+  for (const headers of spoofs) {
+    const r = await call(gwB.url, 'GET', '/tenants', headers);
+    assert.equal(r.status, 403, JSON.stringify(headers));
+    assert.equal(JSON.parse(r.body).code, 'IP_FORBIDDEN');
+  }
+  assert.equal(up.seen.length, before, 'nothing reached the upstream');
+  // The real peer (IPv4, listed as IPv4-mapped IPv6) is allowed, whatever it claims.
+  assert.equal((await call(gwB.url, 'GET', '/local', { 'x-forwarded-for': '192.0.2.1' })).status, 200);
+});
+
+test('waf block: 403 WAF_BLOCKED with the request id; the rule id is logged (warn) and never sent to the client', async () => {
+  const r = await call(gwA.url, 'GET', '/waf/private/data', { 'x-request-id': 'waf-block-1' });
+  assert.equal(r.status, 403);
+  assert.deepEqual(JSON.parse(r.body), { message: 'Forbidden', code: 'WAF_BLOCKED', requestId: 'waf-block-1' });
+  const everything = JSON.stringify(r.headers) + r.body;
+  assert.equal(everything.includes(SECRET_RULE), false);
+  const line = await gwA.waitForLog((l) => l.requestId === 'waf-block-1' && l.ruleId === SECRET_RULE);
+  assert.equal(line.level, 'warn');
+  assert.equal(line.action, 'block');
+  const access = await gwA.waitForLog((l) => (l.requestId === 'waf-block-1' || l.id === 'waf-block-1') && l.status === 403);
+  assert.equal(JSON.stringify(access).includes(SECRET_RULE), false, 'the access log line does not carry it either');
+});
+
+test('waf managed set through the gateway: SQL injection, XSS, encoded traversal, scanner user agent; benign traffic passes', async () => {
+  const blockedCases: [string, Record<string, string>][] = [
+    ["/waf/items?id=1'%20OR%201=1--", {}],
+    ['/waf/items?q=1+UNION+SELECT+password+FROM+users', {}],
+    ['/waf/items?q=%3Cscript%3Ealert(1)%3C/script%3E', {}],
+    ['/waf/items?next=javascript:alert(1)', {}],
+    ['/waf/static/css/%2e%2e/%2e%2e/x', {}],
+    ['/waf/items?file=..%2F..%2Fetc%2Fpasswd', {}],
+    ['/waf/items', { 'user-agent': 'sqlmap/1.7.2#stable (https://sqlmap.org)' }],
+    ['/waf/items', { cookie: "session=abc' OR '1'='1" }],
+  ];
+  for (const [path, headers] of blockedCases) {
+    const r = await call(gwA.url, 'GET', path, headers);
+    assert.equal(r.status, 403, path);
+    assert.equal(JSON.parse(r.body).code, 'WAF_BLOCKED', path);
+    assert.equal(r.body.includes('core-'), false);
+  }
+  for (const path of ["/waf/people?name=O'Brien", '/waf/plans?q=select+a+plan', '/waf/calc?q=1%3D1+is+math', '/waf/books?q=JavaScript%3A+The+Good+Parts', '/waf/items?status=online']) {
+    const r = await call(gwA.url, 'GET', path, { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0' });
+    assert.equal(r.status, 200, path);
+  }
+});
+
+test('waf allow stops evaluation (the managed set does not run); count logs and lets the request through', async () => {
+  const allowed = await call(gwA.url, 'GET', "/waf/items?id=1'%20OR%201=1--", { 'x-forwarded-for': '10.9.1.1' });
+  assert.equal(allowed.status, 200);
+  const counted = await call(gwA.url, 'POST', '/waf/items', { 'x-request-id': 'waf-count-1', 'content-type': 'text/plain' }, 'hello');
+  assert.equal(counted.status, 200);
+  assert.equal(JSON.parse(counted.body).body, 'hello', 'the buffered body reaches the upstream intact');
+  const line = await gwA.waitForLog((l) => l.requestId === 'waf-count-1' && l.ruleId === 'count-posts');
+  assert.equal(line.action, 'count');
+  const metrics = await (await fetch(`${gwA.adminUrl}/metrics`)).text();
+  assert.match(metrics, /turnpike_waf_rule_matches_total\{rule="count-posts",action="count"\} [1-9]/);
+  assert.match(metrics, new RegExp(`turnpike_waf_rule_matches_total\\{rule="${SECRET_RULE}",action="block"\\} [1-9]`));
+});
+
+test('waf body rules: a custom content rule and the managed set inspect bodies (fixed length and chunked); nothing blocked reaches the upstream', async () => {
+  const before = up.seen.length;
+  const a = await call(gwA.url, 'POST', '/waf/run', { 'content-type': 'application/json' }, '{"code":"eval(atob(x))"}');
+  assert.equal(a.status, 403);
+  const b = await call(gwA.url, 'POST', '/waf/run', { 'content-type': 'application/json' }, '{"code":"eval(atob(x))"}', true);
+  assert.equal(b.status, 403);
+  const c = await call(gwA.url, 'POST', '/waf/login', { 'content-type': 'application/x-www-form-urlencoded' }, "user=admin'+OR+1%3D1--&pass=x");
+  assert.equal(c.status, 403);
+  const d = await call(gwA.url, 'POST', '/waf/notes', { 'content-type': 'application/json' }, '{"text":"\\u003cscript\\u003ealert(1)"}');
+  assert.equal(d.status, 403);
+  assert.equal(up.seen.length, before);
+  const ok = await call(gwA.url, 'POST', '/waf/notes', { 'content-type': 'application/json' }, '{"name":"O\'Brien","text":"select a plan"}', true);
+  assert.equal(ok.status, 200);
+  assert.equal(JSON.parse(JSON.parse(ok.body).body).name, "O'Brien");
+});
+
+test('turnpike validate rejects a ReDoS-prone user regex with file:line:col and the key path', async () => {
+  const file = tempConfig(`apis:
+  - name: a
+    routes:
+      - path: /x
+        integration: { type: mock }
+        plugins:
+          waf:
+            rules:
+              - id: bad
+                action: block
+                when:
+                  - { field: query, operator: regex, value: '(a+)+$' }
+`);
+  const r = await runCli(['validate', file]);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:12:\\d+ apis\\[0\\]\\.routes\\[0\\]\\.plugins\\.waf\\.rules\\[0\\]\\.when\\[0\\]\\.value: .*catastrophically`));
+});
