@@ -73,6 +73,7 @@ program
   .option('--host <host>', 'listen address', '0.0.0.0')
   .option('--admin-port <n>', 'admin port (metrics, health, ready, routes)', portArg, 9080)
   .option('--admin-host <host>', 'admin listen address', '127.0.0.1')
+  .option('--https-port <n>', 'HTTPS listen port when the config has server.tls (overrides server.tls.port; default 8443)', portArg)
   .option(
     '-w, --workers <n>',
     `worker processes; 1 serves from this process, more runs a cluster primary (default: CPU count, ${availableParallelism()} here)`,
@@ -96,6 +97,7 @@ Signals:
         host: string;
         adminPort: number;
         adminHost: string;
+        httpsPort?: number;
         workers?: number;
         watch: boolean;
         stage?: string;
@@ -104,7 +106,7 @@ Signals:
     ) => {
       configureAwsServing({ stage: o.stage, variables: o.stageVariable });
       const workers = o.workers ?? availableParallelism();
-      await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch });
+      await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch, httpsPort: o.httpsPort });
     },
   );
 

@@ -81,6 +81,12 @@ export function scanRequestHeaders(ctx: RequestContext, raw: readonly string[], 
     }
     out.push(name, value);
   }
+  // HTTP/2 (RFC 9113 §8.1): a body needs no Content-Length; unless the HEADERS frame ended the
+  // stream, stream it as an HTTP/1 chunked body would be.
+  if (ctx.contentLength === -1 && ctx.req.httpVersionMajor === 2) {
+    const stream = (ctx.req as { stream?: { endAfterHeaders?: boolean } }).stream;
+    if (stream !== undefined && stream.endAfterHeaders === false) ctx.contentLength = -2;
+  }
   if (connection !== undefined) {
     for (const t of connectionTokens(connection)) {
       if (t === 'close' || t === 'keep-alive' || t === 'upgrade') continue;

@@ -18,7 +18,9 @@ import { GatewayMetrics } from '../observability/metrics.js';
 import { PoolRegistry } from '../upstream/upstream.js';
 import { describeTable } from './describe.js';
 import { Gateway } from './gateway.js';
+import { applyTlsSettings, createTlsListener, installHttpsRedirect } from './listener.js';
 import { createListener } from './listener.js';
+import { type TlsState, loadTls } from './tls.js';
 import { watchFile } from './watch.js';
 
 export interface ServeOptions {
@@ -29,7 +31,12 @@ export interface ServeOptions {
   adminHost: string;
   workers: number;
   watch: boolean;
+  /** HTTPS port from --https-port (overrides server.tls.port); only used when the config has server.tls. */
+  httpsPort?: number;
 }
+
+/** HTTPS port when server.tls.port and --https-port are both absent. */
+const DEFAULT_HTTPS_PORT = 8443;
 
 /**
  * Primary <-> worker protocol. A worker never reads the config file itself: it asks the primary for
@@ -39,7 +46,7 @@ export interface ServeOptions {
 type PrimaryMessage = { type: 'config'; text: string } | { type: 'reload'; text: string } | { type: 'shutdown' };
 type WorkerMessage =
   | { type: 'hello' }
-  | { type: 'listening'; port: number }
+  | { type: 'listening'; port: number; httpsPort?: number }
   | { type: 'fatal'; message: string }
   | { type: 'reloaded'; ok: boolean; version?: string; errors?: string };
 
@@ -102,17 +109,25 @@ async function firstTable(
   metrics: GatewayMetrics,
   pools: PoolRegistry,
   text?: string,
-): Promise<{ table: RouteTable; text: string }> {
+): Promise<{ table: RouteTable; text: string; tls: TlsState | undefined }> {
   try {
     const doc = text === undefined ? await readConfigFile(opts.file) : parseConfigText(text, opts.file);
     const table = buildTable(doc, { logger, metrics, pools });
+    let tls: TlsState | undefined;
+    try {
+      // Certificates, keys and the client CA are read here (and on every reload): a bad path is a config error.
+      tls = loadTls(doc);
+    } catch (err) {
+      void table.close();
+      throw err;
+    }
     applyLogLevel(logger, doc.data);
     // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start-up, never silent.
     for (const w of [...doc.warnings, ...table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
     metrics.reloads.inc({ result: 'success' });
     // Watch mode also reloads Lambda-style handlers whose files change.
     if (opts.watch) functionRegistry(logger).watch(true);
-    return { table, text: doc.text };
+    return { table, text: doc.text, tls };
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
     reportConfigError(logger, err, 'start');
@@ -161,10 +176,52 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     // A SIGHUP sent to the whole process group must not kill workers (its default action): the primary reloads them.
     process.on('SIGHUP', () => undefined);
   }
-  const { table } = await firstTable(opts, logger, metrics, pools, isWorker ? await configFromPrimary() : undefined);
+  const { table, tls: firstTls } = await firstTable(opts, logger, metrics, pools, isWorker ? await configFromPrimary() : undefined);
   collectStartupGarbage();
   const gateway = new Gateway(table, logger, metrics);
   const server = createListener(gateway, table.limits);
+  // HTTPS: a second gateway over the same tables (ctx.protocol 'https'), fed by one TLS listener that
+  // serves HTTP/2 and HTTP/1.1. The TLS state (contexts per SNI name) is swapped as a whole on reload.
+  const tlsSource: { state: TlsState } | undefined = firstTls === undefined ? undefined : { state: firstTls };
+  const httpsGateway = tlsSource === undefined ? undefined : new Gateway(table, logger, metrics, 'https');
+  const tlsServer = tlsSource === undefined || httpsGateway === undefined ? undefined : createTlsListener(httpsGateway, table.limits, tlsSource);
+  const tlsSockets = new Set<import('node:tls').TLSSocket>();
+  const h2Sessions = new Set<import('node:http2').ServerHttp2Session>();
+  if (tlsServer !== undefined) {
+    tlsServer.on('secureConnection', (s: import('node:tls').TLSSocket) => {
+      tlsSockets.add(s);
+      s.once('close', () => tlsSockets.delete(s));
+    });
+    tlsServer.on('session', (session: import('node:http2').ServerHttp2Session) => {
+      h2Sessions.add(session);
+      session.once('close', () => h2Sessions.delete(session));
+      if (gateway.draining) session.close();
+    });
+  }
+  let httpsPort: number | undefined;
+  if (tlsSource !== undefined) {
+    installHttpsRedirect(server, gateway, () => (tlsSource.state.settings.redirectHttp ? httpsPort : undefined));
+  }
+  /** Swaps certificates and TLS settings when anything read for them changed. */
+  const reloadTls = (next: TlsState | undefined): void => {
+    if (tlsSource === undefined || tlsServer === undefined) {
+      if (next !== undefined) logger.warn('server.tls was added: the HTTPS listener starts after a restart');
+      return;
+    }
+    if (next === undefined) {
+      logger.warn('server.tls was removed: the HTTPS listener keeps serving until a restart');
+      return;
+    }
+    if (next.fingerprint === tlsSource.state.fingerprint) return;
+    const prev = tlsSource.state;
+    if (next.settings.port !== prev.settings.port && opts.httpsPort === undefined) {
+      logger.warn({ from: prev.settings.port, to: next.settings.port }, 'server.tls.port changes take effect after a restart');
+    }
+    tlsServer.setSecureContext(next.defaultOptions);
+    applyTlsSettings(tlsServer, next);
+    tlsSource.state = next;
+    lifecycle(logger).info({ certificates: next.certificates }, 'tls certificates reloaded');
+  };
 
   let reloading: Promise<void> | undefined;
   let again = false;
@@ -172,6 +229,15 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     try {
       const doc = text === undefined ? await readConfigFile(opts.file) : parseConfigText(text, opts.file);
       const next = buildTable(doc, { logger, metrics, pools });
+      let nextTls: TlsState | undefined;
+      try {
+        nextTls = loadTls(doc);
+      } catch (err) {
+        void next.close();
+        throw err;
+      }
+      // Certificate files can change while the config text does not (renewal + touch, SIGHUP).
+      reloadTls(nextTls);
       if (next.version === gateway.table.version) {
         void next.close();
         return { ok: true, version: next.version };
@@ -179,6 +245,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       applyServerLimits(server, next, table.limits.headerBytes, logger);
       applyLogLevel(logger, doc.data);
       gateway.swap(next);
+      httpsGateway?.swap(next);
       metrics.reloads.inc({ result: 'success' });
       lifecycle(logger).info({ version: next.version, routes: next.routes.length }, 'config reloaded');
       return { ok: true, version: next.version };
@@ -207,7 +274,10 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     admin = createAdminServer(
       {
         metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-        ready: () => (gateway.draining ? { ready: false, reason: 'draining' } : { ready: server.listening, version: gateway.table.version }),
+        ready: () =>
+          gateway.draining
+            ? { ready: false, reason: 'draining' }
+            : { ready: server.listening && (tlsServer === undefined || tlsServer.listening), version: gateway.table.version },
         routes: () => describeTable(gateway.table),
         status: () => ({ pid: process.pid, version: gateway.table.version, workers: 1 }),
       },
@@ -226,17 +296,26 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     lifecycle(logger).info({ signal, inflight: metrics.inflight }, 'draining');
     // /ready answers 503 from here on; the admin listener stays up until the end so probes can see it.
     gateway.draining = true;
+    if (httpsGateway !== undefined) httpsGateway.draining = true;
     // Stop accepting: new connections are refused (single process) or no longer handed to this
     // worker (cluster). Idle keep-alive connections are closed; busy ones get `connection: close`.
     server.close();
     server.closeIdleConnections();
+    // HTTPS: HTTP/2 sessions get GOAWAY (streams in flight finish, no new ones); idle HTTP/1.1 connections close.
+    tlsServer?.close();
+    const closeIdleTls = () => (tlsServer as unknown as { closeIdleConnections?: () => void } | undefined)?.closeIdleConnections?.();
+    for (const session of h2Sessions) session.close();
+    closeIdleTls();
     const deadline = Date.now() + gateway.table.shutdownGraceMs;
     while (metrics.inflight > 0 && Date.now() < deadline) {
       await delay(20);
       server.closeIdleConnections();
+      closeIdleTls();
     }
     if (metrics.inflight > 0) logger.warn({ inflight: metrics.inflight }, 'grace period over, closing remaining connections');
     server.closeAllConnections();
+    for (const session of h2Sessions) session.destroy();
+    for (const s of tlsSockets) s.destroy();
     await gateway.table.close();
     // Pool.close() waits for requests still running upstream; a request cut at the grace period may
     // leave one behind, so this is bounded.
@@ -260,8 +339,17 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     process.on('disconnect', () => void shutdown('disconnect'));
   }
 
+  const wantHttpsPort = opts.httpsPort ?? tlsSource?.state.settings.port ?? DEFAULT_HTTPS_PORT;
   try {
     await listen(server, opts.port, opts.host);
+    if (tlsServer !== undefined) {
+      try {
+        await listen(tlsServer as unknown as http.Server, wantHttpsPort, opts.host);
+      } catch (err) {
+        throw new Error(`HTTPS port ${wantHttpsPort}: ${(err as Error).message}`);
+      }
+      httpsPort = (tlsServer.address() as AddressInfo).port;
+    }
   } catch (err) {
     if (!isWorker) throw err;
     // The primary decides: before any worker listened this ends the whole service with the error.
@@ -276,9 +364,20 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     await listen(admin, opts.adminPort, opts.adminHost);
     adminPort = (admin.address() as AddressInfo).port;
   }
-  if (isWorker) process.send?.({ type: 'listening', port } satisfies WorkerMessage);
+  if (isWorker) process.send?.({ type: 'listening', port, ...(httpsPort !== undefined ? { httpsPort } : {}) } satisfies WorkerMessage);
   else
-    lifecycle(logger).info({ port, adminPort, host: opts.host, version: gateway.table.version, routes: gateway.table.routes.length, workers: 1 }, 'listening');
+    lifecycle(logger).info(
+      {
+        port,
+        ...(httpsPort !== undefined ? { httpsPort, http2: tlsSource?.state.settings.http2, certificates: tlsSource?.state.certificates } : {}),
+        adminPort,
+        host: opts.host,
+        version: gateway.table.version,
+        routes: gateway.table.routes.length,
+        workers: 1,
+      },
+      'listening',
+    );
 }
 
 function delay(ms: number): Promise<void> {
@@ -309,7 +408,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const logger = createLogger();
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
-  let { table, text } = await firstTable(opts, logger, metrics, pools);
+  let { table, text, tls } = await firstTable(opts, logger, metrics, pools);
   collectStartupGarbage();
   metrics.setConfigVersion(table.version);
   const aggregator = new client.AggregatorRegistry();
@@ -328,7 +427,15 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
         if (port === undefined) {
           port = m.port;
           lifecycle(logger).info(
-            { port, adminPort: adminPortNum, host: opts.host, version: table.version, routes: table.routes.length, workers: opts.workers },
+            {
+              port,
+              ...(m.httpsPort !== undefined ? { httpsPort: m.httpsPort, http2: tls?.settings.http2 } : {}),
+              adminPort: adminPortNum,
+              host: opts.host,
+              version: table.version,
+              routes: table.routes.length,
+              workers: opts.workers,
+            },
             'listening',
           );
         }
@@ -361,10 +468,23 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
     try {
       const doc = await readConfigFile(opts.file);
       const next = buildTable(doc, { logger, metrics, pools });
+      let nextTls: TlsState | undefined;
+      try {
+        nextTls = loadTls(doc);
+      } catch (err) {
+        void next.close();
+        throw err;
+      }
       if (next.version === table.version) {
         void next.close();
+        // Same config text, renewed certificate files: the workers re-read them.
+        if (nextTls !== undefined && nextTls.fingerprint !== tls?.fingerprint) {
+          tls = nextTls;
+          for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send({ type: 'reload', text } satisfies PrimaryMessage);
+        }
         return;
       }
+      tls = nextTls;
       const prev = table;
       table = next;
       text = doc.text;
