@@ -271,42 +271,6 @@ export const ServerTls = Type.Object(
   { additionalProperties: false, description: 'HTTPS listener (HTTP/1.1 and HTTP/2), certificates per host name, mutual TLS. See docs/tls.md.' },
 );
 
-const TlsCertificate = Type.Object(
-  {
-    hosts: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'SNI host names this certificate is served for (exact, or *.example.com for one label).' }),
-    cert: Type.String({ minLength: 1, description: 'PEM certificate file (chain after the leaf), relative to this config file.' }),
-    key: Type.String({ minLength: 1, description: 'PEM private key file (unencrypted), relative to this config file.' }),
-  },
-  { additionalProperties: false },
-);
-
-export const ServerTls = Type.Object(
-  {
-    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'HTTPS listen port (default 8443; --https-port overrides it).' })),
-    certificates: Type.Optional(Type.Array(TlsCertificate, { description: 'Certificates chosen by the SNI host name the client sends. Re-read on every config reload.' })),
-    default: Type.Optional(
-      Type.Object(
-        {
-          cert: Type.String({ minLength: 1, description: 'PEM certificate file.' }),
-          key: Type.String({ minLength: 1, description: 'PEM private key file.' }),
-        },
-        { additionalProperties: false, description: 'Certificate served when the client sends no SNI name or one no entry covers (default: the first entry of certificates).' },
-      ),
-    ),
-    http2: Type.Optional(Type.Boolean({ default: true, description: 'Offer HTTP/2 through ALPN beside HTTP/1.1 (default true).' })),
-    clientCa: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA(s) that sign client certificates (mutual TLS).' })),
-    requestClientCert: Type.Optional(
-      Type.Union([Type.Literal('none'), Type.Literal('optional'), Type.Literal('required')], {
-        default: 'none',
-        description: 'Mutual TLS: none (default); optional (a verified certificate reaches integrations); required (handshake fails without a certificate signed by clientCa).',
-      }),
-    ),
-    minVersion: Type.Optional(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2', description: 'Lowest TLS version accepted (default TLSv1.2).' })),
-    redirectHttp: Type.Optional(Type.Boolean({ default: false, description: 'The plain HTTP listener answers every request with a 308 redirect to https (default false).' })),
-  },
-  { additionalProperties: false, description: 'HTTPS listener (HTTP/1.1 and HTTP/2), certificates per host name, mutual TLS. See docs/tls.md.' },
-);
-
 export const Server = Type.Object(
   {
     trustedProxies: Type.Optional(
@@ -323,7 +287,6 @@ export const Server = Type.Object(
       }),
     ),
     shutdownGraceMs: Type.Optional(Millis('How long SIGTERM waits for in-flight requests before closing them', 10_000)),
-    tls: Type.Optional(ServerTls),
     tls: Type.Optional(ServerTls),
   },
   { additionalProperties: false },
@@ -425,7 +388,6 @@ export type MockIntegrationConfig = Static<typeof MockIntegration>;
 export type FunctionIntegrationConfig = Static<typeof FunctionIntegration>;
 export type FunctionDefConfig = Static<typeof FunctionDef>;
 export type LimitsConfig = Static<typeof Limits>;
-export type ServerTlsConfig = Static<typeof ServerTls>;
 export type ServerTlsConfig = Static<typeof ServerTls>;
 export type HeaderOpsConfig = Static<typeof HeaderOps>;
 export type QueryOpsConfig = Static<typeof QueryOps>;
