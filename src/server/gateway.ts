@@ -96,7 +96,20 @@ export class Gateway {
     ctx.path = target.path;
     ctx.rawQuery = target.rawQuery;
 
-    const match = table.router.lookup(ctx.method, ctx.host, target.path, req.headers, target.rawQuery);
+    let match = table.router.lookup(ctx.method, ctx.host, target.path, req.headers, target.rawQuery);
+    // A trailing slash never selects a different, less protected route: `/admin/` (also `/admin/.`)
+    // goes where `/admin` goes, and is then routed, authorized and forwarded as `/admin`.
+    const p = target.path;
+    if (p.length > 1 && p.charCodeAt(p.length - 1) === 47 /* '/' */) {
+      const bare = p.slice(0, -1);
+      const exact = table.router.lookup(ctx.method, ctx.host, bare, req.headers, target.rawQuery);
+      // Only when that selects another route: a catch-all keeps the trailing slash it was given.
+      const differs = exact.kind === 'found' ? match.kind !== 'found' || match.value !== exact.value : exact.kind === 'method-not-allowed' && match.kind !== 'found';
+      if (differs) {
+        match = exact;
+        ctx.path = bare;
+      }
+    }
     if (match.kind !== 'found') {
       if (match.kind === 'method-not-allowed') {
         ctx.errorDetail = match.allow.join(', ');
