@@ -157,6 +157,8 @@ const GATEWAY_TYPE_OF: Partial<Record<ErrorCode, GatewayResponseType>> = {
   SERVICE_UNAVAILABLE: 'DEFAULT_5XX',
   ROUTE_NOT_FOUND: 'MISSING_AUTHENTICATION_TOKEN',
   METHOD_NOT_ALLOWED: 'MISSING_AUTHENTICATION_TOKEN',
+  WAF_BLOCKED: 'WAF_FILTERED',
+  IP_FORBIDDEN: 'ACCESS_DENIED',
 };
 
 type EarlyAnswer = (type: GatewayResponseType, ctx: RequestContext, message?: string) => EarlyResponse;

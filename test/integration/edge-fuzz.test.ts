@@ -96,6 +96,8 @@ test(`random request targets (${RUNS} runs): always a 200/400/404/405/414 answer
       assert.ok(arrived.length <= 1);
       const seen = arrived[0]?.url;
       const n = normalizeTarget(Buffer.from(target, 'utf8').toString('latin1').replace(/ +$/, ''));
+      // A trailing slash never selects another route: `/ok/` is served by the `/ok` route (docs/routing.md).
+      const effective = n.ok && n.path === '/ok/' ? '/ok' : n.ok ? n.path : '';
       if (seen !== undefined) {
         reached++;
         assert.ok(n.ok, `upstream reached with ${seen} but normalizeTarget rejects the target`);
@@ -103,7 +105,7 @@ test(`random request targets (${RUNS} runs): always a 200/400/404/405/414 answer
         assert.equal(res.status, 200);
       } else if (res.status === 200) {
         // only the mock route answers 200 without the upstream
-        assert.ok(n.ok && n.path === '/ok', `200 without the upstream for ${JSON.stringify(target)}`);
+        assert.ok(n.ok && effective === '/ok', `200 without the upstream for ${JSON.stringify(target)}`);
       }
       if (!n.ok) assert.ok(res.status === 400 || res.status === 414, `normalizeTarget rejects it but the gateway answered ${res.status}`);
     }),

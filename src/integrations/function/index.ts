@@ -70,6 +70,8 @@ function principalFields(p: Principal | undefined, v2: boolean): Partial<ProxyRe
   const authorizer = v2 ? p.authorizerV2 : p.authorizerV1;
   if (authorizer !== undefined) out.authorizer = authorizer;
   if (p.identity !== undefined) out.identity = p.identity;
+  // Payload 2.0 has no identity block: a mutual-TLS client certificate travels in requestContext.authentication.
+  if (v2 && p.identity?.clientCert !== undefined) out.authentication = { clientCert: p.identity.clientCert };
   return out;
 }
 
