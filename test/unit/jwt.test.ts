@@ -37,7 +37,21 @@ after(async () => {
 });
 
 /** A verifier with its own JWKS source and a controllable clock (the shared one is process-wide). */
-function verifier(cfg: Partial<JwtConfig> = {}, clock = { t: Date.now() }) {
+/** Real time that a test can move: reading `t` follows the wall clock, assigning shifts it. A frozen
+ * clock made this file flaky: a token minted in the next second had an `iat` "in the future". */
+function liveClock(): { t: number } {
+  let offset = 0;
+  return {
+    get t() {
+      return Date.now() + offset;
+    },
+    set t(v: number) {
+      offset = v - Date.now();
+    },
+  };
+}
+
+function verifier(cfg: Partial<JwtConfig> = {}, clock: { t: number } = liveClock()) {
   const now = () => clock.t;
   const remote = new RemoteJwks({ issuer: cfg.issuer ?? iss.url, now });
   const v = new JwtVerifier({ issuer: iss.url, audience: ['api'], ...cfg }, { now, remote });
