@@ -129,9 +129,7 @@ export class Gateway {
       // A response that ends before the request body was read to the end (a chunked body stopped at the
       // limit, an upstream that answered early) leaves the rest of that body on the connection: Node
       // would neither parse the next request nor close, so the client would stall. Close instead.
-      res.once('finish', () => {
-        if (!req.complete) req.socket.destroySoon();
-      });
+      res.on('finish', closeIfBodyUnread);
     }
     if (head !== undefined && wsSocket === undefined && ctx.contentLength !== 0 && ctx.contentLength !== -1) {
       // A non-WebSocket upgrade (h2c) with a body: Node stopped parsing at the headers, so feed the body ourselves.
@@ -219,6 +217,12 @@ export class Gateway {
 }
 
 function noop(): void {}
+
+/** 'finish' listener shared by every request with a body (Node calls it with `this` = the response). */
+function closeIfBodyUnread(this: GatewayResponse): void {
+  const req = this.req;
+  if (!req.complete) req.socket.destroySoon();
+}
 
 function attachUpgradeBody(ctx: RequestContext, socket: import('node:net').Socket, head: Buffer): void {
   const body = new PassThrough();
