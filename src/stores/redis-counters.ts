@@ -1,0 +1,220 @@
+/**
+ * Cluster-wide counters in Redis (node-redis v6). Each operation is ONE Lua script run atomically on
+ * the server (EVALSHA, falling back to EVAL when the script cache does not have it), so one round
+ * trip per call and exact counting however many gateway processes share the server.
+ *
+ * Time comes from the Redis server (`TIME`) rather than each gateway's clock, so nodes with skewed
+ * clocks still agree on buckets and windows. Keys are namespaced (`turnpike:` + optional prefix)
+ * and carry TTLs so idle keys disappear.
+ *
+ * Every call has a deadline (default 50 ms). On a Redis error, a disconnected client or a missed
+ * deadline the call rejects with `CounterStoreUnavailable`; the caller decides the fallback. The
+ * client never queues commands while disconnected (disableOfflineQueue), so nothing piles up.
+ */
+import { createHash } from 'node:crypto';
+import { createClient } from 'redis';
+import type { CounterStore, TokenBucketResult, WindowResult } from './types.js';
+
+/** Thrown (as a rejection) when Redis cannot answer in time or answers with an error. */
+export class CounterStoreUnavailable extends Error {
+  readonly code = 'COUNTER_STORE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CounterStoreUnavailable';
+  }
+}
+
+export interface RedisCounterStoreOptions {
+  /** redis://[user:pass@]host:port[/db] or rediss:// for TLS. */
+  url: string;
+  /** Extra namespace after `turnpike:` (tests use a unique one per run). */
+  prefix?: string;
+  /** Per-call deadline in ms (default 50). */
+  timeoutMs?: number;
+  /** Connect timeout for each (re)connection attempt in ms (default 1000). */
+  connectTimeoutMs?: number;
+  /** Called for client errors (connection lost, refused...); the store itself never throws from them. */
+  onError?: (err: Error) => void;
+}
+
+// Server time in ms. Redis >= 5 replicates script effects, so TIME before writes is allowed.
+const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** KEYS[1] bucket hash; ARGV rate, burst, cost. Returns {allowed, remaining, retryAfterMs (-1 = never)}. */
+const TOKEN_BUCKET = `${NOW}
+local rate = tonumber(ARGV[1]) local burst = tonumber(ARGV[2]) local cost = tonumber(ARGV[3])
+local v = redis.call('HMGET', KEYS[1], 'tk', 'ts')
+local tokens = tonumber(v[1]) local ts = tonumber(v[2])
+if tokens == nil or ts == nil then tokens = burst ts = now
+elseif rate > 0 then
+  local elapsed = now - ts
+  if elapsed < 0 then elapsed = 0 end
+  tokens = math.min(burst, tokens + elapsed / 1000 * rate) ts = now
+end
+local ttl = 3600000
+if rate > 0 then ttl = math.ceil(burst / rate * 1000) + 1000 end
+local allowed = 0 local retry = 0
+if tokens >= cost then tokens = tokens - cost allowed = 1
+elseif rate > 0 then retry = math.ceil((cost - tokens) / rate * 1000)
+else retry = -1 end
+redis.call('HSET', KEYS[1], 'tk', string.format('%.17g', tokens), 'ts', ts)
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {allowed, math.floor(tokens), retry}`;
+
+/** KEYS[1] counter of this window; ARGV windowEndMs, limit, cost. Returns {allowed, count}. */
+const FIXED_WINDOW = `
+local endMs = tonumber(ARGV[1]) local limit = tonumber(ARGV[2]) local cost = tonumber(ARGV[3])
+local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+if c + cost > limit then return {0, c} end
+c = redis.call('INCRBY', KEYS[1], cost)
+redis.call('PEXPIREAT', KEYS[1], endMs + 60000)
+return {1, c}`;
+
+/** KEYS[1] window hash; ARGV windowMs, limit, cost. Returns {allowed, count, remaining, resetAtMs}. */
+const SLIDING_WINDOW = `${NOW}
+local w = tonumber(ARGV[1]) local limit = tonumber(ARGV[2]) local cost = tonumber(ARGV[3])
+local start = now - (now % w)
+local v = redis.call('HMGET', KEYS[1], 's', 'c', 'p')
+local s = tonumber(v[1]) local c = tonumber(v[2]) or 0 local p = tonumber(v[3]) or 0
+if s == nil then s = start c = 0 p = 0
+elseif s ~= start then
+  if start - s == w then p = c else p = 0 end
+  c = 0 s = start
+end
+local est = p * ((w - (now - start)) / w) + c
+local reset = start + w
+if est + cost > limit then
+  redis.call('HSET', KEYS[1], 's', s, 'c', c, 'p', p)
+  redis.call('PEXPIREAT', KEYS[1], start + 2 * w)
+  local rem = math.floor(limit - est) if rem < 0 then rem = 0 end
+  return {0, math.ceil(est), rem, reset}
+end
+c = c + cost
+redis.call('HSET', KEYS[1], 's', s, 'c', c, 'p', p)
+redis.call('PEXPIREAT', KEYS[1], start + 2 * w)
+local rem = math.floor(limit - est - cost) if rem < 0 then rem = 0 end
+return {1, math.ceil(est + cost), rem, reset}`;
+
+interface Script {
+  source: string;
+  sha: string;
+}
+const script = (source: string): Script => ({ source, sha: createHash('sha1').update(source).digest('hex') });
+const SCRIPTS = { bucket: script(TOKEN_BUCKET), fixed: script(FIXED_WINDOW), sliding: script(SLIDING_WINDOW) };
+
+type Client = ReturnType<typeof createClient>;
+
+export class RedisCounterStore implements CounterStore {
+  readonly #client: Client;
+  readonly #prefix: string;
+  readonly #timeoutMs: number;
+  #connecting: Promise<unknown> | undefined;
+  #closed = false;
+
+  constructor(options: RedisCounterStoreOptions) {
+    this.#prefix = `turnpike:${options.prefix ?? ''}`;
+    this.#timeoutMs = options.timeoutMs ?? 50;
+    const onError = options.onError;
+    this.#client = createClient({
+      url: options.url,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: options.connectTimeoutMs ?? 1000,
+        // Keep trying in the background, never faster than every 100 ms nor slower than every 2 s.
+        reconnectStrategy: (retries: number) => Math.min(100 * (retries + 1), 2000),
+      },
+    });
+    // Without a listener an 'error' event would crash the process.
+    this.#client.on('error', (err: Error) => onError?.(err));
+  }
+
+  /** Connect now (optional: the first call connects lazily). Resolves when ready or rejects on the deadline. */
+  async connect(): Promise<void> {
+    await this.#withDeadline(this.#ensureConnecting(), Math.max(this.#timeoutMs, 1000));
+  }
+
+  get isReady(): boolean {
+    return this.#client.isReady;
+  }
+
+  #ensureConnecting(): Promise<unknown> {
+    if (this.#connecting === undefined) {
+      this.#connecting = this.#client.connect();
+      // Failures surface through per-call errors; the background promise must not be unhandled.
+      this.#connecting.catch(() => undefined);
+    }
+    return this.#connecting;
+  }
+
+  #key(kind: string, key: string): string {
+    return `${this.#prefix}${kind}:${key}`;
+  }
+
+  #withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new CounterStoreUnavailable(`Redis did not answer within ${ms} ms`)), ms);
+      p.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err instanceof CounterStoreUnavailable ? err : new CounterStoreUnavailable(`Redis error: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
+        },
+      );
+    });
+  }
+
+  async #run(s: Script, key: string, args: Array<string | number>): Promise<number[]> {
+    if (this.#closed) throw new CounterStoreUnavailable('counter store is closed');
+    const opts = { keys: [key], arguments: args.map(String) };
+    const exec = async (): Promise<unknown> => {
+      if (!this.#client.isReady) {
+        this.#ensureConnecting();
+        // Until the first connection completes, wait for it (the deadline still bounds the call);
+        // once it has been established, a disconnected client fails fast instead.
+        if (!this.#client.isOpen || this.#connecting === undefined) throw new Error('Redis client is not connected');
+        await this.#connecting;
+        if (!this.#client.isReady) throw new Error('Redis client is not connected');
+      }
+      try {
+        return await this.#client.evalSha(s.sha, opts);
+      } catch (err) {
+        if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return await this.#client.eval(s.source, opts);
+        throw err;
+      }
+    };
+    const reply = await this.#withDeadline(exec(), this.#timeoutMs);
+    if (!Array.isArray(reply)) throw new CounterStoreUnavailable('unexpected reply from Redis script');
+    return reply.map((x) => Number(x));
+  }
+
+  async takeToken(key: string, rate: number, burst: number, cost = 1): Promise<TokenBucketResult> {
+    const [allowed, remaining, retry] = await this.#run(SCRIPTS.bucket, this.#key('tb', key), [rate, burst, cost]);
+    return { allowed: allowed === 1, remaining: remaining!, retryAfterMs: retry === -1 ? Number.POSITIVE_INFINITY : retry! };
+  }
+
+  async incrementWindow(key: string, windowStartMs: number, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
+    const resetAtMs = windowStartMs + windowMs;
+    const [allowed, count] = await this.#run(SCRIPTS.fixed, this.#key('fw', `${key}:${windowStartMs}`), [resetAtMs, limit, cost]);
+    return { allowed: allowed === 1, count: count!, remaining: Math.max(0, limit - count!), resetAtMs };
+  }
+
+  async incrementSliding(key: string, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
+    const [allowed, count, remaining, resetAtMs] = await this.#run(SCRIPTS.sliding, this.#key('sw', `${key}:${windowMs}`), [windowMs, limit, cost]);
+    return { allowed: allowed === 1, count: count!, remaining: remaining!, resetAtMs: resetAtMs! };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#connecting === undefined) return;
+    try {
+      if (this.#client.isReady) await this.#withDeadline(this.#client.close(), 1000);
+      else this.#client.destroy();
+    } catch {
+      this.#client.destroy();
+    }
+  }
+}
