@@ -58,7 +58,19 @@ export const Target = Type.Object(
 export const Upstream = Type.Object(
   {
     targets: Type.Array(Target, { minItems: 1, description: 'Servers of this upstream.' }),
-    balancer: Type.Optional(Type.Union([Type.Literal('round-robin')], { default: 'round-robin', description: 'Load-balancing algorithm.' })),
+    balancer: Type.Optional(
+      Type.Union(
+        [Type.Literal('round-robin'), Type.Literal('weighted-round-robin'), Type.Literal('least-connections'), Type.Literal('p2c'), Type.Literal('consistent-hash')],
+        { default: 'round-robin', description: 'Load-balancing algorithm (see docs/load-balancing.md).' },
+      ),
+    ),
+    hashOn: Type.Optional(
+      Type.String({
+        pattern: '^(ip|path|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+|cookie:[^;=\\s]+)$',
+        default: 'ip',
+        description: "consistent-hash key: 'header:NAME', 'cookie:NAME', 'ip' or 'path' (default ip).",
+      }),
+    ),
     timeouts: Type.Optional(UpstreamTimeouts),
     connections: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'Maximum open connections per target (keep-alive pool size, default 256).' }),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
+import { createBalancer, type Balancer, type PickContext } from './balancers/index.js';
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -16,6 +17,8 @@ export interface Target {
   /** Path prefix from the target URL without a trailing slash ('' for none). */
   readonly basePath: string;
   readonly weight: number;
+  /** The configured target URL: a stable identity (consistent-hash ring points are derived from it). */
+  readonly key: string;
   readonly pool: Pool;
   /** TLS options for sockets opened outside the pool (WebSocket pass-through); undefined for http targets. */
   readonly tls: import('node:tls').ConnectionOptions | undefined;
@@ -59,9 +62,9 @@ export class Upstream {
   readonly name: string;
   readonly targets: readonly Target[];
   readonly timeouts: UpstreamTimeouts;
-  /** Expanded by weight so picking is one array index (weights are small integers). */
-  readonly #ring: readonly Target[];
-  #next = 0;
+  readonly #balancer: Balancer<Target>;
+  /** True when the balancer counts requests in flight: the proxy then calls onStart/onEnd. */
+  readonly tracksInflight: boolean;
   readonly #registry: PoolRegistry;
 
   constructor(name: string, config: UpstreamConfig, registry: PoolRegistry, configDir: string) {
@@ -87,19 +90,26 @@ export class Upstream {
       };
       const key = JSON.stringify([connections, keepAliveMs, this.timeouts, tls ?? null]);
       const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
-      return { origin: url.origin, basePath, weight: t.weight ?? 1, pool: registry.acquire(url.origin, options, key), tls: tlsOptions };
+      return { origin: url.origin, basePath, weight: t.weight ?? 1, key: t.url, pool: registry.acquire(url.origin, options, key), tls: tlsOptions };
     });
-    const ring: Target[] = [];
-    for (const t of this.targets) for (let i = 0; i < t.weight; i++) ring.push(t);
-    this.#ring = ring.length > 0 ? ring : this.targets;
+    this.#balancer = createBalancer(config.balancer, this.targets, config.hashOn);
+    this.tracksInflight = this.#balancer.onEnd !== undefined;
   }
 
-  /** Round-robin over the weighted ring (smooth balancers and health come with the traffic-control work). */
-  pick(): Target {
-    const ring = this.#ring;
-    const t = ring[this.#next] as Target;
-    this.#next = this.#next + 1 === ring.length ? 0 : this.#next + 1;
-    return t;
+  /**
+   * The target for this request (balancer per config; default round-robin over the weight-expanded
+   * ring). Undefined only when no target can take traffic (e.g. every weight is 0).
+   */
+  pick(ctx?: PickContext): Target | undefined {
+    return this.#balancer.pick(ctx);
+  }
+
+  onStart(t: Target): void {
+    this.#balancer.onStart?.(t);
+  }
+
+  onEnd(t: Target): void {
+    this.#balancer.onEnd?.(t);
   }
 
   close(): void {

@@ -4,7 +4,7 @@ import type { HeaderOpsConfig, HttpIntegrationConfig, QueryOpsConfig } from '../
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Upstream, UpstreamTimeouts } from '../../upstream/upstream.js';
 import { BodyLimitError, ProxyHandler } from './proxy.js';
-import { proxyUpgrade } from './websocket.js';
+import { proxyUpgrade, writeRawError } from './websocket.js';
 
 type PathBuilder = (ctx: RequestContext) => string;
 
@@ -171,7 +171,12 @@ export class HttpIntegration implements Integration {
   }
 
   invoke(ctx: RequestContext): void {
-    const target = this.#upstream.pick();
+    const upstream = this.#upstream;
+    const target = upstream.pick(ctx);
+    if (target === undefined) {
+      ctx.sendError('SERVICE_UNAVAILABLE');
+      return;
+    }
     let path = target.basePath + this.#buildPath(ctx);
     const query = this.#query !== undefined ? this.#query(ctx.rawQuery) : ctx.rawQuery;
     if (query.length > 0) path += `?${query}`;
@@ -194,6 +199,12 @@ export class HttpIntegration implements Integration {
     }
 
     const handler = new ProxyHandler(ctx, this.#timeouts.totalMs);
+    if (upstream.tracksInflight) {
+      // least-connections / p2c: count the exchange in flight until the handler finishes.
+      upstream.onStart(target);
+      handler.upstream = upstream;
+      handler.target = target;
+    }
     target.pool.dispatch(
       {
         origin: target.origin,
@@ -209,7 +220,11 @@ export class HttpIntegration implements Integration {
   }
 
   upgrade(ctx: RequestContext, socket: import('node:stream').Duplex, head: Buffer): void {
-    const target = this.#upstream.pick();
+    const target = this.#upstream.pick(ctx);
+    if (target === undefined) {
+      writeRawError(socket, 'SERVICE_UNAVAILABLE', ctx.id);
+      return;
+    }
     let path = target.basePath + this.#buildPath(ctx);
     if (ctx.rawQuery.length > 0) path += `?${ctx.rawQuery}`;
     if (this.#requestHeaders !== undefined) this.#requestHeaders(ctx.upstreamHeaders);

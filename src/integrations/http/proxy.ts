@@ -72,6 +72,9 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   abortUpstream: ((err: Error) => void) | undefined = undefined;
   resume: (() => void) | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
+  /** Set only for balancers that count requests in flight; finish() reports the end once. */
+  upstream: import('../../upstream/upstream.js').Upstream | undefined = undefined;
+  target: import('../../upstream/upstream.js').Target | undefined = undefined;
   #done = false;
 
   constructor(ctx: RequestContext, totalMs: number) {
@@ -210,6 +213,11 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
 
   private finish(): void {
     this.#done = true;
+    const upstream = this.upstream;
+    if (upstream !== undefined) {
+      this.upstream = undefined;
+      upstream.onEnd(this.target as import('../../upstream/upstream.js').Target);
+    }
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
