@@ -5,6 +5,7 @@ import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
 import { jwt } from './jwt/index.js';
 import { lambdaAuthorizer } from './lambda-authorizer/index.js';
+import { rateLimit } from './rate-limit/index.js';
 import { requestTermination } from './request-termination/index.js';
 import { responseHeaders } from './response-headers/index.js';
 import { waf } from './waf/index.js';
@@ -20,6 +21,7 @@ export const BUNDLED_PLUGINS: readonly PluginDefinition<never>[] = [
   lambdaAuthorizer as PluginDefinition<never>,
   ipRestriction as PluginDefinition<never>,
   waf as PluginDefinition<never>,
+  rateLimit as PluginDefinition<never>,
 ];
 
 export function pluginSchemas(plugins: readonly PluginDefinition<never>[] = BUNDLED_PLUGINS) {

@@ -59,6 +59,7 @@ apis:
       ['lambda-authorizer', 1000],
       ['ip-restriction', 3000],
       ['waf', 2900],
+      ['rate-limit', 800],
     ],
   );
 });
