@@ -55,6 +55,34 @@ export const Target = Type.Object(
   { additionalProperties: false },
 );
 
+export const HealthCheck = Type.Object(
+  {
+    active: Type.Optional(
+      Type.Object(
+        {
+          path: Type.Optional(Type.String({ pattern: '^/', default: '/', description: 'Probe path (GET), appended to the target base path.' })),
+          intervalMs: Type.Optional(Type.Integer({ minimum: 100, default: 5_000, description: 'Time between probes of each target.' })),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 10, default: 2_000, description: 'A probe slower than this fails.' })),
+          healthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'Consecutive successful probes that bring an ejected target back.' })),
+          unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'Consecutive failed probes that eject a target.' })),
+          expectedStatuses: Type.Optional(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1, default: [200], description: 'Statuses that count as healthy (default [200]).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    passive: Type.Optional(
+      Type.Object(
+        {
+          unhealthyThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 3, description: 'Consecutive connect failures/timeouts on real traffic that eject a target.' })),
+          recoverAfterMs: Type.Optional(Type.Integer({ minimum: 100, default: 10_000, description: 'Ejection time before the target is tried again (when no active check decides).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'Active and passive health checks of the targets (docs/load-balancing.md).' },
+);
+
 export const Upstream = Type.Object(
   {
     targets: Type.Array(Target, { minItems: 1, description: 'Servers of this upstream.' }),
@@ -71,6 +99,7 @@ export const Upstream = Type.Object(
         description: "consistent-hash key: 'header:NAME', 'cookie:NAME', 'ip' or 'path' (default ip).",
       }),
     ),
+    healthCheck: Type.Optional(HealthCheck),
     timeouts: Type.Optional(UpstreamTimeouts),
     connections: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'Maximum open connections per target (keep-alive pool size, default 256).' }),
@@ -395,6 +424,7 @@ export type GatewayConfig = Static<typeof ConfigSchema>;
 export type ApiConfig = Static<typeof Api>;
 export type RouteConfig = Static<typeof Route>;
 export type UpstreamConfig = Static<typeof Upstream>;
+export type HealthCheckConfig = Static<typeof HealthCheck>;
 export type HttpIntegrationConfig = Static<typeof HttpIntegration>;
 export type MockIntegrationConfig = Static<typeof MockIntegration>;
 export type FunctionIntegrationConfig = Static<typeof FunctionIntegration>;

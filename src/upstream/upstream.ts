@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
 import { createBalancer, type Balancer, type PickContext } from './balancers/index.js';
+import { HealthChecker } from './health.js';
 
 export interface UpstreamTimeouts {
   connectMs: number;
@@ -19,6 +20,8 @@ export interface Target {
   readonly weight: number;
   /** The configured target URL: a stable identity (consistent-hash ring points are derived from it). */
   readonly key: string;
+  /** Position in Upstream.targets (health state is kept by position). */
+  readonly index: number;
   readonly pool: Pool;
   /** TLS options for sockets opened outside the pool (WebSocket pass-through); undefined for http targets. */
   readonly tls: import('node:tls').ConnectionOptions | undefined;
@@ -63,8 +66,9 @@ export class Upstream {
   readonly targets: readonly Target[];
   readonly timeouts: UpstreamTimeouts;
   readonly #balancer: Balancer<Target>;
-  /** True when the balancer counts requests in flight: the proxy then calls onStart/onEnd. */
+  /** True when the balancer counts requests in flight or passive health checks watch real traffic: the proxy then calls onStart/onEnd. */
   readonly tracksInflight: boolean;
+  readonly health: HealthChecker | undefined;
   readonly #registry: PoolRegistry;
 
   constructor(name: string, config: UpstreamConfig, registry: PoolRegistry, configDir: string) {
@@ -75,7 +79,7 @@ export class Upstream {
     const keepAliveMs = config.keepAliveMs ?? 4_000;
     const tls = config.tls;
     const ca = tls?.ca !== undefined ? readFileSync(resolvePath(configDir, tls.ca), 'utf8') : undefined;
-    this.targets = config.targets.map((t) => {
+    this.targets = config.targets.map((t, index) => {
       const url = new URL(t.url);
       const tlsOptions =
         url.protocol === 'https:' ? { rejectUnauthorized: tls?.rejectUnauthorized ?? true, ...(ca ? { ca } : {}), ...(tls?.servername ? { servername: tls.servername } : {}) } : undefined;
@@ -90,10 +94,11 @@ export class Upstream {
       };
       const key = JSON.stringify([connections, keepAliveMs, this.timeouts, tls ?? null]);
       const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
-      return { origin: url.origin, basePath, weight: t.weight ?? 1, key: t.url, pool: registry.acquire(url.origin, options, key), tls: tlsOptions };
+      return { origin: url.origin, basePath, weight: t.weight ?? 1, key: t.url, index, pool: registry.acquire(url.origin, options, key), tls: tlsOptions };
     });
-    this.#balancer = createBalancer(config.balancer, this.targets, config.hashOn);
-    this.tracksInflight = this.#balancer.onEnd !== undefined;
+    this.health = config.healthCheck !== undefined ? new HealthChecker(this.targets, config.healthCheck) : undefined;
+    this.#balancer = createBalancer(config.balancer, this.targets, config.hashOn, this.health?.up);
+    this.tracksInflight = this.#balancer.onEnd !== undefined || this.health?.passive === true;
   }
 
   /**
@@ -108,11 +113,19 @@ export class Upstream {
     this.#balancer.onStart?.(t);
   }
 
-  onEnd(t: Target): void {
+  /** `failed`: the exchange ended in a connect failure or timeout (passive health). */
+  onEnd(t: Target, failed = false): void {
     this.#balancer.onEnd?.(t);
+    this.health?.report(t.index, failed);
+  }
+
+  /** Health per target for the admin API. */
+  describeHealth(): { target: string; healthy: boolean }[] {
+    return this.targets.map((t) => ({ target: t.key, healthy: this.health === undefined || this.health.up[t.index] === 1 }));
   }
 
   close(): void {
+    this.health?.stop();
     for (const t of this.targets) this.#registry.release(t.pool);
   }
 }

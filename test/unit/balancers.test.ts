@@ -175,3 +175,48 @@ test('createBalancer: names map to algorithms; only least-connections and p2c co
   assert.equal(createBalancer('consistent-hash', ts, 'ip').onEnd, undefined);
   assert.equal(typeof createBalancer('p2c', ts).onEnd, 'function');
 });
+
+test('health mask: every algorithm skips ejected targets and returns undefined when all are down', () => {
+  const ts = mk(4);
+  const up = new Uint8Array(4).fill(1);
+  up[1] = 0;
+  for (const name of ['round-robin', 'weighted-round-robin', 'least-connections', 'p2c', 'consistent-hash'] as const) {
+    const b = createBalancer(name, ts, 'path', up);
+    for (let i = 0; i < 500; i++) assert.notEqual(b.pick(ctxOf({ path: `/k/${i}` })), ts[1], name);
+  }
+  // consistent-hash: only the ejected target's keys move, and they come back when it recovers
+  const ch = new ConsistentHashBalancer(ts, parseHashOn('path')!, up);
+  up[1] = 1;
+  const before = Array.from({ length: 1000 }, (_, i) => ch.pickKey(`/k/${i}`));
+  up[1] = 0;
+  const during = Array.from({ length: 1000 }, (_, i) => ch.pickKey(`/k/${i}`));
+  for (let i = 0; i < 1000; i++) if (before[i] !== ts[1]) assert.equal(during[i], before[i]);
+  up[1] = 1;
+  assert.deepEqual(Array.from({ length: 1000 }, (_, i) => ch.pickKey(`/k/${i}`)), before);
+  up.fill(0);
+  for (const name of ['round-robin', 'weighted-round-robin', 'least-connections', 'p2c', 'consistent-hash'] as const) {
+    assert.equal(createBalancer(name, ts, 'ip', up).pick(ctxOf({})), undefined, name);
+  }
+});
+
+test('passive health: consecutive failures eject, a success resets the run, recovery after recoverAfterMs', async () => {
+  const { HealthChecker } = await import('../../src/upstream/health.js');
+  const hc = new HealthChecker([{ origin: 'x', basePath: '', pool: undefined as never }, { origin: 'y', basePath: '', pool: undefined as never }], {
+    passive: { unhealthyThreshold: 3, recoverAfterMs: 150 },
+  });
+  try {
+    hc.report(0, true);
+    hc.report(0, true);
+    hc.report(0, false); // success resets
+    hc.report(0, true);
+    hc.report(0, true);
+    assert.equal(hc.up[0], 1);
+    hc.report(0, true);
+    assert.equal(hc.up[0], 0);
+    assert.equal(hc.up[1], 1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(hc.up[0], 1);
+  } finally {
+    hc.stop();
+  }
+});

@@ -193,10 +193,11 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     if (this.#done && this.abortUpstream === undefined) return; // expired in the queue: already answered
-    this.finish();
     const ctx = this.ctx;
-    if (ctx.clientGone) return;
     const code = upstreamErrorCode(err);
+    // Passive health counts the upstream's faults only (not a client that left or a body too large).
+    this.finish(!ctx.clientGone && (code === 'UPSTREAM_TIMEOUT' || code === 'UPSTREAM_UNAVAILABLE'));
+    if (ctx.clientGone) return;
     if (!ctx.res.headersSent) {
       ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id, err: { code: (err as { code?: string }).code, message: err.message } }, 'upstream request failed');
       // The rest of a refused body will not be read: say so instead of promising keep-alive.
@@ -211,12 +212,12 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     }
   }
 
-  private finish(): void {
+  private finish(failed = false): void {
     this.#done = true;
     const upstream = this.upstream;
     if (upstream !== undefined) {
       this.upstream = undefined;
-      upstream.onEnd(this.target as import('../../upstream/upstream.js').Target);
+      upstream.onEnd(this.target as import('../../upstream/upstream.js').Target, failed);
     }
     if (this.timer !== undefined) {
       clearTimeout(this.timer);

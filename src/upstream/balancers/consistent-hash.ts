@@ -1,4 +1,4 @@
-import type { Balancer, BalancerTarget, PickContext } from './types.js';
+import type { Balancer, BalancerTarget, PickContext, UpMask } from './types.js';
 
 export type HashOn = { kind: 'header' | 'cookie'; name: string } | { kind: 'ip' | 'path' };
 
@@ -49,15 +49,21 @@ export const VNODES = 160;
 export class ConsistentHashBalancer<T extends BalancerTarget & { readonly key: string }> implements Balancer<T> {
   readonly #points: Uint32Array;
   readonly #owners: T[];
+  readonly #ownerIndex: Int32Array;
   readonly #on: HashOn;
+  readonly #up: UpMask;
 
-  constructor(targets: readonly T[], on: HashOn) {
+  constructor(targets: readonly T[], on: HashOn, up?: UpMask) {
     this.#on = on;
-    const pts: { h: number; t: T }[] = [];
-    for (const t of targets) for (let v = 0; v < VNODES * Math.max(0, t.weight); v++) pts.push({ h: hash32(`${t.key}#${v}`), t });
+    this.#up = up;
+    const pts: { h: number; t: T; i: number }[] = [];
+    targets.forEach((t, i) => {
+      for (let v = 0; v < VNODES * Math.max(0, t.weight); v++) pts.push({ h: hash32(`${t.key}#${v}`), t, i });
+    });
     pts.sort((a, b) => a.h - b.h);
     this.#points = Uint32Array.from(pts, (p) => p.h);
     this.#owners = pts.map((p) => p.t);
+    this.#ownerIndex = Int32Array.from(pts, (p) => p.i);
   }
 
   key(ctx: PickContext | undefined): string {
@@ -91,6 +97,14 @@ export class ConsistentHashBalancer<T extends BalancerTarget & { readonly key: s
       if ((pts[mid] as number) < h) lo = mid + 1;
       else hi = mid;
     }
-    return this.#owners[lo === pts.length ? 0 : lo];
+    let at = lo === pts.length ? 0 : lo;
+    const up = this.#up;
+    if (up === undefined) return this.#owners[at];
+    // An ejected target's keys go to the next healthy point clockwise, as if it were removed.
+    for (let k = 0; k < pts.length; k++) {
+      if (up[this.#ownerIndex[at] as number] === 1) return this.#owners[at];
+      at = at + 1 === pts.length ? 0 : at + 1;
+    }
+    return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import type { Balancer, BalancerTarget } from './types.js';
+import type { Balancer, BalancerTarget, UpMask } from './types.js';
 
 /**
  * Fewest requests in flight, scaled by weight (inflight / weight); ties go round-robin so idle
@@ -8,9 +8,11 @@ export class LeastConnectionsBalancer<T extends BalancerTarget> implements Balan
   readonly #targets: readonly T[];
   readonly #index = new Map<T, number>();
   readonly inflight: Int32Array;
+  readonly #up: UpMask;
   #next = 0;
 
-  constructor(targets: readonly T[]) {
+  constructor(targets: readonly T[], up?: UpMask) {
+    this.#up = up;
     this.#targets = targets;
     targets.forEach((t, i) => this.#index.set(t, i));
     this.inflight = new Int32Array(targets.length);
@@ -24,7 +26,7 @@ export class LeastConnectionsBalancer<T extends BalancerTarget> implements Balan
     for (let k = 0; k < n; k++) {
       const i = (start + k) % n;
       const w = (this.#targets[i] as T).weight;
-      if (w <= 0) continue;
+      if (w <= 0 || (this.#up !== undefined && this.#up[i] === 0)) continue;
       const load = (this.inflight[i] as number) / w;
       if (load < bestLoad) {
         bestLoad = load;

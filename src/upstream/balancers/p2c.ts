@@ -1,4 +1,4 @@
-import type { Balancer, BalancerTarget } from './types.js';
+import type { Balancer, BalancerTarget, UpMask } from './types.js';
 
 /**
  * Power of two random choices: two distinct targets drawn at random (weight-proportionally), the one
@@ -11,8 +11,10 @@ export class P2CBalancer<T extends BalancerTarget> implements Balancer<T> {
   readonly #total: number;
   readonly inflight: Int32Array;
   readonly #random: () => number;
+  readonly #up: UpMask;
 
-  constructor(targets: readonly T[], random: () => number = Math.random) {
+  constructor(targets: readonly T[], up?: UpMask, random: () => number = Math.random) {
+    this.#up = up;
     this.#targets = targets;
     targets.forEach((t, i) => this.#index.set(t, i));
     this.inflight = new Int32Array(targets.length);
@@ -39,11 +41,30 @@ export class P2CBalancer<T extends BalancerTarget> implements Balancer<T> {
     let b = this.#draw();
     // A second distinct choice when there is one (bounded retries keep pick O(1) in practice).
     for (let k = 0; k < 4 && b === a; k++) b = this.#draw();
+    if (b === a && this.#targets.length > 1) b = a + 1 === this.#targets.length ? 0 : a + 1;
+    const up = this.#up;
+    if (up !== undefined && (up[a] === 0 || up[b] === 0)) return this.#leastAmongUp(up);
     const ta = this.#targets[a] as T;
     const tb = this.#targets[b] as T;
     const la = (this.inflight[a] as number) / ta.weight;
     const lb = (this.inflight[b] as number) / tb.weight;
     return lb < la ? tb : ta;
+  }
+
+  /** Some drawn target is ejected: the least-loaded healthy one (rare path). */
+  #leastAmongUp(up: Uint8Array): T | undefined {
+    let best = -1;
+    let bestLoad = Infinity;
+    for (let i = 0; i < this.#targets.length; i++) {
+      const w = (this.#targets[i] as T).weight;
+      if (up[i] === 0 || w <= 0) continue;
+      const load = (this.inflight[i] as number) / w;
+      if (load < bestLoad) {
+        bestLoad = load;
+        best = i;
+      }
+    }
+    return best < 0 ? undefined : this.#targets[best];
   }
 
   onStart(t: T): void {

@@ -1,21 +1,40 @@
-import type { Balancer, BalancerTarget } from './types.js';
+import type { Balancer, BalancerTarget, UpMask } from './types.js';
 
 /** Round-robin over a ring expanded by weight: picking is one array index (weights are small integers). */
 export class RoundRobinBalancer<T extends BalancerTarget> implements Balancer<T> {
   readonly #ring: readonly T[];
+  readonly #ringIndex: Int32Array;
+  readonly #up: UpMask;
   #next = 0;
 
-  constructor(targets: readonly T[]) {
+  constructor(targets: readonly T[], up?: UpMask) {
     const ring: T[] = [];
-    for (const t of targets) for (let i = 0; i < t.weight; i++) ring.push(t);
+    const idx: number[] = [];
+    targets.forEach((t, ti) => {
+      for (let i = 0; i < t.weight; i++) {
+        ring.push(t);
+        idx.push(ti);
+      }
+    });
     this.#ring = ring.length > 0 ? ring : targets;
+    this.#ringIndex = ring.length > 0 ? Int32Array.from(idx) : Int32Array.from(targets, (_, i) => i);
+    this.#up = up;
   }
 
   pick(): T | undefined {
     const ring = this.#ring;
     if (ring.length === 0) return undefined;
-    const t = ring[this.#next] as T;
-    this.#next = this.#next + 1 === ring.length ? 0 : this.#next + 1;
-    return t;
+    const up = this.#up;
+    if (up === undefined) {
+      const t = ring[this.#next] as T;
+      this.#next = this.#next + 1 === ring.length ? 0 : this.#next + 1;
+      return t;
+    }
+    for (let k = 0; k < ring.length; k++) {
+      const i = this.#next;
+      this.#next = i + 1 === ring.length ? 0 : i + 1;
+      if (up[this.#ringIndex[i] as number] === 1) return ring[i];
+    }
+    return undefined;
   }
 }

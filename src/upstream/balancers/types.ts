@@ -15,6 +15,12 @@ export interface PickContext {
   readonly upstreamHeaders: { get(name: string): string | undefined };
 }
 
+/**
+ * Health by target position (1 = may take traffic, 0 = ejected), shared with the Upstream's health
+ * checker. Undefined when no health checks are configured: the balancers then take the fast path.
+ */
+export type UpMask = Uint8Array | undefined;
+
 export interface Balancer<T extends BalancerTarget = BalancerTarget> {
   pick(ctx: PickContext | undefined): T | undefined;
   onStart?(t: T): void;

@@ -1,0 +1,128 @@
+import type { Pool } from 'undici';
+import type { HealthCheckConfig } from '../config/schema.js';
+
+export interface HealthTarget {
+  readonly origin: string;
+  readonly basePath: string;
+  readonly pool: Pool;
+}
+
+/**
+ * Health of an Upstream's targets, shared with its balancer through `up` (1 = takes traffic).
+ * Active: a probe per target every intervalMs (timer unref'd, stopped by stop()); healthyThreshold
+ * consecutive successes bring a target back, unhealthyThreshold consecutive failures eject it.
+ * Passive: unhealthyThreshold consecutive connect failures/timeouts on real traffic eject a target
+ * for recoverAfterMs (then it is tried again; with active checks configured, the probes decide).
+ */
+export class HealthChecker {
+  readonly up: Uint8Array;
+  readonly #targets: readonly HealthTarget[];
+  readonly #config: HealthCheckConfig;
+  readonly #okRun: Int32Array;
+  readonly #failRun: Int32Array;
+  readonly #passiveFails: Int32Array;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #recoverTimers = new Set<NodeJS.Timeout>();
+  #stopped = false;
+  onChange: ((index: number, healthy: boolean) => void) | undefined;
+
+  constructor(targets: readonly HealthTarget[], config: HealthCheckConfig) {
+    this.#targets = targets;
+    this.#config = config;
+    this.up = new Uint8Array(targets.length).fill(1);
+    this.#okRun = new Int32Array(targets.length);
+    this.#failRun = new Int32Array(targets.length);
+    this.#passiveFails = new Int32Array(targets.length);
+    const active = config.active;
+    if (active !== undefined) {
+      this.#timer = setInterval(() => this.probeAll(), active.intervalMs ?? 5_000);
+      this.#timer.unref();
+      setImmediate(() => this.probeAll());
+    }
+  }
+
+  get passive(): boolean {
+    return this.#config.passive !== undefined;
+  }
+
+  #set(i: number, healthy: boolean): void {
+    const v = healthy ? 1 : 0;
+    if (this.up[i] === v) return;
+    this.up[i] = v;
+    this.onChange?.(i, healthy);
+  }
+
+  /** Runs one probe round (exported for tests); resolves when every probe has finished. */
+  async probeAll(): Promise<void> {
+    await Promise.all(this.#targets.map((_, i) => this.#probe(i)));
+  }
+
+  async #probe(i: number): Promise<void> {
+    const active = this.#config.active;
+    if (active === undefined || this.#stopped) return;
+    const t = this.#targets[i] as HealthTarget;
+    const timeoutMs = active.timeoutMs ?? 2_000;
+    const expected = active.expectedStatuses ?? [200];
+    let ok = false;
+    try {
+      const res = await t.pool.request({
+        method: 'GET',
+        path: t.basePath + (active.path ?? '/'),
+        headers: { 'user-agent': 'turnpike-health-check' },
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.body.dump();
+      ok = expected.includes(res.statusCode);
+    } catch {
+      ok = false;
+    }
+    if (this.#stopped) return;
+    if (ok) {
+      this.#failRun[i] = 0;
+      this.#okRun[i] = (this.#okRun[i] as number) + 1;
+      if (this.up[i] === 0 && (this.#okRun[i] as number) >= (active.healthyThreshold ?? 2)) {
+        this.#passiveFails[i] = 0;
+        this.#set(i, true);
+      }
+    } else {
+      this.#okRun[i] = 0;
+      this.#failRun[i] = (this.#failRun[i] as number) + 1;
+      if (this.up[i] === 1 && (this.#failRun[i] as number) >= (active.unhealthyThreshold ?? 2)) this.#set(i, false);
+    }
+  }
+
+  /** A real request to target i ended; `failed` = connect failure or timeout. */
+  report(i: number, failed: boolean): void {
+    const passive = this.#config.passive;
+    if (passive === undefined) return;
+    if (!failed) {
+      this.#passiveFails[i] = 0;
+      return;
+    }
+    const n = (this.#passiveFails[i] as number) + 1;
+    this.#passiveFails[i] = n;
+    if (this.up[i] === 1 && n >= (passive.unhealthyThreshold ?? 3)) {
+      this.#set(i, false);
+      this.#okRun[i] = 0;
+      if (this.#config.active === undefined && !this.#stopped) {
+        const timer = setTimeout(() => {
+          this.#recoverTimers.delete(timer);
+          this.#passiveFails[i] = 0;
+          if (!this.#stopped) this.#set(i, true);
+        }, passive.recoverAfterMs ?? 10_000);
+        timer.unref();
+        this.#recoverTimers.add(timer);
+      }
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const t of this.#recoverTimers) clearTimeout(t);
+    this.#recoverTimers.clear();
+  }
+}
