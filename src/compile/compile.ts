@@ -22,6 +22,7 @@ import type { LogHook, PluginDefinition, PluginDeps, PluginHooks, RequestHook, R
 import { Router, RouterBuildError, type RouteDefinition } from '../routing/router.js';
 import { isCatastrophic } from '../util/regex-safety.js';
 import { type PoolRegistry, Upstream } from '../upstream/upstream.js';
+import { registerHealthGauge } from '../upstream/health.js';
 import type { CompiledRoute, ErrorRenderer, Integration, Limits, RouteTable } from './types.js';
 
 export const DEFAULT_LIMITS: Limits = {
@@ -98,6 +99,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     for (const [name, u] of Object.entries(config.upstreams ?? {})) {
       try {
         const up = new Upstream(name, u, deps.pools, configDir);
+        if (up.health !== undefined) registerHealthGauge(deps.metrics.registry);
         upstreams.set(name, up);
         created.push(up);
       } catch (e) {

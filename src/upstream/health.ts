@@ -1,7 +1,10 @@
+import client from 'prom-client';
 import type { Pool } from 'undici';
 import type { HealthCheckConfig } from '../config/schema.js';
 
 export interface HealthTarget {
+  /** The configured URL: the `target` label. */
+  readonly key?: string;
   readonly origin: string;
   readonly basePath: string;
   readonly pool: Pool;
@@ -26,8 +29,13 @@ export class HealthChecker {
   #stopped = false;
   onChange: ((index: number, healthy: boolean) => void) | undefined;
 
-  constructor(targets: readonly HealthTarget[], config: HealthCheckConfig) {
+  /** The upstream's name: the `upstream` label of the gauge. */
+  readonly upstream: string;
+
+  constructor(targets: readonly HealthTarget[], config: HealthCheckConfig, upstream = '') {
+    this.upstream = upstream;
     this.#targets = targets;
+    LIVE.add(this);
     this.#config = config;
     this.up = new Uint8Array(targets.length).fill(1);
     this.#okRun = new Int32Array(targets.length);
@@ -118,11 +126,43 @@ export class HealthChecker {
     }
   }
 
+  /** [target label, healthy] pairs for the gauge. */
+  states(): [string, number][] {
+    return this.#targets.map((t, i) => [t.key ?? t.origin + t.basePath, this.up[i] as number]);
+  }
+
   stop(): void {
+    LIVE.delete(this);
     this.#stopped = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     for (const t of this.#recoverTimers) clearTimeout(t);
     this.#recoverTimers.clear();
   }
+}
+
+/** Health checkers of the tables not yet retired (a retired table's Upstream.close() stops and removes its own). */
+const LIVE = new Set<HealthChecker>();
+
+export const HEALTH_GAUGE = 'turnpike_upstream_target_healthy';
+
+/**
+ * Registers `turnpike_upstream_target_healthy{upstream,target}` (1 healthy, 0 ejected) once per
+ * registry; its collect() reads the live checkers at scrape time, so nothing runs per request and
+ * a reload's new upstreams replace the old ones' series. Workers aggregate with 'min': a target
+ * counts as healthy only when every worker sees it so.
+ */
+export function registerHealthGauge(registry: client.Registry): void {
+  if (registry.getSingleMetric(HEALTH_GAUGE) !== undefined) return;
+  new client.Gauge({
+    name: HEALTH_GAUGE,
+    help: 'Upstream target health as seen by the health checks (1 healthy, 0 ejected); only upstreams with healthCheck.',
+    labelNames: ['upstream', 'target'],
+    registers: [registry],
+    aggregator: 'min',
+    collect() {
+      this.reset();
+      for (const hc of LIVE) for (const [target, v] of hc.states()) this.set({ upstream: hc.upstream, target }, v);
+    },
+  });
 }

@@ -96,7 +96,7 @@ export class Upstream {
       const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
       return { origin: url.origin, basePath, weight: t.weight ?? 1, key: t.url, index, pool: registry.acquire(url.origin, options, key), tls: tlsOptions };
     });
-    this.health = config.healthCheck !== undefined ? new HealthChecker(this.targets, config.healthCheck) : undefined;
+    this.health = config.healthCheck !== undefined ? new HealthChecker(this.targets, config.healthCheck, name) : undefined;
     this.#balancer = createBalancer(config.balancer, this.targets, config.hashOn, this.health?.up);
     this.tracksInflight = this.#balancer.onEnd !== undefined || this.health?.passive === true;
   }

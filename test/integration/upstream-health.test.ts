@@ -127,6 +127,17 @@ test('a stopped target is ejected, then gets traffic again after restarting on t
     assert.equal(r.status, 200);
     assert.equal(r.text, 'a');
   }
+  // health is visible on the admin port: /routes and the gauge
+  const routes = (await (await fetch(`${gw.adminUrl}/routes`)).json()) as { routes: { name: string; integration: { health?: { target: string; healthy: boolean }[] } }[] };
+  const checked = routes.routes.find((r) => r.name === 'checked');
+  assert.deepEqual(checked?.integration.health, [
+    { target: `http://127.0.0.1:${a.port}`, healthy: true },
+    { target: `http://127.0.0.1:${b.port}`, healthy: false },
+  ]);
+  assert.equal(routes.routes.find((r) => r.name === 'hashed')?.integration.health, undefined);
+  const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  assert.match(metrics, new RegExp(`turnpike_upstream_target_healthy\\{upstream="checked",target="http://127.0.0.1:${a.port}"\\} 1`));
+  assert.match(metrics, new RegExp(`turnpike_upstream_target_healthy\\{upstream="checked",target="http://127.0.0.1:${b.port}"\\} 0`));
   b = await startNamed('b', b.port);
   running.add(b);
   await until(async () => (await get('/checked')).text === 'b', 5_000, 'b to get traffic again');

@@ -167,7 +167,10 @@ export class HttpIntegration implements Integration {
 
   describe(): Record<string, unknown> {
     const { type: _t, ...rest } = this.#config;
-    return { type: 'http', upstream: this.#upstream.name, targets: this.#upstream.targets.map((t) => t.origin + t.basePath), ...rest };
+    const up = this.#upstream;
+    // Health per target on the admin port's /routes (only upstreams with healthCheck).
+    const health = up.health !== undefined ? { health: up.describeHealth() } : {};
+    return { type: 'http', upstream: up.name, targets: up.targets.map((t) => t.origin + t.basePath), ...health, ...rest };
   }
 
   invoke(ctx: RequestContext): void {
