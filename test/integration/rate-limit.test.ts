@@ -151,7 +151,10 @@ test('redis killed mid-test: fallback local keeps limiting, fallback reject answ
   const metrics = await (await fetch(`${fb.adminUrl}/metrics`)).text();
   const m = /turnpike_rate_limit_redis_fallback_total\{[^}]*fallback="local"[^}]*\} (\d+)/.exec(metrics);
   assert.ok(m && Number(m[1]) >= 5, metrics.split('\n').filter((l) => l.includes('rate_limit')).join('\n'));
-  const warns = fb.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('rate-limit: Redis unavailable'));
+  // Log lines arrive through the child's stdout pipe: give them up to 2 s to be read.
+  const isWarn = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('rate-limit: Redis unavailable');
+  for (let i = 0; i < 40 && fb.logs.filter(isWarn).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  const warns = fb.logs.filter(isWarn);
   // Once a minute per plugin instance: one for each of the two routes.
   assert.equal(warns.length, 2);
 });
