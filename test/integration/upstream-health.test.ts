@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { deadPort } from '../helpers/upstream.js';
 
 interface Named {
   port: number;
@@ -105,6 +106,34 @@ test('both healthy: round-robin reaches both targets', async () => {
     got.add(r.text);
   }
   assert.deepEqual([...got].sort(), ['a', 'b']);
+});
+
+test('passive: consecutive connect failures on real traffic eject a target (no active probes)', async () => {
+  const dead = await deadPort();
+  const pgw = await startGateway(`
+server: { accessLog: false }
+upstreams:
+  passive:
+    balancer: weighted-round-robin
+    targets: [{ url: "http://127.0.0.1:${a.port}" }, { url: "http://127.0.0.1:${dead}" }]
+    healthCheck: { passive: { unhealthyThreshold: 2, recoverAfterMs: 60000 } }
+apis:
+  - name: p
+    routes: [{ name: p, path: /p, integration: { type: http, upstream: passive } }]
+`);
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(`${pgw.url}/p`).then(async (r) => (await r.text(), r.status))));
+    // alternating a / dead until the dead one has failed twice
+    assert.deepEqual(statuses, [200, 502, 200, 502]);
+    for (let i = 0; i < 10; i++) {
+      const r = await fetch(`${pgw.url}/p`);
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), 'a');
+    }
+  } finally {
+    await pgw.stop();
+  }
 });
 
 test('a stopped target is ejected, then gets traffic again after restarting on the same port', async () => {
