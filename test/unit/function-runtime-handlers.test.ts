@@ -1,6 +1,9 @@
 // FunctionPool: handler styles, context, environment, errors, logs, in-place module resolution.
 // Real worker threads running the handler modules under test/fixtures/functions.
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { FunctionPool, type FunctionLogRecord, type FunctionSpec, type InvokeResult } from '../../src/integrations/function/runtime/index.js';
@@ -214,7 +217,19 @@ describe('context and environment', { timeout: 20_000 }, () => {
   });
 
   it('resolves imports from the node_modules next to the handler (in place, like a Lambda bundle)', async () => {
-    const p = pool({ module: fixture('with-deps/index.mjs') });
+    // The bundle is laid out at test time: a node_modules folder is never committed.
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-bundle-'));
+    mkdirSync(join(dir, 'node_modules', 'leftpad-lite'), { recursive: true });
+    writeFileSync(join(dir, 'node_modules', 'leftpad-lite', 'package.json'), '{"name":"leftpad-lite","version":"1.0.0","main":"index.js"}');
+    writeFileSync(
+      join(dir, 'node_modules', 'leftpad-lite', 'index.js'),
+      "'use strict';\nfunction leftpad(s, len, ch) { s = String(s); while (s.length < len) s = (ch || ' ') + s; return s; }\nleftpad.version = 'leftpad-lite@1.0.0';\nmodule.exports = leftpad;\n",
+    );
+    writeFileSync(
+      join(dir, 'index.mjs'),
+      "import leftpad from 'leftpad-lite';\nexport const handler = async (event) => ({ padded: leftpad(String(event.value), 5, '0'), version: leftpad.version });\n",
+    );
+    const p = pool({ module: join(dir, 'index.mjs') });
     assert.deepEqual(ok(await p.invoke({ value: 42 })), { padded: '00042', version: 'leftpad-lite@1.0.0' });
   });
 });
