@@ -2,6 +2,7 @@
  * `turnpike serve`: one process (workers = 1) or a node:cluster primary with N workers.
  * The process stays in the foreground so supervisors see its real pid.
  */
+import type { SourceDocument } from '../config/load.js';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import cluster, { type Worker } from 'node:cluster';
@@ -103,6 +104,26 @@ function applyLogLevel(logger: Logger, data: unknown): void {
  * Builds the first table (from the file, or in a worker from the text the primary sent) or exits 1
  * with every problem on stderr, once.
  */
+/**
+ * One config version: read (or take the primary's text), validate, compile, and load its certificates
+ * (keys and the client CA are read on every load: a bad path is a config error). A failure leaves
+ * nothing open behind it.
+ */
+async function loadConfig(
+  opts: ServeOptions,
+  deps: { logger: Logger; metrics: GatewayMetrics; pools: PoolRegistry },
+  text?: string,
+): Promise<{ doc: SourceDocument; table: RouteTable; tls: TlsState | undefined }> {
+  const doc = text === undefined ? await readConfigFile(opts.file) : parseConfigText(text, opts.file);
+  const table = buildTable(doc, deps);
+  try {
+    return { doc, table, tls: loadTls(doc) };
+  } catch (err) {
+    void table.close();
+    throw err;
+  }
+}
+
 async function firstTable(
   opts: ServeOptions,
   logger: Logger,
@@ -111,16 +132,7 @@ async function firstTable(
   text?: string,
 ): Promise<{ table: RouteTable; text: string; tls: TlsState | undefined }> {
   try {
-    const doc = text === undefined ? await readConfigFile(opts.file) : parseConfigText(text, opts.file);
-    const table = buildTable(doc, { logger, metrics, pools });
-    let tls: TlsState | undefined;
-    try {
-      // Certificates, keys and the client CA are read here (and on every reload): a bad path is a config error.
-      tls = loadTls(doc);
-    } catch (err) {
-      void table.close();
-      throw err;
-    }
+    const { doc, table, tls } = await loadConfig(opts, { logger, metrics, pools }, text);
     applyLogLevel(logger, doc.data);
     // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start-up, never silent.
     for (const w of [...doc.warnings, ...table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
@@ -227,15 +239,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
   let again = false;
   const reload = async (text?: string): Promise<{ ok: boolean; version?: string; errors?: string }> => {
     try {
-      const doc = text === undefined ? await readConfigFile(opts.file) : parseConfigText(text, opts.file);
-      const next = buildTable(doc, { logger, metrics, pools });
-      let nextTls: TlsState | undefined;
-      try {
-        nextTls = loadTls(doc);
-      } catch (err) {
-        void next.close();
-        throw err;
-      }
+      const { doc, table: next, tls: nextTls } = await loadConfig(opts, { logger, metrics, pools }, text);
       // Certificate files can change while the config text does not (renewal + touch, SIGHUP).
       reloadTls(nextTls);
       if (next.version === gateway.table.version) {
@@ -466,15 +470,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
 
   const reload = async () => {
     try {
-      const doc = await readConfigFile(opts.file);
-      const next = buildTable(doc, { logger, metrics, pools });
-      let nextTls: TlsState | undefined;
-      try {
-        nextTls = loadTls(doc);
-      } catch (err) {
-        void next.close();
-        throw err;
-      }
+      const { doc, table: next, tls: nextTls } = await loadConfig(opts, { logger, metrics, pools });
       if (next.version === table.version) {
         void next.close();
         // Same config text, renewed certificate files: the workers re-read them.
