@@ -61,6 +61,7 @@ const program = new Command()
     `
 Environment:
   TURNPIKE_LOG_LEVEL   log level (fatal, error, warn, info, debug, trace); overrides server.logLevel
+  TURNPIKE_ADMIN_TOKEN bearer token of the Admin API (serve; or --admin-token-file)
 
 Docs: docs/cli.md, docs/operations.md`,
   );
@@ -71,9 +72,10 @@ program
   .argument('<file>', 'config file')
   .option('-p, --port <n>', 'listen port', portArg, 8080)
   .option('--host <host>', 'listen address', '0.0.0.0')
-  .option('--admin-port <n>', 'admin port (metrics, health, ready, routes)', portArg, 9080)
+  .option('--admin-port <n>', 'admin port (metrics, health, ready, routes, Admin API)', portArg, 9080)
   .option('--admin-host <host>', 'admin listen address', '127.0.0.1')
   .option('--https-port <n>', 'HTTPS listen port when the config has server.tls (overrides server.tls.port; default 8443)', portArg)
+  .option('--admin-token-file <path>', 'file holding the Admin API bearer token (else $TURNPIKE_ADMIN_TOKEN; there is no plain flag: it would show in ps)')
   .option(
     '-w, --workers <n>',
     `worker processes; 1 serves from this process, more runs a cluster primary (default: CPU count, ${availableParallelism()} here)`,
@@ -98,6 +100,7 @@ Signals:
         adminPort: number;
         adminHost: string;
         httpsPort?: number;
+        adminTokenFile?: string;
         workers?: number;
         watch: boolean;
         stage?: string;
@@ -106,7 +109,17 @@ Signals:
     ) => {
       configureAwsServing({ stage: o.stage, variables: o.stageVariable });
       const workers = o.workers ?? availableParallelism();
-      await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch, httpsPort: o.httpsPort });
+      await serve({
+        file,
+        port: o.port,
+        host: o.host,
+        adminPort: o.adminPort,
+        adminHost: o.adminHost,
+        workers,
+        watch: o.watch,
+        httpsPort: o.httpsPort,
+        ...(o.adminTokenFile !== undefined ? { adminTokenFile: o.adminTokenFile } : {}),
+      });
     },
   );
 
