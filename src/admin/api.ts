@@ -293,6 +293,8 @@ function resolve(rawPath: string): Target {
   } catch {
     throw new ApiError(400, 'the path is not valid percent-encoding');
   }
+  // A key becomes a property name when the document is assembled; `__proto__` there would set a prototype.
+  if (segs.includes('__proto__')) throw new ApiError(400, FORBIDDEN_KEY);
   const [first = '', second, third, fourth, ...rest] = segs;
   if (rest.length === 0 && second === undefined) {
     if (first === 'config') return { type: 'config' };
@@ -328,6 +330,8 @@ const KIND_NOUN: Record<EntityKind, string> = {
   usagePlans: 'usage plan',
 };
 
+const FORBIDDEN_KEY = 'the name "__proto__" is not allowed';
+
 function routeLocation(api: string, key: string): string {
   return `/apis/${encodeURIComponent(api)}/routes/${encodeURIComponent(key)}`;
 }
@@ -351,6 +355,7 @@ export function fromRepresentation(col: Collection, urlKey: string | undefined, 
   }
   const key = urlKey ?? given;
   if (key === undefined || key === '') throw new ApiError(400, `"${col.keyField}" is required`);
+  if (key === '__proto__') throw new ApiError(400, FORBIDDEN_KEY);
   if (col.kind === 'apis' && 'routes' in obj) {
     throw new ApiError(400, `an API's routes are entities of their own: manage them under /apis/${encodeURIComponent(key)}/routes`);
   }
@@ -371,6 +376,7 @@ function keyOfRoute(obj: Record<string, unknown>): string | undefined {
 function routeFrom(urlKey: string | undefined, input: unknown): { key: string; body: Record<string, unknown> } {
   const obj = objectBody(input);
   const key = keyOfRoute(obj);
+  if (key === '__proto__') throw new ApiError(400, FORBIDDEN_KEY);
   if (urlKey !== undefined && key !== undefined && key !== urlKey) {
     throw new ApiError(
       400,
