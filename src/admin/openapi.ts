@@ -77,10 +77,14 @@ export function buildAdminOpenApi(): Json {
       required: ((e.apiKey.required as string[] | undefined) ?? []).filter((k) => k !== 'hash' && k !== 'id'),
       description: 'Without "hash" a key is generated and returned once, in the 201 answer; without "id" one is generated.',
     },
+    // A copy rather than allOf: ApiKey forbids additional properties, and `key` is one.
     ApiKeyCreated: {
-      allOf: [ref('ApiKey')],
-      properties: { key: { type: 'string', description: 'The generated key. Shown only in this answer: only its hash is stored.' } },
-      required: ['key'],
+      ...e.apiKey,
+      properties: {
+        ...(e.apiKey.properties as Schema),
+        key: { type: 'string', description: 'The generated key. Shown only in this answer: only its hash is stored.' },
+      },
+      required: [...((e.apiKey.required as string[] | undefined) ?? []), 'key'],
     },
     UsagePlan: withName(e.usagePlan.value, e.usagePlan.key, 'usage plan'),
     Config: e.config,

@@ -60,11 +60,11 @@ export class FileConfigStore implements ConfigStore {
     return r === undefined ? undefined : structuredClone(r);
   }
 
-  async put(): Promise<never> {
+  async put(_kind: EntityKind, _key: string, _body: Record<string, unknown>, _opts?: { parent?: string; createOnly?: boolean }): Promise<never> {
     throw new ReadOnlyStoreError();
   }
 
-  async delete(): Promise<never> {
+  async delete(_kind: EntityKind, _key: string, _parent?: string): Promise<never> {
     throw new ReadOnlyStoreError();
   }
 
