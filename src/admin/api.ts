@@ -159,14 +159,13 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
         return entity({ kind: 'settings', parent: undefined, key: 'server', location: '/settings', col: undefined }, method, body);
       case 'collection': {
         if (method === 'POST') {
-          const input = body as unknown;
-          const generated = t.col.kind === 'apiKeys' ? maybeGenerateKey(input) : undefined;
-          const { key, body: entityBody } = fromRepresentation(t.col, undefined, generated?.input ?? input);
+          const generated = t.col.kind === 'apiKeys' ? prepareNewKey(body) : undefined;
+          const { key, body: entityBody } = fromRepresentation(t.col, undefined, generated === undefined ? body : generated.input);
           const r = await store.put(t.col.kind, key, entityBody, { createOnly: true });
           const rep = toRepresentation(t.col, r.record);
           return {
             status: 201,
-            body: generated === undefined ? rep : { ...rep, key: generated.key },
+            body: generated?.key === undefined ? rep : { ...rep, key: generated.key },
             headers: { location: `/${t.name}/${encodeURIComponent(key)}`, 'x-config-version': r.version },
           };
         }
@@ -395,15 +394,17 @@ function refusePlaintextKey(input: unknown): void {
   }
 }
 
-/** POST /api-keys without a hash: a key is generated as `turnpike keys create` does, and shown once. */
-function maybeGenerateKey(input: unknown): { input: Record<string, unknown>; key: string } | undefined {
+/**
+ * POST /api-keys: an id is generated when none is given, and without a hash a key is generated as
+ * `turnpike keys create` does, to be shown once.
+ */
+function prepareNewKey(input: unknown): { input: unknown; key?: string } {
   refusePlaintextKey(input);
-  if (!isPlainObject(input) || input.hash !== undefined) return undefined;
+  if (!isPlainObject(input)) return { input };
+  const withId = input.id === undefined ? { id: generateKeyId(), ...input } : input;
+  if (input.hash !== undefined) return { input: withId };
   const key = generateApiKey();
-  return {
-    key,
-    input: { id: input.id ?? generateKeyId(), ...input, hash: hashApiKey(key), enabled: input.enabled ?? true, createdAt: input.createdAt ?? new Date().toISOString() },
-  };
+  return { key, input: { ...withId, hash: hashApiKey(key), enabled: input.enabled ?? true, createdAt: input.createdAt ?? new Date().toISOString() } };
 }
 
 /** Store and body errors -> status, JSON body and headers. */

@@ -54,12 +54,18 @@ export function readBody(req: http.IncomingMessage, limit = MAX_BODY_BYTES): Pro
     };
     req.on('data', onData);
     req.once('end', () => {
-      if (!done) resolve(Buffer.concat(chunks, size));
-    });
-    req.once('error', (err) => {
-      if (!done) reject(err);
+      if (done) return;
       done = true;
+      resolve(Buffer.concat(chunks, size));
     });
+    // A client that goes away mid-body: 'close' without 'end' (or an 'error'); nobody reads the answer.
+    const cut = () => {
+      if (done) return;
+      done = true;
+      reject(new BodyError(400, 'the request body was cut off'));
+    };
+    req.once('error', cut);
+    req.once('close', cut);
   });
 }
 

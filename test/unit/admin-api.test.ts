@@ -9,7 +9,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
-import { createAdminServer } from '../../src/admin/server.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdminTokenError, resolveAdminToken } from '../../src/admin/auth.js';
+import { adminApiOptions, createAdminServer } from '../../src/admin/server.js';
 import { FileConfigStore } from '../../src/cluster/file-store.js';
 import { ConfigError } from '../../src/config/diagnostics.js';
 import { parseConfigText, validateDocument } from '../../src/config/index.js';
@@ -384,6 +388,10 @@ describe('api keys', () => {
       assert.equal(x.status, 400, `${method} ${path}`);
       assert.match(x.json.message, /plaintext/);
     }
+    const noId = await call(admin, 'POST', '/api-keys', { name: 'no id', hash: `sha256:${'b'.repeat(64)}` });
+    assert.equal(noId.status, 201);
+    assert.match(noId.json.id, /^[a-z0-9]{10}$/);
+    assert.equal(noId.json.key, undefined);
     const badHash = await call(admin, 'PUT', '/api-keys/partner-1', { name: 'p', hash: 'md5:abc' });
     assert.equal(badHash.status, 400);
     assert.ok(badHash.json.errors.some((e: { path: string }) => /^apiKeys\[\d+\]\.hash$/.test(e.path)));
@@ -557,6 +565,60 @@ describe('read-only (file) store', () => {
       assert.equal(r.headers.get('allow'), 'GET, HEAD');
       assert.match(r.json.message, /edit the file/);
       assert.match(r.json.message, /--database/);
+    }
+  });
+});
+
+describe('token sources and start-up warnings', () => {
+  const capture = () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    return { logger, lines, warnings: () => lines.filter((l) => l.level === 40).map((l) => String(l.msg)) };
+  };
+
+  test('the env token, or the file (which wins, trailing newline trimmed); empty, unreadable or spaced tokens fail', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-admin-token-'));
+    const file = join(dir, 'token');
+    writeFileSync(file, 'from-file-token-0123456789\n');
+    assert.equal(resolveAdminToken({ env: { TURNPIKE_ADMIN_TOKEN: 'from-env' } }), 'from-env');
+    assert.equal(resolveAdminToken({ env: {} }), undefined);
+    assert.equal(resolveAdminToken({ env: { TURNPIKE_ADMIN_TOKEN: '' } }), undefined);
+    assert.equal(resolveAdminToken({ file, env: { TURNPIKE_ADMIN_TOKEN: 'from-env' } }), 'from-file-token-0123456789');
+    writeFileSync(file, '\n');
+    assert.throws(() => resolveAdminToken({ file, env: {} }), (e: unknown) => e instanceof AdminTokenError && /empty/.test(e.message));
+    assert.throws(() => resolveAdminToken({ file: join(dir, 'missing'), env: {} }), /ENOENT/);
+    assert.throws(() => resolveAdminToken({ env: { TURNPIKE_ADMIN_TOKEN: 'two words' } }), /whitespace/);
+  });
+
+  test('warnings: no token with a writable store, a short token, a non-loopback admin address; none for the quiet cases', () => {
+    const saved = process.env.TURNPIKE_ADMIN_TOKEN;
+    try {
+      delete process.env.TURNPIKE_ADMIN_TOKEN;
+      let c = capture();
+      const writable = new MemoryConfigStore(baseConfig());
+      const fileStore = new FileConfigStore(() => ({ file: 'g.yaml', text: 'apis: []\n', version: 'v' }));
+      assert.equal(adminApiOptions({ adminHost: '127.0.0.1' }, writable, c.logger).token, undefined);
+      assert.equal(c.warnings().length, 1);
+      assert.match(c.warnings()[0] as string, /no admin token/);
+      c = capture();
+      adminApiOptions({ adminHost: '127.0.0.1' }, fileStore, c.logger);
+      assert.deepEqual(c.warnings(), [], 'a read-only file store without a token is the quiet default');
+      process.env.TURNPIKE_ADMIN_TOKEN = 'short';
+      c = capture();
+      assert.equal(adminApiOptions({ adminHost: '0.0.0.0' }, fileStore, c.logger).token, 'short');
+      assert.equal(c.warnings().length, 2);
+      assert.ok(!c.lines.some((l) => Object.values(l).includes('short')), 'the token itself is not logged');
+      assert.ok(c.warnings().some((w) => /shorter than 16/.test(w)));
+      assert.ok(c.warnings().some((w) => /beyond loopback without TLS/.test(w)));
+      process.env.TURNPIKE_ADMIN_TOKEN = TOKEN;
+      for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2']) {
+        c = capture();
+        adminApiOptions({ adminHost: host }, writable, c.logger);
+        assert.deepEqual(c.warnings(), [], host);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TURNPIKE_ADMIN_TOKEN;
+      else process.env.TURNPIKE_ADMIN_TOKEN = saved;
     }
   });
 });
