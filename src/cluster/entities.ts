@@ -106,9 +106,9 @@ export function assembleConfig(records: readonly EntityRecord[]): Record<string,
     if (api === undefined) continue;
     (api.routes ??= []).push(r.body as unknown as RouteConfig);
   }
-  // An API is created before its routes (they name it as their parent), and its last route can be
-  // deleted: as entities, an API with no routes yet is a normal state, not the file's "needs routes" error.
-  for (const api of apis) if (api.routes === undefined && api.openapi === undefined) api.routes = [];
+  // An API is created before its first route (each is its own entity), and a native API must have
+  // `routes`: an empty list is what the file would say. APIs served from an OpenAPI document have none.
+  for (const api of apis) if (api.routes === undefined && (api as { openapi?: unknown }).openapi === undefined) api.routes = [];
   doc.apis = apis;
   return doc;
 }

@@ -31,12 +31,12 @@ export interface ServeOptions {
   host: string;
   adminPort: number;
   adminHost: string;
+  /** File holding the Admin API token (else TURNPIKE_ADMIN_TOKEN). */
+  adminTokenFile?: string;
   workers: number;
   watch: boolean;
   /** HTTPS port from --https-port (overrides server.tls.port); only used when the config has server.tls. */
   httpsPort?: number;
-  /** File holding the Admin API token (else TURNPIKE_ADMIN_TOKEN). */
-  adminTokenFile?: string;
 }
 
 /** HTTPS port when server.tls.port and --https-port are both absent. */
@@ -253,9 +253,9 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       }
       applyServerLimits(server, next, table.limits.headerBytes, logger);
       applyLogLevel(logger, doc.data);
+      servedText = doc.text;
       gateway.swap(next);
       httpsGateway?.swap(next);
-      servedText = doc.text;
       metrics.reloads.inc({ result: 'success' });
       lifecycle(logger).info({ version: next.version, routes: next.routes.length }, 'config reloaded');
       return { ok: true, version: next.version };
