@@ -61,7 +61,6 @@ const program = new Command()
     `
 Environment:
   TURNPIKE_LOG_LEVEL   log level (fatal, error, warn, info, debug, trace); overrides server.logLevel
-  TURNPIKE_ADMIN_TOKEN bearer token of the Admin API (serve; or --admin-token-file)
 
 Docs: docs/cli.md, docs/operations.md`,
   );
@@ -87,6 +86,9 @@ program
   .addHelpText(
     'after',
     `
+Environment:
+  TURNPIKE_ADMIN_TOKEN  bearer token of the Admin API (or --admin-token-file; docs/admin-api.md)
+
 Signals:
   SIGHUP           reload the config file (validated first; a bad file is rejected and the old config keeps serving)
   SIGTERM, SIGINT  drain: stop accepting, finish requests in flight (up to server.shutdownGraceMs), exit 0`,
