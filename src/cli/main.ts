@@ -111,17 +111,7 @@ Signals:
     ) => {
       configureAwsServing({ stage: o.stage, variables: o.stageVariable });
       const workers = o.workers ?? availableParallelism();
-      await serve({
-        file,
-        port: o.port,
-        host: o.host,
-        adminPort: o.adminPort,
-        adminHost: o.adminHost,
-        workers,
-        watch: o.watch,
-        httpsPort: o.httpsPort,
-        ...(o.adminTokenFile !== undefined ? { adminTokenFile: o.adminTokenFile } : {}),
-      });
+      await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch, httpsPort: o.httpsPort, adminTokenFile: o.adminTokenFile });
     },
   );
 
