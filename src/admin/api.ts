@@ -246,7 +246,13 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
       const first = path.split('/')[1] ?? '';
       return Object.hasOwn(COLLECTIONS, first);
     },
-    handle: (req, res) => void handle(req, res),
+    handle: (req, res) => {
+      // handle() answers its own errors; this only catches a failure while answering one.
+      handle(req, res).catch((err: unknown) => {
+        logger.error({ err }, 'admin api: could not answer');
+        res.destroy();
+      });
+    },
     endpoints: ['/openapi.json', '/config', '/settings', ...Object.keys(COLLECTIONS).map((c) => `/${c}`), '/apis/{name}/routes'],
   };
 }
