@@ -130,6 +130,9 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
     } catch (err) {
       const { status, body, headers } = errorAnswer(err, requestId);
       if (status >= 500 && status !== 503) logger.error({ err, requestId, method, path: rawPath }, 'admin api: request failed');
+      // Refused tokens are what a guessing attack looks like; rejected writes are part of the audit trail.
+      else if (status === 401 || status === 403) logger.warn({ requestId, method, path: rawPath, status, clientIp: req.socket.remoteAddress }, 'admin api: request refused');
+      else if (WRITES.has(method)) logger.info({ requestId, method, path: rawPath, status }, 'admin api: change rejected');
       if (status === 413) {
         // The rest of the body is not read: close the connection once the answer is out.
         res.shouldKeepAlive = false;

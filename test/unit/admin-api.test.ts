@@ -36,8 +36,8 @@ interface Admin {
   close(): Promise<void>;
 }
 
-async function startAdmin(store = new MemoryConfigStore(baseConfig()), token: string | null = TOKEN): Promise<Admin & { server: http.Server }> {
-  const server = createAdminServer(probes, silent, { store, token: token ?? undefined });
+async function startAdmin(store = new MemoryConfigStore(baseConfig()), token: string | null = TOKEN, logger = silent): Promise<Admin & { server: http.Server }> {
+  const server = createAdminServer(probes, logger, { store, token: token ?? undefined });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -124,6 +124,31 @@ describe('token', () => {
     }
     // RFC 6750: the scheme is case-insensitive.
     assert.equal((await call(admin, 'GET', '/upstreams', undefined, { authorization: `bearer ${TOKEN}` })).status, 200);
+  });
+
+  test('refused tokens and writes are logged (with the request id, never the token); changes are logged with the new version', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const logged = await startAdmin(new MemoryConfigStore(baseConfig()), TOKEN, logger);
+    try {
+      const wrong = `Bearer ${TOKEN.slice(0, -3)}xyz`;
+      const r = await call(logged, 'GET', '/apis', undefined, { authorization: wrong });
+      assert.equal(r.status, 401);
+      await call(logged, 'POST', '/upstreams', { name: 'bad', targets: [] });
+      await call(logged, 'POST', '/upstreams', { name: 'ok', targets: [{ url: 'http://127.0.0.1:1' }] });
+      const refused = lines.find((l) => l.msg === 'admin api: request refused');
+      assert.equal(refused?.requestId, r.json.requestId);
+      assert.equal(refused?.status, 401);
+      assert.equal(lines.find((l) => l.msg === 'admin api: change rejected')?.status, 400);
+      const changed = lines.find((l) => l.msg === 'admin api: config changed');
+      assert.equal(changed?.status, 201);
+      assert.equal(changed?.version, await logged.store.version());
+      const text = JSON.stringify(lines);
+      assert.ok(!text.includes(TOKEN.slice(0, -3)) && !text.includes(TOKEN), 'no token, right or wrong, in the log');
+      assert.ok(!text.includes('127.0.0.1:1'), 'no bodies in the log');
+    } finally {
+      await logged.close();
+    }
   });
 
   test('a token is required before anything else is told: writes and unknown entities answer 401 too', async () => {
