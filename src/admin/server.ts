@@ -1,9 +1,14 @@
 /**
  * The admin listener (127.0.0.1:9080 by default): /metrics (Prometheus), /health (process alive),
- * /ready (a config is loaded and traffic is being accepted), /routes (the live route table).
+ * /ready (a config is loaded and traffic is being accepted), /routes (the live route table), and, when
+ * given a config store, the Admin REST API (src/admin/api.ts) with its description at /openapi.json.
+ * The probes stay unauthenticated: load balancers and Prometheus must reach them without the token.
  */
 import http from 'node:http';
 import type { Logger } from 'pino';
+import type { ConfigStore } from '../cluster/entities.js';
+import { type AdminApiOptions, createAdminApi } from './api.js';
+import { ADMIN_TOKEN_ENV, MIN_TOKEN_LENGTH, resolveAdminToken } from './auth.js';
 
 export interface AdminSource {
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -12,9 +17,12 @@ export interface AdminSource {
   status(): Record<string, unknown>;
 }
 
-export function createAdminServer(source: AdminSource, logger: Logger): http.Server {
+export function createAdminServer(source: AdminSource, logger: Logger, apiOptions?: AdminApiOptions): http.Server {
+  const api = apiOptions === undefined ? undefined : createAdminApi(apiOptions, logger);
+  const endpoints = ['/health', '/ready', '/routes', '/metrics', ...(api?.endpoints ?? [])];
   return http.createServer({ maxHeaderSize: 16_384, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (api?.handles(path)) return api.handle(req, res);
     const send = (status: number, body: unknown, type = 'application/json') => {
       const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2);
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
@@ -40,7 +48,37 @@ export function createAdminServer(source: AdminSource, logger: Logger): http.Ser
         );
         return;
       default:
-        return send(404, { message: 'Not Found', endpoints: ['/health', '/ready', '/routes', '/metrics'] });
+        return send(404, { message: 'Not Found', endpoints });
     }
   });
+}
+
+/**
+ * The Admin API's options for serve: the token (env or file; an unreadable file fails the start) and
+ * the start-up warnings an operator should see once. Shared by the single process and the cluster
+ * primary, and by whichever store serve passes (file or PostgreSQL).
+ */
+export function adminApiOptions(
+  opts: { adminHost: string; adminTokenFile?: string | undefined },
+  store: ConfigStore,
+  logger: Logger,
+): AdminApiOptions {
+  const token = resolveAdminToken({ file: opts.adminTokenFile, env: process.env });
+  if (token === undefined) {
+    // The file mode is read-only and still fully configured by its file, so no token is normal there.
+    if (store.writable) logger.warn(`Admin API: no admin token, so its entity endpoints answer 403; set ${ADMIN_TOKEN_ENV} or --admin-token-file`);
+  } else if (token.length < MIN_TOKEN_LENGTH) {
+    logger.warn({ length: token.length }, `Admin API: the admin token is shorter than ${MIN_TOKEN_LENGTH} characters; use a long random one (openssl rand -hex 32)`);
+  }
+  if (!isLoopback(opts.adminHost)) {
+    logger.warn(
+      { adminHost: opts.adminHost },
+      'the admin port is bound beyond loopback without TLS: the admin token and the config travel in clear text; put it behind a TLS proxy or a private network',
+    );
+  }
+  return { store, token };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) || /^::ffff:127\./i.test(host);
 }

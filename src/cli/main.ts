@@ -71,9 +71,10 @@ program
   .argument('<file>', 'config file')
   .option('-p, --port <n>', 'listen port', portArg, 8080)
   .option('--host <host>', 'listen address', '0.0.0.0')
-  .option('--admin-port <n>', 'admin port (metrics, health, ready, routes)', portArg, 9080)
+  .option('--admin-port <n>', 'admin port (metrics, health, ready, routes, Admin API)', portArg, 9080)
   .option('--admin-host <host>', 'admin listen address', '127.0.0.1')
   .option('--https-port <n>', 'HTTPS listen port when the config has server.tls (overrides server.tls.port; default 8443)', portArg)
+  .option('--admin-token-file <path>', 'file holding the Admin API bearer token (else $TURNPIKE_ADMIN_TOKEN; there is no plain flag: it would show in ps)')
   .option(
     '-w, --workers <n>',
     `worker processes; 1 serves from this process, more runs a cluster primary (default: CPU count, ${availableParallelism()} here)`,
@@ -85,6 +86,9 @@ program
   .addHelpText(
     'after',
     `
+Environment:
+  TURNPIKE_ADMIN_TOKEN  bearer token of the Admin API (or --admin-token-file; docs/admin-api.md)
+
 Signals:
   SIGHUP           reload the config file (validated first; a bad file is rejected and the old config keeps serving)
   SIGTERM, SIGINT  drain: stop accepting, finish requests in flight (up to server.shutdownGraceMs), exit 0`,
@@ -98,6 +102,7 @@ Signals:
         adminPort: number;
         adminHost: string;
         httpsPort?: number;
+        adminTokenFile?: string;
         workers?: number;
         watch: boolean;
         stage?: string;
@@ -106,7 +111,7 @@ Signals:
     ) => {
       configureAwsServing({ stage: o.stage, variables: o.stageVariable });
       const workers = o.workers ?? availableParallelism();
-      await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch, httpsPort: o.httpsPort });
+      await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch, httpsPort: o.httpsPort, adminTokenFile: o.adminTokenFile });
     },
   );
 

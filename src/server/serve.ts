@@ -10,7 +10,8 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import client from 'prom-client';
-import { createAdminServer } from '../admin/server.js';
+import { adminApiOptions, createAdminServer } from '../admin/server.js';
+import { FileConfigStore } from '../cluster/file-store.js';
 import type { RouteTable } from '../compile/types.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { buildTable, functionRegistry, parseConfigText, readConfigFile } from '../config/index.js';
@@ -30,6 +31,8 @@ export interface ServeOptions {
   host: string;
   adminPort: number;
   adminHost: string;
+  /** File holding the Admin API token (else TURNPIKE_ADMIN_TOKEN). */
+  adminTokenFile?: string;
   workers: number;
   watch: boolean;
   /** HTTPS port from --https-port (overrides server.tls.port); only used when the config has server.tls. */
@@ -188,7 +191,9 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     // A SIGHUP sent to the whole process group must not kill workers (its default action): the primary reloads them.
     process.on('SIGHUP', () => undefined);
   }
-  const { table, tls: firstTls } = await firstTable(opts, logger, metrics, pools, isWorker ? await configFromPrimary() : undefined);
+  const { table, tls: firstTls, text: firstText } = await firstTable(opts, logger, metrics, pools, isWorker ? await configFromPrimary() : undefined);
+  // The text of the config being served, for the Admin API's file store.
+  let servedText = firstText;
   collectStartupGarbage();
   const gateway = new Gateway(table, logger, metrics);
   const server = createListener(gateway, table.limits);
@@ -248,6 +253,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       }
       applyServerLimits(server, next, table.limits.headerBytes, logger);
       applyLogLevel(logger, doc.data);
+      servedText = doc.text;
       gateway.swap(next);
       httpsGateway?.swap(next);
       metrics.reloads.inc({ result: 'success' });
@@ -286,6 +292,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
         status: () => ({ pid: process.pid, version: gateway.table.version, workers: 1 }),
       },
       logger,
+      adminApiOptions(opts, new FileConfigStore(() => ({ file: opts.file, text: servedText, version: gateway.table.version })), logger),
     );
   }
 
@@ -524,6 +531,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       status: () => ({ pid: process.pid, version: table.version, workers: listening.size }),
     },
     logger,
+    adminApiOptions(opts, new FileConfigStore(() => ({ file: opts.file, text, version: table.version })), logger),
   );
   await listen(admin, opts.adminPort, opts.adminHost);
   const adminPortNum = (admin.address() as AddressInfo).port;

@@ -169,7 +169,10 @@ test('/health, /ready and /routes', async () => {
 test('admin answers 404 with the endpoint list for unknown paths and 405 for non-GET', async () => {
   const nf = await fetch(`${gw.adminUrl}/nope`);
   assert.equal(nf.status, 404);
-  assert.deepEqual(((await nf.json()) as { endpoints: string[] }).endpoints, ['/health', '/ready', '/routes', '/metrics']);
+  const endpoints = ((await nf.json()) as { endpoints: string[] }).endpoints;
+  assert.deepEqual(endpoints.slice(0, 4), ['/health', '/ready', '/routes', '/metrics']);
+  // The Admin API's resources follow the probes (docs/admin-api.md).
+  for (const p of ['/openapi.json', '/config', '/apis', '/upstreams']) assert.ok(endpoints.includes(p), p);
   const post = await fetch(`${gw.adminUrl}/metrics`, { method: 'POST' });
   assert.equal(post.status, 405);
   const head = await fetch(`${gw.adminUrl}/health`, { method: 'HEAD' });
