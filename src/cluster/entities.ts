@@ -106,6 +106,9 @@ export function assembleConfig(records: readonly EntityRecord[]): Record<string,
     if (api === undefined) continue;
     (api.routes ??= []).push(r.body as unknown as RouteConfig);
   }
+  // An API is created before its first route (each is its own entity), and a native API must have
+  // `routes`: an empty list is what the file would say. APIs served from an OpenAPI document have none.
+  for (const api of apis) if (api.routes === undefined && (api as { openapi?: unknown }).openapi === undefined) api.routes = [];
   doc.apis = apis;
   return doc;
 }

@@ -154,9 +154,8 @@ export class PostgresConfigStore implements ConfigStore {
           ? [...records, { kind, parent, key, body: stored, position: maxPos + 1 }]
           : records.map((r) => (r === existing ? { ...r, body: stored } : r));
       await this.#check(assembleConfig(next));
-      const json = JSON.stringify(stored);
       const [row] = await tx<Row[]>`
-        insert into turnpike_entities (kind, parent, key, body) values (${kind}, ${parent}, ${key}, ${json})
+        insert into turnpike_entities (kind, parent, key, body) values (${kind}, ${parent}, ${key}, ${stored as never})
         on conflict (kind, parent, key) do update set body = excluded.body, updated_at = now()
         returning *`;
       return { changed: true, result: { record: toRecord(row as Row), created: existing === undefined } };
@@ -190,9 +189,10 @@ export class PostgresConfigStore implements ConfigStore {
       await this.#check(next);
       await tx`delete from turnpike_entities`;
       if (incoming.length > 0) {
-        const rows = incoming.map((r) => ({ kind: r.kind, parent: r.parent, key: r.key, body: JSON.stringify(r.body) }));
-        // One multi-row INSERT: the identity column numbers rows in document order.
-        await tx`insert into turnpike_entities ${tx(rows, 'kind', 'parent', 'key', 'body')}`;
+        const rows = incoming.map((r) => ({ kind: r.kind, parent: r.parent, key: r.key, body: r.body }));
+        // One multi-row INSERT: the identity column numbers rows in document order. Bodies go as
+        // objects: the server types the parameter json and postgres.js serialises it once.
+        await tx`insert into turnpike_entities ${tx(rows as never, 'kind', 'parent', 'key', 'body')}`;
       }
       return { changed: true, result: { entities: incoming.length } };
     });
