@@ -77,6 +77,8 @@ export class PostgresConfigSource implements ConfigSource {
   #pending: { text: string; version: string; document: Record<string, unknown> } | undefined;
   #cachedText: string | undefined;
   #localWarned = false;
+  /** A config is being served (from the database or the cache). */
+  #serving = false;
 
   constructor(opts: PostgresSourceOptions) {
     this.#url = opts.url;
@@ -186,6 +188,7 @@ export class PostgresConfigSource implements ConfigSource {
   }
 
   watch(onChange: () => void): () => void {
+    this.#serving = true;
     let stopped = false;
     const signal = () => {
       if (stopped || this.#awaitingRead) return;
@@ -296,7 +299,9 @@ export class PostgresConfigSource implements ConfigSource {
     const message = (err as Error)?.message ?? String(err);
     if (this.#up !== false) {
       this.#downSince = new Date();
-      this.#logger.warn({ database: redactUrl(this.#url), error: message }, 'configuration database unreachable; serving the last good config');
+      // Before the first config is loaded there is nothing to keep serving: first() says what happens instead.
+      const what = this.#serving ? 'configuration database unreachable; serving the last good config' : 'configuration database unreachable';
+      this.#logger.warn({ database: redactUrl(this.#url), error: message }, what);
     }
     this.#up = false;
     this.#lastError = message;
