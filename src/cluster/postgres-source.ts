@@ -182,6 +182,18 @@ export class PostgresConfigSource implements ConfigSource {
       server.once('error', reject);
       server.listen(ctx.opts.adminPort, ctx.opts.adminHost, () => resolve());
     });
+    // serve installs its drain handlers once a config is loaded; until then there is nothing to drain.
+    const stop = () => {
+      ctx.logger.info('stopped while waiting for the configuration database');
+      ctx.logger.flush();
+      setTimeout(() => process.exit(0), 20);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    server.once('close', () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    });
     // The real admin listener takes the same port once a config is loaded (port 0 picked one).
     ctx.opts.adminPort = (server.address() as AddressInfo).port;
     return server;
@@ -195,13 +207,19 @@ export class PostgresConfigSource implements ConfigSource {
       this.#awaitingRead = true;
       onChange();
     };
+    let checking = false;
     const check = async () => {
+      // A check stuck on a silent server must not pile up behind the interval.
+      if (checking) return;
+      checking = true;
       try {
         const v = await this.store.version();
         this.#markUp();
         if (v !== this.#version) signal();
       } catch (err) {
         this.#markDown(err);
+      } finally {
+        checking = false;
       }
     };
     // Polling: the fallback for a notification lost while the listening connection was being re-made.

@@ -80,6 +80,18 @@ test('database down at start, no cache: admin only, /ready 503 with the reason; 
   await gw.stop();
 });
 
+test('SIGTERM while waiting for the database exits 0', async () => {
+  const idle = new TcpRelay();
+  const port = await idle.reservePort();
+  const w = await startGateway('', {
+    noFile: true,
+    args: ['--database', `postgres://postgres@127.0.0.1:${port}/${db.name}`, '--no-config-cache'],
+    startedLog: (l) => typeof l.msg === 'string' && l.msg.startsWith('waiting for the configuration database'),
+  });
+  gateways.push(w);
+  assert.equal(await w.stop('SIGTERM'), 0);
+});
+
 let gw: RunningGateway;
 const cache = join(cacheDir, 'config-cache.json');
 
