@@ -18,7 +18,7 @@
  * load, mode 0600: it holds API-key hashes) is served when the database cannot be reached; with no
  * cache the node waits, with only its admin port up answering /ready 503 and the reason.
  */
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -83,7 +83,7 @@ export class PostgresConfigSource implements ConfigSource {
   constructor(opts: PostgresSourceOptions) {
     this.#url = opts.url;
     this.#localFile = opts.localFile;
-    this.#cachePath = opts.cache === false ? undefined : (opts.cache ?? join(process.env.TURNPIKE_STATE_DIR || tmpdir(), `turnpike-config-${databaseId(opts.url)}.json`));
+    this.#cachePath = opts.cache === false ? undefined : (opts.cache ?? join(defaultStateDir(), `turnpike-config-${databaseId(opts.url)}.json`));
     this.#pollMs = opts.pollIntervalMs ?? 5_000;
     this.#logger = opts.logger ?? pino({ level: 'silent' });
   }
@@ -353,6 +353,11 @@ export class PostgresConfigSource implements ConfigSource {
   #readCache(): CacheFile | undefined {
     if (this.#cachePath === undefined) return undefined;
     try {
+      const why = untrusted(this.#cachePath);
+      if (why !== undefined) {
+        if (why !== 'missing') this.#logger.warn({ cache: this.#cachePath, reason: why }, 'config cache not trusted; ignored');
+        return undefined;
+      }
       const c = JSON.parse(readFileSync(this.#cachePath, 'utf8')) as CacheFile;
       if (c.turnpikeConfigCache !== 1 || typeof c.document !== 'object') return undefined;
       if (c.database !== databaseId(this.#url)) {
@@ -370,9 +375,14 @@ export class PostgresConfigSource implements ConfigSource {
     const body: CacheFile = { turnpikeConfigCache: 1, database: databaseId(this.#url), version, savedAt: new Date().toISOString(), document };
     const tmp = `${this.#cachePath}.${process.pid}.tmp`;
     try {
-      // 0600 from creation (API-key hashes), then an atomic rename: a crash never leaves half a cache.
-      writeFileSync(tmp, `${JSON.stringify(body)}\n`, { mode: 0o600 });
-      chmodSync(tmp, 0o600);
+      // 0600 from creation (API-key hashes), created exclusively (never through someone's symlink),
+      // then an atomic rename: a crash never leaves half a cache.
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // none left over
+      }
+      writeFileSync(tmp, `${JSON.stringify(body)}\n`, { mode: 0o600, flag: 'wx' });
       renameSync(tmp, this.#cachePath);
     } catch (err) {
       this.#logger.warn({ cache: this.#cachePath, error: (err as Error).message }, 'could not write the config cache');
@@ -388,6 +398,40 @@ function readLocalFile(file: string): SourceDocument {
     throw new ConfigError([{ file, line: 0, column: 0, path: '', message: `cannot read config: ${(e as Error).message}`, severity: 'error' }]);
   }
   return parseConfigText(text, file);
+}
+
+/**
+ * TURNPIKE_STATE_DIR, else a per-user directory (mode 0700) in the OS temp dir: a cache under a
+ * predictable name in a world-writable directory could be planted by another local user and then
+ * served when the database is down.
+ */
+function defaultStateDir(): string {
+  if (process.env.TURNPIKE_STATE_DIR) return process.env.TURNPIKE_STATE_DIR;
+  const dir = join(tmpdir(), `turnpike-${process.getuid?.() ?? 'user'}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch {
+    // exists: untrusted() checks its owner and mode before the cache in it is used
+  }
+  return dir;
+}
+
+/** Why a cache file must not be served (another owner, writable by others, not a plain file), or undefined. */
+function untrusted(file: string): string | undefined {
+  const uid = process.getuid?.();
+  let st: import('node:fs').Stats;
+  try {
+    st = lstatSync(file);
+  } catch {
+    return 'missing';
+  }
+  if (!st.isFile()) return 'not a regular file';
+  if (uid !== undefined && st.uid !== uid) return 'owned by another user';
+  if ((st.mode & 0o022) !== 0) return 'writable by group or others';
+  const dir = lstatSync(join(file, '..'));
+  if (uid !== undefined && dir.uid !== uid && dir.uid !== 0) return 'its directory belongs to another user';
+  if ((dir.mode & 0o022) !== 0 && (dir.mode & 0o1000) === 0) return 'its directory is writable by others';
+  return undefined;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -10,11 +10,12 @@
  *   after the relay is back.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { makeConfigCheck } from '../../src/cluster/check.js';
+import { databaseId } from '../../src/cluster/db.js';
 import { migrate } from '../../src/cluster/migrations.js';
 import { PostgresConfigStore } from '../../src/cluster/postgres-store.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
@@ -80,15 +81,22 @@ test('database down at start, no cache: admin only, /ready 503 with the reason; 
   await gw.stop();
 });
 
-test('SIGTERM while waiting for the database exits 0', async () => {
+test('a cache others could have written is not served (the node waits instead); SIGTERM while waiting exits 0', async () => {
   const idle = new TcpRelay();
   const port = await idle.reservePort();
+  const url = `postgres://postgres@127.0.0.1:${port}/${db.name}`;
+  const planted = join(cacheDir, 'planted.json');
+  const document = { apis: [{ name: 'evil', routes: [ping(666)] }] };
+  writeFileSync(planted, JSON.stringify({ turnpikeConfigCache: 1, database: databaseId(url), version: '1', savedAt: new Date().toISOString(), document }));
+  chmodSync(planted, 0o666);
   const w = await startGateway('', {
     noFile: true,
-    args: ['--database', `postgres://postgres@127.0.0.1:${port}/${db.name}`, '--no-config-cache'],
+    args: ['--database', url, '--config-cache', planted],
     startedLog: (l) => typeof l.msg === 'string' && l.msg.startsWith('waiting for the configuration database'),
   });
   gateways.push(w);
+  assert.ok(w.logs.some((l) => l.msg === 'config cache not trusted; ignored' && l.reason === 'writable by group or others'));
+  assert.equal((await ready(w)).status, 503);
   assert.equal(await w.stop('SIGTERM'), 0);
 });
 
