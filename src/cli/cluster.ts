@@ -74,10 +74,8 @@ export function databaseServeOptions(
 export async function exportDatabase(url: string, o: { format?: string; out?: string }): Promise<void> {
   const format = o.format ?? (o.out !== undefined && /\.json$/i.test(o.out) ? 'json' : 'yaml');
   if (format !== 'yaml' && format !== 'json') fail('export', `--format must be yaml or json (got "${format}")`);
-  const snap = await withDatabase('export', url, async (sql) => {
-    await migrate(sql);
-    return new PostgresConfigStore(sql, async () => undefined).snapshot();
-  });
+  // A read: no migration here (an unmigrated database is reported as such by the store).
+  const snap = await withDatabase('export', url, (sql) => new PostgresConfigStore(sql, async () => undefined).snapshot());
   const text = format === 'json' ? `${JSON.stringify(snap.document, null, 2)}\n` : stringifyYaml(snap.document, { lineWidth: 0 });
   // The config holds API-key hashes: readable by the owner only, like the node's cache.
   if (o.out !== undefined) writeFileSync(o.out, text, { mode: 0o600 });
@@ -118,14 +116,18 @@ export function registerClusterCommands(program: Command, compileOnly: (file: st
       if (isOpenApiDocument(raw.data)) fail('import', `${file} is an AWS API Gateway document; import takes a native Turnpike config (serve AWS documents from a file)`);
       const document = raw.data as Record<string, unknown>;
       await withDatabase('import', url, async (sql) => {
-        await migrate(sql);
         const store = new PostgresConfigStore(sql, makeConfigCheck());
         if (o.dryRun) {
-          const current = await store.snapshot();
+          // Writes nothing, not even the schema: a database without one compares as empty.
+          const current = await store.snapshot().catch((err: unknown) => {
+            if (/no Turnpike schema/.test((err as Error).message)) return { version: 'none', document: assembleConfig([]) };
+            throw err;
+          });
           const same = JSON.stringify(assembleConfig(splitConfig(document))) === JSON.stringify(current.document);
           process.stdout.write(`${file}: ok (${routes} routes); dry run: ${same ? 'the database already holds this config' : 'would replace the stored config'} (database version ${current.version})\n`);
           return;
         }
+        await migrate(sql);
         const r = await store.replaceAll(document);
         process.stdout.write(
           r.changed
