@@ -133,7 +133,11 @@ export class PostgresConfigSource implements ConfigSource {
           await withTimeout(migrate(this.#db), 15_000, 'migrate').catch((err: unknown) => {
             throw toStoreError(err, 'migrate');
           });
-          return (await this.read()).text;
+          const doc = await this.read();
+          if (this.#pending !== undefined && Object.keys(this.#pending.document).every((k) => k === 'version' || (k === 'apis' && (this.#pending?.document.apis as unknown[]).length === 0))) {
+            ctx.logger.warn({ database: redactUrl(this.#url) }, 'the configuration database holds no config yet: every request gets 404 until one is imported (turnpike import FILE --database URL)');
+          }
+          return doc.text;
         } catch (err) {
           if (!(err instanceof StoreUnavailableError)) throw err;
           this.#markDown(err);

@@ -20,7 +20,6 @@ import {
   EntityConflictError,
   type EntityKind,
   type EntityRecord,
-  StoreUnavailableError,
   assembleConfig,
   splitConfig,
 } from './entities.js';
@@ -235,4 +234,3 @@ function normalizeBody(kind: EntityKind, key: string, parent: string, body: Reco
   return kind === 'routes' && given === undefined ? { name: key, ...body } : body;
 }
 
-export { StoreUnavailableError };
