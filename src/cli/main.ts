@@ -12,6 +12,7 @@ import { GatewayMetrics } from '../observability/metrics.js';
 import { describeTable } from '../server/describe.js';
 import { serve } from '../server/serve.js';
 import { PoolRegistry } from '../upstream/upstream.js';
+import { DATABASE_ENV, databaseServeOptions, exportDatabase, registerClusterCommands } from './cluster.js';
 import { registerKeysCommand } from './keys.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -60,15 +61,16 @@ const program = new Command()
     'after',
     `
 Environment:
-  TURNPIKE_LOG_LEVEL   log level (fatal, error, warn, info, debug, trace); overrides server.logLevel
+  TURNPIKE_LOG_LEVEL     log level (fatal, error, warn, info, debug, trace); overrides server.logLevel
+  TURNPIKE_DATABASE_URL  cluster mode: the PostgreSQL config database (serve, migrate, import, export)
 
 Docs: docs/cli.md, docs/operations.md`,
   );
 
 program
   .command('serve')
-  .description('serve a config file (native YAML/JSON) in the foreground')
-  .argument('<file>', 'config file')
+  .description('serve a config file (native YAML/JSON), or the config stored in PostgreSQL (--database), in the foreground')
+  .argument('[file]', 'config file; with --database: an optional node-local file whose server block is used')
   .option('-p, --port <n>', 'listen port', portArg, 8080)
   .option('--host <host>', 'listen address', '0.0.0.0')
   .option('--admin-port <n>', 'admin port (metrics, health, ready, routes, Admin API)', portArg, 9080)
@@ -83,6 +85,14 @@ program
   .option('--no-watch', 'do not reload when the file changes (SIGHUP still reloads)')
   .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve (default: dev for REST APIs, $default for HTTP APIs)')
   .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
+  .option('--database <url>', `cluster mode: serve the config stored in PostgreSQL, postgres://user:pass@host:port/db (also $${DATABASE_ENV} or server.database.url)`)
+  .option('--config-cache <path>', 'database mode: cache of the last good config, served when the database is down at start (default: in $TURNPIKE_STATE_DIR or the temp dir)')
+  .option('--no-config-cache', 'database mode: keep no cache (a node started while the database is down waits for it)')
+  .option('--db-poll-interval <ms>', 'database mode: version polling interval, the fallback for lost notifications (default 5000)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 100) throw new InvalidArgumentError('must be a whole number of milliseconds >= 100');
+    return n;
+  })
   .addHelpText(
     'after',
     `
@@ -95,7 +105,7 @@ Signals:
   )
   .action(
     async (
-      file: string,
+      file: string | undefined,
       o: {
         port: number;
         host: string;
@@ -107,11 +117,19 @@ Signals:
         watch: boolean;
         stage?: string;
         stageVariable?: Record<string, string>;
+        database?: string;
+        configCache?: string | boolean;
+        dbPollInterval?: number;
       },
     ) => {
       configureAwsServing({ stage: o.stage, variables: o.stageVariable });
       const workers = o.workers ?? availableParallelism();
-      await serve({ file, port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch, httpsPort: o.httpsPort, adminTokenFile: o.adminTokenFile });
+      const database = databaseServeOptions(file, o);
+      if (file === undefined && database === undefined) {
+        process.stderr.write(`turnpike serve: give a config file, or a database with --database or ${DATABASE_ENV}\n(add --help for usage)\n`);
+        process.exit(1);
+      }
+      await serve({ file: file ?? '', ...(database ? { database } : {}), port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch, httpsPort: o.httpsPort, adminTokenFile: o.adminTokenFile });
     },
   );
 
@@ -166,12 +184,29 @@ program
 
 program
   .command('export')
-  .description('write the live definition as an AWS-flavoured OpenAPI 3 document (re-imports to the same behaviour)')
-  .argument('<file>', 'config file or AWS document')
+  .description(
+    'write the live definition as an AWS-flavoured OpenAPI 3 document (re-imports to the same behaviour); with --database, the stored config as a native config file',
+  )
+  .argument('[file]', 'config file or AWS document (not with --database)')
   .option('--api <name>', 'which API, when the config has several')
   .option('-o, --out <file>', 'write to this file (.yaml/.yml as YAML, otherwise JSON) instead of stdout')
   .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve')
-  .action(async (file: string, o: { api?: string; out?: string; stage?: string }) => {
+  .option('--database <url>', `export the config stored in PostgreSQL as a native config (also $${DATABASE_ENV} when no FILE is given)`)
+  .option('--format <format>', 'with --database: yaml (default; json when -o ends in .json) or json')
+  .action(async (file: string | undefined, o: { api?: string; out?: string; stage?: string; database?: string; format?: string }) => {
+    const dbUrl = o.database ?? (file === undefined ? process.env[DATABASE_ENV] : undefined);
+    if (dbUrl !== undefined && dbUrl !== '') {
+      if (file !== undefined) {
+        process.stderr.write('turnpike export: give either FILE (AWS OpenAPI export) or --database (native config export), not both\n');
+        process.exit(1);
+      }
+      await exportDatabase(dbUrl, o);
+      process.exit(0);
+    }
+    if (file === undefined) {
+      process.stderr.write(`turnpike export: give a config file, or --database (or ${DATABASE_ENV}) to export the stored config\n(add --help for usage)\n`);
+      process.exit(1);
+    }
     configureAwsServing({ stage: o.stage });
     const table = await compileOnly(file);
     await table.close();
@@ -199,6 +234,7 @@ program
   });
 
 registerKeysCommand(program);
+registerClusterCommands(program, compileOnly);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`turnpike: ${(err as Error).message}\n`);

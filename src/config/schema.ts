@@ -329,6 +329,21 @@ export const Server = Type.Object(
     ),
     shutdownGraceMs: Type.Optional(Millis('How long SIGTERM waits for in-flight requests before closing them', 10_000)),
     tls: Type.Optional(ServerTls),
+    database: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({
+            pattern: '^postgres(ql)?://',
+            description: 'Cluster mode (docs/cluster.md): serve the config stored in this PostgreSQL database; this file then only gives the node-local server block. postgres://user:pass@host:port/db[?sslmode=require]; ${VAR} works here.',
+          }),
+          pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, default: 5000, description: 'Version polling, the fallback for lost notifications (default 5000).' })),
+          cache: Type.Optional(
+            Type.Union([Type.String({ minLength: 1 }), Type.Literal(false)], { description: 'Last-good-config cache file (mode 0600), or false for none. Default: under TURNPIKE_STATE_DIR or the OS temp dir.' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -14,16 +14,16 @@ import { adminApiOptions, createAdminServer } from '../admin/server.js';
 import { FileConfigStore } from '../cluster/file-store.js';
 import type { RouteTable } from '../compile/types.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { buildTable, functionRegistry, parseConfigText, readConfigFile } from '../config/index.js';
+import { buildTable, functionRegistry, parseConfigText } from '../config/index.js';
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { PoolRegistry } from '../upstream/upstream.js';
+import { type DatabaseServeOptions, configSource } from './config-source.js';
 import { describeTable } from './describe.js';
 import { Gateway } from './gateway.js';
 import { applyTlsSettings, createTlsListener, installHttpsRedirect } from './listener.js';
 import { createListener } from './listener.js';
 import { type TlsState, loadTls } from './tls.js';
-import { watchFile } from './watch.js';
 
 export interface ServeOptions {
   file: string;
@@ -37,6 +37,8 @@ export interface ServeOptions {
   watch: boolean;
   /** HTTPS port from --https-port (overrides server.tls.port); only used when the config has server.tls. */
   httpsPort?: number;
+  /** Cluster mode: the config comes from PostgreSQL; `file` is then the node-local file ('' for none). */
+  database?: DatabaseServeOptions;
 }
 
 /** HTTPS port when server.tls.port and --https-port are both absent. */
@@ -117,7 +119,7 @@ async function loadConfig(
   deps: { logger: Logger; metrics: GatewayMetrics; pools: PoolRegistry },
   text?: string,
 ): Promise<{ doc: SourceDocument; table: RouteTable; tls: TlsState | undefined }> {
-  const doc = text === undefined ? await readConfigFile(opts.file) : parseConfigText(text, opts.file);
+  const doc = text === undefined ? await configSource(opts).read() : parseConfigText(text, configSource(opts).file);
   const table = buildTable(doc, deps);
   try {
     return { doc, table, tls: loadTls(doc) };
@@ -135,7 +137,9 @@ async function firstTable(
   text?: string,
 ): Promise<{ table: RouteTable; text: string; tls: TlsState | undefined }> {
   try {
+    text ??= await configSource(opts, logger).first?.({ logger, registry: metrics.registry, opts });
     const { doc, table, tls } = await loadConfig(opts, { logger, metrics, pools }, text);
+    configSource(opts).loaded?.(doc);
     applyLogLevel(logger, doc.data);
     // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start-up, never silent.
     for (const w of [...doc.warnings, ...table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
@@ -256,6 +260,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       servedText = doc.text;
       gateway.swap(next);
       httpsGateway?.swap(next);
+      configSource(opts).loaded?.(doc);
       metrics.reloads.inc({ result: 'success' });
       lifecycle(logger).info({ version: next.version, routes: next.routes.length }, 'config reloaded');
       return { ok: true, version: next.version };
@@ -287,7 +292,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
         ready: () =>
           gateway.draining
             ? { ready: false, reason: 'draining' }
-            : { ready: server.listening && (tlsServer === undefined || tlsServer.listening), version: gateway.table.version },
+            : { ready: server.listening && (tlsServer === undefined || tlsServer.listening), version: gateway.table.version, ...configSource(opts).status?.() },
         routes: () => describeTable(gateway.table),
         status: () => ({ pid: process.pid, version: gateway.table.version, workers: 1 }),
       },
@@ -296,7 +301,8 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     );
   }
 
-  const stopWatching = !isWorker && opts.watch ? watchFile(opts.file, reloadFromFile) : () => undefined;
+  if (!isWorker) configSource(opts).attachMetrics?.(metrics.registry);
+  const stopWatching = !isWorker ? configSource(opts).watch(reloadFromFile) : () => undefined;
   if (!isWorker) process.on('SIGHUP', reloadFromFile);
 
   let shuttingDown = false;
@@ -491,6 +497,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       const prev = table;
       table = next;
       text = doc.text;
+      configSource(opts).loaded?.(doc);
       void prev.close();
       applyLogLevel(logger, doc.data);
       metrics.reloads.inc({ result: 'success' });
@@ -525,7 +532,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
         shuttingDown
           ? { ready: false, reason: 'draining' }
           : listening.size > 0
-            ? { ready: true, version: table.version }
+            ? { ready: true, version: table.version, ...configSource(opts).status?.() }
             : { ready: false, reason: 'no worker listening' },
       routes: () => describeTable(table),
       status: () => ({ pid: process.pid, version: table.version, workers: listening.size }),
@@ -536,7 +543,8 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   await listen(admin, opts.adminPort, opts.adminHost);
   const adminPortNum = (admin.address() as AddressInfo).port;
 
-  const stopWatching = opts.watch ? watchFile(opts.file, queueReload) : () => undefined;
+  configSource(opts).attachMetrics?.(metrics.registry);
+  const stopWatching = configSource(opts).watch(queueReload);
   process.on('SIGHUP', queueReload);
   const shutdown = (signal: string) => {
     if (shuttingDown) return;

@@ -37,15 +37,22 @@ export interface StartOptions {
   dir?: string;
   /** Expect the process to exit (e.g. invalid config) instead of listening. */
   expectExit?: boolean;
+  /** Start without a config file argument (e.g. `--database URL` in args); configText is then ignored. */
+  noFile?: boolean;
+  /**
+   * The log line that means "started" (default: msg 'listening'); port and adminPort are read from it
+   * when it carries them (e.g. a node waiting for its database logs only its adminPort).
+   */
+  startedLog?: (l: Record<string, unknown>) => boolean;
 }
 
 export async function startGateway(configText: string, opts: StartOptions = {}): Promise<RunningGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'turnpike-test-'));
   const file = join(dir, opts.fileName ?? 'gateway.yaml');
-  writeFileSync(file, configText);
+  if (!opts.noFile) writeFileSync(file, configText);
   const proc = spawn(
     process.execPath,
-    [BIN, 'serve', file, '--port', '0', '--admin-port', '0', '--host', '127.0.0.1', '--workers', String(opts.workers ?? 1), ...(opts.args ?? [])],
+    [BIN, 'serve', ...(opts.noFile ? [] : [file]), '--port', '0', '--admin-port', '0', '--host', '127.0.0.1', '--workers', String(opts.workers ?? 1), ...(opts.args ?? [])],
     { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];
@@ -123,12 +130,12 @@ export async function startGateway(configText: string, opts: StartOptions = {}):
     return gw;
   }
   const ready = await Promise.race([
-    waitForLog((l) => l.msg === 'listening', 20_000),
+    waitForLog(opts.startedLog ?? ((l) => l.msg === 'listening'), 20_000),
     exited.then((code) => {
       throw new Error(`gateway exited with ${code} before listening: ${err}`);
     }),
   ]);
-  gw.port = ready.port as number;
+  gw.port = (ready.port as number | undefined) ?? 0;
   gw.adminPort = ready.adminPort as number;
   gw.url = `http://127.0.0.1:${gw.port}`;
   gw.adminUrl = `http://127.0.0.1:${gw.adminPort}`;

@@ -1,0 +1,67 @@
+/**
+ * Where the primary (or the single process) gets config text from: a file, or PostgreSQL in cluster
+ * mode. Either way the result is a SourceDocument that goes through the same validate -> compile ->
+ * swap path, and workers get its text over IPC; a worker never opens a source itself (it only needs
+ * `file`, the label its text is parsed under).
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ConfigStore } from '../cluster/entities.js';
+import { PostgresConfigSource } from '../cluster/postgres-source.js';
+import { readConfigFile } from '../config/index.js';
+import type { SourceDocument } from '../config/load.js';
+import { watchFile } from './watch.js';
+
+export interface ConfigSource {
+  /** The name the text is parsed under: diagnostics start with it, relative paths resolve against its directory. */
+  readonly file: string;
+  read(): Promise<SourceDocument>;
+  /** Calls onChange when a new version may be available (changes in a burst may collapse into one call); returns stop. */
+  watch(onChange: () => void): () => void;
+  /**
+   * Start-up: the text of the first config to serve (the source may wait for it, or fall back to a
+   * cache), or undefined to read() as usual. May set `opts.adminPort` to the port it already used.
+   */
+  first?(ctx: { logger: Logger; registry: Registry; opts: { adminPort: number; adminHost: string } }): Promise<string | undefined>;
+  /** Called with every document that was compiled and is now served (a database source caches it). */
+  loaded?(doc: SourceDocument): void;
+  /** Extra fields for /ready (the database's state). */
+  status?(): Record<string, unknown>;
+  /** Registers the source's own metrics. */
+  attachMetrics?(registry: Registry): void;
+  /** The writable store behind this source, for the Admin API (database mode only). */
+  readonly store?: ConfigStore;
+}
+
+export interface DatabaseServeOptions {
+  url: string;
+  /** Last-good-config cache file; false: none. Default: under TURNPIKE_STATE_DIR or the OS temp dir. */
+  cache?: string | false;
+  /** Version polling, the fallback for lost notifications (default 5000). */
+  pollIntervalMs?: number;
+}
+
+/** A watched file (SIGHUP still reloads when watch is false). */
+export function fileSource(file: string, watch: boolean): ConfigSource {
+  return {
+    file,
+    read: () => readConfigFile(file),
+    watch: (onChange) => (watch ? watchFile(file, onChange) : () => undefined),
+  };
+}
+
+const sources = new WeakMap<object, ConfigSource>();
+
+/**
+ * The source for a serve invocation, made once per options object. In database mode `file` is the
+ * node-local config file ('' for none). Opening it connects nothing: the database is first used by
+ * first()/read()/watch(), which workers never call.
+ */
+export function configSource(opts: { file: string; watch: boolean; database?: DatabaseServeOptions }, logger?: Logger): ConfigSource {
+  let s = sources.get(opts);
+  if (s === undefined) {
+    s = opts.database ? new PostgresConfigSource({ ...opts.database, localFile: opts.file || undefined, logger }) : fileSource(opts.file, opts.watch);
+    sources.set(opts, s);
+  }
+  return s;
+}
