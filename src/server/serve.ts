@@ -297,7 +297,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
         status: () => ({ pid: process.pid, version: gateway.table.version, workers: 1 }),
       },
       logger,
-      adminApiOptions(opts, new FileConfigStore(() => ({ file: opts.file, text: servedText, version: gateway.table.version })), logger),
+      adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text: servedText, version: gateway.table.version })), logger),
     );
   }
 
@@ -538,7 +538,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       status: () => ({ pid: process.pid, version: table.version, workers: listening.size }),
     },
     logger,
-    adminApiOptions(opts, new FileConfigStore(() => ({ file: opts.file, text, version: table.version })), logger),
+    adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text, version: table.version })), logger),
   );
   await listen(admin, opts.adminPort, opts.adminHost);
   const adminPortNum = (admin.address() as AddressInfo).port;

@@ -4,68 +4,32 @@
  * the Admin API of one is served by the other within 1 s, a rejected write answers 400 with the file
  * validator's lines, a merge patch through the other node is served by the first; and 503 + Retry-After
  * while the database is unreachable.
- *
- * The store lives on the PostgreSQL branch (src/cluster/postgres-store.ts, check.ts, migrations.ts,
- * test/helpers/postgres.ts); its modules are loaded at run time, so before that branch is merged this
- * file compiles and its tests are skipped with the reason.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { ConfigStore } from '../../src/cluster/entities.js';
+import { makeConfigCheck } from '../../src/cluster/check.js';
+import { migrate } from '../../src/cluster/migrations.js';
+import { PostgresConfigStore } from '../../src/cluster/postgres-store.js';
 import { configStoreConformance } from '../helpers/config-store-conformance.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { TcpRelay, createTestDatabase } from '../helpers/postgres.js';
 import { request, waitFor } from '../helpers/lifecycle.js';
 
-interface PgStore extends ConfigStore {
-  readonly sql: unknown;
-  replaceAll(document: Record<string, unknown>): Promise<unknown>;
-  close(): Promise<void>;
-}
-interface TestDb {
-  url: string;
-  urlVia(port: number): string;
-  drop(): Promise<void>;
-}
-interface Pg {
-  makeStore(url: string): Promise<PgStore>;
-  createTestDatabase(): Promise<TestDb>;
-  TcpRelay: new () => { start(): Promise<number>; stop(): Promise<void> };
-}
+const pg = {
+  makeStore: async (url: string) => {
+    const s = new PostgresConfigStore(url, makeConfigCheck());
+    await migrate(s.sql);
+    return s;
+  },
+  createTestDatabase,
+  TcpRelay,
+};
+type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 
-// Non-literal specifiers: resolved at run time only, so this file compiles without the PostgreSQL branch.
-const mod = (path: string): Promise<any> => import(path);
-async function loadPg(): Promise<Pg | string> {
-  try {
-    const [store, check, migrations, helpers] = await Promise.all([
-      mod(`../../src/cluster/${'postgres-store'}.js`),
-      mod(`../../src/cluster/${'check'}.js`),
-      mod(`../../src/cluster/${'migrations'}.js`),
-      mod(`../helpers/${'postgres'}.js`),
-    ]);
-    const pg: Pg = {
-      makeStore: async (url) => {
-        const s = new store.PostgresConfigStore(url, check.makeConfigCheck()) as PgStore;
-        await migrations.migrate(s.sql);
-        return s;
-      },
-      createTestDatabase: helpers.createTestDatabase,
-      TcpRelay: helpers.TcpRelay,
-    };
-    // The server must be up (CI and the development machines run it on 127.0.0.1:5432).
-    const probe = await pg.createTestDatabase();
-    await probe.drop();
-    return pg;
-  } catch (e) {
-    return `PostgreSQL store or server not available: ${(e as Error).message.split('\n')[0]}`;
-  }
-}
-
-const pg = await loadPg();
-const skip = typeof pg === 'string' ? pg : false;
 const TOKEN = 'cluster-admin-token-0123456789abcdef';
 const H = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
-if (typeof pg !== 'string') {
+{
   configStoreConformance('postgres', async (initial) => {
     const db = await pg.createTestDatabase();
     const store = await pg.makeStore(db.url);
@@ -80,17 +44,15 @@ if (typeof pg !== 'string') {
   });
 }
 
-describe('Admin API on the PostgreSQL store', { skip }, () => {
+describe('Admin API on the PostgreSQL store', () => {
   let db: TestDb;
   const gateways: RunningGateway[] = [];
   const start = async (url: string) => {
-    // noFile is the PostgreSQL branch's option of startGateway (serve without a FILE argument).
-    const g = await startGateway('', { noFile: true, args: ['--no-config-cache', '--database', url], env: { TURNPIKE_ADMIN_TOKEN: TOKEN } } as never);
+    const g = await startGateway('', { noFile: true, args: ['--no-config-cache', '--database', url], env: { TURNPIKE_ADMIN_TOKEN: TOKEN } });
     gateways.push(g);
     return g;
   };
   before(async () => {
-    if (typeof pg === 'string') return;
     db = await pg.createTestDatabase();
     const store = await pg.makeStore(db.url);
     await store.replaceAll({ apis: [{ name: 'shop', routes: [{ name: 'ping', path: '/ping', integration: { type: 'mock', body: 'pong' } }] }] });
@@ -125,7 +87,6 @@ describe('Admin API on the PostgreSQL store', { skip }, () => {
   });
 
   test('the database unreachable: the Admin API answers 503 with Retry-After, serving goes on', async () => {
-    if (typeof pg === 'string') return;
     const relay = new pg.TcpRelay();
     const port = await relay.start();
     const node = await start(db.urlVia(port));
