@@ -266,6 +266,7 @@ function finishRequest(ctx: RequestContext, status: number): void {
   if (route !== undefined && route.logHooks.length > 0 && ctx.response !== undefined) {
     for (const h of route.logHooks) h(ctx as import('../pipeline/types.js').ResponseContext);
   }
+  if (route !== undefined && route.doneHooks.length > 0) for (const h of route.doneHooks) h(ctx);
   table.inflight--;
   table.metrics.inflight--;
   if (table.retired && table.inflight === 0) void table.close();
