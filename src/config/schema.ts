@@ -97,7 +97,7 @@ export const Retries = Type.Object(
     methods: Type.Optional(
       Type.Array(Type.String({ pattern: '^[A-Z]+$' }), {
         minItems: 1,
-        default: IDEMPOTENT_METHODS,
+        // No `default`: validation fills defaults in, and a filled-in list would hide retryNonIdempotent's "any method".
         description: `Methods that may be retried (default the idempotent ones: ${IDEMPOTENT_METHODS.join(', ')}); others need retryNonIdempotent.`,
       }),
     ),

@@ -123,9 +123,9 @@ export class RetryState {
       { requestId: ctx.id, upstream: this.upstream.name, retry: this.retries, reason: REASONS[this.reason as RetryReason], tried: this.tried },
       'retrying upstream request',
     );
-    const delay = this.policy.backoffMs(this.retries - 1);
-    if (delay <= 0) this.next();
-    else setTimeout(runRetry, delay, this).unref();
+    // Always through a timer, even at 0 ms: the failed try's undici callback must return before the
+    // next dispatch (no re-entrant dispatch from inside a handler).
+    setTimeout(runRetry, this.policy.backoffMs(this.retries - 1), this);
   }
 
   next(): void {
