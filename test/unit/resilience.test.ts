@@ -10,6 +10,10 @@ import { DnsRefresher, type ResolvedAddress } from '../../src/upstream/dns.js';
 import { RetryBudget, RetryPolicy, nonIdempotentListed, retryReasonOf } from '../../src/upstream/retry.js';
 import { PoolRegistry, Upstream } from '../../src/upstream/upstream.js';
 import { concurrencyLimit } from '../../src/plugins/concurrency-limit/index.js';
+import pino from 'pino';
+import { ConfigError } from '../../src/config/diagnostics.js';
+import { buildTable, parseConfigText } from '../../src/config/index.js';
+import { GatewayMetrics } from '../../src/observability/metrics.js';
 
 function clock(start = 1_000_000) {
   const c = { t: start, now: () => c.t };
@@ -288,4 +292,65 @@ test('concurrency-limit hooks: refuse beyond max with Retry-After, release once 
   hooks.done?.(a); // twice: released once
   assert.equal(hooks.rateLimit?.(mk()), undefined, 'one slot free again');
   assert.notEqual(hooks.rateLimit?.(mk()), undefined, 'and only one');
+});
+
+function configErrors(yaml: string): string[] {
+  try {
+    const table = buildTable(parseConfigText(yaml, 'test.yaml'), { logger: pino({ level: 'silent' }), metrics: new GatewayMetrics(), pools: new PoolRegistry() });
+    void table.close();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message.split('\n');
+    throw e;
+  }
+  return assert.fail('expected the config to be rejected');
+}
+
+const withUpstream = (extra: string, plugins = '') => `
+upstreams:
+  u:
+    targets: [{ url: "http://127.0.0.1:1" }]
+${extra}
+apis:
+  - name: a
+    routes:
+      - path: /x
+        integration: { type: http, upstream: u }
+${plugins}
+`;
+
+test('invalid resilience settings are rejected with their key paths', () => {
+  const cases: [string, string, RegExp][] = [
+    [withUpstream('    retries: { maxRetries: 0 }'), '', /upstreams\.u\.retries\.maxRetries/],
+    [withUpstream('    retries: { statuses: [200] }'), '', /upstreams\.u\.retries\.statuses\[0\]/],
+    [withUpstream('    retries: { budget: { percent: 150 } }'), '', /upstreams\.u\.retries\.budget\.percent/],
+    [withUpstream('    retries: { methods: [GET, POST] }'), '', /upstreams\.u\.retries\.methods: POST is not idempotent: set retries\.retryNonIdempotent: true/],
+    [withUpstream('    circuitBreaker: { openMs: 0 }'), '', /upstreams\.u\.circuitBreaker\.openMs/],
+    [withUpstream('    circuitBreaker: { failureRatio: { ratio: 0 } }'), '', /upstreams\.u\.circuitBreaker\.failureRatio\.ratio/],
+    [withUpstream('    dns: { resolver: "dns.example:53" }'), '', /upstreams\.u\.dns\.resolver/],
+    [withUpstream('    dns: { minTtlMs: 5000, maxTtlMs: 1000 }'), '', /upstreams\.u\.dns\.minTtlMs: minTtlMs \(5000\) must not exceed maxTtlMs/],
+    [withUpstream('', '        plugins: { concurrency-limit: { max: 0 } }'), '', /plugins\.concurrency-limit\.max/],
+    [withUpstream('', '        plugins: { concurrency-limit: { retryAfterSeconds: 1 } }'), '', /plugins\.concurrency-limit.*max/],
+  ];
+  for (const [yaml, , re] of cases) {
+    const errors = configErrors(yaml);
+    assert.ok(errors.some((l) => re.test(l)), `${re}: ${errors.join(' | ')}`);
+  }
+});
+
+test('a valid config with every resilience setting compiles; concurrency-limit runs after rate-limit', () => {
+  const table = buildTable(
+    parseConfigText(
+      withUpstream(
+        `    retries: { maxRetries: 2, statuses: [502, 503], methods: [GET, POST], retryNonIdempotent: true, budget: { percent: 10, minPerSecond: 1 }, backoff: { baseMs: 10, maxMs: 100 } }
+    circuitBreaker: { consecutiveFailures: 3, failureRatio: { ratio: 0.5, minRequests: 10, windowMs: 5000 }, openMs: 1000, halfOpenRequests: 2, failureStatuses: [500, 503] }
+    dns: { resolver: "127.0.0.1:5353", ttlMs: 2000, minTtlMs: 500, maxTtlMs: 60000, family: 4 }`,
+        '        plugins: { concurrency-limit: { max: 5 }, rate-limit: { limits: [{ window: second, limit: 100 }] } }',
+      ),
+      'test.yaml',
+    ),
+    { logger: pino({ level: 'silent' }), metrics: new GatewayMetrics(), pools: new PoolRegistry() },
+  );
+  assert.deepEqual(table.routes[0]?.pluginOrder, ['rateLimit:rate-limit', 'rateLimit:concurrency-limit', 'transformResponse:rate-limit']);
+  assert.equal(table.routes[0]?.doneHooks.length, 1);
+  void table.close();
 });
