@@ -257,7 +257,14 @@ export class Upstream {
     return first;
   }
 
-  /** Gives back a half-open probe slot taken by a pick that is not used. */
+  /**
+   * Gives back a half-open probe slot taken by a pick whose exchange will not be reported (a retry
+   * candidate not used, a WebSocket, which the breaker does not judge).
+   */
+  unpick(t: Target): void {
+    this.#unpick(t);
+  }
+
   #unpick(t: Target): void {
     this.breaker?.report(t.index, NEUTRAL);
   }

@@ -246,6 +246,7 @@ export class HttpIntegration implements Integration {
       writeRawError(socket, 'SERVICE_UNAVAILABLE', ctx.id);
       return;
     }
+    if (this.#upstream.breaker !== undefined) this.#upstream.unpick(target);
     let path = target.basePath + this.#buildPath(ctx);
     if (ctx.rawQuery.length > 0) path += `?${ctx.rawQuery}`;
     if (this.#requestHeaders !== undefined) this.#requestHeaders(ctx.upstreamHeaders);
