@@ -233,7 +233,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
         retry.schedule();
         return;
       }
-      if (this.attemptReason >= 0) retry.record(this.attemptReason as 0, false);
+      // A retried try that got headers was judged in onHeaders already.
+      if (this.attemptReason >= 0 && this.status === 0) retry.record(this.attemptReason as 0, false);
       const reason = retryReasonOf(err);
       if (reason >= 0 && retry.may(reason as 0)) {
         this.finish(failed);
