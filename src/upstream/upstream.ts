@@ -72,9 +72,13 @@ export class PoolRegistry {
   }
 }
 
+/** Last DNS answer per resolver, family and host, for the process: a reload starts from it. */
+const LAST_ANSWERS = new Map<string, readonly ResolvedAddress[]>();
+
 /** Per-target DNS state (targets by host name on upstreams with `dns`). */
 interface DnsTarget {
   readonly target: Target;
+  readonly host: string;
   refresher: DnsRefresher;
   /** Pools by address, in the answer's order; empty until the first answer (target.pool is then the name's own pool). */
   pools: Pool[];
@@ -168,14 +172,23 @@ export class Upstream {
       LIVE_BREAKERS.add(this.#breakerView);
     }
     if (resolve !== undefined && dnsConfig !== undefined && dynamic.length > 0) {
+      const shared = deps.resolve === undefined;
       this.#dns = dynamic.map(({ t, host, options, key }) => {
-        const d: DnsTarget = { target: t, pools: [], addresses: [], initial: t.pool, next: 0, refresher: undefined as unknown as DnsRefresher };
+        const d: DnsTarget = { target: t, host, pools: [], addresses: [], initial: t.pool, next: 0, refresher: undefined as unknown as DnsRefresher };
+        const cacheKey = `${dnsConfig.resolver ?? ''}|${dnsConfig.family ?? 0}|${host}`;
+        // A reloaded config starts from the last answer (same pools, warm connections) instead of the
+        // OS resolver, which may not know a name only the configured DNS server serves.
+        const cached = shared ? LAST_ANSWERS.get(cacheKey) : undefined;
+        if (cached !== undefined) this.#onAnswer(d, cached, options, key);
         d.refresher = new DnsRefresher(host, resolve, dnsConfig, {
-          answer: (addrs) => this.#onAnswer(d, addrs, options, key),
-          failure: (err, kept, retryInMs) =>
+          answer: (addrs) => {
+            if (shared) LAST_ANSWERS.set(cacheKey, addrs);
+            this.#onAnswer(d, addrs, options, key);
+          },
+          failure: (err, _kept, retryInMs) =>
             this.#logger?.warn(
               { upstream: name, target: t.key, host, err: { code: (err as { code?: string }).code, message: (err as Error).message }, retryInMs, keptAddresses: d.addresses },
-              kept ? 'dns resolution failed; keeping the last answer' : 'dns resolution failed; the OS resolves the name per connection until it succeeds',
+              d.addresses.length > 0 ? 'dns resolution failed; keeping the last answer' : 'dns resolution failed; the OS resolves the name per connection until it succeeds',
             ),
         });
         return d;
@@ -213,7 +226,7 @@ export class Upstream {
       this.#registry.release(d.initial);
       d.initial = undefined;
     }
-    this.#logger?.info({ upstream: this.name, target: t.key, host: d.refresher.host, addresses }, 'dns answer');
+    this.#logger?.info({ upstream: this.name, target: t.key, host: d.host, addresses }, 'dns answer');
   }
 
   /**
