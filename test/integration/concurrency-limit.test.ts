@@ -13,11 +13,14 @@ import { type Upstream, deadPort, startUpstream } from '../helpers/upstream.js';
 let gw: RunningGateway;
 let held: Upstream;
 const waiting: http.ServerResponse[] = [];
-let closedByGateway = 0;
+/** Held upstream responses whose connection the gateway closed before they were answered. */
+let abortedHeld = 0;
 
 before(async () => {
-  held = await startUpstream((req, res) => {
-    req.socket.once('close', () => closedByGateway++);
+  held = await startUpstream((_req, res) => {
+    res.once('close', () => {
+      if (!res.writableFinished) abortedHeld++;
+    });
     waiting.push(res);
   });
   const dead = await deadPort();
@@ -45,10 +48,10 @@ after(async () => {
   await held?.close();
 });
 
-async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
+async function until(pred: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
   const t0 = Date.now();
   while (!pred()) {
-    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}`);
+    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -64,7 +67,7 @@ function release(): void {
 async function fill(n: number, signal?: AbortSignal): Promise<Promise<Response | undefined>[]> {
   const seen = held.seen.length;
   const pending = Array.from({ length: n }, () => fetch(`${gw.url}/held`, { signal }).catch(() => undefined));
-  await until(() => held.seen.length === seen + n, 5_000, `${n} held requests at the upstream`);
+  await until(() => held.seen.length === seen + n, 10_000, () => `${n} held requests at the upstream (saw ${held.seen.length - seen})`);
   return pending;
 }
 
@@ -92,12 +95,12 @@ test('the fourth concurrent request gets 503 with Retry-After; finished response
 test('aborted clients give their slots back: after aborts the full capacity is available', async () => {
   for (let round = 0; round < 3; round++) {
     const ac = new AbortController();
-    const closedBefore = closedByGateway;
+    const abortedBefore = abortedHeld;
     const pending = await fill(3, ac.signal);
     ac.abort();
     await Promise.all(pending);
     // The gateway cancels the upstream exchange when the client leaves: wait for those sockets to close.
-    await until(() => closedByGateway >= closedBefore + 3, 5_000, 'the gateway to drop the aborted exchanges');
+    await until(() => abortedHeld === abortedBefore + 3, 10_000, 'the gateway to drop the aborted exchanges');
     waiting.splice(0);
   }
   const pending = await fill(3);
