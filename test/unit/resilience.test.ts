@@ -354,3 +354,18 @@ test('a valid config with every resilience setting compiles; concurrency-limit r
   assert.equal(table.routes[0]?.doneHooks.length, 1);
   void table.close();
 });
+
+test('health and breaker together: a target is picked only when healthy and not open', async () => {
+  const pools = new PoolRegistry();
+  const targets = [{ url: 'http://127.0.0.1:1' }, { url: 'http://127.0.0.1:2' }, { url: 'http://127.0.0.1:3' }];
+  for (const balancer of ['round-robin', 'weighted-round-robin', 'least-connections', 'p2c', 'consistent-hash'] as const) {
+    const up = new Upstream('hb', { targets, balancer, healthCheck: { passive: { unhealthyThreshold: 1, recoverAfterMs: 60_000 } }, circuitBreaker: { consecutiveFailures: 1, openMs: 60_000 } }, pools, '/');
+    up.onEnd(up.targets[0]!, true); // connect failure: ejected by health and opened by the breaker
+    up.onEnd(up.targets[1]!, false, 503); // healthy, but its circuit opens
+    assert.deepEqual(up.describeHealth().map((h) => h.healthy), [false, true, true], balancer);
+    assert.deepEqual(up.describeCircuit()?.map((c) => c.state), ['open', 'open', 'closed'], balancer);
+    for (let k = 0; k < 6; k++) assert.equal(up.pick({ path: `/${k}`, clientIp: `10.0.0.${k}`, upstreamHeaders: { get: () => undefined } })?.index, 2, balancer);
+    up.close();
+  }
+  await pools.closeAll();
+});

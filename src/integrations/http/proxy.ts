@@ -121,7 +121,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     const retry = this.retry;
     if (retry !== undefined) {
       const again = retry.isRetryStatus(statusCode);
-      if (this.attemptReason >= 0) retry.record(this.attemptReason as 0, !again);
+      if (this.attemptReason >= 0) retry.record(this.attemptReason, !again);
       if (again && retry.may(R_STATUS)) {
         // Nothing of this answer reaches the client; reading it to the end keeps the connection reusable.
         this.discarding = true;
@@ -234,9 +234,9 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
         return;
       }
       // A retried try that got headers was judged in onHeaders already.
-      if (this.attemptReason >= 0 && this.status === 0) retry.record(this.attemptReason as 0, false);
+      if (this.attemptReason >= 0 && this.status === 0) retry.record(this.attemptReason, false);
       const reason = retryReasonOf(err);
-      if (reason >= 0 && retry.may(reason as 0)) {
+      if (reason !== -1 && retry.may(reason)) {
         this.finish(failed);
         retry.schedule();
         return;

@@ -33,7 +33,7 @@ export class RetryState {
   readonly tried: number[] = [];
   retries = 0;
   /** Why the try in progress is a retry (-1 for the first try). */
-  reason: RetryReason | -1 = -1;
+  reason = -1;
 
   constructor(
     ctx: RequestContext,
@@ -112,7 +112,7 @@ export class RetryState {
   }
 
   /** The retried try in progress ended: `ok` = it got an answer that is not itself a failure. */
-  record(reason: RetryReason, ok: boolean): void {
+  record(reason: number, ok: boolean): void {
     this.upstream.stats?.retry(reason, ok);
   }
 
