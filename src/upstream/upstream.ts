@@ -115,6 +115,7 @@ export class Upstream {
   /** Health and breaker folded into one mask for the balancers (when both are configured). */
   readonly #avail: Uint8Array | undefined;
   readonly #dns: DnsTarget[] | undefined;
+  readonly #dnsByIndex: (DnsTarget | undefined)[] = [];
   readonly #breakerView: BreakerView | undefined;
 
   constructor(name: string, config: UpstreamConfig, registry: PoolRegistry, configDir: string, deps: UpstreamDeps = {}) {
@@ -191,6 +192,7 @@ export class Upstream {
               d.addresses.length > 0 ? 'dns resolution failed; keeping the last answer' : 'dns resolution failed; the OS resolves the name per connection until it succeeds',
             ),
         });
+        this.#dnsByIndex[t.index] = d;
         return d;
       });
     }
@@ -282,16 +284,12 @@ export class Upstream {
     this.breaker?.report(t.index, NEUTRAL);
   }
 
+  /** A name with several addresses: its traffic goes round-robin over their pools. */
   #rotate(t: Target): void {
-    const dns = this.#dns as DnsTarget[];
-    for (const d of dns) {
-      if (d.target !== t) continue;
-      if (d.pools.length > 1) {
-        d.next = d.next + 1 >= d.pools.length ? 0 : d.next + 1;
-        t.pool = d.pools[d.next] as Pool;
-      }
-      return;
-    }
+    const d = this.#dnsByIndex[t.index];
+    if (d === undefined || d.pools.length < 2) return;
+    d.next = d.next + 1 >= d.pools.length ? 0 : d.next + 1;
+    t.pool = d.pools[d.next] as Pool;
   }
 
   onStart(t: Target): void {
