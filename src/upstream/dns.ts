@@ -19,7 +19,10 @@ export interface ResolvedAddress {
   /** Record TTL in milliseconds; undefined when the source has none (dns.lookup). */
   ttlMs: number | undefined;
 }
-export type ResolveFn = (host: string) => Promise<ResolvedAddress[]>;
+export type ResolveFn = ((host: string) => Promise<ResolvedAddress[]>) & {
+  /** Cancels queries in flight (a retired config must not keep the process alive waiting on DNS). */
+  cancel?: () => void;
+};
 
 const NO_TTL_DEFAULT_MS = 30_000;
 
@@ -45,9 +48,9 @@ export function makeResolver(config: DnsConfig): ResolveFn {
   if (config.resolver !== undefined) {
     // setServers takes '1.2.3.4', '1.2.3.4:53' and '[::1]:53', the forms the schema allows.
     r.setServers([config.resolver]);
-    return (host) => viaResolver(r, host, family);
+    return Object.assign((host: string) => viaResolver(r, host, family), { cancel: () => r.cancel() });
   }
-  return async (host) => {
+  const withFallback = async (host: string): Promise<ResolvedAddress[]> => {
     try {
       return await viaResolver(r, host, family);
     } catch {
@@ -55,6 +58,7 @@ export function makeResolver(config: DnsConfig): ResolveFn {
       return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4, ttlMs: undefined }));
     }
   };
+  return Object.assign(withFallback, { cancel: () => r.cancel() });
 }
 
 export function isHostName(host: string): boolean {

@@ -117,6 +117,7 @@ export class Upstream {
   readonly #dns: DnsTarget[] | undefined;
   readonly #dnsByIndex: (DnsTarget | undefined)[] = [];
   readonly #breakerView: BreakerView | undefined;
+  #resolve: ResolveFn | undefined;
 
   constructor(name: string, config: UpstreamConfig, registry: PoolRegistry, configDir: string, deps: UpstreamDeps = {}) {
     this.name = name;
@@ -173,6 +174,7 @@ export class Upstream {
       LIVE_BREAKERS.add(this.#breakerView);
     }
     if (resolve !== undefined && dnsConfig !== undefined && dynamic.length > 0) {
+      this.#resolve = resolve;
       const shared = deps.resolve === undefined;
       this.#dns = dynamic.map(({ t, host, options, key }) => {
         const d: DnsTarget = { target: t, host, pools: [], addresses: [], initial: t.pool, next: 0, refresher: undefined as unknown as DnsRefresher };
@@ -333,6 +335,7 @@ export class Upstream {
   close(): void {
     this.health?.stop();
     if (this.#breakerView !== undefined) LIVE_BREAKERS.delete(this.#breakerView);
+    this.#resolve?.cancel?.();
     for (const d of this.#dns ?? []) {
       d.refresher.stop();
       for (const p of d.pools) this.#registry.release(p);
