@@ -18,11 +18,13 @@ import { MockIntegration } from '../integrations/mock/index.js';
 import { compileAwsApi, findFunctionModule } from '../aws/compile-aws.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
-import type { LogHook, PluginDefinition, PluginDeps, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
+import type { DoneHook, LogHook, PluginDefinition, PluginDeps, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
 import { Router, RouterBuildError, type RouteDefinition } from '../routing/router.js';
 import { isCatastrophic } from '../util/regex-safety.js';
 import { type PoolRegistry, Upstream } from '../upstream/upstream.js';
 import { registerHealthGauge } from '../upstream/health.js';
+import { registerResilienceMetrics } from '../upstream/metrics.js';
+import { nonIdempotentListed } from '../upstream/retry.js';
 import type { CompiledRoute, ErrorRenderer, Integration, Limits, RouteTable } from './types.js';
 
 export const DEFAULT_LIMITS: Limits = {
@@ -98,8 +100,12 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
   try {
     for (const [name, u] of Object.entries(config.upstreams ?? {})) {
       try {
-        const up = new Upstream(name, u, deps.pools, configDir);
+        const bad = u.retries !== undefined ? nonIdempotentListed(u.retries) : [];
+        if (bad.length > 0) err(['upstreams', name, 'retries', 'methods'], `${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not idempotent: set retries.retryNonIdempotent: true to retry ${bad.length > 1 ? 'them' : 'it'}, or remove ${bad.length > 1 ? 'them' : 'it'}`);
+        if (u.dns?.minTtlMs !== undefined && u.dns.maxTtlMs !== undefined && u.dns.minTtlMs > u.dns.maxTtlMs) err(['upstreams', name, 'dns', 'minTtlMs'], `minTtlMs (${u.dns.minTtlMs}) must not exceed maxTtlMs (${u.dns.maxTtlMs})`);
+        const up = new Upstream(name, u, deps.pools, configDir, { logger: deps.logger });
         if (up.health !== undefined) registerHealthGauge(deps.metrics.registry);
+        if (up.stats !== undefined) registerResilienceMetrics(deps.metrics.registry);
         upstreams.set(name, up);
         created.push(up);
       } catch (e) {
@@ -226,6 +232,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       const requestHooks: RequestHook[] = [...(r.leadingRequestHooks ?? [])];
       const responseHooks: ResponseHook[] = [...r.responseHooks];
       const logHooks: LogHook[] = [];
+      const doneHooks: DoneHook[] = [];
       const order: string[] = [];
       for (const phase of REQUEST_PHASES) {
         for (const p of chosen) {
@@ -255,6 +262,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           }
         }
       }
+      for (const p of chosen) if (p.hooks.done) doneHooks.push(p.hooks.done);
       const compiled: CompiledRoute = Object.freeze({
         id,
         api: r.api,
@@ -269,6 +277,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         requestHooks: Object.freeze(requestHooks),
         responseHooks: Object.freeze(responseHooks),
         logHooks: Object.freeze(logHooks),
+        doneHooks: Object.freeze(doneHooks),
         pluginOrder: Object.freeze(order),
         integration: r.integration,
         stats: deps.metrics.statsFor(r.api, r.name),

@@ -1,7 +1,7 @@
 import type { BlockList } from 'node:net';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../pipeline/context.js';
-import type { LogHook, RequestHook, ResponseHook } from '../pipeline/types.js';
+import type { DoneHook, LogHook, RequestHook, ResponseHook } from '../pipeline/types.js';
 import type { GatewayMetrics, RouteStats } from '../observability/metrics.js';
 import type { Router } from '../routing/router.js';
 
@@ -35,6 +35,8 @@ export interface CompiledRoute {
   readonly requestHooks: readonly RequestHook[];
   readonly responseHooks: readonly ResponseHook[];
   readonly logHooks: readonly LogHook[];
+  /** Run when the request ends, whatever happened (empty for nearly every route: one length check). */
+  readonly doneHooks: readonly DoneHook[];
   /** Plugin names per phase, for `turnpike routes` and tests that pin the order. */
   readonly pluginOrder: readonly string[];
   readonly integration: Integration;

@@ -83,6 +83,90 @@ export const HealthCheck = Type.Object(
   { additionalProperties: false, description: 'Active and passive health checks of the targets (docs/load-balancing.md).' },
 );
 
+const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
+
+export const Retries = Type.Object(
+  {
+    maxRetries: Type.Optional(Type.Integer({ minimum: 1, maximum: 10, default: 1, description: 'Retries after the first try (default 1, as Envoy).' })),
+    statuses: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 500, maximum: 599 }), {
+        default: [],
+        description: 'Upstream statuses that are retried (e.g. [502, 503, 504]); default none: only connect failures, resets before any response byte and connect timeouts are retried.',
+      }),
+    ),
+    methods: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Z]+$' }), {
+        minItems: 1,
+        // No `default`: validation fills defaults in, and a filled-in list would hide retryNonIdempotent's "any method".
+        description: `Methods that may be retried (default the idempotent ones: ${IDEMPOTENT_METHODS.join(', ')}); others need retryNonIdempotent.`,
+      }),
+    ),
+    retryNonIdempotent: Type.Optional(
+      Type.Boolean({ default: false, description: 'Allow POST, PATCH and other non-idempotent methods to be retried (default false). A streamed body is never re-sent once any of it was read.' }),
+    ),
+    budget: Type.Optional(
+      Type.Object(
+        {
+          percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100, default: 20, description: 'Retries may be at most this share of the requests to the upstream over the last 10 s (default 20).' })),
+          minPerSecond: Type.Optional(Type.Number({ minimum: 0, maximum: 100_000, default: 3, description: 'Retries per second always allowed, whatever the traffic (default 3).' })),
+        },
+        { additionalProperties: false, description: 'Retry budget: beyond it a failure is answered without a retry (turnpike_upstream_retry_budget_exhausted_total).' },
+      ),
+    ),
+    backoff: Type.Optional(
+      Type.Object(
+        {
+          baseMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, default: 25, description: 'Base of the fully jittered exponential backoff (default 25).' })),
+          maxMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000, default: 250, description: 'Cap of one backoff delay (default 250).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'Retries to another target (docs/load-balancing.md#retries). Absent: no retries.' },
+);
+
+export const CircuitBreaker = Type.Object(
+  {
+    consecutiveFailures: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 5, description: 'Consecutive failures that open a closed target (default 5).' })),
+    failureRatio: Type.Optional(
+      Type.Object(
+        {
+          ratio: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Failed share of the requests in the window that opens the target (e.g. 0.5).' }),
+          minRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20, description: 'Requests needed in the window before the ratio is judged (default 20).' })),
+          windowMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000, description: 'Window length (default 10000).' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    openMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000, default: 30_000, description: 'How long an open target gets no traffic before probes are let through (default 30000).' })),
+    halfOpenRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'Probe requests let through at once while half-open (default 1).' })),
+    failureStatuses: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), {
+        default: [502, 503, 504],
+        description: 'Upstream statuses counted as failures, besides connect failures and timeouts (default [502, 503, 504]).',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Circuit breaker per target: closed, open, half-open (docs/load-balancing.md#circuit-breaker).' },
+);
+
+export const Dns = Type.Object(
+  {
+    resolver: Type.Optional(
+      Type.String({
+        pattern: '^(\\d{1,3}(\\.\\d{1,3}){3}|\\[[0-9A-Fa-f:.]+\\])(:\\d{1,5})?$',
+        description: 'DNS server to ask (IPv4 or [IPv6], optional :port), e.g. 127.0.0.1:5353; default the system servers, then the OS resolver (/etc/hosts).',
+      }),
+    ),
+    ttlMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000, description: 'Re-resolve after this long instead of the record TTL.' })),
+    minTtlMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000, default: 1_000, description: 'Floor of the re-resolution interval (default 1000).' })),
+    maxTtlMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000, default: 300_000, description: 'Ceiling of the re-resolution interval (default 300000).' })),
+    family: Type.Optional(Type.Union([Type.Literal(4), Type.Literal(6), Type.Literal(0)], { default: 0, description: 'Address family: 4, 6 or 0 for both (default 0).' })),
+  },
+  { additionalProperties: false, description: 'Resolve targets given by host name in the gateway and re-resolve them when the TTL expires (docs/load-balancing.md#dns). Absent: the OS resolves each new connection.' },
+);
+
 export const Upstream = Type.Object(
   {
     targets: Type.Array(Target, { minItems: 1, description: 'Servers of this upstream.' }),
@@ -100,6 +184,9 @@ export const Upstream = Type.Object(
       }),
     ),
     healthCheck: Type.Optional(HealthCheck),
+    retries: Type.Optional(Retries),
+    circuitBreaker: Type.Optional(CircuitBreaker),
+    dns: Type.Optional(Dns),
     timeouts: Type.Optional(UpstreamTimeouts),
     connections: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'Maximum open connections per target (keep-alive pool size, default 256).' }),
@@ -148,6 +235,9 @@ export const HttpIntegration = Type.Object(
     responseHeaders: Type.Optional(HeaderOps),
     query: Type.Optional(QueryOps),
     preserveHost: Type.Optional(Type.Boolean({ default: false, description: 'Forward the client\'s Host header instead of the upstream\'s (default false).' })),
+    retryNonIdempotent: Type.Optional(
+      Type.Boolean({ description: 'Overrides the upstream\'s retries.retryNonIdempotent for this route (e.g. true for a POST known to be idempotent).' }),
+    ),
     timeouts: Type.Optional(UpstreamTimeouts),
   },
   { additionalProperties: false },
@@ -440,6 +530,9 @@ export type ApiConfig = Static<typeof Api>;
 export type RouteConfig = Static<typeof Route>;
 export type UpstreamConfig = Static<typeof Upstream>;
 export type HealthCheckConfig = Static<typeof HealthCheck>;
+export type RetriesConfig = Static<typeof Retries>;
+export type CircuitBreakerConfig = Static<typeof CircuitBreaker>;
+export type DnsConfig = Static<typeof Dns>;
 export type HttpIntegrationConfig = Static<typeof HttpIntegration>;
 export type MockIntegrationConfig = Static<typeof MockIntegration>;
 export type FunctionIntegrationConfig = Static<typeof FunctionIntegration>;

@@ -16,6 +16,8 @@ export type HookResult = EarlyResponse | undefined | void;
 export type RequestHook = (ctx: RequestContext) => HookResult | Promise<HookResult>;
 /** A response-phase hook: `ctx.response` is set; it may change status and headers before they are sent. */
 export type ResponseHook = (ctx: ResponseContext) => void | Promise<void>;
+/** See PluginHooks.done. */
+export type DoneHook = (ctx: RequestContext) => void;
 /** Runs after the response is sent; its errors are only counted. */
 export type LogHook = (ctx: ResponseContext) => void;
 
@@ -23,6 +25,13 @@ export type ResponseContext = RequestContext & { response: NonNullable<RequestCo
 
 export type PluginHooks = { [P in RequestPhase]?: RequestHook } & { [P in ResponsePhase]?: ResponseHook } & {
   log?: LogHook;
+  /**
+   * Runs once when the request ends, however it ends (answered, failed, the client gone, a WebSocket
+   * closed), after the log hooks, even when no response exists. For releasing what a request-phase
+   * hook acquired (a concurrency slot); it also runs for requests that ended before that hook ran, so
+   * the hook must mark what it took. Must not throw.
+   */
+  done?: DoneHook;
   /** Called when the config that owns this instance is retired (its last request finished). */
   close?: () => void | Promise<void>;
 };

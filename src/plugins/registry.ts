@@ -1,6 +1,7 @@
 import type { PluginDefinition } from '../pipeline/types.js';
 import { apiKey } from './api-key/index.js';
 import { awsIam } from './aws-iam/index.js';
+import { concurrencyLimit } from './concurrency-limit/index.js';
 import { cors } from './cors/index.js';
 import { ipRestriction } from './ip-restriction/index.js';
 import { jwt } from './jwt/index.js';
@@ -22,6 +23,7 @@ export const BUNDLED_PLUGINS: readonly PluginDefinition<never>[] = [
   ipRestriction as PluginDefinition<never>,
   waf as PluginDefinition<never>,
   rateLimit as PluginDefinition<never>,
+  concurrencyLimit as PluginDefinition<never>,
 ];
 
 export function pluginSchemas(plugins: readonly PluginDefinition<never>[] = BUNDLED_PLUGINS) {

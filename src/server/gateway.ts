@@ -256,6 +256,17 @@ function onResponseClose(this: GatewayResponse): void {
   finishRequest(ctx, status);
 }
 
+/** Each done hook runs even if another throws (a slot must never leak because of a sibling's bug). */
+function runDoneHooks(ctx: RequestContext, hooks: readonly import('../pipeline/types.js').DoneHook[]): void {
+  for (const h of hooks) {
+    try {
+      h(ctx);
+    } catch (err) {
+      ctx.table.logger.error({ err, requestId: ctx.id, route: ctx.route?.id }, 'done hook failed');
+    }
+  }
+}
+
 function finishRequest(ctx: RequestContext, status: number): void {
   const table = ctx.table;
   const latency = performance.now() - ctx.start;
@@ -266,6 +277,7 @@ function finishRequest(ctx: RequestContext, status: number): void {
   if (route !== undefined && route.logHooks.length > 0 && ctx.response !== undefined) {
     for (const h of route.logHooks) h(ctx as import('../pipeline/types.js').ResponseContext);
   }
+  if (route !== undefined && route.doneHooks.length > 0) runDoneHooks(ctx, route.doneHooks);
   table.inflight--;
   table.metrics.inflight--;
   if (table.retired && table.inflight === 0) void table.close();

@@ -60,6 +60,7 @@ apis:
       ['ip-restriction', 3000],
       ['waf', 2900],
       ['rate-limit', 800],
+      ['concurrency-limit', 750],
     ],
   );
 });

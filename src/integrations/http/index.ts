@@ -4,6 +4,7 @@ import type { HeaderOpsConfig, HttpIntegrationConfig, QueryOpsConfig } from '../
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Upstream, UpstreamTimeouts } from '../../upstream/upstream.js';
 import { BodyLimitError, ProxyHandler } from './proxy.js';
+import { RetryState } from './retry.js';
 import { proxyUpgrade, writeRawError } from './websocket.js';
 
 type PathBuilder = (ctx: RequestContext) => string;
@@ -170,7 +171,17 @@ export class HttpIntegration implements Integration {
     const up = this.#upstream;
     // Health per target on the admin port's /routes (only upstreams with healthCheck).
     const health = up.health !== undefined ? { health: up.describeHealth() } : {};
-    return { type: 'http', upstream: up.name, targets: up.targets.map((t) => t.origin + t.basePath), ...health, ...rest };
+    const circuit = up.describeCircuit();
+    const dns = up.describeDns();
+    return {
+      type: 'http',
+      upstream: up.name,
+      targets: up.targets.map((t) => t.origin + t.basePath),
+      ...health,
+      ...(circuit !== undefined ? { circuit } : {}),
+      ...(dns !== undefined ? { dns } : {}),
+      ...rest,
+    };
   }
 
   invoke(ctx: RequestContext): void {
@@ -180,9 +191,9 @@ export class HttpIntegration implements Integration {
       ctx.sendError('SERVICE_UNAVAILABLE');
       return;
     }
-    let path = target.basePath + this.#buildPath(ctx);
+    let rel = this.#buildPath(ctx);
     const query = this.#query !== undefined ? this.#query(ctx.rawQuery) : ctx.rawQuery;
-    if (query.length > 0) path += `?${query}`;
+    if (query.length > 0) rel += `?${query}`;
     const headers = ctx.upstreamHeaders;
     if (this.#requestHeaders !== undefined) this.#requestHeaders(headers);
     if (this.#preserveHost && ctx.host) headers.set('host', ctx.host);
@@ -201,6 +212,13 @@ export class HttpIntegration implements Integration {
       body = ctx.req.pipe(new BodyCounter(ctx, this.#maxBody));
     }
 
+    const policy = upstream.retry;
+    if (policy !== undefined) {
+      policy.budget.onRequest();
+      new RetryState(ctx, upstream, policy, rel, body, this.#timeouts, this.#config.retryNonIdempotent).dispatch(target);
+      return;
+    }
+    const path = target.basePath + rel;
     const handler = new ProxyHandler(ctx, this.#timeouts.totalMs);
     if (upstream.tracksInflight) {
       // least-connections / p2c: count the exchange in flight until the handler finishes.
@@ -228,6 +246,7 @@ export class HttpIntegration implements Integration {
       writeRawError(socket, 'SERVICE_UNAVAILABLE', ctx.id);
       return;
     }
+    if (this.#upstream.breaker !== undefined) this.#upstream.unpick(target);
     let path = target.basePath + this.#buildPath(ctx);
     if (ctx.rawQuery.length > 0) path += `?${ctx.rawQuery}`;
     if (this.#requestHeaders !== undefined) this.#requestHeaders(ctx.upstreamHeaders);

@@ -7,7 +7,9 @@ import type { Dispatcher } from 'undici';
 import { type ErrorCode } from '../../errors/catalogue.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { runResponseHooks } from '../../pipeline/runner.js';
+import { R_STATUS, retryReasonOf } from '../../upstream/retry.js';
 import { HOP_BY_HOP, HeaderList, connectionTokens } from '../../util/header-list.js';
+import type { RetryState } from './retry.js';
 
 export function upstreamErrorCode(err: unknown): ErrorCode {
   const code = (err as { code?: string } | null)?.code ?? '';
@@ -75,6 +77,14 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   /** Set only for balancers that count requests in flight; finish() reports the end once. */
   upstream: import('../../upstream/upstream.js').Upstream | undefined = undefined;
   target: import('../../upstream/upstream.js').Target | undefined = undefined;
+  /** Set only for upstreams with `retries`: the request's shared retry state. */
+  retry: RetryState | undefined = undefined;
+  /** Why this try is a retry (a RetryReason), -1 for a first try. */
+  attemptReason = -1;
+  /** The upstream answered with a retried status: its body is read and dropped, then the retry starts. */
+  discarding = false;
+  /** The upstream's status (0 until headers arrive): the circuit breaker's verdict. */
+  status = 0;
   #done = false;
 
   constructor(ctx: RequestContext, totalMs: number) {
@@ -95,7 +105,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
 
   /** The total deadline passed before undici dispatched the request. */
   expire(): void {
-    this.finish();
+    this.finish(false, true);
     const ctx = this.ctx;
     if (ctx.clientGone) return;
     ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id }, 'upstream request expired in the pool queue');
@@ -107,6 +117,17 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     this.resume = resume;
     ctx.upstreamMs = performance.now() - this.sentAt;
     if (statusCode < 200) return true; // 1xx informational: not forwarded (100-continue is handled by undici)
+    this.status = statusCode;
+    const retry = this.retry;
+    if (retry !== undefined) {
+      const again = retry.isRetryStatus(statusCode);
+      if (this.attemptReason >= 0) retry.record(this.attemptReason, !again);
+      if (again && retry.may(R_STATUS)) {
+        // Nothing of this answer reaches the client; reading it to the end keeps the connection reusable.
+        this.discarding = true;
+        return true;
+      }
+    }
     const list: string[] = [];
     let dropTokens: string[] | undefined;
     for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -170,6 +191,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.discarding) return true;
     const ctx = this.ctx;
     ctx.bytesOut += chunk.length;
     if (ctx.method === 'HEAD') return true;
@@ -181,6 +203,11 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    if (this.discarding) {
+      this.finish();
+      (this.retry as RetryState).schedule();
+      return;
+    }
     this.finish();
     const res = this.ctx.res;
     if (!res.headersSent && !res.destroyed) {
@@ -195,8 +222,27 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     if (this.#done && this.abortUpstream === undefined) return; // expired in the queue: already answered
     const ctx = this.ctx;
     const code = upstreamErrorCode(err);
-    // Passive health counts the upstream's faults only (not a client that left or a body too large).
-    this.finish(!ctx.clientGone && (code === 'UPSTREAM_TIMEOUT' || code === 'UPSTREAM_UNAVAILABLE'));
+    // Passive health and the breaker count the upstream's faults only (not a client that left or a body too large).
+    const failed = !ctx.clientGone && (code === 'UPSTREAM_TIMEOUT' || code === 'UPSTREAM_UNAVAILABLE');
+    const noVerdict = ctx.clientGone || code === 'BODY_TOO_LARGE';
+    const retry = this.retry;
+    if (retry !== undefined && !ctx.clientGone) {
+      if (this.discarding) {
+        // The retry was decided when the status arrived; the dropped body failing changes nothing.
+        this.finish(false);
+        retry.schedule();
+        return;
+      }
+      // A retried try that got headers was judged in onHeaders already.
+      if (this.attemptReason >= 0 && this.status === 0) retry.record(this.attemptReason, false);
+      const reason = retryReasonOf(err);
+      if (reason !== -1 && retry.may(reason)) {
+        this.finish(failed);
+        retry.schedule();
+        return;
+      }
+    }
+    this.finish(failed, noVerdict);
     if (ctx.clientGone) return;
     if (!ctx.res.headersSent) {
       ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id, err: { code: (err as { code?: string }).code, message: err.message } }, 'upstream request failed');
@@ -212,12 +258,12 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     }
   }
 
-  private finish(failed = false): void {
+  private finish(failed = false, noVerdict = false): void {
     this.#done = true;
     const upstream = this.upstream;
     if (upstream !== undefined) {
       this.upstream = undefined;
-      upstream.onEnd(this.target as import('../../upstream/upstream.js').Target, failed);
+      upstream.onEnd(this.target as import('../../upstream/upstream.js').Target, failed, this.status, noVerdict);
     }
     if (this.timer !== undefined) {
       clearTimeout(this.timer);

@@ -1,0 +1,13 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+export const schema = Type.Object(
+  {
+    max: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Requests in flight at most on this route (per process); the next one gets 503.' }),
+    retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400, default: 1, description: 'Value of the Retry-After header on a refusal (default 1).' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'Concurrency limit: at most `max` requests in flight on the route; beyond it 503 {"message":"Service Unavailable"} with Retry-After. See docs/concurrency-limit.md.',
+  },
+);
+export type ConcurrencyLimitConfig = Static<typeof schema>;
