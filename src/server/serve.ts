@@ -13,7 +13,8 @@ import client from 'prom-client';
 import { createAdminServer } from '../admin/server.js';
 import type { RouteTable } from '../compile/types.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { buildTable, functionRegistry, parseConfigText, readConfigFile } from '../config/index.js';
+import { buildTable, counterStore, functionRegistry, parseConfigText, readConfigFile } from '../config/index.js';
+import { serveCounters } from '../stores/cluster-counters.js';
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { PoolRegistry } from '../upstream/upstream.js';
@@ -413,6 +414,8 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
   let { table, text, tls } = await firstTable(opts, logger, metrics, pools);
+  // The node's counters live here; workers (forked below) reach them over this socket.
+  const counterSocket = await serveCounters(counterStore(), (err) => logger.warn({ err: err.message }, 'counter socket error'));
   collectStartupGarbage();
   metrics.setConfigVersion(table.version);
   const aggregator = new client.AggregatorRegistry();
@@ -546,6 +549,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
         admin.close();
         admin.closeAllConnections();
         void table.close();
+        void counterSocket.close();
         lifecycle(logger).info('stopped');
         logger.flush();
         setTimeout(() => process.exit(0), 20).unref();
