@@ -162,7 +162,7 @@ function stageOf(ctx: RequestContext, awsApis: ReadonlySet<string>): string | un
   return sp > 0 ? route.name.slice(0, sp) : undefined;
 }
 
-const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown }).then === 'function';
+const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => v !== undefined && v !== null && typeof (v as { then?: unknown }).then === 'function';
 
 /*
  * Counting, hot path: sync all the way with the in-process memory store; with a store that answers
