@@ -1,12 +1,13 @@
 /**
  * rate-limit: stacked sliding-window and token-bucket limits per composite key, counted in the
- * process-wide store (policy local) or in Redis (policy redis). See docs/rate-limiting.md.
+ * node's store (policy local: in-process, or the cluster primary's with --workers N) or in Redis
+ * (policy redis). See docs/rate-limiting.md.
  *
- * The Redis client is made once per plugin instance in create() and connects lazily on the first
- * request (so `turnpike validate` never connects); it is closed by the close() hook. When Redis is
- * unreachable (CounterStoreUnavailable, bounded by the store's per-call deadline) the request is
- * counted locally or refused with 503, as configured; a warning is logged at most once a minute and
- * `turnpike_rate_limit_redis_fallback_total` counts every occurrence.
+ * The Redis client is leased once per plugin instance in create() from the process's registry (one
+ * client per URL), connects lazily on the first request (so `turnpike validate` never connects) and
+ * is released by the close() hook. When a store is unreachable (CounterStoreUnavailable, bounded by
+ * the store's per-call deadline) the request is counted further down the chain or refused with 503,
+ * as configured (../counter-fallback.ts).
  */
 import client from 'prom-client';
 import type { RequestContext } from '../../pipeline/context.js';
