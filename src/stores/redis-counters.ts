@@ -26,6 +26,8 @@ export interface RedisCounterStoreOptions {
   timeoutMs?: number;
   /** Connect timeout for each (re)connection attempt in ms (default 1000). */
   connectTimeoutMs?: number;
+  /** Calls sent and not yet answered (the deadline does not cancel them) beyond which calls fail fast (default 10,000). */
+  maxInflight?: number;
   /** Called for client errors (connection lost, refused...); the store itself never throws from them. */
   onError?: (err: Error) => void;
 }
@@ -101,16 +103,22 @@ export class RedisCounterStore implements CounterStore {
   readonly #client: Client;
   readonly #prefix: string;
   readonly #timeoutMs: number;
+  readonly #maxInflight: number;
+  #inflight = 0;
   #connecting: Promise<unknown> | undefined;
   #closed = false;
 
   constructor(options: RedisCounterStoreOptions) {
     this.#prefix = `turnpike:${options.prefix ?? ''}`;
     this.#timeoutMs = options.timeoutMs ?? 50;
+    this.#maxInflight = options.maxInflight ?? 10_000;
     const onError = options.onError;
     this.#client = createClient({
       url: options.url,
       disableOfflineQueue: true,
+      // No per-command timeout inside node-redis (its default, 5 s, arms an AbortSignal.timeout and a
+      // listener for EVERY command: ~25% of this store's CPU): our own deadline bounds each call.
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: options.connectTimeoutMs ?? 1000,
         // Keep trying in the background, never faster than every 100 ms nor slower than every 2 s.
@@ -158,8 +166,17 @@ export class RedisCounterStore implements CounterStore {
   /** @internal one script call with its own deadline (views share the client with their own deadline). */
   async run(s: Script, key: string, args: Array<string | number>, timeoutMs = this.#timeoutMs): Promise<number[]> {
     if (this.#closed) throw new CounterStoreUnavailable('counter store is closed');
-    const opts = { keys: [key], arguments: args.map(String) };
-    const exec = async (): Promise<unknown> => {
+    // node-redis has no per-command timeout here (see the constructor): a hung server keeps commands
+    // in its queue until the connection dies. Past this many, fail fast instead of queueing more.
+    if (this.#inflight >= this.#maxInflight) throw new CounterStoreUnavailable(`${this.#inflight} Redis calls unanswered: not sending more`);
+    const reply = await this.#withDeadline(this.#exec(s, { keys: [key], arguments: args.map(String) }), timeoutMs);
+    if (!Array.isArray(reply)) throw new CounterStoreUnavailable('unexpected reply from Redis script');
+    return reply.map(Number);
+  }
+
+  async #exec(s: Script, opts: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    this.#inflight++;
+    try {
       if (!this.#client.isReady) {
         this.#ensureConnecting();
         // Until the first connection completes, wait for it (the deadline still bounds the call);
@@ -174,10 +191,9 @@ export class RedisCounterStore implements CounterStore {
         if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return await this.#client.eval(s.source, opts);
         throw err;
       }
-    };
-    const reply = await this.#withDeadline(exec(), timeoutMs);
-    if (!Array.isArray(reply)) throw new CounterStoreUnavailable('unexpected reply from Redis script');
-    return reply.map((x) => Number(x));
+    } finally {
+      this.#inflight--;
+    }
   }
 
   takeToken(key: string, rate: number, burst: number, cost = 1): Promise<TokenBucketResult> {
