@@ -10,7 +10,7 @@ import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { createClient } from 'redis';
 import { generateApiKey, hashApiKey } from '../../src/security/api-keys.js';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { type RunningGateway, runCli, startGateway, tempConfig } from '../helpers/gateway.js';
 import { metricSum, scrape } from '../helpers/lifecycle.js';
 import { type PrivateRedis, startRedisServer } from '../helpers/redis.js';
 
@@ -144,4 +144,13 @@ test('Redis killed: fallback local counts in memory, fallback reject answers 503
   const isWarn = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('api-key: Redis unavailable');
   for (let i = 0; i < 40 && !(fbLocal.logs.some(isWarn) && fbReject.logs.some(isWarn)); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(fbLocal.logs.some(isWarn) && fbReject.logs.some(isWarn));
+});
+
+test('policy redis without redis.url is a config error that names the fix; validate never connects', async () => {
+  const bad = await runCli(['validate', tempConfig(config('    policy: redis'))]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr + bad.stdout, /server\.counters\.redis is missing/);
+  // An unreachable Redis is not a config error: clients connect on the first request only.
+  const ok = await runCli(['validate', tempConfig(config('    policy: redis\n    redis: { url: "redis://127.0.0.1:1" }'))]);
+  assert.equal(ok.code, 0, ok.stderr);
 });
