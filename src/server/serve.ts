@@ -415,7 +415,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const pools = new PoolRegistry();
   let { table, text, tls } = await firstTable(opts, logger, metrics, pools);
   // The node's counters live here; workers (forked below) reach them over this socket.
-  const counterSocket = await serveCounters(counterStore(), (err) => logger.warn({ err: err.message }, 'counter socket error'));
+  const counterSocket = await serveCounters(counterStore(), (err) => logger.warn({ err: err.message }, 'counters: socket error'));
   collectStartupGarbage();
   metrics.setConfigVersion(table.version);
   const aggregator = new client.AggregatorRegistry();

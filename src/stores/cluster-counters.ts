@@ -62,7 +62,12 @@ export async function serveCounters(store: CounterStore, onError?: (err: Error) 
   let path: string;
   if (process.platform === 'win32') path = `\\\\.\\pipe\\turnpike-counters-${process.pid}-${Date.now()}`;
   else {
-    dir = mkdtempSync(join(tmpdir(), 'turnpike-'));
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'turnpike-'));
+    } catch (err) {
+      onError?.(new Error(`cannot create a directory for the counter socket (${(err as Error).message}): each worker counts for itself`));
+      return { path: '', close: async () => undefined };
+    }
     path = join(dir, 'counters.sock');
   }
   const sockets = new Set<net.Socket>();
@@ -94,14 +99,22 @@ export async function serveCounters(store: CounterStore, onError?: (err: Error) 
     socket.on('error', (err) => onError?.(err));
     socket.on('close', () => sockets.delete(socket));
   });
-  server.on('error', (err) => onError?.(err));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // Serving anyway beats refusing to start: workers then count alone (per-worker limits), said loudly.
+    onError?.(new Error(`cannot serve the node's counters to workers on ${path} (${(err as Error).message}): each worker counts for itself`));
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    delete process.env[COUNTERS_SOCKET_ENV];
+    return { path: '', close: async () => undefined };
+  }
+  server.on('error', (err) => onError?.(err));
   process.env[COUNTERS_SOCKET_ENV] = path;
   return {
     path,
