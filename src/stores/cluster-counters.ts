@@ -43,6 +43,7 @@ const REQ_HEAD = 4 + 4 + 1 + 8 + 32;
 const REPLY = 4 + 1 + 32;
 const STATUS_ERROR = 255;
 const STATUS_EXPIRED = 254;
+const MAX_UNSENT_BYTES = 1 << 20;
 
 // ---------------------------------------------------------------------------------------------
 // Primary side
@@ -241,6 +242,9 @@ export class ClusterCounterStore implements CounterStore {
     if (this.#closed) return Promise.reject(new CounterStoreUnavailable('counter store is closed'));
     const socket = this.#ensureSocket();
     if (socket === undefined) return Promise.reject(new CounterStoreUnavailable('the cluster primary\'s counter store is not reachable'));
+    // A stalled primary stops reading: calls time out, but their frames would pile up in the socket's
+    // write buffer. Past a bound, fail at once instead (a frame is ~100 bytes: ~10,000 frames).
+    if (socket.writableLength > MAX_UNSENT_BYTES) return Promise.reject(new CounterStoreUnavailable('the cluster primary is not reading its counter socket'));
     const keyBytes = Buffer.byteLength(key);
     const frame = Buffer.allocUnsafe(REQ_HEAD + keyBytes);
     const id = this.#nextId;

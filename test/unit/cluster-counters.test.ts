@@ -122,3 +122,31 @@ test('a primary that hangs up: pending calls fail at once; with nobody listening
   await server.close();
   await memory.close();
 });
+
+test('a primary that stops reading: unsent frames are bounded, further calls fail at once', async () => {
+  const peer = await fakePeer((s) => s.pause());
+  const store = new ClusterCounterStore({ path: peer.path, timeoutMs: 300 });
+  try {
+    // Let the connection come up, then flood it: ~100-byte frames, a 1 MiB bound plus the kernel's buffer.
+    await store.takeToken('warm', 1, 1).catch(() => undefined);
+    const key = 'k'.repeat(60);
+    let immediate = 0;
+    const calls: Promise<unknown>[] = [];
+    for (let round = 0; round < 40 && immediate === 0; round++) {
+      for (let i = 0; i < 2000; i++) {
+        // Only the bound gives this message (a missed deadline says "did not answer").
+        calls.push(
+          store.incrementSliding(key, 60_000, 10).catch((e: unknown) => {
+            if (e instanceof CounterStoreUnavailable && /not reading/.test(e.message)) immediate++;
+          }),
+        );
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(calls);
+    assert.ok(immediate > 0, 'some calls were refused at once once the bound was reached');
+  } finally {
+    await store.close();
+    await peer.close();
+  }
+});
