@@ -13,8 +13,7 @@ import client from 'prom-client';
 import { createAdminServer } from '../admin/server.js';
 import type { RouteTable } from '../compile/types.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { buildTable, counterStore, functionRegistry, parseConfigText, readConfigFile } from '../config/index.js';
-import { serveCounters } from '../stores/cluster-counters.js';
+import { buildTable, functionRegistry, parseConfigText, readConfigFile } from '../config/index.js';
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { PoolRegistry } from '../upstream/upstream.js';
@@ -24,6 +23,9 @@ import { applyTlsSettings, createTlsListener, installHttpsRedirect } from './lis
 import { createListener } from './listener.js';
 import { type TlsState, loadTls } from './tls.js';
 import { watchFile } from './watch.js';
+// Node-wide counters: the primary serves its store to the workers (src/stores/cluster-counters.ts).
+import { counterStore } from '../config/index.js';
+import { serveCounters } from '../stores/cluster-counters.js';
 
 export interface ServeOptions {
   file: string;
