@@ -416,8 +416,6 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
   let { table, text, tls } = await firstTable(opts, logger, metrics, pools);
-  // The node's counters live here; workers (forked below) reach them over this socket.
-  const counterSocket = await serveCounters(counterStore(), (err) => logger.warn({ err: err.message }, 'counters: socket error'));
   collectStartupGarbage();
   metrics.setConfigVersion(table.version);
   const aggregator = new client.AggregatorRegistry();
@@ -532,6 +530,8 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   );
   await listen(admin, opts.adminPort, opts.adminHost);
   const adminPortNum = (admin.address() as AddressInfo).port;
+  // The node's counters live here; workers (forked below) reach them over this socket.
+  const counterSocket = await serveCounters(counterStore(), (err) => logger.warn({ err: err.message }, 'counters: socket error'));
 
   const stopWatching = opts.watch ? watchFile(opts.file, queueReload) : () => undefined;
   process.on('SIGHUP', queueReload);
