@@ -55,6 +55,11 @@ apis:
     plugins: { api-key: {} }
     routes:
       - { path: /t, integration: { type: mock, body: { ok: true } } }
+  - name: limited
+    routes:
+      - path: /rl
+        integration: { type: mock, body: { ok: true } }
+        plugins: { rate-limit: { limits: [{ window: hour, limit: 10 }], key: [route], policy: redis } }
 usagePlans:
   monthly:
     apiStages: [{ api: quota }]
@@ -144,6 +149,17 @@ test('Redis killed: fallback local counts in memory, fallback reject answers 503
   const isWarn = (l: Record<string, unknown>) => typeof l.msg === 'string' && l.msg.startsWith('api-key: Redis unavailable');
   for (let i = 0; i < 40 && !(fbLocal.logs.some(isWarn) && fbReject.logs.some(isWarn)); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(fbLocal.logs.some(isWarn) && fbReject.logs.some(isWarn));
+});
+
+test('rate-limit policy redis without its own redis block uses server.counters.redis: shared by both gateways, under its prefix', async () => {
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => call(i % 2 ? b : a, '/rl', KEY_Q)));
+  assert.equal(answers.filter((r) => r.status === 200).length, 10);
+  const c = createClient({ url: MAIN_URL });
+  await c.connect();
+  const keys: string[] = [];
+  for await (const batch of c.scanIterator({ MATCH: `turnpike:${prefix}rl:*`, COUNT: 1000 })) keys.push(...(batch as unknown as string[]));
+  assert.equal(keys.length, 1, keys.join(','));
+  await c.close();
 });
 
 test('policy redis without redis.url is a config error that names the fix; validate never connects', async () => {
