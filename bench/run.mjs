@@ -7,6 +7,7 @@
 // proxy under test (its whole process tree) to CPU 1. See bench/README.md and docs/benchmark.md.
 //
 // Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3), BENCH_ONLY=name,name,
+//      BENCH_REDIS_URL (default: a redis-server the harness starts on CPU 0; for turnpike-keyauth-redis),
 //      BENCH_CONNECTIONS (default 64), BENCH_NO_INSTALL=1 (never apt-get), BENCH_KEEP_TMP=1,
 //      BENCH_LOADGEN=autocannon (force the fallback), BENCH_ROUNDS (default 1; >1 = interleaved rounds, medians reported), TURNPIKE_BIN (default bin/turnpike).
 // Progress goes to stderr; the Markdown report goes to stdout and to bench/results/.
@@ -14,6 +15,7 @@
 // or a contender fails to start.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -145,9 +147,9 @@ function freePort() {
   });
 }
 
-function httpGet(port, urlPath, timeoutMs = 1000) {
+function httpGet(port, urlPath, timeoutMs = 1000, headers = {}) {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: timeoutMs }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false, timeout: timeoutMs, headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
@@ -286,14 +288,15 @@ function parseWrk(text) {
   return { rps, p50: lat(50), p99: lat(99), requests, seconds, non2xx, socketErrors };
 }
 
-function loadCommand(url, seconds) {
+function loadCommand(url, seconds, headers = {}) {
   const c = String(rig.connections);
-  if (rig.loadgen === 'wrk') return ['wrk', '-t1', `-c${c}`, `-d${seconds}s`, '--latency', url];
-  return [process.execPath, rig.autocannon, '-c', c, '-d', String(seconds), '-j', url];
+  const h = Object.entries(headers);
+  if (rig.loadgen === 'wrk') return ['wrk', '-t1', `-c${c}`, `-d${seconds}s`, '--latency', ...h.flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+  return [process.execPath, rig.autocannon, '-c', c, '-d', String(seconds), ...h.flatMap(([k, v]) => ['-H', `${k}=${v}`]), '-j', url];
 }
 
-async function runLoad(url, seconds, logDir, label) {
-  const argv = loadCommand(url, seconds);
+async function runLoad(url, seconds, logDir, label, headers) {
+  const argv = loadCommand(url, seconds, headers);
   const [file, args] = rig.taskset ? ['taskset', ['-c', rig.loadCpu, ...argv]] : [argv[0], argv.slice(1)];
   const proc = startProcess({ name: `load-${label}`, cmd: file, args, cpu: null, logDir });
   const res = await Promise.race([proc.exited, sleep((seconds + 30) * 1000).then(() => null)]);
@@ -473,6 +476,74 @@ function turnpikeConfig(upstreamPort, extraRoutes) {
   return `${lines.join('\n')}\n`;
 }
 
+// Key auth + rate limit rows: the api-key plugin (a key sent by the load generator in x-api-key, its
+// usage plan without throttle or quota) plus a rate-limit far above what the rig can send, counted
+// locally (the in-process store) or in Redis (see startBenchRedis).
+const BENCH_KEY = 'benchKey0123456789abcdefghijklmnopqrstuv';
+const BENCH_KEY_HEADERS = { 'x-api-key': BENCH_KEY };
+// The bench starts its own redis-server (no persistence) pinned to CPU 0 with the load generator and
+// the upstream, so Redis never takes CPU from the proxy under test (in production it runs elsewhere);
+// BENCH_REDIS_URL uses an existing server instead (e.g. the machine's redis://127.0.0.1:6379).
+let BENCH_REDIS_URL = process.env.BENCH_REDIS_URL || '';
+let redisNote = '';
+
+async function startBenchRedis(logDir) {
+  if (BENCH_REDIS_URL) {
+    redisNote = `Redis: ${BENCH_REDIS_URL} (BENCH_REDIS_URL), not pinned by the harness`;
+    return;
+  }
+  const bin = which('redis-server');
+  if (!bin) {
+    BENCH_REDIS_URL = 'redis://127.0.0.1:6379';
+    redisNote = `Redis: redis-server not found, using ${BENCH_REDIS_URL} (not pinned)`;
+    return;
+  }
+  const port = await freePort();
+  const proc = startProcess({ name: 'redis', cmd: bin, args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], cpu: rig.loadCpu, logDir });
+  BENCH_REDIS_URL = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100 && !(await redisReachable()); i++) await sleep(50);
+  redisNote = `Redis: \`${proc.command}\` (started by the harness, pinned with the load generator and the upstream)`;
+}
+
+function turnpikeKeyedConfig(upstreamPort, policy) {
+  const redis = policy === 'redis' ? `, policy: redis, redis: { url: '${BENCH_REDIS_URL}', timeoutMs: 1000 }, fallback: reject` : '';
+  return `upstreams:
+  backend:
+    targets:
+      - url: http://127.0.0.1:${upstreamPort}
+apis:
+  - name: bench
+    plugins:
+      api-key: {}
+      rate-limit: { limits: [{ window: minute, limit: 1000000000 }], key: [apiKey]${redis} }
+    routes:
+      - name: pass
+        methods: [ANY]
+        path: /{proxy+}
+        integration: { type: http, upstream: backend }
+usagePlans:
+  bench:
+    apiStages: [{ api: bench }]
+apiKeys:
+  - { id: bench, name: bench, hash: "sha256:${createHash('sha256').update(BENCH_KEY).digest('hex')}", usagePlans: [bench] }
+`;
+}
+
+function redisReachable() {
+  const u = new URL(BENCH_REDIS_URL);
+  return new Promise((resolve) => {
+    const sock = net.connect(Number(u.port || 6379), u.hostname);
+    sock.setTimeout(1000, () => sock.destroy());
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+    sock.once('close', () => resolve(false));
+  });
+}
+let redisUp = false;
+
 const NODE_ENV = { NODE_ENV: 'production' };
 const node = (script) => (ctx) => ({
   cmd: process.execPath,
@@ -484,6 +555,16 @@ const TURNPIKE_BIN = process.env.TURNPIKE_BIN || 'bin/turnpike';
 const turnpike = (extraRoutes) => (ctx) => {
   const file = path.join(ctx.dir, `turnpike-${extraRoutes + 1}-routes.yaml`);
   fs.writeFileSync(file, turnpikeConfig(ctx.upstreamPort, extraRoutes));
+  return {
+    cmd: process.execPath,
+    args: [TURNPIKE_BIN, 'serve', file, '--port', String(ctx.port), '--host', '127.0.0.1', '--admin-port', String(ctx.adminPort), '--workers', '1'],
+    env: NODE_ENV,
+  };
+};
+
+const turnpikeKeyed = (policy) => (ctx) => {
+  const file = path.join(ctx.dir, `turnpike-keyauth-${policy}.yaml`);
+  fs.writeFileSync(file, turnpikeKeyedConfig(ctx.upstreamPort, policy));
   return {
     cmd: process.execPath,
     args: [TURNPIKE_BIN, 'serve', file, '--port', String(ctx.port), '--host', '127.0.0.1', '--admin-port', String(ctx.adminPort), '--workers', '1'],
@@ -520,6 +601,23 @@ const CONTENDERS = [
     vsTurnpike: true,
     path: DEEP_PATH,
   },
+  {
+    name: 'turnpike-keyauth-local',
+    label: () => 'Turnpike, api-key + rate-limit (local policy)',
+    start: turnpikeKeyed('local'),
+    turnpike: true,
+    vsTurnpike: true,
+    headers: BENCH_KEY_HEADERS,
+  },
+  {
+    name: 'turnpike-keyauth-redis',
+    label: () => 'Turnpike, api-key + rate-limit (Redis policy)',
+    available: () => (redisUp ? null : `Redis not reachable at ${BENCH_REDIS_URL} (set BENCH_REDIS_URL)`),
+    start: turnpikeKeyed('redis'),
+    turnpike: true,
+    vsTurnpike: true,
+    headers: BENCH_KEY_HEADERS,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -548,20 +646,20 @@ async function measure(contender, upstream, upstreamPort, dir) {
       row.pinning = pinTree(proc.pid, rig.proxyCpu);
     }
     // Correctness probe: the proxy must return the upstream's answer, or its numbers mean nothing.
-    const probe = await httpGet(port, urlPath, 2000);
+    const probe = await httpGet(port, urlPath, 2000, contender.headers);
     row.probe = probe ? `${probe.status}${probe.body === upstream.body ? ' (upstream body)' : ' (NOT the upstream body)'}` : 'no answer';
     const url = `http://127.0.0.1:${port}${urlPath}`;
 
     if (rig.warmup > 0) {
       log(`${contender.name}: warm-up ${rig.warmup} s`);
-      const w = await runLoad(url, rig.warmup, dir, `${contender.name}-warmup`);
+      const w = await runLoad(url, rig.warmup, dir, `${contender.name}-warmup`, contender.headers);
       if (w.error) return { ...row, status: 'error', note: `warm-up: ${w.error}` };
     }
     const cpuRoot = proc ? proc.pid : upstream.proc.pid;
     const before = treeCpuMicros(cpuRoot);
     const upBefore = treeCpuMicros(upstream.proc.pid);
     log(`${contender.name}: measuring ${rig.duration} s on ${url}`);
-    const r = await runLoad(url, rig.duration, dir, contender.name);
+    const r = await runLoad(url, rig.duration, dir, contender.name, contender.headers);
     const after = treeCpuMicros(cpuRoot);
     const upAfter = treeCpuMicros(upstream.proc.pid);
     row.loadCommand = r.command;
@@ -739,6 +837,11 @@ async function main() {
   fs.chmodSync(tmpDir, 0o755); // nginx workers run as an unprivileged user when we are root
   log(`temp dir ${tmpDir}; ${selected.map((c) => c.name).join(', ')}; ${rig.duration} s each (+${rig.warmup} s warm-up)`);
 
+  if (selected.some((c) => c.name === 'turnpike-keyauth-redis')) {
+    await startBenchRedis(tmpDir);
+    redisUp = await redisReachable();
+    rig.notes.push(redisUp ? redisNote : `${redisNote}: NOT reachable, the Redis row is skipped`);
+  }
   const upstreamPort = await freePort();
   const up = startProcess({
     name: 'upstream',

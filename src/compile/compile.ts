@@ -3,6 +3,7 @@
  * here: plugin instances and hook order, path builders, upstream pools, the router. The result is
  * swapped in with one assignment (src/server/gateway.ts); a failure leaves the old table serving.
  */
+import { type RedisClients, redisClients } from '../stores/redis-counters.js';
 import { createHash } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import { existsSync } from 'node:fs';
@@ -46,6 +47,10 @@ export interface CompileDeps {
   functions: FunctionRegistry;
   /** Process-wide counters (rate limits, quotas), shared across config versions. */
   counters: import('../stores/types.js').CounterStore;
+  /** This process's own counters when `counters` is the cluster primary's (default: counters). */
+  fallbackCounters?: import('../stores/types.js').CounterStore;
+  /** Redis clients by URL (default: the process's registry). */
+  redis?: RedisClients;
 }
 
 type PluginMap = Record<string, unknown> | undefined;
@@ -184,7 +189,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           scope,
           functions: functionLookup,
           config,
-          stores: { counters: deps.counters },
+          stores: { counters: deps.counters, fallbackCounters: deps.fallbackCounters ?? deps.counters, redis: deps.redis ?? redisClients },
         });
       } catch (e) {
         // A plugin rejects a config the schema cannot express; `problems` carry key paths within the plugin's config.

@@ -7,6 +7,8 @@ import { type CompileDeps, compile } from '../compile/compile.js';
 import type { RouteTable } from '../compile/types.js';
 import { FunctionRegistry } from '../integrations/function/runtime/index.js';
 import { BUNDLED_PLUGINS, pluginSchemas } from '../plugins/registry.js';
+import cluster from 'node:cluster';
+import { workerCounterStore } from '../stores/cluster-counters.js';
 import { MemoryCounterStore } from '../stores/memory-counters.js';
 import type { CounterStore } from '../stores/types.js';
 import { ConfigError } from './diagnostics.js';
@@ -103,10 +105,21 @@ export function functionRegistry(logger: Logger): FunctionRegistry {
 
 /** The whole pipeline for one document: validate and compile. */
 let processCounters: CounterStore | undefined;
-/** One counter store per process, so limits keep counting across config reloads. */
+let ownCounters: CounterStore | undefined;
+/**
+ * One counter store per process, so limits keep counting across config reloads. In a cluster worker
+ * it is the primary's store (src/stores/cluster-counters.ts), so `local` limits are exact per node.
+ */
 export function counterStore(): CounterStore {
-  processCounters ??= new MemoryCounterStore();
+  processCounters ??= workerCounterStore(cluster.isWorker) ?? new MemoryCounterStore();
   return processCounters;
+}
+/** This process's own memory: the `fallback: local` of plugins when the primary's store does not answer. */
+export function fallbackCounterStore(): CounterStore {
+  const shared = counterStore();
+  if (shared instanceof MemoryCounterStore) return shared;
+  ownCounters ??= new MemoryCounterStore();
+  return ownCounters;
 }
 
 export function buildTable(
@@ -118,6 +131,7 @@ export function buildTable(
     ...deps,
     functions: deps.functions ?? functionRegistry(deps.logger),
     counters: deps.counters ?? counterStore(),
+    fallbackCounters: deps.fallbackCounters ?? (deps.counters === undefined ? fallbackCounterStore() : deps.counters),
     plugins: BUNDLED_PLUGINS,
   });
 }

@@ -402,6 +402,38 @@ export const ServerTls = Type.Object(
   { additionalProperties: false, description: 'HTTPS listener (HTTP/1.1 and HTTP/2), certificates per host name, mutual TLS. See docs/tls.md.' },
 );
 
+/** Redis connection shared by counters (server.counters.redis; also the default of rate-limit's `redis`). */
+export const RedisCounters = Type.Object(
+  {
+    url: Type.String({ pattern: '^rediss?://', description: 'redis://[user:pass@]host:port[/db], or rediss:// for TLS. `${REDIS_URL}` interpolation works.' }),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, default: 50, description: 'Per-call deadline (ms, default 50): slower or failed calls apply `fallback`.' })),
+    prefix: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9_.:-]{0,64}$', description: 'Extra key namespace after `turnpike:` (several gateways or environments on one Redis). Default none.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Where usage plans count (docs/api-keys.md, "Counters"). */
+export const Counters = Type.Object(
+  {
+    policy: Type.Optional(
+      Type.Union([Type.Literal('local'), Type.Literal('redis')], {
+        default: 'local',
+        description: 'Where usage-plan throttles and quotas (api-key) count: local (default; in memory, per node, shared by its workers) or redis (shared by every node using the same Redis).',
+      }),
+    ),
+    redis: Type.Optional(RedisCounters),
+    fallback: Type.Optional(
+      Type.Union([Type.Literal('local'), Type.Literal('reject')], {
+        default: 'local',
+        description: 'When the counter store does not answer in time (Redis down, a stalled cluster primary): count in local memory (default) or answer 503.',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'Shared counters for usage plans; `redis` is also the default connection of rate-limit\'s policy redis.' },
+);
+
 export const Server = Type.Object(
   {
     trustedProxies: Type.Optional(
@@ -434,6 +466,7 @@ export const Server = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    counters: Type.Optional(Counters),
   },
   { additionalProperties: false },
 );
@@ -539,6 +572,7 @@ export type FunctionIntegrationConfig = Static<typeof FunctionIntegration>;
 export type FunctionDefConfig = Static<typeof FunctionDef>;
 export type LimitsConfig = Static<typeof Limits>;
 export type ServerTlsConfig = Static<typeof ServerTls>;
+export type CountersConfig = Static<typeof Counters>;
 export type HeaderOpsConfig = Static<typeof HeaderOps>;
 export type QueryOpsConfig = Static<typeof QueryOps>;
 export type UpstreamTimeoutsConfig = Static<typeof UpstreamTimeouts>;

@@ -45,8 +45,21 @@ export interface PluginDeps {
   functions: { invoker(name: string): import('../integrations/function/index.js').Invoker | undefined };
   /** The whole validated config (read-only): entities such as API keys and usage plans live at its top level. */
   config: Readonly<import('../config/schema.js').GatewayConfig>;
-  /** Process-wide shared state (counters survive config reloads; Redis-backed in cluster mode). */
-  stores: { counters: import('../stores/types.js').CounterStore };
+  /** Process-wide shared state (counters survive config reloads). */
+  stores: {
+    /**
+     * The node's counters: in memory in a single process; with --workers N the primary's store,
+     * reached over a socket (exact across workers; may reject with CounterStoreUnavailable).
+     */
+    counters: import('../stores/types.js').CounterStore;
+    /**
+     * This process's own in-memory counters: where `fallback: local` counts when `counters` itself is
+     * unavailable (a stalled primary). Default: `counters`.
+     */
+    fallbackCounters?: import('../stores/types.js').CounterStore;
+    /** Redis clients, one per URL per process (lease in create(), release in close()). */
+    redis?: import('../stores/redis-counters.js').RedisClients;
+  };
 }
 
 export interface PluginDefinition<C = Record<string, unknown>> {

@@ -24,6 +24,9 @@ import { Gateway } from './gateway.js';
 import { applyTlsSettings, createTlsListener, installHttpsRedirect } from './listener.js';
 import { createListener } from './listener.js';
 import { type TlsState, loadTls } from './tls.js';
+// Node-wide counters: the primary serves its store to the workers (src/stores/cluster-counters.ts).
+import { counterStore } from '../config/index.js';
+import { serveCounters } from '../stores/cluster-counters.js';
 
 export interface ServeOptions {
   file: string;
@@ -542,6 +545,8 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   );
   await listen(admin, opts.adminPort, opts.adminHost);
   const adminPortNum = (admin.address() as AddressInfo).port;
+  // The node's counters live here; workers (forked below) reach them over this socket.
+  const counterSocket = await serveCounters(counterStore(), (err) => logger.warn({ err: err.message }, 'counters: socket error'));
 
   configSource(opts).attachMetrics?.(metrics.registry);
   const stopWatching = configSource(opts).watch(queueReload);
@@ -562,6 +567,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
         admin.close();
         admin.closeAllConnections();
         void table.close();
+        void counterSocket.close();
         lifecycle(logger).info('stopped');
         logger.flush();
         setTimeout(() => process.exit(0), 20).unref();

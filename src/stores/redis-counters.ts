@@ -13,16 +13,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
-import type { CounterStore, TokenBucketResult, WindowResult } from './types.js';
+import { type CounterStore, CounterStoreUnavailable, type TokenBucketResult, type WindowResult } from './types.js';
 
-/** Thrown (as a rejection) when Redis cannot answer in time or answers with an error. */
-export class CounterStoreUnavailable extends Error {
-  readonly code = 'COUNTER_STORE_UNAVAILABLE';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CounterStoreUnavailable';
-  }
-}
+export { CounterStoreUnavailable } from './types.js';
 
 export interface RedisCounterStoreOptions {
   /** redis://[user:pass@]host:port[/db] or rediss:// for TLS. */
@@ -33,6 +26,8 @@ export interface RedisCounterStoreOptions {
   timeoutMs?: number;
   /** Connect timeout for each (re)connection attempt in ms (default 1000). */
   connectTimeoutMs?: number;
+  /** Calls sent and not yet answered (the deadline does not cancel them) beyond which calls fail fast (default 10,000). */
+  maxInflight?: number;
   /** Called for client errors (connection lost, refused...); the store itself never throws from them. */
   onError?: (err: Error) => void;
 }
@@ -108,16 +103,22 @@ export class RedisCounterStore implements CounterStore {
   readonly #client: Client;
   readonly #prefix: string;
   readonly #timeoutMs: number;
+  readonly #maxInflight: number;
+  #inflight = 0;
   #connecting: Promise<unknown> | undefined;
   #closed = false;
 
   constructor(options: RedisCounterStoreOptions) {
     this.#prefix = `turnpike:${options.prefix ?? ''}`;
     this.#timeoutMs = options.timeoutMs ?? 50;
+    this.#maxInflight = options.maxInflight ?? 10_000;
     const onError = options.onError;
     this.#client = createClient({
       url: options.url,
       disableOfflineQueue: true,
+      // No per-command timeout inside node-redis (its default, 5 s, arms an AbortSignal.timeout and a
+      // listener for EVERY command: ~25% of this store's CPU): our own deadline bounds each call.
+      commandOptions: { timeout: 0 },
       socket: {
         connectTimeout: options.connectTimeoutMs ?? 1000,
         // Keep trying in the background, never faster than every 100 ms nor slower than every 2 s.
@@ -146,10 +147,6 @@ export class RedisCounterStore implements CounterStore {
     return this.#connecting;
   }
 
-  #key(kind: string, key: string): string {
-    return `${this.#prefix}${kind}:${key}`;
-  }
-
   #withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new CounterStoreUnavailable(`Redis did not answer within ${ms} ms`)), ms);
@@ -166,10 +163,20 @@ export class RedisCounterStore implements CounterStore {
     });
   }
 
-  async #run(s: Script, key: string, args: Array<string | number>): Promise<number[]> {
+  /** @internal one script call with its own deadline (views share the client with their own deadline). */
+  async run(s: Script, key: string, args: Array<string | number>, timeoutMs = this.#timeoutMs): Promise<number[]> {
     if (this.#closed) throw new CounterStoreUnavailable('counter store is closed');
-    const opts = { keys: [key], arguments: args.map(String) };
-    const exec = async (): Promise<unknown> => {
+    // node-redis has no per-command timeout here (see the constructor): a hung server keeps commands
+    // in its queue until the connection dies. Past this many, fail fast instead of queueing more.
+    if (this.#inflight >= this.#maxInflight) throw new CounterStoreUnavailable(`${this.#inflight} Redis calls unanswered: not sending more`);
+    const reply = await this.#withDeadline(this.#exec(s, { keys: [key], arguments: args.map(String) }), timeoutMs);
+    if (!Array.isArray(reply)) throw new CounterStoreUnavailable('unexpected reply from Redis script');
+    return reply.map(Number);
+  }
+
+  async #exec(s: Script, opts: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    this.#inflight++;
+    try {
       if (!this.#client.isReady) {
         this.#ensureConnecting();
         // Until the first connection completes, wait for it (the deadline still bounds the call);
@@ -184,26 +191,29 @@ export class RedisCounterStore implements CounterStore {
         if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return await this.#client.eval(s.source, opts);
         throw err;
       }
-    };
-    const reply = await this.#withDeadline(exec(), this.#timeoutMs);
-    if (!Array.isArray(reply)) throw new CounterStoreUnavailable('unexpected reply from Redis script');
-    return reply.map((x) => Number(x));
+    } finally {
+      this.#inflight--;
+    }
   }
 
-  async takeToken(key: string, rate: number, burst: number, cost = 1): Promise<TokenBucketResult> {
-    const [allowed, remaining, retry] = await this.#run(SCRIPTS.bucket, this.#key('tb', key), [rate, burst, cost]);
-    return { allowed: allowed === 1, remaining: remaining!, retryAfterMs: retry === -1 ? Number.POSITIVE_INFINITY : retry! };
+  takeToken(key: string, rate: number, burst: number, cost = 1): Promise<TokenBucketResult> {
+    return takeToken(this, this.#prefix, this.#timeoutMs, key, rate, burst, cost);
   }
 
-  async incrementWindow(key: string, windowStartMs: number, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
-    const resetAtMs = windowStartMs + windowMs;
-    const [allowed, count] = await this.#run(SCRIPTS.fixed, this.#key('fw', `${key}:${windowStartMs}`), [resetAtMs, limit, cost]);
-    return { allowed: allowed === 1, count: count!, remaining: Math.max(0, limit - count!), resetAtMs };
+  incrementWindow(key: string, windowStartMs: number, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
+    return incrementWindow(this, this.#prefix, this.#timeoutMs, key, windowStartMs, windowMs, limit, cost);
   }
 
-  async incrementSliding(key: string, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
-    const [allowed, count, remaining, resetAtMs] = await this.#run(SCRIPTS.sliding, this.#key('sw', `${key}:${windowMs}`), [windowMs, limit, cost]);
-    return { allowed: allowed === 1, count: count!, remaining: remaining!, resetAtMs: resetAtMs! };
+  incrementSliding(key: string, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
+    return incrementSliding(this, this.#prefix, this.#timeoutMs, key, windowMs, limit, cost);
+  }
+
+  /**
+   * The same connection under another namespace and deadline: one client per Redis URL per process
+   * however many plugins use it (RedisClients). Closing a view does nothing; the owner closes the client.
+   */
+  view(prefix: string, timeoutMs: number): CounterStore {
+    return new RedisCounterView(this, `turnpike:${prefix}`, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -218,3 +228,92 @@ export class RedisCounterStore implements CounterStore {
     }
   }
 }
+
+async function takeToken(r: RedisCounterStore, prefix: string, timeoutMs: number, key: string, rate: number, burst: number, cost: number): Promise<TokenBucketResult> {
+  const [allowed, remaining, retry] = await r.run(SCRIPTS.bucket, `${prefix}tb:${key}`, [rate, burst, cost], timeoutMs);
+  return { allowed: allowed === 1, remaining: remaining!, retryAfterMs: retry === -1 ? Number.POSITIVE_INFINITY : retry! };
+}
+
+async function incrementWindow(r: RedisCounterStore, prefix: string, timeoutMs: number, key: string, windowStartMs: number, windowMs: number, limit: number, cost: number): Promise<WindowResult> {
+  const resetAtMs = windowStartMs + windowMs;
+  const [allowed, count] = await r.run(SCRIPTS.fixed, `${prefix}fw:${key}:${windowStartMs}`, [resetAtMs, limit, cost], timeoutMs);
+  return { allowed: allowed === 1, count: count!, remaining: Math.max(0, limit - count!), resetAtMs };
+}
+
+async function incrementSliding(r: RedisCounterStore, prefix: string, timeoutMs: number, key: string, windowMs: number, limit: number, cost: number): Promise<WindowResult> {
+  const [allowed, count, remaining, resetAtMs] = await r.run(SCRIPTS.sliding, `${prefix}sw:${key}:${windowMs}`, [windowMs, limit, cost], timeoutMs);
+  return { allowed: allowed === 1, count: count!, remaining: remaining!, resetAtMs: resetAtMs! };
+}
+
+class RedisCounterView implements CounterStore {
+  readonly #base: RedisCounterStore;
+  readonly #prefix: string;
+  readonly #timeoutMs: number;
+  constructor(base: RedisCounterStore, prefix: string, timeoutMs: number) {
+    this.#base = base;
+    this.#prefix = prefix;
+    this.#timeoutMs = timeoutMs;
+  }
+  takeToken(key: string, rate: number, burst: number, cost = 1): Promise<TokenBucketResult> {
+    return takeToken(this.#base, this.#prefix, this.#timeoutMs, key, rate, burst, cost);
+  }
+  incrementWindow(key: string, windowStartMs: number, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
+    return incrementWindow(this.#base, this.#prefix, this.#timeoutMs, key, windowStartMs, windowMs, limit, cost);
+  }
+  incrementSliding(key: string, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
+    return incrementSliding(this.#base, this.#prefix, this.#timeoutMs, key, windowMs, limit, cost);
+  }
+  async close(): Promise<void> {}
+}
+
+export interface RedisLease {
+  /** The shared client under this lease's namespace and deadline. */
+  readonly store: CounterStore;
+  /** Gives the lease back; the client is closed when its last lease is released. */
+  release(): Promise<void>;
+}
+
+/**
+ * One Redis client per distinct URL per process, shared by every plugin instance of every config
+ * version that uses the URL, refcounted: a reload compiles the new table (leases +1) before the old
+ * one is retired (leases -1), so a URL still in use keeps its warm connection and one no longer
+ * used is closed when the last table using it is retired.
+ */
+export class RedisClients {
+  readonly #clients = new Map<string, { store: RedisCounterStore; leases: number }>();
+  readonly #onError: ((url: string, err: Error) => void) | undefined;
+
+  constructor(onError?: (url: string, err: Error) => void) {
+    this.#onError = onError;
+  }
+
+  acquire(url: string, opts: { prefix?: string; timeoutMs?: number } = {}): RedisLease {
+    let entry = this.#clients.get(url);
+    if (entry === undefined) {
+      const onError = this.#onError;
+      entry = { store: new RedisCounterStore({ url, ...(onError ? { onError: (err: Error) => onError(url, err) } : {}) }), leases: 0 };
+      this.#clients.set(url, entry);
+    }
+    entry.leases++;
+    const e = entry;
+    let released = false;
+    return {
+      store: e.store.view(opts.prefix ?? '', opts.timeoutMs ?? 50),
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (--e.leases > 0) return;
+        if (this.#clients.get(url) === e) this.#clients.delete(url);
+        await e.store.close();
+      },
+    };
+  }
+
+  /** URLs with an open client (admin, tests). */
+  get urls(): string[] {
+    return [...this.#clients.keys()];
+  }
+}
+
+/** The process's registry: plugins reach it through deps.stores.redis. */
+export const redisClients = new RedisClients();

@@ -36,3 +36,15 @@ export interface CounterStore {
   incrementSliding(key: string, windowMs: number, limit: number, cost?: number): WindowResult | Promise<WindowResult>;
   close(): Promise<void>;
 }
+
+/**
+ * Thrown (as a rejection) when a shared store cannot answer in time or answers with an error: Redis,
+ * or the cluster primary's store reached from a worker. Plugins catch it and apply their fallback.
+ */
+export class CounterStoreUnavailable extends Error {
+  readonly code = 'COUNTER_STORE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CounterStoreUnavailable';
+  }
+}

@@ -147,3 +147,28 @@ test('a deadline that cannot be met gives CounterStoreUnavailable (server paused
     await r.kill();
   }
 });
+
+test('a hung server: unanswered calls are capped (maxInflight), further calls fail at once; the backlog completes when it resumes', async () => {
+  const r = await startRedisServer();
+  const s = new RedisCounterStore({ url: r.url, prefix, timeoutMs: 50, maxInflight: 5 });
+  const admin = createClient({ url: r.url });
+  try {
+    await s.connect();
+    await admin.connect();
+    const start = Date.now() - (Date.now() % 3_600_000);
+    await admin.sendCommand(['CLIENT', 'PAUSE', '600', 'ALL']);
+    const first = Array.from({ length: 5 }, () => s.incrementWindow('cap', start, 3_600_000, 100).then(() => 'ok', (e: unknown) => e));
+    const t0 = performance.now();
+    await assert.rejects(s.incrementWindow('cap', start, 3_600_000, 100), (e: unknown) => e instanceof CounterStoreUnavailable && /unanswered/.test(e.message));
+    assert.ok(performance.now() - t0 < 20, 'the sixth call failed without waiting');
+    for (const o of await Promise.all(first)) assert.ok(o instanceof CounterStoreUnavailable);
+    // After the pause the 5 queued commands run (the deadline does not cancel a sent command), and the cap frees up.
+    await new Promise((res) => setTimeout(res, 700));
+    const next = await s.incrementWindow('cap', start, 3_600_000, 100);
+    assert.equal(next.count, 6);
+  } finally {
+    await s.close();
+    await admin.close().catch(() => undefined);
+    await r.kill();
+  }
+});

@@ -10,8 +10,9 @@
  *   the key they found): the key from `x-api-key` (or ctx.principal.usageIdentifierKey) must be in
  *   `apiKeys`, enabled, and in a usage plan that covers this API/stage; otherwise 403 Forbidden.
  * - rateLimit (priority 900): the plan's token bucket (429 Too Many Requests), then its quota for the
- *   current UTC period (429 Limit Exceeded). Counters live in deps.stores.counters, keyed by plan and key
- *   id, so they survive reloads and move to Redis with the store.
+ *   current UTC period (429 Limit Exceeded). Counters live in deps.stores.counters (the node's store,
+ *   shared by its workers) or in Redis with `server.counters.policy: redis`, keyed by plan and key id,
+ *   so they survive reloads; an unavailable store applies `server.counters.fallback`.
  *
  * The key value is never logged: it is only hashed, looked up and copied into requestContext.identity.apiKey
  * (which AWS does too).
@@ -21,7 +22,9 @@ import type { RequestContext } from '../../pipeline/context.js';
 import { addIdentity } from '../../pipeline/principal.js';
 import type { EarlyResponse, HookResult, PluginDefinition } from '../../pipeline/types.js';
 import { KeyIndex, type QuotaPeriod, quotaLimit, quotaWindow } from '../../security/api-keys.js';
+import { type RedisLease, redisClients } from '../../stores/redis-counters.js';
 import type { CounterStore, TokenBucketResult, WindowResult } from '../../stores/types.js';
+import { CounterFallback, UNAVAILABLE } from '../counter-fallback.js';
 import { type ApiKeyPluginConfig, schema } from './schema.js';
 
 export type { ApiKeyPluginConfig } from './schema.js';
@@ -159,16 +162,53 @@ function stageOf(ctx: RequestContext, awsApis: ReadonlySet<string>): string | un
   return sp > 0 ? route.name.slice(0, sp) : undefined;
 }
 
-const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown }).then === 'function';
+const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => v !== undefined && v !== null && typeof (v as { then?: unknown }).then === 'function';
 
+/*
+ * Counting, hot path: sync all the way with the in-process memory store; with a store that answers
+ * later (Redis, or the cluster primary's store in a worker) async functions, not per-request closures.
+ */
 function checkQuota(counters: CounterStore, sel: Selected): HookResult | Promise<HookResult> {
   const q = sel.plan.quota;
   if (q === undefined) return undefined;
   const w = quotaWindow(q.period, Date.now());
   const limit = quotaLimit(q.limit, q.offset, q.period, w.startMs, sel.key.createdAtMs);
   const r = counters.incrementWindow(`${sel.key.quotaKey}:${sel.plan.name}`, w.startMs, w.endMs - w.startMs, limit);
-  const decide = (res: WindowResult): HookResult => (res.allowed ? undefined : QUOTA_EXCEEDED);
-  return isPromise(r) ? r.then(decide) : decide(r);
+  return isPromise(r) ? quotaLater(r) : r.allowed ? undefined : QUOTA_EXCEEDED;
+}
+
+async function quotaLater(p: Promise<WindowResult>): Promise<HookResult> {
+  return (await p).allowed ? undefined : QUOTA_EXCEEDED;
+}
+
+/** Throttle first, so refused requests never count against the quota. */
+function checkPlan(counters: CounterStore, sel: Selected): HookResult | Promise<HookResult> {
+  const t = sel.plan.throttle;
+  if (t === undefined) return checkQuota(counters, sel);
+  const r = counters.takeToken(`${sel.key.throttleKey}:${sel.plan.name}`, t.rate, t.burst);
+  return isPromise(r) ? throttleLater(counters, sel, r) : r.allowed ? checkQuota(counters, sel) : THROTTLED;
+}
+
+async function throttleLater(counters: CounterStore, sel: Selected, p: Promise<TokenBucketResult>): Promise<HookResult> {
+  return (await p).allowed ? checkQuota(counters, sel) : THROTTLED;
+}
+
+/** Waits for the store; when it is unavailable, counts again down the fallback chain or answers 503. */
+async function settle(ctx: RequestContext, fallback: CounterFallback, sel: Selected, pending: Promise<HookResult>, from: CounterStore): Promise<HookResult> {
+  let store = from;
+  let p = pending;
+  for (;;) {
+    try {
+      return await p;
+    } catch (err) {
+      const next = fallback.next(ctx, store, err);
+      if (next === undefined) return UNAVAILABLE;
+      store = next;
+      const r = checkPlan(store, sel);
+      if (!isPromise(r)) return r;
+      p = r;
+    }
+  }
 }
 
 export const apiKey: PluginDefinition<ApiKeyPluginConfig> = {
@@ -185,7 +225,19 @@ export const apiKey: PluginDefinition<ApiKeyPluginConfig> = {
     }
     const { index, awsApis } = compiled;
     const fromAuthorizer = config.source === 'AUTHORIZER';
-    const counters = deps.stores.counters;
+    // server.counters: where usage plans count (docs/api-keys.md). One Redis client per URL per process.
+    const settings = deps.config.server?.counters;
+    let lease: RedisLease | undefined;
+    if ((settings?.policy ?? 'local') === 'redis') {
+      if (settings?.redis === undefined) {
+        throw Object.assign(new Error('server.counters.policy redis needs server.counters.redis: { url }'), {
+          problems: [{ path: [], message: 'server.counters.policy is redis but server.counters.redis is missing: add redis: { url: redis://host:6379 }' }],
+        });
+      }
+      lease = (deps.stores.redis ?? redisClients).acquire(settings.redis.url, { prefix: settings.redis.prefix ?? '', timeoutMs: settings.redis.timeoutMs ?? 50 });
+    }
+    const fallback = new CounterFallback(NAME, deps, settings?.fallback ?? 'local', lease?.store);
+    const counters = fallback.first;
     return {
       authenticate(ctx) {
         let presented: unknown;
@@ -212,12 +264,11 @@ export const apiKey: PluginDefinition<ApiKeyPluginConfig> = {
       rateLimit(ctx) {
         const sel = ctx.state?.[NAME] as Selected | undefined;
         if (sel === undefined) return undefined;
-        const t = sel.plan.throttle;
-        if (t === undefined) return checkQuota(counters, sel);
-        // Throttle first, so refused requests never count against the quota.
-        const r = counters.takeToken(`${sel.key.throttleKey}:${sel.plan.name}`, t.rate, t.burst);
-        const decide = (res: TokenBucketResult): HookResult | Promise<HookResult> => (res.allowed ? checkQuota(counters, sel) : THROTTLED);
-        return isPromise(r) ? r.then(decide) : decide(r);
+        const r = checkPlan(counters, sel);
+        return isPromise(r) ? settle(ctx, fallback, sel, r, counters) : r;
+      },
+      async close() {
+        await lease?.release();
       },
     };
   },

@@ -1,17 +1,19 @@
 /**
  * rate-limit: stacked sliding-window and token-bucket limits per composite key, counted in the
- * process-wide store (policy local) or in Redis (policy redis). See docs/rate-limiting.md.
+ * node's store (policy local: in-process, or the cluster primary's with --workers N) or in Redis
+ * (policy redis). See docs/rate-limiting.md.
  *
- * The Redis client is made once per plugin instance in create() and connects lazily on the first
- * request (so `turnpike validate` never connects); it is closed by the close() hook. When Redis is
- * unreachable (CounterStoreUnavailable, bounded by the store's per-call deadline) the request is
- * counted locally or refused with 503, as configured; a warning is logged at most once a minute and
- * `turnpike_rate_limit_redis_fallback_total` counts every occurrence.
+ * The Redis client is leased once per plugin instance in create() from the process's registry (one
+ * client per URL), connects lazily on the first request (so `turnpike validate` never connects) and
+ * is released by the close() hook. When a store is unreachable (CounterStoreUnavailable, bounded by
+ * the store's per-call deadline) the request is counted further down the chain or refused with 503,
+ * as configured (../counter-fallback.ts).
  */
 import client from 'prom-client';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { EarlyResponse, HookResult, PluginDefinition } from '../../pipeline/types.js';
-import { CounterStoreUnavailable, RedisCounterStore } from '../../stores/redis-counters.js';
+import { type RedisLease, redisClients } from '../../stores/redis-counters.js';
+import { CounterFallback, UNAVAILABLE } from '../counter-fallback.js';
 import type { CounterStore } from '../../stores/types.js';
 import { type RateLimitConfig, schema } from './schema.js';
 
@@ -109,10 +111,22 @@ function compileKey(parts: readonly string[]): KeyPart {
     };
   });
   // Each part is length-prefixed so different combinations can never collide.
-  return (ctx) => fns.map((f) => {
-    const v = f(ctx);
-    return `${v.length}:${v}`;
-  }).join('|');
+  // Hot path: one part (the common case) builds one string, no array, no closure.
+  if (fns.length === 1) {
+    const f = fns[0]!;
+    return (ctx) => {
+      const v = f(ctx);
+      return `${v.length}:${v}`;
+    };
+  }
+  return (ctx) => {
+    let out = '';
+    for (let i = 0; i < fns.length; i++) {
+      const v = fns[i]!(ctx);
+      out += i === 0 ? `${v.length}:${v}` : `|${v.length}:${v}`;
+    }
+    return out;
+  };
 }
 
 const TOO_MANY = { message: 'Too Many Requests' };
@@ -124,6 +138,15 @@ function fallbackCounter(registry: client.Registry): client.Counter<'scope' | 'f
   return new client.Counter({ name, help: 'Rate-limit decisions taken without Redis (unreachable or too slow), by scope and fallback.', labelNames: ['scope', 'fallback'], registers: [registry] });
 }
 
+/** Headers kept from rateLimit to transformResponse (a small class: no per-request object shape changes). */
+class RateHeaders {
+  constructor(
+    readonly limit: string,
+    readonly remaining: string,
+    readonly reset: string,
+  ) {}
+}
+
 export const rateLimit: PluginDefinition<RateLimitConfig> = {
   name: 'rate-limit',
   priority: 800,
@@ -133,75 +156,99 @@ export const rateLimit: PluginDefinition<RateLimitConfig> = {
     const limits = compileLimits(config);
     const keyOf = compileKey(config.key ?? ['ip']);
     const headers = config.headers ?? true;
-    const fallback = config.fallback ?? 'local';
-    const local = deps.stores.counters;
+    const fallbackMode = config.fallback ?? 'local';
     const prefix = `rl:${deps.scope}:`;
-    let redis: RedisCounterStore | undefined;
+    let lease: RedisLease | undefined;
     if ((config.policy ?? 'local') === 'redis') {
-      if (config.redis === undefined) throw Object.assign(new Error('rate-limit: policy redis needs redis.url'), { problems: [{ path: ['redis'], message: 'policy redis needs redis: { url }' }] });
-      redis = new RedisCounterStore({ url: config.redis.url, timeoutMs: config.redis.timeoutMs ?? 50, prefix: 'rl:' });
-    }
-    let lastWarnMs = 0;
-
-    const answer = (ctx: RequestContext, outcomes: Outcome[]): HookResult => {
-      let worst = outcomes[0]!;
-      let refused: Outcome | undefined;
-      for (const o of outcomes) {
-        if (!o.allowed && (refused === undefined || o.resetS > refused.resetS)) refused = o;
-        if (o.remaining < worst.remaining) worst = o;
+      // Own redis block, else the gateway's server.counters.redis: one connection settings place.
+      const shared = deps.config.server?.counters?.redis;
+      const url = config.redis?.url ?? shared?.url;
+      if (url === undefined) {
+        throw Object.assign(new Error('rate-limit: policy redis needs redis.url'), {
+          problems: [{ path: ['redis'], message: 'policy redis needs redis: { url } here or server.counters.redis' }],
+        });
       }
-      const shown = refused ?? worst;
-      const h: Record<string, string> = {};
-      if (headers) {
-        h['ratelimit-limit'] = String(shown.limit);
-        h['ratelimit-remaining'] = String(refused ? 0 : shown.remaining);
-        h['ratelimit-reset'] = String(shown.resetS);
+      const timeoutMs = config.redis?.timeoutMs ?? (config.redis === undefined ? shared?.timeoutMs : undefined) ?? 50;
+      const ns = config.redis === undefined ? (shared?.prefix ?? '') : '';
+      lease = (deps.stores.redis ?? redisClients).acquire(url, { prefix: `${ns}rl:`, timeoutMs });
+    }
+    const redis = lease?.store;
+    const fallback = new CounterFallback('rate-limit', deps, fallbackMode, redis);
+    const first = fallback.first;
+    const single = limits.length === 1 ? limits[0]! : undefined;
+
+    const answer = (ctx: RequestContext, outcomes: Outcome[] | Outcome): HookResult => {
+      let worst: Outcome;
+      let refused: Outcome | undefined;
+      if (!Array.isArray(outcomes)) {
+        worst = outcomes;
+        if (!worst.allowed) refused = worst;
+      } else {
+        worst = outcomes[0]!;
+        for (const o of outcomes) {
+          if (!o.allowed && (refused === undefined || o.resetS > refused.resetS)) refused = o;
+          if (o.remaining < worst.remaining) worst = o;
+        }
       }
       if (refused !== undefined) {
-        h['retry-after'] = String(refused.resetS);
+        const h: Record<string, string> = headers
+          ? { 'ratelimit-limit': String(refused.limit), 'ratelimit-remaining': '0', 'ratelimit-reset': String(refused.resetS), 'retry-after': String(refused.resetS) }
+          : { 'retry-after': String(refused.resetS) };
         return { status: 429, headers: h, body: TOO_MANY } satisfies EarlyResponse;
       }
-      if (headers) (ctx.state ??= {})['rate-limit'] = h;
+      if (headers) (ctx.state ??= {})['rate-limit'] = new RateHeaders(String(worst.limit), String(worst.remaining), String(worst.resetS));
       return undefined;
     };
 
-    const runAll = (store: CounterStore, key: string): Outcome[] | Promise<Outcome[]> => {
-      const rs = limits.map((l) => l.run(store, `${prefix}${key}`));
-      return rs.some(isPromise) ? Promise.all(rs) : (rs as Outcome[]);
+    const runAll = (store: CounterStore, key: string): Outcome | Outcome[] | Promise<Outcome | Outcome[]> => {
+      const k = prefix + key;
+      if (single !== undefined) return single.run(store, k);
+      const rs: (Outcome | Promise<Outcome>)[] = [];
+      let async = false;
+      for (const l of limits) {
+        const r = l.run(store, k);
+        if (isPromise(r)) async = true;
+        rs.push(r);
+      }
+      return async ? Promise.all(rs) : (rs as Outcome[]);
     };
 
-    const onUnavailable = (ctx: RequestContext, err: unknown): HookResult | Promise<HookResult> => {
-      if (!(err instanceof CounterStoreUnavailable)) throw err;
-      fallbackCounter(ctx.table.metrics.registry).inc({ scope: deps.scope, fallback });
-      const now = Date.now();
-      if (now - lastWarnMs >= 60_000) {
-        lastWarnMs = now;
-        deps.logger.warn({ scope: deps.scope, fallback, err: err.message }, 'rate-limit: Redis unavailable, using fallback');
+    /** Async path (Redis, or the primary's store in a worker): an async function, not per-request closures. */
+    const settle = async (ctx: RequestContext, key: string, pending: Promise<Outcome | Outcome[]>, from: CounterStore): Promise<HookResult> => {
+      let store = from;
+      let p = pending;
+      for (;;) {
+        try {
+          return answer(ctx, await p);
+        } catch (err) {
+          const next = fallback.next(ctx, store, err);
+          if (store === redis) fallbackCounter(ctx.table.metrics.registry).inc({ scope: deps.scope, fallback: fallbackMode });
+          if (next === undefined) return UNAVAILABLE;
+          store = next;
+          const r = runAll(store, key);
+          if (!isPromise(r)) return answer(ctx, r);
+          p = r;
+        }
       }
-      if (fallback === 'reject') return { status: 503, headers: { 'retry-after': '1' }, body: { message: 'Service Unavailable' } };
-      const r = runAll(local, keyOf(ctx));
-      return isPromise(r) ? r.then((o) => answer(ctx, o)) : answer(ctx, r);
     };
 
     return {
       rateLimit(ctx) {
         const key = keyOf(ctx);
-        if (redis === undefined) {
-          const r = runAll(local, key);
-          return isPromise(r) ? r.then((o) => answer(ctx, o)) : answer(ctx, r);
-        }
-        return (runAll(redis, key) as Promise<Outcome[]>).then(
-          (o) => answer(ctx, o),
-          (err: unknown) => onUnavailable(ctx, err),
-        );
+        const r = runAll(first, key);
+        // Sync fast path: the in-process memory store (single process, local policy).
+        return isPromise(r) ? settle(ctx, key, r, first) : answer(ctx, r);
       },
       transformResponse(ctx) {
-        const h = ctx.state?.['rate-limit'] as Record<string, string> | undefined;
+        const h = ctx.state?.['rate-limit'] as RateHeaders | undefined;
         if (h === undefined) return;
-        for (const [k, v] of Object.entries(h)) ctx.response.headers.set(k, v);
+        const out = ctx.response.headers;
+        out.set('ratelimit-limit', h.limit);
+        out.set('ratelimit-remaining', h.remaining);
+        out.set('ratelimit-reset', h.reset);
       },
       async close() {
-        await redis?.close();
+        await lease?.release();
       },
     };
   },
