@@ -32,9 +32,20 @@ async function canConnect(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedisServer(): Promise<PrivateRedis> {
+export interface RedisServerOptions {
+  /** Require this password (AUTH / the URL's password). */
+  password?: string;
+  /** Serve TLS only (no plain port) with this certificate. */
+  tls?: { cert: string; key: string; ca: string };
+}
+
+export async function startRedisServer(opts: RedisServerOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const listen = opts.tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-ca-cert-file', opts.tls.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
+  const auth = opts.password !== undefined ? ['--requirepass', opts.password] : [];
+  const child: ChildProcess = spawn('redis-server', [...listen, ...auth, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 100; i++) {
     if (await canConnect(port)) break;
@@ -48,7 +59,7 @@ export async function startRedisServer(): Promise<PrivateRedis> {
   let killed = false;
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://${opts.password !== undefined ? `:${encodeURIComponent(opts.password)}@` : ''}${opts.tls ? 'localhost' : '127.0.0.1'}:${port}`,
     async kill() {
       if (!killed) {
         killed = true;
