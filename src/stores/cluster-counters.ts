@@ -12,7 +12,14 @@
  * and prom-client's metric aggregation, which counter traffic would queue behind.
  *
  * Request frame: u32 length of the rest | u32 id | u8 op | f64 deadline (epoch ms) | 4 × f64 arguments | key (UTF-8).
- * Reply frame (fixed 37 bytes): u32 id | u8 status (0 refused, 1 allowed, 254 expired, 255 error) | 4 × f64 results.
+ * Reply frame (fixed 37 bytes): u32 id | u8 status (0 refused, 1 allowed, 2 slot granted, 254 expired, 255 error) | 4 × f64 results.
+ *
+ * Concurrency slots (concurrency-limit): `acquire` (op 4, a = max) is answered like the others, the
+ * request id becoming the slot's ticket; `release` (op 5, id = the ticket, no key) gets no reply.
+ * The primary records which connection holds which ticket: a release frees a slot only if that
+ * connection holds that ticket (exactly once per acquire, never below zero), and every slot still
+ * held when a worker's connection closes is freed then, so a crashed worker leaks nothing. A grant
+ * that reaches a worker after its deadline (it already counted locally) is released at once.
  * Ids match replies to calls; replies come back in order, but nothing relies on it. The primary does
  * not count a call whose deadline has passed when it reads it (a stalled primary reading a backlog):
  * the worker has already applied its fallback to that request, which must not count twice.
@@ -29,7 +36,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CounterStoreUnavailable, type CounterStore, type TokenBucketResult, type WindowResult } from './types.js';
+import { CounterStoreUnavailable, type CounterStore, type SlotResult, type TokenBucketResult, type WindowResult } from './types.js';
 
 /** Where workers find the primary's socket (set by the primary before it forks; inherited by workers). */
 export const COUNTERS_SOCKET_ENV = 'TURNPIKE_COUNTERS_SOCKET';
@@ -39,10 +46,14 @@ export const COUNTERS_TIMEOUT_ENV = 'TURNPIKE_COUNTERS_TIMEOUT_MS';
 const OP_TOKEN = 1;
 const OP_WINDOW = 2;
 const OP_SLIDING = 3;
+const OP_ACQUIRE = 4;
+const OP_RELEASE = 5;
 const REQ_HEAD = 4 + 4 + 1 + 8 + 32;
 const REPLY = 4 + 1 + 32;
 const STATUS_ERROR = 255;
 const STATUS_EXPIRED = 254;
+/** Acquire granted: distinct from 1 so a worker can recognise a late grant it no longer waits for. */
+const STATUS_SLOT = 2;
 const MAX_UNSENT_BYTES = 1 << 20;
 
 // ---------------------------------------------------------------------------------------------
@@ -76,6 +87,8 @@ export async function serveCounters(store: CounterStore, onError?: (err: Error) 
     sockets.add(socket);
     socket.setNoDelay(true);
     let pending: Buffer | undefined;
+    // Tickets (acquire ids) of this connection's slots, with their keys.
+    const held = new Map<number, string>();
     socket.on('data', (chunk: Buffer) => {
       const buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
       pending = undefined;
@@ -89,16 +102,22 @@ export async function serveCounters(store: CounterStore, onError?: (err: Error) 
       }
       const out = Buffer.allocUnsafe(frames * REPLY);
       let at = 0;
+      let replies = 0;
       for (let i = 0; i < frames; i++) {
         const end = at + 4 + buf.readUInt32LE(at);
-        answer(store, buf, at + 4, end, out, i * REPLY);
+        if (buf[at + 8] === OP_RELEASE) release(store, held, buf.readUInt32LE(at + 4));
+        else answer(store, buf, at + 4, end, out, replies++ * REPLY, held);
         at = end;
       }
       if (at < buf.length) pending = buf.subarray(at);
-      if (frames > 0) socket.write(out);
+      if (replies > 0) socket.write(replies === frames ? out : out.subarray(0, replies * REPLY));
     });
     socket.on('error', (err) => onError?.(err));
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      for (const key of held.values()) store.releaseSlot?.(key);
+      held.clear();
+    });
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -128,7 +147,7 @@ export async function serveCounters(store: CounterStore, onError?: (err: Error) 
 }
 
 /** Runs one request frame (buf[start, end)) against the store and writes its reply at out[o]. */
-function answer(store: CounterStore, buf: Buffer, start: number, end: number, out: Buffer, o: number): void {
+function answer(store: CounterStore, buf: Buffer, start: number, end: number, out: Buffer, o: number, held: Map<number, string>): void {
   const id = buf.readUInt32LE(start);
   const op = buf[start + 4];
   out.writeUInt32LE(id, o);
@@ -143,7 +162,13 @@ function answer(store: CounterStore, buf: Buffer, start: number, end: number, ou
   const key = buf.toString('utf8', start + REQ_HEAD - 4, end);
   try {
     // The primary's store is the in-memory one: synchronous. A promise here would be a wiring bug.
-    if (op === OP_TOKEN) {
+    if (op === OP_ACQUIRE) {
+      if (store.acquireSlot === undefined) throw new Error('no slots');
+      const r = store.acquireSlot(key, a) as SlotResult;
+      if (r.allowed) held.set(id, key);
+      out[o + 4] = r.allowed ? STATUS_SLOT : 0;
+      out.writeDoubleLE(r.inFlight, o + 5);
+    } else if (op === OP_TOKEN) {
       const r = store.takeToken(key, a, b, c) as TokenBucketResult;
       out[o + 4] = r.allowed ? 1 : 0;
       out.writeDoubleLE(r.remaining, o + 5);
@@ -158,6 +183,13 @@ function answer(store: CounterStore, buf: Buffer, start: number, end: number, ou
   } catch {
     out[o + 4] = STATUS_ERROR;
   }
+}
+
+function release(store: CounterStore, held: Map<number, string>, ticket: number): void {
+  const key = held.get(ticket);
+  if (key === undefined) return; // already released, never granted, or freed with an earlier connection
+  held.delete(ticket);
+  store.releaseSlot?.(key);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,6 +260,33 @@ export class ClusterCounterStore implements CounterStore {
 
   incrementSliding(key: string, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
     return this.#call(OP_SLIDING, key, windowMs, limit, cost, 0) as Promise<WindowResult>;
+  }
+
+  acquireSlot(key: string, max: number): Promise<SlotResult> {
+    return this.#call(OP_ACQUIRE, key, max, 0, 0, 0) as Promise<SlotResult>;
+  }
+
+  /**
+   * No reply, no deadline: a release lost with the connection needs none, since the primary frees
+   * every slot of a connection when it closes. Never opens a connection for itself, for the same reason.
+   */
+  releaseSlot(_key: string, ticket?: number): void {
+    if (ticket !== undefined) this.#sendRelease(ticket);
+  }
+
+  #sendRelease(ticket: number): void {
+    const socket = this.#socket;
+    if (socket === undefined || this.#closed) return;
+    const frame = Buffer.alloc(REQ_HEAD);
+    frame.writeUInt32LE(REQ_HEAD - 4, 0);
+    frame.writeUInt32LE(ticket, 4);
+    frame[8] = OP_RELEASE;
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      setImmediate(uncork, this, socket);
+    }
+    socket.write(frame);
   }
 
   async close(): Promise<void> {
@@ -322,16 +381,23 @@ export class ClusterCounterStore implements CounterStore {
     this.#rest = undefined;
     let at = 0;
     for (; at + REPLY <= buf.length; at += REPLY) {
-      const entry = this.#pending.get(buf.readUInt32LE(at));
-      if (entry === undefined) continue; // already timed out
-      this.#unlink(entry);
+      const id = buf.readUInt32LE(at);
       const status = buf[at + 4];
+      const entry = this.#pending.get(id);
+      if (entry === undefined) {
+        // Timed out: the plugin counted this request locally, so a slot granted late is handed back.
+        if (status === STATUS_SLOT) this.#sendRelease(id);
+        continue;
+      }
+      this.#unlink(entry);
       if (status === STATUS_ERROR || status === STATUS_EXPIRED) {
         entry.reject(new CounterStoreUnavailable(status === STATUS_ERROR ? 'the cluster primary\'s counter store failed' : 'the cluster primary answered after the deadline'));
         continue;
       }
-      const allowed = status === 1;
-      if (entry.op === OP_TOKEN) {
+      const allowed = status === 1 || status === STATUS_SLOT;
+      if (entry.op === OP_ACQUIRE) {
+        entry.resolve({ allowed, inFlight: buf.readDoubleLE(at + 5), ...(allowed ? { ticket: id } : {}) } satisfies SlotResult as never);
+      } else if (entry.op === OP_TOKEN) {
         entry.resolve({ allowed, remaining: buf.readDoubleLE(at + 5), retryAfterMs: buf.readDoubleLE(at + 13) } satisfies TokenBucketResult as never);
       } else {
         entry.resolve({ allowed, count: buf.readDoubleLE(at + 5), remaining: buf.readDoubleLE(at + 13), resetAtMs: buf.readDoubleLE(at + 21) } satisfies WindowResult as never);

@@ -3,7 +3,7 @@
  * has its own (the traffic-control work moves shared counting to the primary or Redis).
  * Entries expire lazily and by a periodic sweep so idle keys do not accumulate.
  */
-import type { CounterStore, TokenBucketResult, WindowResult } from './types.js';
+import type { CounterStore, SlotResult, TokenBucketResult, WindowResult } from './types.js';
 
 interface Bucket {
   tokens: number;
@@ -20,6 +20,8 @@ interface Window {
 export class MemoryCounterStore implements CounterStore {
   readonly #buckets = new Map<string, Bucket>();
   readonly #windows = new Map<string, Window>();
+  /** Slots held per key; a key is dropped at zero, so no sweep is needed. */
+  readonly #slots = new Map<string, number>();
   readonly #now: () => number;
   readonly #sweep: NodeJS.Timeout;
 
@@ -83,6 +85,20 @@ export class MemoryCounterStore implements CounterStore {
     return { allowed: true, count: Math.ceil(estimated + cost), remaining: Math.max(0, Math.floor(limit - estimated - cost)), resetAtMs };
   }
 
+  acquireSlot(key: string, max: number): SlotResult {
+    const n = this.#slots.get(key) ?? 0;
+    if (n >= max) return { allowed: false, inFlight: n };
+    this.#slots.set(key, n + 1);
+    return { allowed: true, inFlight: n + 1 };
+  }
+
+  releaseSlot(key: string): void {
+    const n = this.#slots.get(key);
+    if (n === undefined) return;
+    if (n <= 1) this.#slots.delete(key);
+    else this.#slots.set(key, n - 1);
+  }
+
   sweep(): void {
     const now = this.#now();
     for (const [k, b] of this.#buckets) if (b.expiresMs <= now) this.#buckets.delete(k);
@@ -93,5 +109,6 @@ export class MemoryCounterStore implements CounterStore {
     clearInterval(this.#sweep);
     this.#buckets.clear();
     this.#windows.clear();
+    this.#slots.clear();
   }
 }

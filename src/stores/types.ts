@@ -21,6 +21,14 @@ export interface WindowResult {
   resetAtMs: number;
 }
 
+export interface SlotResult {
+  allowed: boolean;
+  /** Slots of the key held after this call (refused calls take none). */
+  inFlight: number;
+  /** Set by stores that release by acquisition rather than by key (the cluster primary's): pass it back to releaseSlot. */
+  ticket?: number;
+}
+
 export interface CounterStore {
   /**
    * Token bucket with AWS API Gateway throttling semantics: the bucket holds up to `burst` tokens and
@@ -34,6 +42,17 @@ export interface CounterStore {
   incrementWindow(key: string, windowStartMs: number, windowMs: number, limit: number, cost?: number): WindowResult | Promise<WindowResult>;
   /** Sliding window counter (Kong semantics): weighted previous window + current window. */
   incrementSliding(key: string, windowMs: number, limit: number, cost?: number): WindowResult | Promise<WindowResult>;
+  /**
+   * Concurrency slot (concurrency-limit): takes one of `max` slots of `key`, or is refused. Optional:
+   * only the in-memory store and the cluster primary's store (which forwards to it) count slots; a slot
+   * is only meaningful while its holder lives, which a shared store across nodes (Redis) cannot see.
+   */
+  acquireSlot?(key: string, max: number): SlotResult | Promise<SlotResult>;
+  /**
+   * Gives back a slot taken by acquireSlot (pass its result's `ticket`). Fire-and-forget; never goes
+   * below zero, so a stray release cannot open more than `max` slots.
+   */
+  releaseSlot?(key: string, ticket?: number): void;
   close(): Promise<void>;
 }
 

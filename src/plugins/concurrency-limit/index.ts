@@ -1,5 +1,5 @@
 /**
- * concurrency-limit: at most `max` requests of the route in flight in this process; the next one is
+ * concurrency-limit: at most `max` requests of the route in flight on the node; the next one is
  * answered 503 at once with Retry-After (docs/concurrency-limit.md).
  *
  * The slot is taken in the rateLimit phase and given back by the `done` hook, which the gateway runs
@@ -8,12 +8,24 @@
  * (401 from an authenticate hook), so the hook marks the requests that hold a slot in ctx.state.
  *
  * One count per plugin instance: configured on a route it limits that route; on an API or globally,
- * one limit is shared by every route of that scope (a bulkhead). Per process: a plain number, no store
- * round trip on the hot path; with --workers N the effective limit is N × max (documented).
+ * one limit is shared by every route of that scope (a bulkhead).
+ *
+ * Single process: a plain number, no store round trip. With --workers N the count lives in the
+ * cluster primary's store (src/stores/cluster-counters.ts): one round trip to take the slot, a
+ * fire-and-forget frame to give it back, so the limit is `max` per node rather than N × max. If the
+ * primary does not answer in time the worker counts in its own number against the same `max`
+ * (logged, turnpike_counter_fallback_total{plugin="concurrency-limit"}): degraded to per-worker,
+ * never a hung request.
+ *
+ * `done` may run while the acquisition is still on its way (the client left during the round trip):
+ * the mark then says so, and the slot is handed back as soon as the answer arrives.
  */
 import client from 'prom-client';
 import type { RequestContext } from '../../pipeline/context.js';
-import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
+import type { EarlyResponse, PluginDefinition, PluginDeps } from '../../pipeline/types.js';
+import { ClusterCounterStore } from '../../stores/cluster-counters.js';
+import type { SlotResult } from '../../stores/types.js';
+import { CounterFallback } from '../counter-fallback.js';
 import { type ConcurrencyLimitConfig, schema } from './schema.js';
 
 const NAME = 'concurrency-limit';
@@ -56,21 +68,90 @@ export const concurrencyLimit: PluginDefinition<ConcurrencyLimitConfig> = {
   name: NAME,
   // After rate-limit (800): a request refused for its rate never holds a slot.
   priority: 750,
-  description: 'At most `max` requests in flight on the route (per process); 503 with Retry-After beyond it.',
+  description: 'At most `max` requests in flight on the route (per node, also with --workers N); 503 with Retry-After beyond it.',
   configSchema: schema,
   create(config, deps) {
-    return createHooks(new Limiter(config.max, config.retryAfterSeconds ?? 1, deps.scope));
+    const limiter = new Limiter(config.max, config.retryAfterSeconds ?? 1, deps.scope);
+    // Optional chaining: hand-built deps (unit tests, embedders) may leave the stores out.
+    const node = (deps.stores as PluginDeps['stores'] | undefined)?.counters;
+    if (node instanceof ClusterCounterStore) return createNodeHooks(limiter, node, deps);
+    return createHooks(limiter);
   },
 };
+
+function refuse(ctx: RequestContext, limiter: Limiter): EarlyResponse {
+  REJECTED.set(limiter.scope, (REJECTED.get(limiter.scope) ?? 0) + 1);
+  registerRejected(ctx.table.metrics.registry);
+  return limiter.answer;
+}
+
+/** What a request holds, in ctx.state: the primary's slot (its ticket), a local one, or not yet known. */
+class Held {
+  /** -1: acquisition in flight; otherwise the primary's ticket (0 when the slot is not the primary's). */
+  ticket = -1;
+  /** The slot is one of the worker's own count (fallback): given back there, never to the primary. */
+  local = false;
+  /** `done` ran while the acquisition was in flight. */
+  ended = false;
+  constructor(readonly limiter: Limiter) {}
+}
+
+function createNodeHooks(limiter: Limiter, store: ClusterCounterStore, deps: PluginDeps) {
+  // The key is the same in every worker (same config, same scope): that is what makes the count node-wide.
+  const key = `concurrency:${limiter.scope}`;
+  const fallback = new CounterFallback(NAME, deps, 'local', undefined);
+  const settle = (ctx: RequestContext, held: Held, r: SlotResult): EarlyResponse | undefined => {
+    if (!r.allowed) {
+      held.ticket = 0;
+      held.ended = true; // nothing to give back
+      if (ctx.state !== undefined && ctx.state[NAME] === held) ctx.state[NAME] = undefined;
+      return refuse(ctx, limiter);
+    }
+    held.ticket = r.ticket ?? 0;
+    if (held.ended) store.releaseSlot(key, held.ticket);
+    return undefined;
+  };
+  return {
+    rateLimit(ctx: RequestContext): Promise<EarlyResponse | undefined> {
+      const held = new Held(limiter);
+      const state = ctx.state ?? (ctx.state = {});
+      state[NAME] = held;
+      return store.acquireSlot(key, limiter.max).then(
+        (r) => settle(ctx, held, r),
+        (err: unknown) => {
+          fallback.next(ctx, store, err); // rethrows anything but an unavailable store; logs and counts
+          // The worker's own count, against the same max: the node admits at most N × max meanwhile.
+          if (limiter.inflight >= limiter.max) {
+            held.ticket = 0;
+            held.ended = true;
+            if (ctx.state !== undefined && ctx.state[NAME] === held) ctx.state[NAME] = undefined;
+            return refuse(ctx, limiter);
+          }
+          if (held.ended) return undefined; // ended already: take nothing
+          limiter.inflight++;
+          held.local = true;
+          held.ticket = 0;
+          return undefined;
+        },
+      );
+    },
+    done(ctx: RequestContext): void {
+      const state = ctx.state;
+      const held = state?.[NAME];
+      if (!(held instanceof Held) || held.limiter !== limiter || held.ended) return;
+      held.ended = true;
+      if (state !== undefined) state[NAME] = undefined;
+      if (held.ticket === -1) return; // settle() gives it back when the answer comes
+      if (held.local) limiter.inflight--;
+      else if (held.ticket > 0) store.releaseSlot(key, held.ticket);
+    },
+  };
+}
 
 function createHooks(limiter: Limiter) {
   return {
     rateLimit(ctx: RequestContext): EarlyResponse | undefined {
-      if (limiter.inflight >= limiter.max) {
-        REJECTED.set(limiter.scope, (REJECTED.get(limiter.scope) ?? 0) + 1);
-        registerRejected(ctx.table.metrics.registry);
-        return limiter.answer;
-      }
+      if (limiter.inflight >= limiter.max) return refuse(ctx, limiter);
       limiter.inflight++;
       const state = ctx.state ?? (ctx.state = {});
       state[NAME] = limiter;
