@@ -26,8 +26,11 @@ const ak = apiKey.create({}, deps);
 const rl = rateLimit.create({ limits: [{ window: 'minute', limit: 1_000_000_000 }], key: ['apiKey'] }, deps);
 const route = { api: 'bench', name: 'pass', id: 'bench/pass' };
 
+// One keep-alive connection (the key memo hits), or a new connection per request (it never does).
+const KEEP_ALIVE = {};
+let socket = KEEP_ALIVE;
 function one() {
-  const ctx = { req: { headers: { 'x-api-key': KEY, host: 'x' } }, route, state: undefined, principal: undefined, clientIp: '127.0.0.1', table: undefined, response: undefined };
+  const ctx = { req: { headers: { 'x-api-key': KEY, host: 'x' }, socket }, route, state: undefined, principal: undefined, clientIp: '127.0.0.1', table: undefined, response: undefined };
   if (ak.authenticate(ctx) !== undefined) throw new Error('refused');
   if (ak.rateLimit(ctx) !== undefined) throw new Error('throttled');
   if (rl.rateLimit(ctx) !== undefined) throw new Error('limited');
@@ -38,7 +41,16 @@ function baseline() {
   const ctx = { req: { headers: { 'x-api-key': KEY, host: 'x' } }, route, state: undefined, principal: undefined, clientIp: '127.0.0.1', table: undefined, response: undefined };
   ctx.response = { status: 200, headers: new HeaderList(['content-type', 'application/json', 'content-length', '102']) };
 }
-for (const [name, f] of [['baseline (context + response objects)', baseline], ['api-key + rate-limit hooks', one]]) {
+function oneFresh() {
+  socket = {};
+  one();
+  socket = KEEP_ALIVE;
+}
+for (const [name, f] of [
+  ['baseline (context + response objects)', baseline],
+  ['api-key + rate-limit hooks, keep-alive connection', one],
+  ['api-key + rate-limit hooks, new connection each request', oneFresh],
+]) {
   for (let i = 0; i < 100_000; i++) f();
   const c0 = process.cpuUsage();
   const t0 = performance.now();

@@ -9,19 +9,20 @@
 // Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3), BENCH_ONLY=name,name,
 //      BENCH_REDIS_URL (default: a redis-server the harness starts on CPU 0; for turnpike-keyauth-redis),
 //      BENCH_CONNECTIONS (default 64), BENCH_NO_INSTALL=1 (never apt-get), BENCH_KEEP_TMP=1,
-//      BENCH_LOADGEN=autocannon (force the fallback), BENCH_ROUNDS (default 1; >1 = interleaved rounds, medians reported), TURNPIKE_BIN (default bin/turnpike).
+//      BENCH_LOADGEN=autocannon (force the fallback), BENCH_ROUNDS (default 1; >1 = interleaved rounds, medians reported), TURNPIKE_BIN (default bin/turnpike),
+//      BENCH_INSTRUCTIONS=1 (append instructions per request under valgrind: bench/instructions.mjs).
 // Progress goes to stderr; the Markdown report goes to stdout and to bench/results/.
 // Exit status is non-zero only when the harness itself fails, never because a result is slow
 // or a contender fails to start.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BENCH_KEY, turnpikeConfig, turnpikeKeyedConfig } from './turnpike-configs.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -455,31 +456,7 @@ http {
 `;
 }
 
-function turnpikeConfig(upstreamPort, extraRoutes) {
-  const integration = '{ type: http, upstream: backend }';
-  const lines = [
-    'upstreams:',
-    '  backend:',
-    '    targets:',
-    `      - url: http://127.0.0.1:${upstreamPort}`,
-    'apis:',
-    '  - name: bench',
-    '    routes:',
-    '      - name: pass',
-    '        methods: [ANY]',
-    '        path: /{proxy+}',
-    `        integration: ${integration}`,
-  ];
-  for (let i = 1; i <= extraRoutes; i++) {
-    lines.push(`      - name: r${i}`, '        methods: [GET]', `        path: /r${i}/items/{id}`, `        integration: ${integration}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-// Key auth + rate limit rows: the api-key plugin (a key sent by the load generator in x-api-key, its
-// usage plan without throttle or quota) plus a rate-limit far above what the rig can send, counted
-// locally (the in-process store) or in Redis (see startBenchRedis).
-const BENCH_KEY = 'benchKey0123456789abcdefghijklmnopqrstuv';
+// Key auth + rate limit rows (configs in turnpike-configs.mjs): the key is sent by the load generator.
 const BENCH_KEY_HEADERS = { 'x-api-key': BENCH_KEY };
 // The bench starts its own redis-server (no persistence) pinned to CPU 0 with the load generator and
 // the upstream, so Redis never takes CPU from the proxy under test (in production it runs elsewhere);
@@ -503,30 +480,6 @@ async function startBenchRedis(logDir) {
   BENCH_REDIS_URL = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100 && !(await redisReachable()); i++) await sleep(50);
   redisNote = `Redis: \`${proc.command}\` (started by the harness, pinned with the load generator and the upstream)`;
-}
-
-function turnpikeKeyedConfig(upstreamPort, policy) {
-  const redis = policy === 'redis' ? `, policy: redis, redis: { url: '${BENCH_REDIS_URL}', timeoutMs: 1000 }, fallback: reject` : '';
-  return `upstreams:
-  backend:
-    targets:
-      - url: http://127.0.0.1:${upstreamPort}
-apis:
-  - name: bench
-    plugins:
-      api-key: {}
-      rate-limit: { limits: [{ window: minute, limit: 1000000000 }], key: [apiKey]${redis} }
-    routes:
-      - name: pass
-        methods: [ANY]
-        path: /{proxy+}
-        integration: { type: http, upstream: backend }
-usagePlans:
-  bench:
-    apiStages: [{ api: bench }]
-apiKeys:
-  - { id: bench, name: bench, hash: "sha256:${createHash('sha256').update(BENCH_KEY).digest('hex')}", usagePlans: [bench] }
-`;
 }
 
 function redisReachable() {
@@ -564,7 +517,7 @@ const turnpike = (extraRoutes) => (ctx) => {
 
 const turnpikeKeyed = (policy) => (ctx) => {
   const file = path.join(ctx.dir, `turnpike-keyauth-${policy}.yaml`);
-  fs.writeFileSync(file, turnpikeKeyedConfig(ctx.upstreamPort, policy));
+  fs.writeFileSync(file, turnpikeKeyedConfig(ctx.upstreamPort, policy, { url: BENCH_REDIS_URL }));
   return {
     cmd: process.execPath,
     args: [TURNPIKE_BIN, 'serve', file, '--port', String(ctx.port), '--host', '127.0.0.1', '--admin-port', String(ctx.adminPort), '--workers', '1'],
@@ -877,7 +830,21 @@ async function main() {
   await stopAll();
   const rows = selected.map((c) => combineRounds(perContender.get(c.name)));
 
-  const md = report(rows, machine, startedAt, Date.now());
+  let md = report(rows, machine, startedAt, Date.now());
+  // BENCH_INSTRUCTIONS=1: the same Turnpike configs counted by callgrind (bench/instructions.mjs),
+  // appended to this report; the steady figure for what the key-auth plugins cost on a noisy VM.
+  if (process.env.BENCH_INSTRUCTIONS === '1') {
+    log('instructions per request under valgrind (bench/instructions.mjs; several minutes)');
+    const only = selected.filter((c) => c.name === 'turnpike' || c.name.startsWith('turnpike-keyauth')).map((c) => c.name);
+    const child = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'instructions.mjs')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      // The harness's own redis-server is stopped by now: the child uses BENCH_REDIS_URL if the caller set it, else the machine's.
+      env: { ...process.env, BENCH_ONLY: only.join(',') || 'turnpike' },
+    });
+    md += child.status === 0 ? `\n${child.stdout.replace(/^# .*\n/, '## Instructions per request (BENCH_INSTRUCTIONS=1)\n')}` : `\n## Instructions per request\n\nbench/instructions.mjs failed (exit ${child.status}); see stderr.\n`;
+  }
   process.stdout.write(md);
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const d = machine.date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '');

@@ -9,12 +9,35 @@
  * the kinds a document keys by map entry (plugins, upstreams, functions, usage plans carry `name`; the
  * document itself has no place for it, so it is taken off before storing). APIs carry `name` and API keys
  * `id` anyway. A route's key is its `name`, or 'METHODS path' when it has none, as the compiler names it.
+ *
+ * Optimistic concurrency (RFC 9110 §13): every read answers a strong ETag (an entity's is a hash of its
+ * stored row, entityETag(), so every node on one database gives the same one; a collection's or the
+ * whole config's is a hash of the answer). Reads honour If-None-Match (304) and If-Match (412); PUT,
+ * PATCH and DELETE of an entity honour If-Match and If-None-Match, evaluated by the store under its
+ * write lock, so the check and the write are atomic across nodes; a failed one answers 412 with the
+ * entity's current ETag. Successful writes answer the new ETag.
  */
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import { stringify as stringifyYaml } from 'yaml';
-import { type ConfigStore, EntityConflictError, type EntityKind, type EntityRecord, ReadOnlyStoreError, routeKey, StoreUnavailableError } from '../cluster/entities.js';
+import {
+  type ConfigStore,
+  currentETag,
+  EntityConflictError,
+  entityETag,
+  type EntityKind,
+  type EntityRecord,
+  checkPreconditions,
+  type Preconditions,
+  PreconditionFailedError,
+  ReadOnlyStoreError,
+  routeKey,
+  StoreUnavailableError,
+  strongMatch,
+  strongTag,
+  weakMatch,
+} from '../cluster/entities.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { generateApiKey, generateKeyId, hashApiKey } from '../security/api-keys.js';
 import { bearerChecker } from './auth.js';
@@ -51,12 +74,16 @@ const READ = ['GET', 'HEAD'];
 const COLLECTION_METHODS = ['GET', 'HEAD', 'POST'];
 const ENTITY_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'];
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Read-merge-write rounds a PATCH makes when other writers keep changing the entity under it. */
+const PATCH_ROUNDS = 5;
 
 class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** More fields of the JSON error body. */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -97,13 +124,13 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
       if (res.headersSent) return;
       const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body, null, 2);
       res.writeHead(status, {
-        ...(status === 204 ? {} : { 'content-type': type, 'content-length': String(Buffer.byteLength(text)) }),
+        ...(status === 204 || status === 304 ? {} : { 'content-type': type, 'content-length': String(Buffer.byteLength(text)) }),
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff',
         'x-request-id': requestId,
         ...headers,
       });
-      res.end(method === 'HEAD' || status === 204 ? undefined : text);
+      res.end(method === 'HEAD' || status === 204 || status === 304 ? undefined : text);
     };
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -121,10 +148,28 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
       const methods = target.type === 'config' ? READ : target.type === 'collection' || target.type === 'routes' ? COLLECTION_METHODS : ENTITY_METHODS;
       allow(method, methods);
       if (WRITES.has(method) && !store.writable) throw new ReadOnlyStoreError();
+      const cond = preconditions(req);
+      if (method === 'POST' && (cond.ifMatch !== undefined || cond.ifNoneMatch !== undefined)) {
+        throw new ApiError(
+          400,
+          'If-Match and If-None-Match apply to one entity, not to a collection: POST creates only (409 if it exists); PUT the entity with "If-None-Match: *" to create only, or with "If-Match" to replace the version you read',
+        );
+      }
       const body = WRITES.has(method) && method !== 'DELETE' ? await jsonBody(req) : undefined;
-      const out = await (WRITES.has(method) ? serialized(() => dispatch(target, method, body, query)) : dispatch(target, method, body, query));
+      const out = await (WRITES.has(method) ? serialized(() => dispatch(target, method, body, query, cond)) : dispatch(target, method, body, query, cond));
       if (WRITES.has(method)) {
         logger.info({ requestId, method, path: rawPath, status: out.status, version: out.headers?.['x-config-version'] }, 'admin api: config changed');
+      } else if (out.status === 200) {
+        // A read: an entity's tag comes from its row; a collection's or /config's is a hash of the answer
+        // (which carries the config version, so it changes with any change to the config).
+        const etag = out.headers?.etag ?? strongTag(typeof out.body === 'string' ? out.body : JSON.stringify(out.body, null, 2));
+        const headers = { ...out.headers, etag };
+        if (cond.ifMatch !== undefined && !strongMatch(cond.ifMatch, etag)) {
+          throw new ApiError(412, `If-Match does not hold: the current ETag is ${etag}`, { etag }, { etag });
+        }
+        // RFC 9110 §13.1.2: for GET and HEAD a matching If-None-Match answers 304 with the validator.
+        if (cond.ifNoneMatch !== undefined && weakMatch(cond.ifNoneMatch, etag)) return send(304, undefined, headers);
+        return send(out.status, out.body, headers, out.type);
       }
       return send(out.status, out.body, out.headers, out.type);
     } catch (err) {
@@ -149,7 +194,7 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
     type?: string;
   }
 
-  const dispatch = async (t: Target, method: string, body: unknown, query: URLSearchParams): Promise<Answer> => {
+  const dispatch = async (t: Target, method: string, body: unknown, query: URLSearchParams, cond: Preconditions): Promise<Answer> => {
     switch (t.type) {
       case 'config': {
         const snap = await store.snapshot();
@@ -159,7 +204,7 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
         return { status: 200, body: { version: snap.version, document: snap.document }, headers: { 'x-config-version': snap.version } };
       }
       case 'settings':
-        return entity({ kind: 'settings', parent: undefined, key: 'server', location: '/settings', col: undefined }, method, body);
+        return entity({ kind: 'settings', parent: undefined, key: 'server', location: '/settings', col: undefined }, method, body, cond);
       case 'collection': {
         if (method === 'POST') {
           const generated = t.col.kind === 'apiKeys' ? prepareNewKey(body) : undefined;
@@ -169,27 +214,27 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
           return {
             status: 201,
             body: generated?.key === undefined ? rep : { ...rep, key: generated.key },
-            headers: { location: `/${t.name}/${encodeURIComponent(key)}`, 'x-config-version': r.version },
+            headers: { location: `/${t.name}/${encodeURIComponent(key)}`, 'x-config-version': r.version, etag: entityETag(r.record) },
           };
         }
         const [items, version] = await Promise.all([store.list(t.col.kind), store.version()]);
         return { status: 200, body: { version, items: items.map((r) => toRepresentation(t.col, r)) }, headers: { 'x-config-version': version } };
       }
       case 'entity':
-        return entity({ kind: t.col.kind, parent: undefined, key: t.key, location: `/${t.name}/${encodeURIComponent(t.key)}`, col: t.col }, method, body);
+        return entity({ kind: t.col.kind, parent: undefined, key: t.key, location: `/${t.name}/${encodeURIComponent(t.key)}`, col: t.col }, method, body, cond);
       case 'routes': {
         await requireApi(t.api);
         if (method === 'POST') {
           const { key, body: routeBody } = routeFrom(undefined, body);
           const r = await store.put('routes', key, routeBody, { parent: t.api, createOnly: true });
-          return { status: 201, body: r.record.body, headers: { location: routeLocation(t.api, key), 'x-config-version': r.version } };
+          return { status: 201, body: r.record.body, headers: { location: routeLocation(t.api, key), 'x-config-version': r.version, etag: entityETag(r.record) } };
         }
         const [items, version] = await Promise.all([store.list('routes', t.api), store.version()]);
         return { status: 200, body: { version, items: items.map((r) => r.body) }, headers: { 'x-config-version': version } };
       }
       case 'route':
         await requireApi(t.api);
-        return entity({ kind: 'routes', parent: t.api, key: t.key, location: routeLocation(t.api, t.key), col: undefined }, method, body);
+        return entity({ kind: 'routes', parent: t.api, key: t.key, location: routeLocation(t.api, t.key), col: undefined }, method, body, cond);
     }
   };
 
@@ -197,11 +242,26 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
     if ((await store.get('apis', api)) === undefined) throw new ApiError(404, `no API named "${api}"`);
   };
 
-  /** GET, PUT, PATCH, DELETE of one entity (settings and routes have their own key rules). */
+  /** GET, PUT, PATCH, DELETE of one entity (settings and routes have their own key rules); a failed precondition answers 412. */
   const entity = async (
     e: { kind: EntityKind; parent: string | undefined; key: string; location: string; col: Collection | undefined },
     method: string,
     body: unknown,
+    cond: Preconditions,
+  ): Promise<Answer> => {
+    try {
+      return await entityOnce(e, method, body, cond);
+    } catch (err) {
+      if (err instanceof PreconditionFailedError) throw preconditionFailed(e, err, cond);
+      throw err;
+    }
+  };
+
+  const entityOnce = async (
+    e: { kind: EntityKind; parent: string | undefined; key: string; location: string; col: Collection | undefined },
+    method: string,
+    body: unknown,
+    cond: Preconditions,
   ): Promise<Answer> => {
     const rep = (r: EntityRecord) => (e.col === undefined ? r.body : toRepresentation(e.col, r));
     const from = (input: unknown) =>
@@ -213,28 +273,45 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
         const r = await store.get(e.kind, e.key, e.parent);
         if (r === undefined) {
           // Unset settings are not missing: every key has its default.
-          if (e.kind === 'settings') return { status: 200, body: {}, headers: { 'x-config-version': await store.version() } };
+          if (e.kind === 'settings') return { status: 200, body: {}, headers: { 'x-config-version': await store.version(), etag: currentETag('settings', undefined) as string } };
           throw notFound(e);
         }
-        return { status: 200, body: rep(r), headers: { 'x-config-version': await store.version() } };
+        return { status: 200, body: rep(r), headers: { 'x-config-version': await store.version(), etag: entityETag(r) } };
       }
       case 'PUT': {
         if (e.kind === 'apiKeys') refusePlaintextKey(body);
         const { key, body: b } = from(body);
-        const r = await store.put(e.kind, key, b, putOpts);
-        return { status: r.created ? 201 : 200, body: rep(r.record), headers: { 'x-config-version': r.version, ...(r.created ? { location: e.location } : {}) } };
+        const r = await store.put(e.kind, key, b, { ...putOpts, ...cond });
+        return {
+          status: r.created ? 201 : 200,
+          body: rep(r.record),
+          headers: { 'x-config-version': r.version, etag: entityETag(r.record), ...(r.created ? { location: e.location } : {}) },
+        };
       }
       case 'PATCH': {
         if (!isPlainObject(body)) throw new ApiError(400, 'a merge patch (RFC 7396) must be a JSON object');
         if (e.kind === 'apiKeys') refusePlaintextKey(body);
-        const current = await store.get(e.kind, e.key, e.parent);
-        if (current === undefined && e.kind !== 'settings') throw notFound(e);
-        const { key, body: b } = from(mergePatch(current === undefined ? {} : rep(current), body));
-        const r = await store.put(e.kind, key, b, putOpts);
-        return { status: 200, body: rep(r.record), headers: { 'x-config-version': r.version } };
+        // Read, merge, write, with the write conditional on the entity still being what was read
+        // (If-Match: its ETag), checked by the store under its write lock. Another node's write in
+        // between fails it, and the patch is applied again to the new state, so concurrent patches of
+        // one entity never lose an update; with the client's own If-Match the next round answers 412.
+        for (let round = 1; ; round++) {
+          const current = await store.get(e.kind, e.key, e.parent);
+          if (current === undefined && e.kind !== 'settings' && cond.ifMatch === undefined) throw notFound(e);
+          const seen = currentETag(e.kind, current);
+          checkPreconditions(e.kind, e.key, current, cond);
+          const { key, body: b } = from(mergePatch(current === undefined ? {} : rep(current), body));
+          try {
+            const r = await store.put(e.kind, key, b, { ...putOpts, ifMatch: [seen as string] });
+            return { status: 200, body: rep(r.record), headers: { 'x-config-version': r.version, etag: entityETag(r.record) } };
+          } catch (err) {
+            if (!(err instanceof PreconditionFailedError)) throw err;
+            if (round >= PATCH_ROUNDS) throw new ApiError(409, `${describe(e)} kept changing while the patch was applied (${PATCH_ROUNDS} tries); retry`);
+          }
+        }
       }
       case 'DELETE': {
-        const r = await store.delete(e.kind, e.key, e.parent);
+        const r = await store.delete(e.kind, e.key, e.parent, cond);
         if (r === undefined) throw notFound(e);
         return { status: 204, headers: { 'x-config-version': r.version } };
       }
@@ -322,9 +399,57 @@ function resolve(rawPath: string): Target {
   throw new ApiError(404, `no such Admin API resource: ${rawPath} (see /openapi.json)`);
 }
 
+function describe(e: { kind: EntityKind; key: string; parent: string | undefined }): string {
+  return e.kind === 'routes' ? `route "${e.key}" in API "${e.parent}"` : e.kind === 'settings' ? 'the settings' : `${KIND_NOUN[e.kind]} "${e.key}"`;
+}
+
 function notFound(e: { kind: EntityKind; key: string; parent: string | undefined }): ApiError {
-  const what = e.kind === 'routes' ? `route "${e.key}" in API "${e.parent}"` : `${KIND_NOUN[e.kind]} "${e.key}"`;
-  return new ApiError(404, `no ${what}`);
+  return new ApiError(404, `no ${describe(e)}`);
+}
+
+/**
+ * If-Match and If-None-Match, parsed (RFC 9110 §13.1.1-2: "*" or a comma-separated list of entity
+ * tags; repeated header lines arrive joined with ", "). A malformed one is refused with 400 rather
+ * than ignored: ignoring an If-Match would turn a guarded write into an unguarded one.
+ */
+function preconditions(req: http.IncomingMessage): Preconditions {
+  const parse = (name: 'if-match' | 'if-none-match'): readonly string[] | '*' | undefined => {
+    const raw = req.headers[name];
+    if (raw === undefined) return undefined;
+    const value = raw.trim();
+    if (value === '*') return '*';
+    const bad = () =>
+      new ApiError(400, `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be "*" or a comma-separated list of quoted entity tags, exactly as the ETag header gives them (quotes included); got ${JSON.stringify(raw)}`);
+    // A tag may itself hold commas, so the list is read tag by tag, not split.
+    const item = /[ \t]*((?:W\/)?"[\x21\x23-\x7e\x80-\xff]*")?[ \t]*(,|$)/y;
+    const tags: string[] = [];
+    for (let i = 0; i < value.length; ) {
+      item.lastIndex = i;
+      const m = item.exec(value);
+      if (m === null || m[0] === '') throw bad();
+      if (m[1] !== undefined) tags.push(m[1]);
+      i = item.lastIndex;
+    }
+    if (tags.length === 0) throw new ApiError(400, `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} is empty`);
+    return tags;
+  };
+  return { ifMatch: parse('if-match'), ifNoneMatch: parse('if-none-match') };
+}
+
+/** A store's PreconditionFailedError as the 412 answer: what failed, and the entity's current ETag (header and body). */
+function preconditionFailed(e: { kind: EntityKind; key: string; parent: string | undefined }, err: PreconditionFailedError, cond: Preconditions): ApiError {
+  const what = describe(e);
+  const tag = err.currentETag;
+  const sent = (v: Preconditions['ifMatch']) => (v === '*' ? '*' : (v ?? []).join(', '));
+  const message =
+    err.reason === 'missing'
+      ? `precondition failed: ${what} does not exist (deleted since it was read, or never created), so "If-Match: ${sent(cond.ifMatch)}" cannot hold; nothing was changed`
+      : err.reason === 'changed'
+        ? `precondition failed: ${what} has changed since it was read (If-Match: ${sent(cond.ifMatch)}); its current ETag is ${tag}. Nothing was changed: GET it again, reapply your change and retry with the new ETag`
+        : cond.ifNoneMatch === '*'
+          ? `precondition failed: ${what} exists already (If-None-Match: * creates only); its current ETag is ${tag}. Nothing was changed`
+          : `precondition failed: ${what} matches If-None-Match (${sent(cond.ifNoneMatch)}); its current ETag is ${tag}. Nothing was changed`;
+  return new ApiError(412, message, tag === undefined ? {} : { etag: tag }, tag === undefined ? {} : { etag: tag });
 }
 
 const KIND_NOUN: Record<EntityKind, string> = {
@@ -423,7 +548,7 @@ export function errorAnswer(err: unknown, requestId: string): { status: number; 
     body: { message, requestId, ...extra },
     headers,
   });
-  if (err instanceof ApiError) return answer(err.status, err.message, { ...err.headers });
+  if (err instanceof ApiError) return answer(err.status, err.message, { ...err.headers }, err.extra);
   if (err instanceof BodyError) return answer(err.status, err.message);
   if (err instanceof ConfigError) {
     const errors = err.diagnostics.map((d) => ({ path: d.path, message: d.message, text: formatDiagnostic(d), ...(d.severity === 'warning' ? { severity: 'warning' } : {}) }));
@@ -431,6 +556,9 @@ export function errorAnswer(err: unknown, requestId: string): { status: number; 
   }
   if (err instanceof ReadOnlyStoreError) return answer(405, err.message, { allow: READ.join(', ') });
   if (err instanceof EntityConflictError) return answer(409, err.message);
+  if (err instanceof PreconditionFailedError) {
+    return answer(412, err.message, err.currentETag === undefined ? {} : { etag: err.currentETag }, err.currentETag === undefined ? {} : { etag: err.currentETag });
+  }
   if (err instanceof StoreUnavailableError) return answer(503, err.message, { 'retry-after': String(RETRY_AFTER_S) });
   return answer(500, 'internal error; see the gateway log for this requestId');
 }

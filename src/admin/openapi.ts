@@ -130,6 +130,12 @@ export function buildAdminOpenApi(): Json {
       Allow: { schema: { type: 'string' } },
     }),
     Conflict: error('The entity exists already (POST), or a concurrent change conflicted.'),
+    PreconditionFailed: {
+      description:
+        'If-Match or If-None-Match does not hold: the entity changed since it was read (its current ETag is in the ETag header and `etag`), does not exist (If-Match), or exists (If-None-Match). Nothing was changed.',
+      headers: { ETag: { schema: { type: 'string' }, description: "The entity's current ETag (absent when it does not exist)." } },
+      content: json({ allOf: [ref('Error'), { type: 'object', properties: { etag: { type: 'string', description: "The entity's current ETag." } } }] }),
+    },
     PayloadTooLarge: error('Body larger than 1 MiB.'),
     UnsupportedMediaType: error('The body is not JSON.'),
     Unavailable: error('The config store cannot be reached; the gateway keeps serving the last good config.', { 'Retry-After': { schema: { type: 'integer' } } }),
@@ -138,7 +144,33 @@ export function buildAdminOpenApi(): Json {
   const common = { '401': r('Unauthorized'), '403': r('Forbidden'), '503': r('Unavailable') };
   const writeErrors = { '400': r('BadRequest'), '405': r('MethodNotAllowed'), '409': r('Conflict'), '413': r('PayloadTooLarge'), '415': r('UnsupportedMediaType') };
   const version = { 'X-Config-Version': { schema: { type: 'string' }, description: 'Config version after the request.' } };
-  const ok = (description: string, schema: Schema) => ({ description, headers: version, content: json(schema) });
+  const etag = {
+    ETag: {
+      schema: { type: 'string' },
+      description:
+        "Strong entity tag. An entity's is a hash of its stored row, the same on every node of one database, and changes whenever the entity does; send it back in If-Match to write only over what you read.",
+    },
+  };
+  const ok = (description: string, schema: Schema) => ({ description, headers: { ...version, ...etag }, content: json(schema) });
+  const notModified = { description: 'If-None-Match matched the current ETag: not modified (no body).', headers: etag };
+  const ifMatch = {
+    name: 'If-Match',
+    in: 'header',
+    required: false,
+    schema: { type: 'string' },
+    description:
+      'Write only if the entity\'s current ETag is one of these (a comma-separated list of quoted tags, as ETag gives them), or, with "*", only if it exists; otherwise 412 and nothing is changed. Checked atomically with the write, on every node.',
+  };
+  const ifNoneMatch = (write: boolean) => ({
+    name: 'If-None-Match',
+    in: 'header',
+    required: false,
+    schema: { type: 'string' },
+    description: write
+      ? '"*": create only (412 if the entity exists). A list of tags: 412 if the current ETag is one of them.'
+      : '304 Not Modified (no body) if the current ETag is one of these (weak comparison) or "*".',
+  });
+  const ifMatchRead = { ...ifMatch, description: '412 if the current ETag is not one of these.' };
   const list = (item: Schema) => ({ type: 'object', required: ['version', 'items'], properties: { version: { type: 'string' }, items: { type: 'array', items: item } } });
   const body = (schema: Schema, extra: Json = {}) => ({ required: true, content: { ...json(schema), ...extra } });
   const patchBody = { required: true, content: { 'application/merge-patch+json': { schema: ref('MergePatch') }, 'application/json': { schema: ref('MergePatch') } } };
@@ -147,34 +179,49 @@ export function buildAdminOpenApi(): Json {
   const paths: Json = {};
   const one = (what: string, schema: Schema, params: Json[], opId: string) => ({
     parameters: params,
-    get: { operationId: `get${opId}`, summary: `Read one ${what}`, responses: { '200': ok(what, schema), '404': r('NotFound'), ...common } },
+    get: {
+      operationId: `get${opId}`,
+      summary: `Read one ${what}`,
+      parameters: [ifNoneMatch(false), ifMatchRead],
+      responses: { '200': ok(what, schema), '304': notModified, '404': r('NotFound'), '412': r('PreconditionFailed'), ...common },
+    },
     put: {
       operationId: `put${opId}`,
       summary: `Create or replace one ${what}`,
+      parameters: [ifMatch, ifNoneMatch(true)],
       requestBody: body(schema),
-      responses: { '200': ok('replaced', schema), '201': ok('created', schema), ...writeErrors, ...common },
+      responses: { '200': ok('replaced', schema), '201': ok('created', schema), ...writeErrors, '412': r('PreconditionFailed'), ...common },
     },
     patch: {
       operationId: `patch${opId}`,
       summary: `Change one ${what} with a JSON Merge Patch`,
+      parameters: [ifMatch, ifNoneMatch(true)],
       requestBody: patchBody,
-      responses: { '200': ok('changed', schema), '404': r('NotFound'), ...writeErrors, ...common },
+      responses: { '200': ok('changed', schema), '404': r('NotFound'), ...writeErrors, '412': r('PreconditionFailed'), ...common },
     },
     delete: {
       operationId: `delete${opId}`,
       summary: `Delete one ${what}`,
-      responses: { '204': { description: 'deleted', headers: version }, '404': r('NotFound'), ...writeErrors, ...common },
+      parameters: [ifMatch, ifNoneMatch(true)],
+      responses: { '204': { description: 'deleted', headers: version }, '404': r('NotFound'), ...writeErrors, '412': r('PreconditionFailed'), ...common },
     },
   });
   const collection = (what: string, schema: Schema, createSchema: Schema, created: Schema, params: Json[], opId: string) => ({
     ...(params.length > 0 ? { parameters: params } : {}),
-    get: { operationId: `list${opId}`, summary: `List ${what}`, responses: { '200': ok(what, list(schema)), ...(params.length > 0 ? { '404': r('NotFound') } : {}), ...common } },
+    get: {
+      operationId: `list${opId}`,
+      summary: `List ${what}`,
+      description: 'The ETag is a hash of this answer, which carries the config version: it changes with any change to the config. It serves If-None-Match (304); writes to a collection take no preconditions.',
+      parameters: [ifNoneMatch(false), ifMatchRead],
+      responses: { '200': ok(what, list(schema)), '304': notModified, ...(params.length > 0 ? { '404': r('NotFound') } : {}), '412': r('PreconditionFailed'), ...common },
+    },
     post: {
       operationId: `create${opId}`,
       summary: `Create one (409 if it exists)`,
+      description: 'If-Match and If-None-Match are refused here (400): to create only, PUT the entity with "If-None-Match: *".',
       requestBody: body(createSchema),
       responses: {
-        '201': { description: 'created', headers: { ...version, Location: { schema: { type: 'string' } } }, content: json(created) },
+        '201': { description: 'created', headers: { ...version, ...etag, Location: { schema: { type: 'string' } } }, content: json(created) },
         ...(params.length > 0 ? { '404': r('NotFound') } : {}),
         ...writeErrors,
         ...common,
@@ -193,11 +240,13 @@ export function buildAdminOpenApi(): Json {
     get: {
       operationId: 'getConfig',
       summary: 'The whole configuration as one document, with its version',
-      parameters: [{ name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'yaml'] } }],
+      parameters: [{ name: 'format', in: 'query', required: false, schema: { type: 'string', enum: ['json', 'yaml'] } }, ifNoneMatch(false), ifMatchRead],
       responses: {
+        '304': notModified,
+        '412': r('PreconditionFailed'),
         '200': {
-          description: 'the document',
-          headers: version,
+          description: 'the document (its ETag is a hash of this answer)',
+          headers: { ...version, ...etag },
           content: {
             ...json({ type: 'object', required: ['version', 'document'], properties: { version: { type: 'string' }, document: ref('Config') } }),
             'application/yaml': { schema: { type: 'string' } },
@@ -243,7 +292,7 @@ export function buildAdminOpenApi(): Json {
       title: 'Turnpike Admin API',
       version: '1',
       description:
-        'Create, read, replace, patch and delete the configuration entities. Every write is validated as a whole configuration with the same schema and messages as a config file. File-based configs are read-only (writes answer 405). See docs/admin-api.md.',
+        'Create, read, replace, patch and delete the configuration entities. Every write is validated as a whole configuration with the same schema and messages as a config file. File-based configs are read-only (writes answer 405). Optimistic concurrency: reads answer a strong ETag; PUT, PATCH and DELETE honour If-Match and If-None-Match (412 Precondition Failed with the current ETag). See docs/admin-api.md.',
     },
     servers: [{ url: '/' }],
     security: [{ adminToken: [] }],

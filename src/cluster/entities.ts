@@ -15,6 +15,7 @@
  *   apiKeys     one API key (hash only, never the key)     key = key id
  *   usagePlans  one usage plan                             key = plan name
  */
+import { createHash } from 'node:crypto';
 import type { ApiConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
 
 export const ENTITY_KINDS = ['settings', 'plugins', 'upstreams', 'functions', 'apis', 'routes', 'apiKeys', 'usagePlans'] as const;
@@ -128,9 +129,17 @@ export interface ConfigStore {
    * `check` before anything is committed; a rejected change throws the ConfigError and leaves the store unchanged.
    * createOnly: fail with EntityConflictError when the entity exists.
    */
-  put(kind: EntityKind, key: string, body: Record<string, unknown>, opts?: { parent?: string; createOnly?: boolean }): Promise<{ record: EntityRecord; created: boolean; version: string }>;
-  /** Deletes one entity (an API with its routes), validated like put. undefined when it did not exist. */
-  delete(kind: EntityKind, key: string, parent?: string): Promise<{ version: string } | undefined>;
+  put(
+    kind: EntityKind,
+    key: string,
+    body: Record<string, unknown>,
+    opts?: { parent?: string; createOnly?: boolean } & Preconditions,
+  ): Promise<{ record: EntityRecord; created: boolean; version: string }>;
+  /**
+   * Deletes one entity (an API with its routes), validated like put. undefined when it did not exist
+   * (and no precondition was given: `ifMatch` on a missing entity throws PreconditionFailedError).
+   */
+  delete(kind: EntityKind, key: string, parent?: string, cond?: Preconditions): Promise<{ version: string } | undefined>;
   /** The whole config as a document. */
   snapshot(): Promise<{ version: string; document: Record<string, unknown> }>;
 }
@@ -157,5 +166,81 @@ export class StoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * An entity's strong ETag (RFC 9110 §8.8.3): the first 128 bits of SHA-256 over its kind, parent, key
+ * and stored body, base64url, quoted.
+ *
+ * Why a content hash and not a per-entity version number: it is derived from the stored row alone, so
+ * every node reading one database computes the same tag without a schema change (no version column to
+ * migrate, keep in step with hand edits in psql, or bump in the trigger), and the store can compute it
+ * inside its write transaction from the rows it has locked. The body is hashed as stored (`json`
+ * keeps the key order it was written in), so the tag changes exactly when the representation the API
+ * returns changes: a strong validator. The one thing a content hash does not tell apart is A -> B -> A:
+ * a client holding the tag of A may then write over the second A. That is not a lost update (it
+ * was read from exactly that content), which is all If-Match is for; Kubernetes' resourceVersion would
+ * refuse it, at the cost of a counter per row.
+ */
+export function entityETag(r: Pick<EntityRecord, 'kind' | 'parent' | 'key' | 'body'>): string {
+  return strongTag(JSON.stringify([r.kind, r.parent, r.key, r.body]));
+}
+
+/** A strong ETag for any representation: a hash of its text. */
+export function strongTag(text: string): string {
+  return `"${createHash('sha256').update(text).digest().subarray(0, 16).toString('base64url')}"`;
+}
+
+/**
+ * The ETag of an entity as it stands, or undefined when it does not exist. Unset settings are not
+ * missing (every key has its default, GET answers `{}`), so they have the tag of an empty body.
+ */
+export function currentETag(kind: EntityKind, existing: EntityRecord | undefined): string | undefined {
+  if (existing !== undefined) return entityETag(existing);
+  return kind === 'settings' ? entityETag({ kind: 'settings', parent: '', key: 'server', body: {} }) : undefined;
+}
+
+/** If-Match / If-None-Match (RFC 9110 §13.1.1, §13.1.2): '*' or a list of entity tags as sent (`"x"`, `W/"x"`). */
+export interface Preconditions {
+  ifMatch?: readonly string[] | '*' | undefined;
+  ifNoneMatch?: readonly string[] | '*' | undefined;
+}
+
+const opaque = (tag: string) => (tag.startsWith('W/') ? tag.slice(2) : tag);
+/** Strong comparison (If-Match): both tags strong and equal. */
+export const strongMatch = (tags: readonly string[] | '*', current: string) => tags === '*' || tags.some((t) => !t.startsWith('W/') && t === current);
+/** Weak comparison (If-None-Match): the opaque tags are equal, W/ or not. */
+export const weakMatch = (tags: readonly string[] | '*', current: string) => tags === '*' || tags.some((t) => opaque(t) === opaque(current));
+
+/** A write's If-Match / If-None-Match did not hold: answered 412 Precondition Failed. */
+export class PreconditionFailedError extends Error {
+  constructor(
+    /** changed: If-Match names other tags; missing: If-Match on an entity that does not exist; exists: If-None-Match matched. */
+    readonly reason: 'changed' | 'missing' | 'exists',
+    /** The entity's tag now; undefined when it does not exist. */
+    readonly currentETag: string | undefined,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+/**
+ * Evaluates a write's preconditions against the entity as it stands (RFC 9110 §13.2.2: If-Match
+ * first, then If-None-Match, where for a write a match fails). Stores call it inside their write lock,
+ * so the comparison and the write are one step for every other writer.
+ */
+export function checkPreconditions(kind: EntityKind, key: string, existing: EntityRecord | undefined, cond: Preconditions | undefined): void {
+  if (cond === undefined) return;
+  const current = currentETag(kind, existing);
+  const what = `${kind} "${key}"`;
+  if (cond.ifMatch !== undefined) {
+    if (current === undefined) throw new PreconditionFailedError('missing', undefined, `${what} does not exist (If-Match)`);
+    if (!strongMatch(cond.ifMatch, current)) throw new PreconditionFailedError('changed', current, `${what} has changed: its ETag is ${current}`);
+  }
+  if (cond.ifNoneMatch !== undefined && current !== undefined && weakMatch(cond.ifNoneMatch, current)) {
+    throw new PreconditionFailedError('exists', current, `${what} exists (If-None-Match): its ETag is ${current}`);
   }
 }

@@ -134,7 +134,8 @@ export class PostgresConfigSource implements ConfigSource {
             throw toStoreError(err, 'migrate');
           });
           const doc = await this.read();
-          if (this.#pending !== undefined && Object.keys(this.#pending.document).every((k) => k === 'version' || (k === 'apis' && (this.#pending?.document.apis as unknown[]).length === 0))) {
+          const stored = this.#pending?.document;
+          if (stored !== undefined && Object.keys(stored).every((k) => k === 'version' || (k === 'apis' && (stored.apis as unknown[]).length === 0))) {
             ctx.logger.warn({ database: redactUrl(this.#url) }, 'the configuration database holds no config yet: every request gets 404 until one is imported (turnpike import FILE --database URL)');
           }
           return doc.text;
@@ -169,6 +170,20 @@ export class PostgresConfigSource implements ConfigSource {
     } finally {
       if (waiting !== undefined) await closeServer(waiting);
     }
+  }
+
+  fallback(err: unknown, logger: Logger): string | undefined {
+    const cached = this.#readCache();
+    if (cached === undefined) return undefined;
+    // #version stays the database's (the one that failed): polling reloads only when a new version is
+    // stored, rather than failing again on the same one every interval.
+    this.#from = 'cache';
+    this.#cachedText = renderConfig(this.#prepare(cached.document, this.#readLocal()));
+    logger.error(
+      { database: redactUrl(this.#url), databaseVersion: this.#version, cache: this.#cachePath, cachedVersion: cached.version, savedAt: cached.savedAt, error: err instanceof Error ? err.message : String(err) },
+      'the configuration in the database does not compile: serving the cached last good config until a valid one is stored',
+    );
+    return this.#cachedText;
   }
 
   /** While waiting with nothing to serve, only the admin port is up: /ready 503 says why, /health says the process lives. */

@@ -10,6 +10,8 @@
  *      throws its ConfigError and the transaction is rolled back, nothing written,
  *   4. writes; the entities trigger bumps the version and NOTIFYs `turnpike_config` (delivered on commit).
  * A write that changes nothing (same body, same document) is not written and does not bump the version.
+ * If-Match / If-None-Match (Preconditions) are checked in step 2, under the lock, against the rows
+ * just read, so a precondition and the write it guards are atomic for writers on every node.
  */
 import { ConfigError } from '../config/diagnostics.js';
 import { type Sql, openDatabase, toStoreError, withTimeout, type DbOptions } from './db.js';
@@ -20,7 +22,9 @@ import {
   EntityConflictError,
   type EntityKind,
   type EntityRecord,
+  type Preconditions,
   assembleConfig,
+  checkPreconditions,
   splitConfig,
 } from './entities.js';
 
@@ -136,7 +140,7 @@ export class PostgresConfigStore implements ConfigStore {
     kind: EntityKind,
     key: string,
     body: Record<string, unknown>,
-    opts: { parent?: string; createOnly?: boolean } = {},
+    opts: { parent?: string; createOnly?: boolean } & Preconditions = {},
   ): Promise<{ record: EntityRecord; created: boolean; version: string }> {
     const parent = kind === 'routes' ? (opts.parent ?? '') : '';
     const stored = normalizeBody(kind, key, parent, body);
@@ -145,6 +149,9 @@ export class PostgresConfigStore implements ConfigStore {
         throw invalid(`apis.${parent}`, `unknown API "${parent}"; create the API before its routes`);
       }
       const existing = records.find((r) => r.kind === kind && r.parent === parent && r.key === key);
+      // Under the state-row lock: a writer on another node that changed the entity has committed (or
+      // waits behind us), so two writers sending the same If-Match cannot both pass.
+      checkPreconditions(kind, key, existing, opts);
       if (existing !== undefined && opts.createOnly) throw new EntityConflictError(`${kind} "${key}" already exists`);
       if (existing !== undefined && same(existing.body, stored)) return { changed: false, result: { record: existing, created: false } };
       const maxPos = records.reduce((m, r) => Math.max(m, r.position ?? 0), 0);
@@ -161,10 +168,11 @@ export class PostgresConfigStore implements ConfigStore {
     });
   }
 
-  async delete(kind: EntityKind, key: string, parent = ''): Promise<{ version: string } | undefined> {
+  async delete(kind: EntityKind, key: string, parent = '', cond?: Preconditions): Promise<{ version: string } | undefined> {
     const p = kind === 'routes' ? parent : '';
     const out = await this.#write('delete', async (records, tx) => {
       const existing = records.find((r) => r.kind === kind && r.parent === p && r.key === key);
+      checkPreconditions(kind, key, existing, cond);
       if (existing === undefined) return { changed: false, result: { found: false } };
       // An API's routes go with it: a route without its API could never be served.
       const gone = (r: EntityRecord) => r === existing || (kind === 'apis' && r.kind === 'routes' && r.parent === key);

@@ -60,6 +60,8 @@ export class RequestContext {
   upstreamAbort: ((err: Error) => void) | undefined = undefined;
   /** The client closed the connection before the response finished. */
   clientGone = false;
+  /** X-Amzn-Trace-Id of the request; '' until requestTraceId() (util/trace-id.ts) computes it. */
+  traceId = '';
   #abort: AbortController | undefined = undefined;
   #bodyPromise: Promise<Buffer> | undefined = undefined;
 

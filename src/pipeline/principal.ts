@@ -19,9 +19,13 @@ export interface Principal {
   templateContext?: Record<string, unknown>;
 }
 
-/** Merges identity fields from several mechanisms (an API key and a JWT, say) into one principal. */
-export function addIdentity(ctx: { principal: unknown }, fields: Record<string, unknown>): void {
+/**
+ * Merges identity fields from several mechanisms (an API key and a JWT, say) into one principal; with
+ * no principal yet, makes one of `kind`. Takes ownership of `fields` (callers pass a fresh literal), so
+ * the common first-mechanism case copies nothing: this runs on every keyed request.
+ */
+export function addIdentity(ctx: { principal: unknown }, kind: Principal['kind'], fields: Record<string, unknown>): void {
   const p = ctx.principal as Principal | undefined;
-  if (p === undefined) ctx.principal = { kind: 'api-key', identity: { ...fields } } satisfies Principal;
+  if (p === undefined) ctx.principal = { kind, identity: fields } satisfies Principal;
   else p.identity = { ...p.identity, ...fields };
 }

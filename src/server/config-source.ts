@@ -23,6 +23,12 @@ export interface ConfigSource {
    * cache), or undefined to read() as usual. May set `opts.adminPort` to the port it already used.
    */
   first?(ctx: { logger: Logger; registry: Registry; opts: { adminPort: number; adminHost: string } }): Promise<string | undefined>;
+  /**
+   * Start-up: the first config did not compile (e.g. a hand edit in the database). The text of a last
+   * good config to serve instead (a database source's cache), or undefined to give up. Not asked on reloads:
+   * a running node simply keeps what it serves.
+   */
+  fallback?(err: unknown, logger: Logger): string | undefined;
   /** Called with every document that was compiled and is now served (a database source caches it). */
   loaded?(doc: SourceDocument): void;
   /** Extra fields for /ready (the database's state). */

@@ -8,7 +8,6 @@ import { PassThrough, type Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CompiledRoute, RouteTable } from '../compile/types.js';
 import { ERRORS, GatewayError } from '../errors/catalogue.js';
-import { writeRawError } from '../integrations/http/websocket.js';
 import { accessLine } from '../observability/access-log.js';
 import { rawDestination } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -184,7 +183,10 @@ export class Gateway {
     };
     try {
       const early = route.requestHooks.length === 0 ? undefined : runRequestHooks(ctx, route.requestHooks);
-      if (early === undefined) return go();
+      if (early === undefined) {
+        go();
+        return;
+      }
       if (early instanceof Promise) {
         early.then((e) => (e === undefined ? go() : ctx.sendEarly(e))).catch((err: unknown) => this.fail(ctx, undefined, err));
         return;

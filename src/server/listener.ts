@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Limits } from '../compile/types.js';
 import { ERRORS, type ErrorCode, errorBody } from '../errors/catalogue.js';
 import type { RequestContext } from '../pipeline/context.js';
-import { type Principal, addIdentity } from '../pipeline/principal.js';
+import { addIdentity } from '../pipeline/principal.js';
 import { type Gateway, GatewayRequest, GatewayResponse } from './gateway.js';
 import { type TlsState, clientCertOf, contextFor } from './tls.js';
 
@@ -232,8 +232,7 @@ function onTlsContext(ctx: RequestContext, socket: TLSSocket | undefined): void 
   if (socket === undefined || typeof socket.getPeerX509Certificate !== 'function') return;
   const cert = clientCertOf(socket);
   if (cert === null) return;
-  if (ctx.principal === undefined) ctx.principal = { kind: 'mtls', identity: { clientCert: cert } } satisfies Principal;
-  else addIdentity(ctx, { clientCert: cert });
+  addIdentity(ctx, 'mtls', { clientCert: cert });
 }
 
 const ALPN_H1 = Buffer.from('\x08http/1.1', 'latin1');

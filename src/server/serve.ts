@@ -141,7 +141,18 @@ async function firstTable(
 ): Promise<{ table: RouteTable; text: string; tls: TlsState | undefined }> {
   try {
     text ??= await configSource(opts, logger).first?.({ logger, registry: metrics.registry, opts });
-    const { doc, table, tls } = await loadConfig(opts, { logger, metrics, pools }, text);
+    let loaded: Awaited<ReturnType<typeof loadConfig>>;
+    try {
+      loaded = await loadConfig(opts, { logger, metrics, pools }, text);
+    } catch (err) {
+      // A database whose config does not compile: the node's cached last good config, as a reload would keep it.
+      const cached = configSource(opts).fallback?.(err, logger);
+      if (cached === undefined) throw err;
+      reportConfigError(logger, err, 'start');
+      metrics.reloads.inc({ result: 'failure' });
+      loaded = await loadConfig(opts, { logger, metrics, pools }, cached);
+    }
+    const { doc, table, tls } = loaded;
     configSource(opts).loaded?.(doc);
     applyLogLevel(logger, doc.data);
     // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start-up, never silent.

@@ -50,7 +50,8 @@ export class HeaderList {
         w += 2;
       }
     }
-    l.length = w;
+    // Assigning length even when nothing was removed costs a builtin call (seen in profiles).
+    if (w !== l.length) l.length = w;
   }
 
   /** Plain object view (for logs, events and tests); repeated names become arrays. */

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { assembleConfig, type ConfigStore, EntityConflictError, splitConfig } from '../../src/cluster/entities.js';
+import { assembleConfig, type ConfigStore, currentETag, EntityConflictError, entityETag, PreconditionFailedError, splitConfig } from '../../src/cluster/entities.js';
 import { ConfigError } from '../../src/config/diagnostics.js';
 
 export type StoreFactory = (initial: Record<string, unknown>) => Promise<{ store: ConfigStore; close?: () => Promise<void> }>;
@@ -117,6 +117,47 @@ export function configStoreConformance(label: string, make: StoreFactory): void 
       await store.put('routes', 'one', { name: 'one', path: '/one', integration: { type: 'mock' } }, { parent: 'empty' });
       assert.ok(await store.delete('routes', 'one', 'empty'));
       assert.deepEqual(await store.list('routes', 'empty'), []);
+    });
+
+    withStore('preconditions (If-Match / If-None-Match) are checked with the write: a failed one changes nothing', async (store) => {
+      const before = await store.get('upstreams', 'users');
+      assert.ok(before);
+      const tag = entityETag(before);
+      const v0 = await store.version();
+      const stale = '"stale-tag-000000000000"';
+      const failed = (reason: string, current: string | undefined) => (e: unknown) =>
+        e instanceof PreconditionFailedError && e.reason === reason && e.currentETag === current;
+      await assert.rejects(store.put('upstreams', 'users', { targets: [{ url: 'http://127.0.0.1:11' }] }, { ifMatch: [stale] }), failed('changed', tag));
+      const ordersTag = currentETag('upstreams', await store.get('upstreams', 'orders'));
+      await assert.rejects(store.delete('upstreams', 'orders', undefined, { ifMatch: [tag] }), failed('changed', ordersTag));
+      await assert.rejects(store.put('upstreams', 'users', { targets: [{ url: 'http://127.0.0.1:11' }] }, { ifNoneMatch: '*' }), failed('exists', tag));
+      await assert.rejects(store.put('upstreams', 'ghost', { targets: [{ url: 'http://127.0.0.1:11' }] }, { ifMatch: '*' }), failed('missing', undefined));
+      await assert.rejects(store.delete('upstreams', 'ghost', undefined, { ifMatch: '*' }), failed('missing', undefined));
+      await assert.rejects(store.delete('routes', 'ping', 'shop', { ifMatch: [stale] }), PreconditionFailedError);
+      assert.deepEqual(await store.get('upstreams', 'users'), before);
+      assert.equal(await store.get('upstreams', 'ghost'), undefined);
+      assert.equal(await store.version(), v0);
+
+      const ok = await store.put('upstreams', 'users', { targets: [{ url: 'http://127.0.0.1:11' }] }, { ifMatch: ['"x"', tag] });
+      assert.notEqual(entityETag(ok.record), tag);
+      assert.equal(currentETag('upstreams', await store.get('upstreams', 'users')), entityETag(ok.record), 'the tag of the written record is the tag a read gives');
+      const created = await store.put('upstreams', 'fresh', { targets: [{ url: 'http://127.0.0.1:12' }] }, { ifNoneMatch: '*' });
+      assert.equal(created.created, true);
+      assert.ok(await store.delete('upstreams', 'fresh', undefined, { ifMatch: [entityETag(created.record)] }));
+      // Settings always exist: unset ones have the tag of {}.
+      assert.equal(currentETag('settings', undefined), entityETag({ kind: 'settings', parent: '', key: 'server', body: {} }));
+    });
+
+    withStore('concurrent conditional writes with the same If-Match: exactly one lands', async (store) => {
+      const tag = currentETag('upstreams', await store.get('upstreams', 'users')) as string;
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => store.put('upstreams', 'users', { targets: [{ url: `http://127.0.0.1:${30 + i}` }] }, { ifMatch: [tag] })),
+      );
+      const won = results.filter((r) => r.status === 'fulfilled');
+      assert.equal(won.length, 1);
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof PreconditionFailedError, String(r.reason));
+      const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<ConfigStore['put']>>>).value;
+      assert.deepEqual((await store.get('upstreams', 'users'))?.body, winner.record.body);
     });
 
     withStore('concurrent writes of distinct entities all land, each with its own version', async (store) => {

@@ -130,7 +130,8 @@ export async function startGateway(configText: string, opts: StartOptions = {}):
     return gw;
   }
   const ready = await Promise.race([
-    waitForLog(opts.startedLog ?? ((l) => l.msg === 'listening'), 20_000),
+    // Generous: a primary with workers on a loaded 2-core CI machine has been seen to need over 20 s.
+    waitForLog(opts.startedLog ?? ((l) => l.msg === 'listening'), 45_000),
     exited.then((code) => {
       throw new Error(`gateway exited with ${code} before listening: ${err}`);
     }),

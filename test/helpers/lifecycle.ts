@@ -88,6 +88,17 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Waits, when needed, until at least `marginMs` remain in the current clock-aligned window. A sliding
+ * window limit of L per W legitimately admits more once a flood runs past a boundary by more than W/L
+ * (the previous window's count is weighed down as the new one ages), so an exactness test of a large
+ * limit per short window must not straddle one.
+ */
+export async function clearOfWindowEdge(windowMs: number, marginMs: number): Promise<void> {
+  const left = windowMs - (Date.now() % windowMs);
+  if (left < marginMs) await sleep(left + 50);
+}
+
 /** Writes like an editor does: a temp file in the same directory, renamed over the target. */
 export function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;

@@ -1,8 +1,8 @@
 /**
  * A writable in-memory ConfigStore: a TEST DOUBLE of the interface in src/cluster/entities.ts, so the
  * Admin API's HTTP layer can be tested without PostgreSQL. It keeps the contract the real store keeps
- * (validate the whole resulting document before committing, createOnly conflicts, an API deleted with its
- * routes, positions kept on replace) and validates with the real machinery (parse, schema, compile), so
+ * (validate the whole resulting document before committing, createOnly conflicts, If-Match /
+ * If-None-Match checked under its lock, an API deleted with its routes, positions kept on replace) and validates with the real machinery (parse, schema, compile), so
  * the error messages tests see are the real ones.
  */
 import pino from 'pino';
@@ -13,7 +13,9 @@ import {
   EntityConflictError,
   type EntityKind,
   type EntityRecord,
+  type Preconditions,
   StoreUnavailableError,
+  checkPreconditions,
   splitConfig,
 } from '../../src/cluster/entities.js';
 import { buildTable, parseConfigText } from '../../src/config/index.js';
@@ -81,11 +83,12 @@ export class MemoryConfigStore implements ConfigStore {
     return r === undefined ? undefined : structuredClone(r);
   }
 
-  put(kind: EntityKind, key: string, body: Record<string, unknown>, opts: { parent?: string; createOnly?: boolean } = {}) {
+  put(kind: EntityKind, key: string, body: Record<string, unknown>, opts: { parent?: string; createOnly?: boolean } & Preconditions = {}) {
     return this.#locked(async () => {
       this.#up();
       const parent = opts.parent ?? '';
       const i = this.records.findIndex((x) => x.kind === kind && x.key === key && x.parent === parent);
+      checkPreconditions(kind, key, this.records[i], opts);
       if (i >= 0 && opts.createOnly) throw new EntityConflictError(`${kind} "${key}" exists already`);
       const position = i >= 0 ? (this.records[i] as EntityRecord).position : Math.max(0, ...this.records.map((r) => (r.position ?? 0) + 1));
       const record: EntityRecord = { kind, parent, key, body: structuredClone(body), position };
@@ -98,10 +101,11 @@ export class MemoryConfigStore implements ConfigStore {
     });
   }
 
-  delete(kind: EntityKind, key: string, parent?: string) {
+  delete(kind: EntityKind, key: string, parent?: string, cond?: Preconditions) {
     return this.#locked(async () => {
       this.#up();
       const p = parent ?? '';
+      checkPreconditions(kind, key, this.records.find((x) => x.kind === kind && x.key === key && x.parent === p), cond);
       if (!this.records.some((x) => x.kind === kind && x.key === key && x.parent === p)) return undefined;
       const next = this.records.filter((x) => !(x.kind === kind && x.key === key && x.parent === p) && !(kind === 'apis' && x.kind === 'routes' && x.parent === key));
       await this.#check(assembleConfig(next));

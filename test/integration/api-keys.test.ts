@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,7 +22,8 @@ const KEY_T2 = generateApiKey();
 const KEY_Q1 = generateApiKey();
 const KEY_Q2 = generateApiKey();
 const KEY_OFFSET = generateApiKey();
-const ALL_KEYS = [KEY, KEY_REVOKED, KEY_NOPLAN, KEY_OTHER_API, KEY_T1, KEY_T2, KEY_Q1, KEY_Q2, KEY_OFFSET];
+const KEY_CONN = generateApiKey();
+const ALL_KEYS = [KEY, KEY_REVOKED, KEY_NOPLAN, KEY_OTHER_API, KEY_T1, KEY_T2, KEY_Q1, KEY_Q2, KEY_OFFSET, KEY_CONN];
 /** Keys the CLI creates during the run, also checked against the gateway's output. */
 const cliKeys: string[] = [];
 
@@ -74,6 +76,7 @@ apiKeys:
   - { id: q1, name: Q1, hash: "${hashApiKey(KEY_Q1)}", usagePlans: [daily] }
   - { id: q2, name: Q2, hash: "${hashApiKey(KEY_Q2)}", usagePlans: [daily] }
   - { id: offset, name: Offset, hash: "${hashApiKey(KEY_OFFSET)}", usagePlans: [starter], createdAt: "${new Date().toISOString()}" }
+  - { id: conn, name: Connection, hash: "${hashApiKey(KEY_CONN)}", usagePlans: [basic] }
 `;
 
 const WHOAMI = `export const handler = async (event) => ({
@@ -229,6 +232,59 @@ test('turnpike keys create/list/revoke on the served file: the running gateway r
   const unknown = await runCli(['keys', 'revoke', gw.file, 'nosuchid']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /no API key with id "nosuchid"/);
+});
+
+/** One keep-alive connection for every request (maxSockets 1); `reused` tells that it really was the same socket. */
+const oneConnection = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function onConnection(path: string, key: string | undefined): Promise<Answer & { reused: boolean; identity?: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = key === undefined ? {} : { 'x-api-key': key };
+    const req = http.request({ host: '127.0.0.1', port: gw.port, path, headers, agent: oneConnection }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        const identity = res.statusCode === 200 && path === '/whoami' ? (JSON.parse(body) as { identity: Record<string, unknown> }).identity : undefined;
+        resolve({ status: res.statusCode ?? 0, headers: new Headers(res.headers as Record<string, string>), body, reused: req.reusedSocket, identity });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+test('one keep-alive connection, several keys: each request is judged on its own key; a key revoked by a reload is refused on the same connection', async () => {
+  // The gateway remembers the last key per connection (to skip the SHA-256 on repeats); nothing of
+  // one request's key may carry over to the next request on that connection.
+  const seq: [string | undefined, number, string | undefined][] = [
+    [KEY, 200, 'good'],
+    [KEY, 200, 'good'],
+    [KEY_CONN, 200, 'conn'],
+    [KEY.slice(0, -1) + (KEY.endsWith('a') ? 'b' : 'a'), 403, undefined], // same length, last character differs
+    [undefined, 403, undefined],
+    [KEY_REVOKED, 403, undefined],
+    [KEY, 200, 'good'],
+    [KEY_CONN, 200, 'conn'],
+  ];
+  for (const [i, [key, status, id]] of seq.entries()) {
+    const a = await onConnection('/whoami', key);
+    assert.equal(a.status, status, `request ${i}: ${a.body}`);
+    if (i > 0) assert.equal(a.reused, true, `request ${i} went over the same connection`);
+    if (id !== undefined) assert.equal(a.identity?.apiKeyId, id, `request ${i}`);
+  }
+  // Revoke KEY_CONN while the connection stays open: the reload's new index starts with no memo.
+  const revoked = await runCli(['keys', 'revoke', gw.file, 'conn']);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  const end = Date.now() + 10_000;
+  let last = await onConnection('/whoami', KEY_CONN);
+  while (last.status === 200 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    last = await onConnection('/whoami', KEY_CONN);
+  }
+  assertForbidden(last, 'revoked by a reload, same connection');
+  assert.equal(last.reused, true, 'still the same connection');
+  assert.equal((await onConnection('/whoami', KEY)).status, 200);
+  oneConnection.destroy();
 });
 
 test('no key value ever appears in the gateway\'s stdout or stderr (debug level, access log on)', async () => {

@@ -18,7 +18,7 @@ import { makeConfigCheck } from '../../src/cluster/check.js';
 import { databaseId } from '../../src/cluster/db.js';
 import { migrate } from '../../src/cluster/migrations.js';
 import { PostgresConfigStore } from '../../src/cluster/postgres-store.js';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { type RunningGateway, runCli, startGateway } from '../helpers/gateway.js';
 import { metricSum, request, scrape, sleep, waitFor } from '../helpers/lifecycle.js';
 import { TcpRelay, type TestDatabase, createTestDatabase } from '../helpers/postgres.js';
 
@@ -161,4 +161,38 @@ test('database lost later: keeps serving, /ready and the metric report it; a cha
   await gw.waitForLog((l) => l.msg === 'configuration database reachable again', 3_000);
   // The process never treated the outage as a config error.
   assert.equal(gw.logs.filter((l) => l.level === "fatal").length, 0);
+});
+
+test('a config in the database that does not compile at start: the cached last good config is served (error logged with its key path); a valid one stored later is applied', async () => {
+  const ownCache = join(cacheDir, 'invalid-at-start.json');
+  await editDirectly(7);
+  const first = await startGateway('', { noFile: true, args: ['--database', db.url, '--config-cache', ownCache] });
+  gateways.push(first);
+  assert.equal(await pingValue(first), 7);
+  await waitFor('cache written', () => existsSync(ownCache) || undefined, 3_000);
+  await first.stop();
+
+  // A hand edit in psql is not validated by anyone: a route pointing at an upstream that does not exist.
+  await db.sql`update turnpike_entities set body = ${{ ...ping(8), integration: { type: 'http', upstream: 'nowhere' } } as never} where kind = 'routes' and key = 'ping'`;
+
+  // No cache: nothing good to serve, the node refuses to start (exit 1) and says why.
+  const refused = await runCli(['serve', '--database', db.url, '--no-config-cache', '--port', '0', '--admin-port', '0']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /nowhere/);
+
+  const node = await startGateway('', { noFile: true, args: ['--database', db.url, '--config-cache', ownCache, '--db-poll-interval', '500'] });
+  gateways.push(node);
+  assert.equal(await pingValue(node), 7, 'the cached last good config');
+  await node.waitForLog((l) => l.msg === 'the configuration in the database does not compile: serving the cached last good config until a valid one is stored', 3_000);
+  const line = node.logs.find((l) => l.level === 'error' && /nowhere/.test(JSON.stringify(l)) && /routes|apis/.test(JSON.stringify(l)));
+  assert.ok(line, 'the compile error is logged with the key path and the bad value');
+  const r = await ready(node);
+  assert.equal(r.status, 200, 'serving a good config');
+  assert.equal(r.body.configFrom, 'cache');
+  assert.equal(r.body.database, 'ok');
+
+  // Fixing the row (a new version) is picked up like any change, and the cache is refreshed.
+  await editDirectly(9);
+  await waitFor('fixed config applied', async () => ((await pingValue(node)) === 9 ? true : undefined), 8_000, 50);
+  assert.equal((await ready(node)).body.configFrom, 'database');
 });

@@ -49,10 +49,13 @@ test('fixed window: exactly the limit is admitted; a new window starts from zero
 });
 
 test('token bucket: burst admitted at once, then refusals with a retry hint, then refill', async () => {
+  const t0 = performance.now();
   const results = await Promise.all(Array.from({ length: 1000 }, () => store.takeToken('bucket', 10, 100)));
-  // At 10 tokens/s a handful may refill while the 1,000 calls run; never more than that.
+  const elapsedS = (performance.now() - t0) / 1000;
+  // At 10 tokens/s the bucket refills while the 1,000 calls run: never more than that elapsed time allows.
   const admitted = results.filter((r) => r.allowed).length;
-  assert.ok(admitted >= 100 && admitted <= 105, `admitted ${admitted}`);
+  const most = 100 + Math.ceil(elapsedS * 10);
+  assert.ok(admitted >= 100 && admitted <= most, `admitted ${admitted}, at most ${most} in ${elapsedS.toFixed(3)} s`);
   const refused = await store.takeToken('bucket', 10, 100);
   assert.equal(refused.allowed, false);
   assert.ok(refused.retryAfterMs > 0 && refused.retryAfterMs <= 100, `retryAfterMs ${refused.retryAfterMs}`);

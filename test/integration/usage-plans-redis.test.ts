@@ -5,7 +5,7 @@
  * `fallback: reject` answers 503, both promptly, with the warning logged and the metric counted.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
 import { createClient } from 'redis';
@@ -55,6 +55,17 @@ apis:
     plugins: { api-key: {} }
     routes:
       - { path: /t, integration: { type: mock, body: { ok: true } } }
+  - name: perkey
+    plugins:
+      api-key: {}
+      rate-limit: { limits: [{ window: hour, limit: 3 }], key: [apiKey], policy: redis }
+    routes:
+      - { path: /pk, integration: { type: mock, body: { ok: true } } }
+  - name: rawkey
+    routes:
+      - path: /raw
+        integration: { type: mock, body: { ok: true } }
+        plugins: { rate-limit: { limits: [{ window: hour, limit: 2 }], key: [apiKey], policy: redis } }
   - name: limited
     routes:
       - path: /rl
@@ -67,9 +78,11 @@ usagePlans:
   tight:
     apiStages: [{ api: throttled }]
     throttle: { rateLimit: 0.001, burstLimit: 6 }
+  perkey:
+    apiStages: [{ api: perkey }]
 apiKeys:
-  - { id: q, name: Q, hash: "${hashApiKey(KEY_Q)}", usagePlans: [monthly] }
-  - { id: t, name: T, hash: "${hashApiKey(KEY_T)}", usagePlans: [tight] }
+  - { id: q, name: Q, hash: "${hashApiKey(KEY_Q)}", usagePlans: [monthly, perkey] }
+  - { id: t, name: T, hash: "${hashApiKey(KEY_T)}", usagePlans: [tight, perkey] }
 `;
 }
 
@@ -86,8 +99,10 @@ before(async () => {
   [a, b, fbLocal, fbReject] = await Promise.all([
     startGateway(shared, { env }),
     startGateway(shared, { env }),
-    startGateway(config(`    policy: redis\n    redis: { url: "${priv.url}" }\n    fallback: local`)),
-    startGateway(config(`    policy: redis\n    redis: { url: "${priv.url}" }\n    fallback: reject`)),
+    // 300 ms rather than the 50 ms default: the first call also connects, and on a loaded CI machine
+    // that missed 50 ms (the reject gateway then answered 503 before Redis was ever killed).
+    startGateway(config(`    policy: redis\n    redis: { url: "${priv.url}", timeoutMs: 300 }\n    fallback: local`)),
+    startGateway(config(`    policy: redis\n    redis: { url: "${priv.url}", timeoutMs: 300 }\n    fallback: reject`)),
   ]);
 });
 
@@ -160,6 +175,33 @@ test('rate-limit policy redis without its own redis block uses server.counters.r
   for await (const batch of c.scanIterator({ MATCH: `turnpike:${prefix}rl:*`, COUNT: 1000 })) keys.push(...(batch as unknown as string[]));
   assert.equal(keys.length, 1, keys.join(','));
   await c.close();
+});
+
+/** Every Redis key under this run's prefix that matches `pattern`. */
+async function redisKeys(pattern: string): Promise<string[]> {
+  const c = createClient({ url: MAIN_URL });
+  await c.connect();
+  const keys: string[] = [];
+  for await (const batch of c.scanIterator({ MATCH: `turnpike:${prefix}${pattern}`, COUNT: 1000 })) keys.push(...(batch as unknown as string[]));
+  await c.close();
+  return keys;
+}
+
+test('rate-limit key apiKey: counted per key across both gateways under the key id; no key value ever becomes a Redis key name', async () => {
+  const seq = async (key: string, n: number, path = '/pk') => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push((await call(i % 2 ? b : a, path, key)).status);
+    return out;
+  };
+  assert.deepEqual(await seq(KEY_Q, 4), [200, 200, 200, 429]);
+  assert.deepEqual(await seq(KEY_T, 4), [200, 200, 200, 429], 'a second key has its own counter');
+  // Without the api-key plugin the header is not a verified key: it is counted by its SHA-256.
+  const raw = `raw-${randomUUID()}`;
+  assert.deepEqual(await seq(raw, 3, '/raw'), [200, 200, 429]);
+  const names = await redisKeys('rl:*');
+  for (const k of [KEY_Q, KEY_T, raw]) assert.ok(!names.some((n) => n.includes(k)), `a key value in ${names.join(', ')}`);
+  assert.ok(names.some((n) => n.includes(':q|hour')) && names.some((n) => n.includes(':t|hour')), names.join(', '));
+  assert.ok(names.some((n) => n.includes(`sha256:${createHash('sha256').update(raw).digest('hex')}|hour`)), names.join(', '));
 });
 
 test('policy redis without redis.url is a config error that names the fix; validate never connects', async () => {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminTokenError, resolveAdminToken } from '../../src/admin/auth.js';
 import { adminApiOptions, createAdminServer } from '../../src/admin/server.js';
+import { entityETag } from '../../src/cluster/entities.js';
 import { FileConfigStore } from '../../src/cluster/file-store.js';
 import { ConfigError } from '../../src/config/diagnostics.js';
 import { parseConfigText, validateDocument } from '../../src/config/index.js';
@@ -558,6 +559,112 @@ describe('concurrency', () => {
   });
 });
 
+describe('ETag, If-Match, If-None-Match', () => {
+  let admin: Admin;
+  before(async () => {
+    admin = await startAdmin();
+  });
+  after(() => admin.close());
+  const tagOf = async (path: string) => (await call(admin, 'GET', path, undefined, AUTH)).headers.get('etag') as string;
+
+  test('an entity\'s tag is a hash of its stored row: the same content gives the same tag, any change (key order too) a new one', () => {
+    const r = { kind: 'upstreams' as const, parent: '', key: 'u', body: { targets: [{ url: 'http://a' }], balancer: 'p2c' } };
+    assert.match(entityETag(r), /^"[A-Za-z0-9_-]{22}"$/);
+    assert.equal(entityETag(structuredClone(r)), entityETag(r));
+    assert.notEqual(entityETag({ ...r, body: { balancer: 'p2c', targets: [{ url: 'http://a' }] } }), entityETag(r), 'a representation in another key order is another representation');
+    assert.notEqual(entityETag({ ...r, key: 'v' }), entityETag(r));
+    assert.notEqual(entityETag({ ...r, kind: 'functions' }), entityETag(r));
+  });
+
+  test('tags are parsed as lists (commas inside quotes, empty elements, repeated lines); weak tags match If-None-Match only', async () => {
+    const tag = await tagOf('/upstreams/users');
+    for (const value of [`"a,b", ${tag}`, `,${tag},`, ` ${tag} `]) {
+      assert.equal((await call(admin, 'GET', '/upstreams/users', undefined, { ...AUTH, 'if-none-match': value })).status, 304, value);
+      assert.equal((await call(admin, 'GET', '/upstreams/users', undefined, { ...AUTH, 'if-match': value })).status, 200, value);
+    }
+    assert.equal((await call(admin, 'GET', '/upstreams/users', undefined, { ...AUTH, 'if-none-match': '*' })).status, 304);
+    assert.equal((await call(admin, 'GET', '/upstreams/users', undefined, { ...AUTH, 'if-match': `W/${tag}` })).status, 412);
+    assert.equal((await call(admin, 'GET', '/upstreams/users', undefined, { ...AUTH, 'if-none-match': `W/${tag}` })).status, 304);
+    const headers = new Headers({ ...JSON_HEADERS });
+    headers.append('if-match', '"x"');
+    headers.append('if-match', tag);
+    const r = await fetch(`${admin.url}/upstreams/users`, { method: 'PATCH', headers, body: JSON.stringify({ balancer: 'p2c' }) });
+    assert.equal(r.status, 200);
+    for (const value of ['', ' , ', 'tag', '"unterminated', '"a"b"']) {
+      const bad = await call(admin, 'PATCH', '/upstreams/users', { balancer: 'p2c' }, { ...JSON_HEADERS, 'if-match': value });
+      assert.equal(bad.status, 400, JSON.stringify(value));
+    }
+    // A missing entity stays 404 on reads whatever the preconditions say.
+    assert.equal((await call(admin, 'GET', '/upstreams/nope', undefined, { ...AUTH, 'if-match': '*' })).status, 404);
+  });
+
+  test('settings exist even when unset: they have the tag of {}, If-Match: * holds, If-None-Match: * fails', async () => {
+    const unset = await call(admin, 'GET', '/settings', undefined, AUTH);
+    assert.deepEqual(unset.json, {});
+    const tag = unset.headers.get('etag') as string;
+    assert.equal((await call(admin, 'PUT', '/settings', { logLevel: 'warn' }, { ...JSON_HEADERS, 'if-none-match': '*' })).status, 412);
+    const patched = await call(admin, 'PATCH', '/settings', { logLevel: 'warn' }, { ...JSON_HEADERS, 'if-match': tag });
+    assert.equal(patched.status, 200, patched.text);
+    assert.notEqual(patched.headers.get('etag'), tag);
+    assert.equal((await call(admin, 'DELETE', '/settings', undefined, { ...AUTH, 'if-match': tag })).status, 412);
+    assert.equal((await call(admin, 'DELETE', '/settings', undefined, { ...AUTH, 'if-match': patched.headers.get('etag') as string })).status, 204);
+    assert.equal(await tagOf('/settings'), tag);
+  });
+
+  test('a PATCH whose entity changes between its read and its write is applied again to the new state, or answers 412 with If-Match', async () => {
+    const store = admin.store;
+    const realGet = store.get.bind(store);
+    // Another writer (another node) changes the route after each of the next `times` reads of it.
+    let times = 0;
+    let writes = 0;
+    store.get = async (kind, key, parent) => {
+      const r = await realGet(kind, key, parent);
+      if (times > 0 && kind === 'routes' && key === 'items') {
+        times--;
+        const i = store.records.findIndex((x) => x.kind === 'routes' && x.key === 'items');
+        const cur = store.records[i] as (typeof store.records)[number];
+        store.records[i] = { ...cur, body: { ...cur.body, hosts: [`w${++writes}.example.com`] } };
+      }
+      return r;
+    };
+    try {
+      times = 2;
+      const merged = await call(admin, 'PATCH', '/apis/shop/routes/items', { maxBodyBytes: 1234 });
+      assert.equal(merged.status, 200, merged.text);
+      assert.equal(merged.json.maxBodyBytes, 1234);
+      assert.deepEqual(merged.json.hosts, ['w2.example.com'], 'the other writer\'s change is kept');
+      assert.equal(merged.headers.get('etag'), await tagOf('/apis/shop/routes/items'));
+
+      const tag = await tagOf('/apis/shop/routes/items');
+      times = 1;
+      const refused = await call(admin, 'PATCH', '/apis/shop/routes/items', { maxBodyBytes: 99 }, { ...JSON_HEADERS, 'if-match': tag });
+      assert.equal(refused.status, 412, refused.text);
+      const now = await tagOf('/apis/shop/routes/items');
+      assert.notEqual(now, tag);
+      assert.equal(refused.headers.get('etag'), now);
+      assert.equal(refused.json.etag, now);
+      assert.match(refused.json.message, /route "items" in API "shop" has changed since it was read/);
+      assert.equal((await store.get('routes', 'items', 'shop'))?.body.maxBodyBytes, 1234);
+
+      times = 100;
+      const tired = await call(admin, 'PATCH', '/apis/shop/routes/items', { maxBodyBytes: 5 });
+      assert.equal(tired.status, 409, tired.text);
+      assert.match(tired.json.message, /kept changing/);
+    } finally {
+      store.get = realGet;
+    }
+  });
+
+  test('POST answers the created entity\'s tag; a conditional POST is refused', async () => {
+    const created = await call(admin, 'POST', '/upstreams', { name: 'tagged', targets: [{ url: 'http://127.0.0.1:1' }] });
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.get('etag'), await tagOf('/upstreams/tagged'));
+    const r = await call(admin, 'POST', '/upstreams', { name: 'other', targets: [{ url: 'http://127.0.0.1:1' }] }, { ...JSON_HEADERS, 'if-match': '*' });
+    assert.equal(r.status, 400);
+    assert.match(r.json.message, /If-None-Match: \*/);
+  });
+});
+
 describe('read-only (file) store', () => {
   let admin: Admin;
   before(async () => {
@@ -577,6 +684,12 @@ describe('read-only (file) store', () => {
     const list = await call(admin, 'GET', '/apis/shop/routes');
     assert.equal(list.json.items[0].path, '/a');
     assert.equal(list.json.version, 'abc');
+    // Reads carry ETags (304 on If-None-Match); a conditional write is still a write: 405.
+    const one = await call(admin, 'GET', '/upstreams/users');
+    const tag = one.headers.get('etag') as string;
+    assert.equal(tag, entityETag({ kind: 'upstreams', parent: '', key: 'users', body: { targets: [{ url: 'http://127.0.0.1:9' }] } }));
+    assert.equal((await call(admin, 'GET', '/upstreams/users', undefined, { ...AUTH, 'if-none-match': tag })).status, 304);
+    assert.equal((await call(admin, 'PUT', '/upstreams/users', { targets: [] }, { ...JSON_HEADERS, 'if-match': tag })).status, 405);
     for (const [method, path] of [
       ['POST', '/upstreams'],
       ['PUT', '/upstreams/users'],

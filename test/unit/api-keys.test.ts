@@ -13,6 +13,7 @@ import type { RequestContext } from '../../src/pipeline/context.js';
 import type { EarlyResponse, PluginDeps, PluginHooks } from '../../src/pipeline/types.js';
 import { apiKey, FORBIDDEN, QUOTA_EXCEEDED, THROTTLED } from '../../src/plugins/api-key/index.js';
 import {
+  equalConstantTime,
   generateApiKey,
   generateKeyId,
   hashApiKey,
@@ -77,6 +78,44 @@ test('KeyIndex finds a key by its value only: not by a prefix, an extension, ano
   const unicode = 'clé-🔑-0123456789abcdef';
   index.add(hashApiKey(unicode), 'u');
   assert.equal(index.find(unicode), 'u');
+});
+
+test('KeyIndex per-connection memo: a repeat on one connection is answered from it; any other value is looked up afresh', () => {
+  const key = generateApiKey();
+  const other = generateApiKey();
+  const index = new KeyIndex<string>();
+  index.add(hashApiKey(key), 'k1');
+  index.add(hashApiKey(other), 'k2');
+  const conn = {};
+  const conn2 = {};
+  assert.equal(index.find(key, conn), 'k1');
+  assert.equal(index.find(key, conn), 'k1', 'repeat on the same connection');
+  // A different value on the same connection (a pooling load balancer mixing clients) is never given the memo's answer.
+  assert.equal(index.find(other, conn), 'k2');
+  assert.equal(index.find(`${key.slice(0, -1)}x`, conn), undefined, 'same length, last character differs');
+  assert.equal(index.find(key.slice(0, -1), conn), undefined, 'shorter');
+  assert.equal(index.find(key, conn), 'k1', 'back to the first key');
+  // A miss is memoised as a miss, never turned into the previous hit.
+  const wrong = generateApiKey();
+  assert.equal(index.find(wrong, conn2), undefined);
+  assert.equal(index.find(wrong, conn2), undefined);
+  assert.equal(index.find(key, conn2), 'k1');
+  // A new index (what a reload builds) shares nothing with the old one's memo.
+  const reloaded = new KeyIndex<string>();
+  reloaded.add(hashApiKey(other), 'k2');
+  assert.equal(reloaded.find(key, conn), undefined, 'key removed by the reload');
+  assert.equal(reloaded.find(other, conn), 'k2');
+});
+
+test('equalConstantTime: equal only for the same characters; different lengths are unequal', () => {
+  assert.equal(equalConstantTime('abc', 'abc'), true);
+  assert.equal(equalConstantTime('', ''), true);
+  assert.equal(equalConstantTime('abc', 'abd'), false);
+  assert.equal(equalConstantTime('abc', 'xbc'), false);
+  assert.equal(equalConstantTime('abc', 'ab'), false);
+  assert.equal(equalConstantTime('ab', 'abc'), false);
+  assert.equal(equalConstantTime('é', 'e'), false);
+  assert.equal(equalConstantTime('🔑', '🔑'), true);
 });
 
 test('quota periods: DAY from 00:00 UTC, WEEK from Sunday 00:00 UTC, MONTH from the 1st; ends are the next start', () => {

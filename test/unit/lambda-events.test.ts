@@ -12,6 +12,7 @@ import {
   formatRequestTime,
   isBinaryBody,
   matchesBinaryMediaTypes,
+  type ForwardedHeaders,
   type ProxyRequest,
 } from '../../src/integrations/function/events.js';
 
@@ -97,7 +98,35 @@ interface CaseRequest {
   userAgent: string;
 }
 
+/** The headers API Gateway itself adds; the case files list them among the received headers. */
+const AWS_ADDED = new Set(['x-amzn-trace-id', 'x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto']);
+
+/**
+ * Splits the recorded headers into what the client sent and what API Gateway added (passed as `forwarded`,
+ * so the builder adds them as the integration does). The recorded X-Forwarded-For is a placeholder standing
+ * for the whole chain; it is fed in as the peer address with no incoming chain.
+ */
+function splitForwarded(pairs: readonly (readonly [string, string])[]): { rawHeaders: string[]; forwarded: ForwardedHeaders } {
+  const rawHeaders: string[] = [];
+  const added: Record<string, string> = {};
+  for (const [k, v] of pairs) {
+    if (AWS_ADDED.has(k.toLowerCase())) added[k.toLowerCase()] = v;
+    else rawHeaders.push(k, v);
+  }
+  assert.equal(Object.keys(added).length, 4, 'the recording carries all four AWS-added headers');
+  return {
+    rawHeaders,
+    forwarded: {
+      peerIp: added['x-forwarded-for'] as string,
+      port: added['x-forwarded-port'] as string,
+      proto: added['x-forwarded-proto'] as string,
+      traceId: added['x-amzn-trace-id'] as string,
+    },
+  };
+}
+
 function toProxyRequest(c: CaseRequest): ProxyRequest {
+  const { rawHeaders, forwarded } = splitForwarded(c.rawHeaders);
   return {
     method: c.method,
     path: c.path,
@@ -105,7 +134,8 @@ function toProxyRequest(c: CaseRequest): ProxyRequest {
     routeKey: '',
     stage: c.stage,
     rawQuery: c.rawQuery,
-    rawHeaders: c.rawHeaders.flat(),
+    rawHeaders,
+    forwarded,
     pathParameters: c.pathParameters,
     stageVariables: null,
     body: c.body === null ? undefined : Buffer.from(c.body),
@@ -153,7 +183,14 @@ describe('REST payload 1.0: powertools recorded event (apigw-rest-no-auth.json)'
   const rh: string[] = [];
   // HTTPie (python-requests) also sent Connection and Content-Length: 0 for the body-less POST; both are dropped.
   rh.push('Connection', 'keep-alive', 'Content-Length', '0');
-  for (const [k, v] of Object.entries(recorded.headers as Record<string, string>)) rh.push(k, v);
+  // What reached API Gateway's regional part from CloudFront: the recorded headers minus the four API Gateway
+  // adds, plus CloudFront's X-Forwarded-For naming the client. API Gateway appends its peer (the CloudFront
+  // edge, 130.176.209.21): recorded 'X-Forwarded-For: 15.248.3.126, 130.176.209.21'.
+  for (const [k, v] of Object.entries(recorded.headers as Record<string, string>)) {
+    if (AWS_ADDED.has(k.toLowerCase())) continue;
+    rh.push(k, v);
+    if (k === 'X-Amz-Cf-Id') rh.push('X-Forwarded-For', '15.248.3.126');
+  }
   const rc = recorded.requestContext;
   const req: ProxyRequest = baseRequest({
     method: 'POST',
@@ -172,13 +209,16 @@ describe('REST payload 1.0: powertools recorded event (apigw-rest-no-auth.json)'
     apiId: rc.apiId,
     accountId: rc.accountId,
     requestTimeEpoch: rc.requestTimeEpoch,
+    forwarded: { peerIp: '130.176.209.21', port: '443', proto: 'https', traceId: recorded.headers['X-Amzn-Trace-Id'] },
   });
-  it('equals the recorded event exactly, requestTime included', () => {
+  it('equals the recorded event exactly, requestTime and the X-Forwarded-* / X-Amzn-Trace-Id headers included', () => {
     assert.deepEqual(buildEventV1(req, { apiType: 'rest' }), recorded);
   });
-  it('has the recorded key order (top level, requestContext, identity)', () => {
+  it('has the recorded key order (top level, headers, requestContext, identity)', () => {
     const ev = buildEventV1(req, { apiType: 'rest' }) as any;
     assert.deepEqual(Object.keys(ev), Object.keys(recorded));
+    assert.deepEqual(Object.keys(ev.headers), Object.keys(recorded.headers));
+    assert.deepEqual(Object.keys(ev.multiValueHeaders), Object.keys(recorded.multiValueHeaders));
     assert.deepEqual(Object.keys(ev.requestContext), Object.keys(recorded.requestContext));
     assert.deepEqual(Object.keys(ev.requestContext.identity), Object.keys(recorded.requestContext.identity));
   });
@@ -325,6 +365,22 @@ describe('HTTP API payload 1.0', () => {
     for (const k of ['Content-Length', 'Host', 'User-Agent', 'accept']) assert.deepEqual(ev.headers[k], captured.headers[k], k);
     assert.deepEqual(ev.multiValueHeaders.accept, captured.multiValueHeaders.accept);
   });
+  it('adds X-Amzn-Trace-Id and X-Forwarded-For/Port/Proto capitalised, as captured', () => {
+    const names = ['X-Amzn-Trace-Id', 'X-Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Proto'];
+    const ev = buildEventV1(
+      {
+        ...req,
+        forwarded: { peerIp: rc.identity.sourceIp, port: '443', proto: 'https', traceId: captured.headers['X-Amzn-Trace-Id'] },
+      },
+      { apiType: 'http' },
+    ) as any;
+    for (const k of names) {
+      assert.deepEqual(ev.headers[k], captured.headers[k], k);
+      assert.deepEqual(ev.multiValueHeaders[k], captured.multiValueHeaders[k], k);
+    }
+    // No lower-case duplicates.
+    for (const k of names) assert.equal(k.toLowerCase() in ev.headers, false, k.toLowerCase());
+  });
 });
 
 describe('HTTP API payload 2.0', () => {
@@ -332,7 +388,8 @@ describe('HTTP API payload 2.0', () => {
     const recorded = load('aws/apigw-http-no-auth.json');
     const rc = recorded.requestContext;
     const rh: string[] = ['Connection', 'keep-alive'];
-    for (const [k, v] of Object.entries(recorded.headers as Record<string, string>)) rh.push(k, v);
+    // The four headers API Gateway adds come from `forwarded`; no proxy in front (x-forwarded-for = sourceIp).
+    for (const [k, v] of Object.entries(recorded.headers as Record<string, string>)) if (!AWS_ADDED.has(k)) rh.push(k, v);
     const ev = buildEventV2(
       baseRequest({
         method: 'POST',
@@ -352,10 +409,12 @@ describe('HTTP API payload 2.0', () => {
         authorizer: rc.authorizer,
         body: Buffer.alloc(0),
         binary: true, // no Content-Type: binary by the rule, but an empty body is never encoded
+        forwarded: { peerIp: rc.http.sourceIp, port: '443', proto: 'https', traceId: recorded.headers['x-amzn-trace-id'] },
       }),
     ) as any;
     assert.deepEqual(ev, recorded);
     assert.deepEqual(Object.keys(ev), Object.keys(recorded));
+    assert.deepEqual(Object.keys(ev.headers), Object.keys(recorded.headers));
     assert.deepEqual(Object.keys(ev.requestContext), Object.keys(rc));
   });
   it('matches the documented sample (SAM HttpApi.json; header names lower-cased as the current docs state)', () => {
@@ -421,6 +480,137 @@ describe('HTTP API payload 2.0', () => {
     const ev = buildEventV2(baseRequest({ method: 'POST', body: Buffer.from('{"a":"é"}'), binary: false })) as any;
     assert.equal(ev.body, '{"a":"é"}');
     assert.equal(ev.isBase64Encoded, false);
+  });
+});
+
+describe('headers API Gateway adds (forwarded)', () => {
+  const fwd: ForwardedHeaders = {
+    peerIp: '198.51.100.7',
+    port: '8443',
+    proto: 'https',
+    traceId: 'Root=1-5759e988-bd862e3fe1be46a994272793',
+  };
+  const incomingTrace = 'Root=1-3152b799-8954dae64eda91bc9a23a7e8;Parent=7fa8c0f79203be72;Sampled=1';
+
+  it('REST 1.0 without incoming forwarding headers: peer address, port, proto, trace id', () => {
+    const ev = buildEventV1(baseRequest({ forwarded: fwd }), { apiType: 'rest' }) as any;
+    assert.deepEqual(ev.headers, {
+      Host: 'api.example.com',
+      'User-Agent': 'ua/1',
+      'X-Amzn-Trace-Id': 'Root=1-5759e988-bd862e3fe1be46a994272793',
+      'X-Forwarded-For': '198.51.100.7',
+      'X-Forwarded-Port': '8443',
+      'X-Forwarded-Proto': 'https',
+    });
+    assert.deepEqual(ev.multiValueHeaders, {
+      Host: ['api.example.com'],
+      'User-Agent': ['ua/1'],
+      'X-Amzn-Trace-Id': ['Root=1-5759e988-bd862e3fe1be46a994272793'],
+      'X-Forwarded-For': ['198.51.100.7'],
+      'X-Forwarded-Port': ['8443'],
+      'X-Forwarded-Proto': ['https'],
+    });
+  });
+
+  it('REST 1.0 with an incoming X-Forwarded-For chain and trace id: chain kept, peer appended; client port/proto replaced', () => {
+    const ev = buildEventV1(
+      baseRequest({
+        rawHeaders: [
+          'Host', 'api.example.com',
+          'x-forwarded-for', '203.0.113.9, 10.0.0.2',
+          'X-Forwarded-For', '10.0.0.3',
+          'x-forwarded-port', '1',
+          'X-Forwarded-Proto', 'gopher',
+          'x-amzn-trace-id', incomingTrace,
+          'X-Other', 'o',
+        ],
+        forwarded: { ...fwd, proto: 'http', port: '8080', traceId: incomingTrace },
+      }),
+      { apiType: 'rest' },
+    ) as any;
+    assert.deepEqual(ev.headers, {
+      Host: 'api.example.com',
+      'X-Other': 'o',
+      'X-Amzn-Trace-Id': incomingTrace,
+      'X-Forwarded-For': '203.0.113.9, 10.0.0.2, 10.0.0.3, 198.51.100.7',
+      'X-Forwarded-Port': '8080',
+      'X-Forwarded-Proto': 'http',
+    });
+    assert.deepEqual(ev.multiValueHeaders, {
+      Host: ['api.example.com'],
+      'X-Other': ['o'],
+      'X-Amzn-Trace-Id': [incomingTrace],
+      'X-Forwarded-For': ['203.0.113.9, 10.0.0.2, 10.0.0.3, 198.51.100.7'],
+      'X-Forwarded-Port': ['8080'],
+      'X-Forwarded-Proto': ['http'],
+    });
+    // requestContext.identity.sourceIp stays what the caller resolved (the gateway's clientIp).
+    assert.equal(ev.requestContext.identity.sourceIp, '203.0.113.9');
+  });
+
+  it('HTTP API 1.0: same values, capitalised names', () => {
+    const ev = buildEventV1(
+      baseRequest({ rawHeaders: ['host', 'api.example.com', 'x-forwarded-for', '203.0.113.9'], forwarded: fwd }),
+      { apiType: 'http' },
+    ) as any;
+    assert.deepEqual(ev.headers, {
+      Host: 'api.example.com',
+      'X-Amzn-Trace-Id': 'Root=1-5759e988-bd862e3fe1be46a994272793',
+      'X-Forwarded-For': '203.0.113.9, 198.51.100.7',
+      'X-Forwarded-Port': '8443',
+      'X-Forwarded-Proto': 'https',
+    });
+    assert.deepEqual(ev.multiValueHeaders['X-Forwarded-For'], ['203.0.113.9, 198.51.100.7']);
+  });
+
+  it('payload 2.0 without incoming forwarding headers: lower-case names', () => {
+    const ev = buildEventV2(baseRequest({ forwarded: fwd })) as any;
+    assert.deepEqual(ev.headers, {
+      host: 'api.example.com',
+      'user-agent': 'ua/1',
+      'x-amzn-trace-id': 'Root=1-5759e988-bd862e3fe1be46a994272793',
+      'x-forwarded-for': '198.51.100.7',
+      'x-forwarded-port': '8443',
+      'x-forwarded-proto': 'https',
+    });
+  });
+
+  it('payload 2.0 with an incoming X-Forwarded-For and trace id', () => {
+    const ev = buildEventV2(
+      baseRequest({
+        rawHeaders: [
+          'Host', 'api.example.com',
+          'X-Forwarded-For', '203.0.113.9',
+          'X-Forwarded-Port', '1',
+          'X-Amzn-Trace-Id', incomingTrace,
+        ],
+        forwarded: { ...fwd, traceId: incomingTrace },
+      }),
+    ) as any;
+    assert.deepEqual(ev.headers, {
+      host: 'api.example.com',
+      'x-amzn-trace-id': incomingTrace,
+      'x-forwarded-for': '203.0.113.9, 198.51.100.7',
+      'x-forwarded-port': '8443',
+      'x-forwarded-proto': 'https',
+    });
+  });
+
+  it('an empty incoming X-Forwarded-For counts as none', () => {
+    const ev = buildEventV2(baseRequest({ rawHeaders: ['X-Forwarded-For', ' '], forwarded: fwd })) as any;
+    assert.equal(ev.headers['x-forwarded-for'], '198.51.100.7');
+  });
+
+  it('without forwarded, received headers are reflected as they are', () => {
+    const rawHeaders = ['X-Forwarded-For', '203.0.113.9', 'X-Amzn-Trace-Id', incomingTrace];
+    assert.deepEqual((buildEventV1(baseRequest({ rawHeaders })) as any).headers, {
+      'X-Forwarded-For': '203.0.113.9',
+      'X-Amzn-Trace-Id': incomingTrace,
+    });
+    assert.deepEqual((buildEventV2(baseRequest({ rawHeaders })) as any).headers, {
+      'x-forwarded-for': '203.0.113.9',
+      'x-amzn-trace-id': incomingTrace,
+    });
   });
 });
 

@@ -5,7 +5,7 @@
  * behaviour and the AWS evidence behind each rule.
  */
 import type { Principal } from '../../pipeline/principal.js';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Dispatcher, Pool } from 'undici';
 import type { Integration } from '../../compile/types.js';
@@ -14,6 +14,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import { type CompiledTemplate, compileTemplate, selectTemplate, TemplateError, type TemplateRequest } from '../../templates/index.js';
 import type { PoolRegistry } from '../../upstream/upstream.js';
 import { HeaderList } from '../../util/header-list.js';
+import { requestTraceId } from '../../util/trace-id.js';
 import type { Invoker } from '../function/index.js';
 import { type GatewayResponseType, GatewayResponses } from '../../aws/gateway-responses.js';
 import {
@@ -662,7 +663,7 @@ export class AwsIntegration implements Integration {
     if (!present.has('user-agent')) headers.push('User-Agent', `AmazonAPIGateway_${this.#opts.apiId}`);
     const clientType = input.headerNames.has('content-type') ? input.header[input.headerNames.get('content-type') as string] : undefined;
     if (!present.has('content-type') && clientType !== undefined && !NO_BODY_METHODS.has(ctx.method)) headers.push('Content-Type', clientType);
-    headers.push('X-Amzn-Trace-Id', traceId(), 'X-Amzn-Apigateway-Api-Id', this.#opts.apiId);
+    headers.push('X-Amzn-Trace-Id', requestTraceId(ctx), 'X-Amzn-Apigateway-Api-Id', this.#opts.apiId);
     const hostHeader = mapped.header[Object.keys(mapped.header).find((k) => k.toLowerCase() === 'host') ?? ''];
     if (hostHeader !== undefined) headers.push('Host', hostHeader);
 
@@ -726,7 +727,7 @@ export class AwsIntegration implements Integration {
       list.push(lower, value);
     }
     if (!hasType) list.push('content-type', 'application/json');
-    if (this.#opts.apiType === 'rest') list.push('x-amzn-requestid', ctx.id, 'x-amzn-trace-id', traceId());
+    if (this.#opts.apiType === 'rest') list.push('x-amzn-requestid', ctx.id, 'x-amzn-trace-id', requestTraceId(ctx));
     return ctx.send(status, new HeaderList(list), body);
   }
 
@@ -771,11 +772,6 @@ function commonValue(s: MappingSource, context: Record<string, unknown>, stageVa
     default:
       return undefined;
   }
-}
-
-/** `Root=1-<8 hex time>-<24 hex>`, the X-Ray trace header format API Gateway sends. */
-function traceId(): string {
-  return `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
 }
 
 /**

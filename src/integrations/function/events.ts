@@ -61,6 +61,25 @@ export interface ProxyRequest {
   identity?: Readonly<Record<string, unknown>>;
   /** HTTP API 2.0 requestContext.authentication (mutual TLS: { clientCert: {...} }). */
   authentication?: Record<string, unknown>;
+  /**
+   * The headers API Gateway adds to the event (X-Amzn-Trace-Id, X-Forwarded-For/Port/Proto). When given,
+   * the client's own X-Forwarded-For / -Port / -Proto and X-Amzn-Trace-Id are replaced by these (the
+   * client's X-Forwarded-For chain is kept in front of the peer address). When absent, rawHeaders are
+   * reflected as they are (events rebuilt from recorded headers that already carry them).
+   */
+  forwarded?: ForwardedHeaders;
+}
+
+/** What API Gateway adds to the proxy event's headers. Plain values, computed by the caller. */
+export interface ForwardedHeaders {
+  /** Address of the TCP peer, appended to any X-Forwarded-For the client sent. */
+  peerIp: string;
+  /** Port the gateway received the request on ('443'). */
+  port: string;
+  /** 'http' or 'https', as received. */
+  proto: string;
+  /** The request's X-Amzn-Trace-Id value (the client's valid one, or a generated `Root=1-…`). */
+  traceId: string;
 }
 
 export interface EventV1Options {
@@ -200,6 +219,14 @@ const HTTP_V1_CANONICAL: Record<string, string> = {
   'content-length': 'Content-Length',
 };
 
+/** Incoming headers that `forwarded` replaces (lower case). */
+const AWS_ADDED = new Set(['x-forwarded-for', 'x-forwarded-port', 'x-forwarded-proto', 'x-amzn-trace-id']);
+
+/** X-Forwarded-For as API Gateway sends it: the chain the client sent (as sent), then the peer address. */
+function forwardedFor(incoming: string | undefined, peerIp: string): string {
+  return incoming === undefined || incoming.trim() === '' ? peerIp : `${incoming}, ${peerIp}`;
+}
+
 function bodyString(req: ProxyRequest): string | null {
   const b = req.body;
   if (b === undefined || b.length === 0) return null;
@@ -226,6 +253,8 @@ export function buildEventV1(req: ProxyRequest, opts: EventV1Options = { apiType
   const multiValueHeaders: Record<string, string[]> = {};
   const keyOf = new Map<string, string>();
   const raw = req.rawHeaders;
+  const fwd = req.forwarded;
+  let incomingXff: string | undefined;
   let any = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -233,6 +262,10 @@ export function buildEventV1(req: ProxyRequest, opts: EventV1Options = { apiType
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) continue;
     if (rest && lower === 'content-length') continue; // recorded: absent from the POST event
+    if (fwd !== undefined && AWS_ADDED.has(lower)) {
+      if (lower === 'x-forwarded-for') incomingXff = incomingXff === undefined ? value : `${incomingXff}, ${value}`;
+      continue;
+    }
     let key = keyOf.get(lower);
     if (key === undefined) {
       key = own(canonical, lower) ?? name;
@@ -243,6 +276,20 @@ export function buildEventV1(req: ProxyRequest, opts: EventV1Options = { apiType
       put(headers, key, value);
       (own(multiValueHeaders, key) as string[]).push(value);
     }
+    any = true;
+  }
+  if (fwd !== undefined) {
+    // Names capitalised in both 1.0 flavours: recorded REST events (powertools, localstack) and the
+    // captured HTTP API 1.0 event show X-Amzn-Trace-Id / X-Forwarded-For / -Port / -Proto.
+    const xff = forwardedFor(incomingXff, fwd.peerIp);
+    headers['X-Amzn-Trace-Id'] = fwd.traceId;
+    headers['X-Forwarded-For'] = xff;
+    headers['X-Forwarded-Port'] = fwd.port;
+    headers['X-Forwarded-Proto'] = fwd.proto;
+    multiValueHeaders['X-Amzn-Trace-Id'] = [fwd.traceId];
+    multiValueHeaders['X-Forwarded-For'] = [xff];
+    multiValueHeaders['X-Forwarded-Port'] = [fwd.port];
+    multiValueHeaders['X-Forwarded-Proto'] = [fwd.proto];
     any = true;
   }
 
@@ -396,10 +443,16 @@ export function buildEventV2(req: ProxyRequest): Record<string, unknown> {
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
   const raw = req.rawHeaders;
+  const fwd = req.forwarded;
+  let incomingXff: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const lower = (raw[i] as string).toLowerCase();
     const value = raw[i + 1] as string;
     if (HOP_BY_HOP.has(lower)) continue;
+    if (fwd !== undefined && AWS_ADDED.has(lower)) {
+      if (lower === 'x-forwarded-for') incomingXff = incomingXff === undefined ? value : `${incomingXff}, ${value}`;
+      continue;
+    }
     if (lower === 'cookie') {
       for (const part of value.split(';')) {
         const c = part.trim();
@@ -411,6 +464,13 @@ export function buildEventV2(req: ProxyRequest): Record<string, unknown> {
     }
     const prev = own(headers, lower);
     put(headers, lower, prev === undefined ? value : `${prev},${value}`);
+  }
+  if (fwd !== undefined) {
+    // Lower case, as in the recorded HTTP API event (powertools apigw-http-no-auth.json).
+    headers['x-amzn-trace-id'] = fwd.traceId;
+    headers['x-forwarded-for'] = forwardedFor(incomingXff, fwd.peerIp);
+    headers['x-forwarded-port'] = fwd.port;
+    headers['x-forwarded-proto'] = fwd.proto;
   }
 
   let queryStringParameters: Record<string, string> | undefined;

@@ -54,6 +54,8 @@ interface KeyRuntime {
   readonly enabled: boolean;
   readonly plans: readonly PlanRuntime[];
   readonly createdAtMs: number | undefined;
+  /** What authenticate hands on for each of `plans`, built once (no per-request object). */
+  readonly selections: readonly Selected[];
   /** Counter keys, built once. */
   readonly throttleKey: string;
   readonly quotaKey: string;
@@ -61,8 +63,8 @@ interface KeyRuntime {
 
 /** What authenticate hands to rateLimit through ctx.state['api-key']. */
 interface Selected {
-  key: KeyRuntime;
-  plan: PlanRuntime;
+  readonly key: KeyRuntime;
+  readonly plan: PlanRuntime;
 }
 
 interface Problem {
@@ -138,14 +140,18 @@ export function compileKeys(config: Readonly<GatewayConfig>): CompiledKeys {
       keyPlans.push(plan);
     });
     const createdAtMs = k.createdAt !== undefined ? Date.parse(k.createdAt) : undefined;
+    const selections: Selected[] = [];
     const runtime: KeyRuntime = Object.freeze({
       id: k.id,
       enabled: k.enabled !== false,
       plans: Object.freeze(keyPlans),
       createdAtMs,
+      selections,
       throttleKey: `${NAME}:throttle:${k.id}`,
       quotaKey: `${NAME}:quota:${k.id}`,
     });
+    for (const plan of keyPlans) selections.push(Object.freeze({ key: runtime, plan }));
+    Object.freeze(selections);
     if (!index.add(k.hash, runtime)) bad(`${where}.hash`, 'the same key hash appears twice (two entries for one key)');
   });
 
@@ -160,6 +166,15 @@ function stageOf(ctx: RequestContext, awsApis: ReadonlySet<string>): string | un
   if (route === undefined || !awsApis.has(route.api)) return undefined;
   const sp = route.name.indexOf(' ');
   return sp > 0 ? route.name.slice(0, sp) : undefined;
+}
+
+/**
+ * The object that stands for the client's connection, for the key memo (KeyIndex.find): the socket on
+ * HTTP/1; on HTTP/2 `req.socket` is a new proxy per stream, so the session, which is one per connection.
+ */
+function connectionOf(req: RequestContext['req']): object {
+  const stream = (req as { stream?: { session?: object } }).stream;
+  return stream?.session ?? req.socket;
 }
 
 const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => v !== undefined && v !== null && typeof (v as { then?: unknown }).then === 'function';
@@ -244,21 +259,21 @@ export const apiKey: PluginDefinition<ApiKeyPluginConfig> = {
         if (fromAuthorizer) presented = (ctx.principal as { usageIdentifierKey?: unknown } | undefined)?.usageIdentifierKey;
         else presented = ctx.req.headers['x-api-key'];
         if (typeof presented !== 'string' || presented.length === 0) return FORBIDDEN;
-        const key = index.find(presented);
+        const key = index.find(presented, connectionOf(ctx.req));
         if (key === undefined || !key.enabled) return FORBIDDEN;
         const api = ctx.route?.api ?? '';
         const stage = stageOf(ctx, awsApis);
-        let plan: PlanRuntime | undefined;
-        for (const p of key.plans) {
-          if (covers(p, api, stage)) {
-            plan = p;
+        let selected: Selected | undefined;
+        for (let i = 0; i < key.plans.length; i++) {
+          if (covers(key.plans[i]!, api, stage)) {
+            selected = key.selections[i]!;
             break;
           }
         }
         // AWS: a valid key that is not in a usage plan for this stage is refused like an unknown one.
-        if (plan === undefined) return FORBIDDEN;
-        (ctx.state ??= {})[NAME] = { key, plan } satisfies Selected;
-        addIdentity(ctx, { apiKey: presented, apiKeyId: key.id });
+        if (selected === undefined) return FORBIDDEN;
+        (ctx.state ??= {})[NAME] = selected;
+        addIdentity(ctx, 'api-key', { apiKey: presented, apiKeyId: key.id });
         return undefined;
       },
       rateLimit(ctx) {

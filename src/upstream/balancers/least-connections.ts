@@ -14,7 +14,7 @@ export class LeastConnectionsBalancer<T extends BalancerTarget> implements Balan
   constructor(targets: readonly T[], up?: UpMask) {
     this.#up = up;
     this.#targets = targets;
-    targets.forEach((t, i) => this.#index.set(t, i));
+    for (const [i, t] of targets.entries()) this.#index.set(t, i);
     this.inflight = new Int32Array(targets.length);
   }
 

@@ -16,7 +16,7 @@ export class P2CBalancer<T extends BalancerTarget> implements Balancer<T> {
   constructor(targets: readonly T[], up?: UpMask, random: () => number = Math.random) {
     this.#up = up;
     this.#targets = targets;
-    targets.forEach((t, i) => this.#index.set(t, i));
+    for (const [i, t] of targets.entries()) this.#index.set(t, i);
     this.inflight = new Int32Array(targets.length);
     this.#cumulative = new Float64Array(targets.length);
     let total = 0;
