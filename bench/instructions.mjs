@@ -12,7 +12,8 @@
 //
 //   node bench/instructions.mjs            (needs valgrind; BENCH_ONLY=..., INSTR_REQUESTS, INSTR_WARMUP)
 //
-// Reported: Ir/request per contender and each one's ratio to the pass-through. Results go to stdout
+// Reported: Ir/request per contender, each one's ratio to the minimal node:http + undici proxy (the
+// steady form of the "CPU vs minimal" goal) and each Turnpike row's ratio to the pass-through. Results go to stdout
 // (Markdown) and bench/results/instructions-latest.md.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -126,7 +127,10 @@ const redisUrl = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 const passConfig = turnpikeConfig(upstreamPort);
 const keyed = (policy) => turnpikeKeyedConfig(upstreamPort, policy, { url: redisUrl, timeoutMs: 5000 });
 
+const turnpikeArgv = (file, port, adminPort) => ['bin/turnpike', 'serve', file, '--port', String(port), '--host', '127.0.0.1', '--admin-port', String(adminPort), '--workers', '1'];
 const CONTENDERS = [
+  // The ~40-line node:http + undici proxy of bench/run.mjs: the "what plain Node costs" baseline.
+  { name: 'minimal', label: 'minimal node:http + undici proxy', argv: (_file, port) => ['bench/minimal-proxy.mjs', String(port), `http://127.0.0.1:${upstreamPort}`], headers: { 'x-api-key': BENCH_KEY } },
   { name: 'turnpike', label: 'Turnpike, 1 route (pass-through)', config: passConfig, headers: { 'x-api-key': BENCH_KEY } },
   { name: 'turnpike-keyauth-local', label: 'Turnpike, api-key + rate-limit (local policy)', config: keyed('local'), headers: { 'x-api-key': BENCH_KEY } },
   { name: 'turnpike-keyauth-redis', label: 'Turnpike, api-key + rate-limit (Redis policy)', config: keyed('redis'), headers: { 'x-api-key': BENCH_KEY } },
@@ -135,12 +139,12 @@ const only = process.env.BENCH_ONLY?.split(',');
 const rows = [];
 for (const c of CONTENDERS.filter((x) => !only || only.includes(x.name))) {
   const file = path.join(dir, `${c.name}.yaml`);
-  fs.writeFileSync(file, c.config);
+  if (c.config !== undefined) fs.writeFileSync(file, c.config);
   const port = await freePort();
   const adminPort = await freePort();
   const child = start(
     'valgrind',
-    ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${dir}/cg.%p`, process.execPath, 'bin/turnpike', 'serve', file, '--port', String(port), '--host', '127.0.0.1', '--admin-port', String(adminPort), '--workers', '1'],
+    ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${dir}/cg.%p`, process.execPath, ...(c.argv ?? turnpikeArgv)(file, port, adminPort)],
     c.name,
   );
   log(`${c.name}: starting under valgrind (pid ${child.pid})`);
@@ -170,6 +174,7 @@ for (const c of CONTENDERS.filter((x) => !only || only.includes(x.name))) {
 }
 agent.destroy();
 
+const minRow = rows.find((r) => r.name === 'minimal');
 const baseRow = rows.find((r) => r.name === 'turnpike');
 const base = baseRow?.perReq;
 const baseLow = baseRow ? Math.min(...baseRow.perWindow) : undefined;
@@ -178,12 +183,13 @@ const lines = [
   '',
   `Commit \`${commit}\`, node ${process.version}, valgrind callgrind; after ${WARMUP} warm-up requests, ${WINDOWS} counted windows of ${REQUESTS} requests each (the figure is the median window), ${CONCURRENCY} keep-alive connections, GET /hello (every request carries the x-api-key header).`,
   '',
-  '| contender | instructions/request (median window) | lowest window | windows (k instructions/request) | vs pass-through (median) | vs pass-through (lowest) | non-200 |',
-  '|---|--:|--:|---|--:|--:|--:|',
+  '| contender | instructions/request (median window) | lowest window | windows (k instructions/request) | vs minimal (median) | vs pass-through (median) | vs pass-through (lowest) | non-200 |',
+  '|---|--:|--:|---|--:|--:|--:|--:|',
   ...rows.map((r) => {
     const low = Math.min(...r.perWindow);
     const ratio = (x, b) => (b ? `${(x / b).toFixed(3)}×` : '—');
-    return `| ${r.label} | ${Math.round(r.perReq).toLocaleString('en-US')} | ${Math.round(low).toLocaleString('en-US')} | ${r.perWindow.map((x) => Math.round(x / 1000)).join(' ')} | ${ratio(r.perReq, base)} | ${ratio(low, baseLow)} | ${r.bad} |`;
+    const turnpike = r.name.startsWith('turnpike');
+    return `| ${r.label} | ${Math.round(r.perReq).toLocaleString('en-US')} | ${Math.round(low).toLocaleString('en-US')} | ${r.perWindow.map((x) => Math.round(x / 1000)).join(' ')} | ${ratio(r.perReq, minRow?.perReq)} | ${turnpike ? ratio(r.perReq, base) : '—'} | ${turnpike ? ratio(low, baseLow) : '—'} | ${r.bad} |`;
   }),
   '',
   'Windows are not all alike: one that catches a major GC or a burst of optimising compilation (both run on their own schedule, and under valgrind every time-driven task also runs ~50× more often per request) counts far more instructions. The median window is the headline; the lowest window is the path itself with the least background work.',

@@ -666,7 +666,28 @@ const f2 = (n) => (Number.isFinite(n) ? n.toFixed(2) : '—');
 const f1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : '—');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '—');
 
-function report(rows, facts, startedAt, finishedAt) {
+/**
+ * Paired ratios: each round's figure of `name` over the pass-through's figure of the same round. Both ran
+ * back to back, under the same machine conditions, so the pair's ratio is far steadier than the ratio of
+ * the two medians when the machine's speed drifts between rounds (steal on a shared VM).
+ */
+function pairedRatios(perContender, name) {
+  const base = perContender.get('turnpike');
+  const mine = perContender.get(name);
+  if (base === undefined || mine === undefined) return undefined;
+  const rps = [];
+  const cpu = [];
+  for (let i = 0; i < Math.min(base.length, mine.length); i++) {
+    const a = base[i];
+    const b = mine[i];
+    if (a.status !== 'ok' || b.status !== 'ok') continue;
+    if (a.rps > 0) rps.push(b.rps / a.rps);
+    if (a.cpuUsPerReq > 0) cpu.push(b.cpuUsPerReq / a.cpuUsPerReq);
+  }
+  return rps.length === 0 ? undefined : { rps, cpu };
+}
+
+function report(rows, facts, startedAt, finishedAt, perContender = new Map()) {
   const by = Object.fromEntries(rows.filter((r) => r.status === 'ok').map((r) => [r.name, r]));
   const fg = by['fast-gateway'];
   const min = by.minimal;
@@ -729,6 +750,27 @@ function report(rows, facts, startedAt, finishedAt) {
       );
     }
     L.push('');
+    const paired = rows
+      .filter((r) => r.status === 'ok' && r.name.startsWith('turnpike-'))
+      .map((r) => [r, pairedRatios(perContender, r.name)])
+      .filter(([, p]) => p !== undefined);
+    if (paired.length > 0) {
+      L.push(
+        '### Paired per-round ratios vs Turnpike pass-through',
+        '',
+        'Each round runs every contender back to back (ABBA order); the ratio of a round\'s pair cancels what the machine did to that round. The headline is the median over rounds; min–max shows the spread.',
+        '',
+        '| contender | req/s ratio (median) | req/s ratio min–max | CPU-µs/req ratio (median) | CPU ratio min–max | pairs |',
+        '|---|--:|--:|--:|--:|--:|',
+      );
+      const x = (v) => `${v.toFixed(3)}×`;
+      for (const [r, p] of paired) {
+        L.push(
+          `| ${r.label} | ${x(median(p.rps))} | ${x(Math.min(...p.rps))}–${x(Math.max(...p.rps))} | ${x(median(p.cpu))} | ${x(Math.min(...p.cpu))}–${x(Math.max(...p.cpu))} | ${p.rps.length} |`,
+        );
+      }
+      L.push('');
+    }
   }
   L.push('## Machine', '');
   L.push(`- nproc: ${facts.nproc} (${facts.cpuModel}), ${facts.kernel}`);
@@ -814,7 +856,9 @@ async function main() {
   const perContender = new Map(selected.map((c) => [c.name, []]));
   for (let round = 1; round <= rig.rounds; round++) {
     if (rig.rounds > 1) log(`round ${round}/${rig.rounds}`);
-    for (const c of selected) {
+    // ABBA order (even rounds reversed): a contender's place in the round (what ran just before it,
+    // drift within the round) then weighs on every contender alike.
+    for (const c of round % 2 === 0 ? [...selected].reverse() : selected) {
       const prev = perContender.get(c.name);
       if (prev.length && prev.every((r) => r.status === 'skipped' || r.status === 'failed to start')) continue;
       const row = await measure(c, upstream, upstreamPort, tmpDir);
@@ -830,12 +874,12 @@ async function main() {
   await stopAll();
   const rows = selected.map((c) => combineRounds(perContender.get(c.name)));
 
-  let md = report(rows, machine, startedAt, Date.now());
+  let md = report(rows, machine, startedAt, Date.now(), perContender);
   // BENCH_INSTRUCTIONS=1: the same Turnpike configs counted by callgrind (bench/instructions.mjs),
   // appended to this report; the steady figure for what the key-auth plugins cost on a noisy VM.
   if (process.env.BENCH_INSTRUCTIONS === '1') {
     log('instructions per request under valgrind (bench/instructions.mjs; several minutes)');
-    const only = selected.filter((c) => c.name === 'turnpike' || c.name.startsWith('turnpike-keyauth')).map((c) => c.name);
+    const only = selected.filter((c) => c.name === 'minimal' || c.name === 'turnpike' || c.name.startsWith('turnpike-keyauth')).map((c) => c.name);
     const child = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'instructions.mjs')], {
       cwd: ROOT,
       encoding: 'utf8',

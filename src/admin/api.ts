@@ -40,7 +40,7 @@ import {
 } from '../cluster/entities.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { generateApiKey, generateKeyId, hashApiKey } from '../security/api-keys.js';
-import { bearerChecker } from './auth.js';
+import { AuthFailureGuard, bearerChecker } from './auth.js';
 import { BodyError, isJsonContentType, isPlainObject, MAX_BODY_BYTES, mergePatch, parseJson, readBody } from './body.js';
 import { buildAdminOpenApi } from './openapi.js';
 
@@ -48,6 +48,8 @@ export interface AdminApiOptions {
   store: ConfigStore;
   /** Bearer token every entity endpoint requires; without one they answer 403 (the API is off). */
   token?: string | undefined;
+  /** Invalid tokens per client address and window before the address is refused (default 10 per 60 s). */
+  authFailures?: { limit: number; windowMs: number } | undefined;
 }
 
 /** A collection addressed by URL, and how its entities carry their key. */
@@ -107,6 +109,7 @@ export interface AdminApi {
 export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi {
   const { store } = opts;
   const checkToken = bearerChecker(opts.token);
+  const guard = new AuthFailureGuard(opts.authFailures?.limit, opts.authFailures?.windowMs);
   let openapi: string | undefined;
   // Writes through this node go one at a time: a PATCH is read-merge-write, and two concurrent ones
   // must not both start from the same old entity. (Across nodes the store's transactions decide.)
@@ -144,7 +147,16 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
         return send(200, openapi);
       }
       const target = resolve(rawPath);
-      authorize(checkToken(req.headers.authorization));
+      const peer = req.socket.remoteAddress ?? '';
+      const wait = guard.blockedFor(peer);
+      if (wait > 0) {
+        throw new ApiError(429, `too many invalid admin tokens from this address: try again in ${wait} s`, { 'retry-after': String(wait) });
+      }
+      const check = checkToken(req.headers.authorization);
+      if (!check.ok && check.reason === 'invalid' && guard.fail(peer)) {
+        logger.warn({ requestId, clientIp: peer, limit: guard.limit, windowS: guard.windowMs / 1000 }, 'admin api: too many invalid tokens; refusing this address until its window ends');
+      }
+      authorize(check);
       const methods = target.type === 'config' ? READ : target.type === 'collection' || target.type === 'routes' ? COLLECTION_METHODS : ENTITY_METHODS;
       allow(method, methods);
       if (WRITES.has(method) && !store.writable) throw new ReadOnlyStoreError();

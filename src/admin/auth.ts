@@ -57,3 +57,58 @@ export function bearerChecker(token: string | undefined): (authorization: string
     return timingSafeEqual(digest(m[1] as string), expected) ? { ok: true } : { ok: false, reason: 'invalid' };
   };
 }
+
+/** Invalid tokens one client address may present per window before it is refused outright. */
+export const AUTH_FAILURE_LIMIT = 10;
+export const AUTH_FAILURE_WINDOW_MS = 60_000;
+/** Addresses tracked at once; the oldest entry goes first, so a spray of addresses costs bounded memory. */
+const MAX_TRACKED = 10_000;
+
+interface Failures {
+  count: number;
+  /** When the window that counts these failures ends (a lockout lasts until then). */
+  untilMs: number;
+}
+
+/**
+ * Failed-token throttle per client address (the admin port trusts no X-Forwarded-For: the peer is the
+ * client). After `limit` invalid or missing tokens within a window, every Admin API request from that
+ * address is answered 429 until the window ends, *before* its token is looked at: a locked-out guesser
+ * learns nothing, even when it happens to send the right token. A correct token does not reset the
+ * count (it would let a guesser holding one token keep guessing at full speed).
+ */
+export class AuthFailureGuard {
+  readonly #byAddress = new Map<string, Failures>();
+
+  constructor(
+    readonly limit = AUTH_FAILURE_LIMIT,
+    readonly windowMs = AUTH_FAILURE_WINDOW_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds the address must wait, or 0 when it may try. */
+  blockedFor(address: string): number {
+    const f = this.#byAddress.get(address);
+    if (f === undefined) return 0;
+    const left = f.untilMs - this.now();
+    if (left <= 0) {
+      this.#byAddress.delete(address);
+      return 0;
+    }
+    return f.count >= this.limit ? Math.ceil(left / 1000) : 0;
+  }
+
+  /** Counts one refused token; true when this failure is the one that locks the address out. */
+  fail(address: string): boolean {
+    const now = this.now();
+    let f = this.#byAddress.get(address);
+    if (f === undefined || f.untilMs <= now) {
+      if (f !== undefined) this.#byAddress.delete(address);
+      else if (this.#byAddress.size >= MAX_TRACKED) this.#byAddress.delete(this.#byAddress.keys().next().value as string);
+      f = { count: 0, untilMs: now + this.windowMs };
+      this.#byAddress.set(address, f);
+    }
+    f.count++;
+    return f.count === this.limit;
+  }
+}

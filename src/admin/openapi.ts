@@ -124,6 +124,10 @@ export function buildAdminOpenApi(): Json {
   const responses: Json = {
     BadRequest: error('Invalid JSON, or the change would make the configuration invalid (errors[] lists every problem).'),
     Unauthorized: error('Missing or wrong admin token.', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
+    TooManyAuthFailures: error(
+      'This client address presented 10 wrong admin tokens within 60 s: every Admin API request from it is refused until that window ends, whatever token it sends.',
+      { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds until the address may try again.' } },
+    ),
     Forbidden: error('No admin token is configured: the entity endpoints are off.'),
     NotFound: error('No such entity.'),
     MethodNotAllowed: error('Method not allowed here, or the configuration is file-based (read-only): edit the file or run with --database.', {
@@ -141,7 +145,7 @@ export function buildAdminOpenApi(): Json {
     Unavailable: error('The config store cannot be reached; the gateway keeps serving the last good config.', { 'Retry-After': { schema: { type: 'integer' } } }),
   };
   const r = (name: string) => ({ $ref: `#/components/responses/${name}` });
-  const common = { '401': r('Unauthorized'), '403': r('Forbidden'), '503': r('Unavailable') };
+  const common = { '401': r('Unauthorized'), '403': r('Forbidden'), '429': r('TooManyAuthFailures'), '503': r('Unavailable') };
   const writeErrors = { '400': r('BadRequest'), '405': r('MethodNotAllowed'), '409': r('Conflict'), '413': r('PayloadTooLarge'), '415': r('UnsupportedMediaType') };
   const version = { 'X-Config-Version': { schema: { type: 'string' }, description: 'Config version after the request.' } };
   const etag = {

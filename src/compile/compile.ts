@@ -425,6 +425,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       metrics: deps.metrics,
       shutdownGraceMs: config.server?.shutdownGraceMs ?? 10_000,
       warnings: Object.freeze(warnings),
+      activate: processSettings(deps.counters, config.server?.counters?.workerTimeoutMs),
       held,
     });
   } catch (e) {
@@ -448,6 +449,10 @@ function releaseHeld(h: Held): void {
   for (const u of h.upstreams) u.close();
   for (const p of h.functionPools) h.functions.release(p);
   for (const i of h.instances.values()) void i.hooks.close?.();
+}
+
+function processSettings(counters: import('../stores/types.js').CounterStore, workerTimeoutMs: number | undefined): () => void {
+  return () => counters.configureDeadline?.(workerTimeoutMs);
 }
 
 function lookupIn(invokers: ReadonlyMap<string, Invoker>): PluginDeps['functions'] {

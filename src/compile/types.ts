@@ -74,6 +74,12 @@ export interface RouteTable {
   readonly shutdownGraceMs: number;
   /** Non-fatal findings (e.g. AWS extensions not supported yet), shown at start and by `turnpike validate`. */
   readonly warnings: readonly import('../config/diagnostics.js').Diagnostic[];
+  /**
+   * Applies this config's process-wide settings (those that live outside the table, such as a worker's
+   * deadline on its primary's counter store). Called when the table goes live, never for a candidate
+   * that is rejected.
+   */
+  activate(): void;
   /** Requests currently using this table; when a retired table drops to 0 it is closed. */
   inflight: number;
   retired: boolean;

@@ -424,6 +424,15 @@ export const Counters = Type.Object(
       }),
     ),
     redis: Type.Optional(RedisCounters),
+    workerTimeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 60_000,
+        default: 200,
+        description:
+          'With --workers N: deadline (ms, default 200) of a worker\'s call to its primary\'s counter store (local rate limits, concurrency slots, usage plans); a slower answer applies the fallback. TURNPIKE_COUNTERS_TIMEOUT_MS, when set, wins.',
+      }),
+    ),
     fallback: Type.Optional(
       Type.Union([Type.Literal('local'), Type.Literal('reject')], {
         default: 'local',

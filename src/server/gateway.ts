@@ -33,6 +33,7 @@ export class Gateway {
 
   constructor(table: RouteTable, logger: Logger, metrics: GatewayMetrics, protocol: 'http' | 'https' = 'http') {
     this.#table = table;
+    table.activate();
     this.logger = logger;
     this.metrics = metrics;
     this.protocol = protocol;
@@ -46,6 +47,7 @@ export class Gateway {
   /** Atomic swap: requests already running keep the table they started with. */
   swap(next: RouteTable): void {
     const prev = this.#table;
+    next.activate();
     this.#table = next;
     this.metrics.setConfigVersion(next.version);
     prev.retired = true;

@@ -32,7 +32,7 @@
  * plugin applies its fallback. Deadlines are checked by ONE timer over the pending calls in send
  * order (they all have the same timeout), not a timer per call.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,48 @@ export interface CounterServer {
   close(): Promise<void>;
 }
 
+/** `<tmpdir>/turnpike-counters-<primary pid>-XXXXXX/counters.sock`: the pid lets a later start tell a dead primary's directory. */
+const SOCKET_DIR_PREFIX = 'turnpike-counters-';
+
+/**
+ * A primary that was SIGKILLed (or lost power) could not remove its socket directory. The next primary
+ * started by the same user removes those whose pid is no longer alive; a live pid (even one reused by
+ * another program) keeps its directory, which errs on the side of leaving a few bytes behind.
+ */
+function sweepStaleSocketDirs(): void {
+  const base = tmpdir();
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return;
+  }
+  const uid = process.getuid?.();
+  for (const name of names) {
+    if (!name.startsWith(SOCKET_DIR_PREFIX)) continue;
+    const pid = Number(name.slice(SOCKET_DIR_PREFIX.length, name.indexOf('-', SOCKET_DIR_PREFIX.length)));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || pidAlive(pid)) continue;
+    const dir = join(base, name);
+    try {
+      const st = lstatSync(dir);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Gone already (another primary swept it) or not ours to remove: nothing to do.
+    }
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, but another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Serves `store` to the workers on a private socket and exports its path in the environment, so
  * workers forked afterwards connect to it. The socket lives in a fresh 0700 directory (a Linux
@@ -74,8 +116,9 @@ export async function serveCounters(store: CounterStore, onError?: (err: Error) 
   let path: string;
   if (process.platform === 'win32') path = `\\\\.\\pipe\\turnpike-counters-${process.pid}-${Date.now()}`;
   else {
+    sweepStaleSocketDirs();
     try {
-      dir = mkdtempSync(join(tmpdir(), 'turnpike-'));
+      dir = mkdtempSync(join(tmpdir(), `${SOCKET_DIR_PREFIX}${process.pid}-`));
     } catch (err) {
       onError?.(new Error(`cannot create a directory for the counter socket (${(err as Error).message}): each worker counts for itself`));
       return { path: '', close: async () => undefined };
@@ -218,15 +261,20 @@ function executor(resolve: (v: never) => void, reject: (e: unknown) => void): vo
 export interface ClusterCounterStoreOptions {
   /** Socket path of the primary (default: TURNPIKE_COUNTERS_SOCKET). */
   path: string;
-  /** Per-call deadline in ms (default 200, or TURNPIKE_COUNTERS_TIMEOUT_MS). */
+  /** Per-call deadline in ms; when set, the config's server.counters.workerTimeoutMs does not change it (default 200). */
   timeoutMs?: number;
   /** Minimum time between two connection attempts in ms (default 100). */
   reconnectMs?: number;
 }
 
+/** A worker's deadline on its primary's counter store unless the config or TURNPIKE_COUNTERS_TIMEOUT_MS says otherwise. */
+const DEFAULT_TIMEOUT_MS = 200;
+
 export class ClusterCounterStore implements CounterStore {
   readonly #path: string;
-  readonly #timeoutMs: number;
+  #timeoutMs: number;
+  /** The deadline from TURNPIKE_COUNTERS_TIMEOUT_MS / the options: it wins over the config's. */
+  readonly #fixedTimeoutMs: number | undefined;
   readonly #reconnectMs: number;
   #socket: net.Socket | undefined;
   #connected = false;
@@ -242,8 +290,27 @@ export class ClusterCounterStore implements CounterStore {
 
   constructor(options: ClusterCounterStoreOptions) {
     this.#path = options.path;
-    this.#timeoutMs = options.timeoutMs ?? 200;
+    this.#fixedTimeoutMs = options.timeoutMs;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#reconnectMs = options.reconnectMs ?? 100;
+  }
+
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** server.counters.workerTimeoutMs of the config going live (undefined: the default). */
+  configureDeadline(ms: number | undefined): void {
+    const next = this.#fixedTimeoutMs ?? ms ?? DEFAULT_TIMEOUT_MS;
+    if (next === this.#timeoutMs) return;
+    this.#timeoutMs = next;
+    if (this.#head === undefined) return;
+    // Calls in flight keep their order: clamping each deadline to now + next leaves the queue sorted,
+    // so the sweep still only looks at its head.
+    const limit = performance.now() + next;
+    for (let e: Pending | undefined = this.#head; e !== undefined; e = e.next) if (e.deadline > limit) e.deadline = limit;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = setTimeout(sweep, Math.max(1, Math.ceil(this.#head.deadline - performance.now())), this);
   }
 
   get connected(): boolean {

@@ -53,6 +53,11 @@ export interface CounterStore {
    * below zero, so a stray release cannot open more than `max` slots.
    */
   releaseSlot?(key: string, ticket?: number): void;
+  /**
+   * The deadline the config sets for this store's calls (undefined: the store's default). Only stores
+   * whose deadline is a per-node setting take it (a cluster worker's link to its primary).
+   */
+  configureDeadline?(ms: number | undefined): void;
   close(): Promise<void>;
 }
 

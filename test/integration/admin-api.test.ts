@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import http from 'node:http';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/lifecycle.js';
 
@@ -97,6 +98,44 @@ test('the token is required (401 + WWW-Authenticate); probes and /openapi.json a
   const notFound = await get(gw.adminUrl, '/nope', {});
   assert.equal(notFound.status, 404);
   assert.ok(notFound.json.endpoints.includes('/openapi.json'));
+});
+
+/** One request from a chosen loopback source address (Linux routes all of 127.0.0.0/8 to lo). */
+function getFrom(localAddress: string, path: string, headers: Record<string, string>): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  const u = new URL(gw.adminUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path, localAddress, headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('10 wrong tokens from one address lock it out (429 + Retry-After, even with the right token); other addresses and the probes are unaffected', async () => {
+  const guesser = '127.0.0.2';
+  for (let i = 0; i < 10; i++) {
+    const r = await getFrom(guesser, '/apis', { authorization: `Bearer guess-${i}` });
+    assert.equal(r.status, 401, `guess ${i}`);
+  }
+  const locked = await getFrom(guesser, '/apis', auth);
+  assert.equal(locked.status, 429, 'the right token gets no answer while locked out');
+  const retry = Number(locked.headers['retry-after']);
+  assert.ok(retry >= 1 && retry <= 60, `retry-after ${locked.headers['retry-after']}`);
+  const body = JSON.parse(locked.body) as { message: string; requestId: string };
+  assert.match(body.message, /too many invalid admin tokens/);
+  assert.equal(body.requestId, locked.headers['x-request-id']);
+  // A missing token is not a guess and is not what locked the address: still 429 while locked, though.
+  assert.equal((await getFrom(guesser, '/apis', {})).status, 429);
+  assert.equal((await getFrom(guesser, '/health', {})).status, 200);
+  assert.equal((await getFrom(guesser, '/openapi.json', {})).status, 200);
+  assert.equal((await getFrom('127.0.0.1', '/apis', auth)).status, 200, 'another address keeps working');
+  const warn = await gw.waitForLog((l) => l.msg === 'admin api: too many invalid tokens; refusing this address until its window ends');
+  assert.equal(warn.clientIp, guesser);
+  assert.ok(!JSON.stringify(gw.logs).includes('guess-'), 'presented tokens are never logged');
 });
 
 test('a hot reload of the file is visible through the API at once', async () => {

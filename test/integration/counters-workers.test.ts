@@ -6,11 +6,13 @@
  * deadline each worker applies the plugin's fallback (local → its own memory, reject → 503).
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { after, before, test } from 'node:test';
 import { generateApiKey, hashApiKey } from '../../src/security/api-keys.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
-import { childPids, metricSum, scrape, sleep, waitFor } from '../helpers/lifecycle.js';
+import { childPids, isAlive, metricSum, scrape, sleep, waitFor } from '../helpers/lifecycle.js';
 
 const KEY = generateApiKey();
 const N = 25;
@@ -78,7 +80,8 @@ before(async () => {
   // occasionally let one call miss it, and that request was counted by the worker's fallback (by design).
   [gw, stallGw] = await Promise.all([
     startGateway(CONFIG, { workers: 2, env: { TURNPIKE_COUNTERS_TIMEOUT_MS: '10000' } }),
-    startGateway(CONFIG, { workers: 2, env: { TURNPIKE_COUNTERS_TIMEOUT_MS: '150' } }),
+    // The short deadline from the config (server.counters.workerTimeoutMs); the exact gateway's comes from the environment.
+    startGateway(`${CONFIG}server:\n  counters: { workerTimeoutMs: 150 }\n`, { workers: 2 }),
   ]);
   for (const g of [gw, stallGw]) await waitFor('two workers listening', () => g.logs.filter((l) => l.msg === 'worker listening').length >= 2, 30_000);
 });
@@ -157,4 +160,30 @@ test('stalled primary (SIGSTOP): requests finish within the counter deadline wit
   assert.ok(metricSum(samples, 'turnpike_counter_fallback_total', { plugin: 'rate-limit', store: 'primary', fallback: 'reject' }) >= 6);
   // Logs are written in batches: wait for the warning instead of racing the pipe.
   await stallGw.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes("cluster primary's counter store unavailable"), 3_000);
+});
+
+test('a SIGKILLed primary leaves its counter socket directory behind; the next primary removes it', async () => {
+  const victim = await startGateway(CONFIG, { workers: 2 });
+  const pid = victim.proc.pid as number;
+  const dirsOf = (p: number) => readdirSync(tmpdir()).filter((n) => n.startsWith(`turnpike-counters-${p}-`));
+  assert.equal(dirsOf(pid).length, 1, 'the primary made its socket directory');
+  const workers = childPids(pid);
+  await victim.stop('SIGKILL');
+  for (const w of workers) {
+    try {
+      process.kill(w, 'SIGKILL');
+    } catch {}
+  }
+  await waitFor('the old workers gone', () => workers.every((w) => !isAlive(w)) || undefined);
+  assert.equal(dirsOf(pid).length, 1, 'a killed primary cannot clean up');
+  const next = await startGateway(CONFIG, { workers: 2 });
+  try {
+    assert.deepEqual(dirsOf(pid), [], 'the next primary removed the dead one\'s directory');
+    assert.equal(dirsOf(next.proc.pid as number).length, 1, 'and made its own');
+    // Live primaries' directories are left alone.
+    assert.equal(dirsOf(gw.proc.pid as number).length, 1);
+  } finally {
+    await next.stop();
+  }
+  assert.deepEqual(dirsOf(next.proc.pid as number), [], 'a clean stop removes its own directory');
 });

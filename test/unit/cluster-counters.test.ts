@@ -90,6 +90,41 @@ test('a primary that stops answering: every call rejects with CounterStoreUnavai
   }
 });
 
+test("the config's deadline: applied when no fixed one was given, clamping calls already in flight; a fixed one wins", async () => {
+  const peer = await fakePeer(() => undefined);
+  const store = new ClusterCounterStore({ path: peer.path });
+  const fixed = new ClusterCounterStore({ path: peer.path, timeoutMs: 120 });
+  try {
+    assert.equal(store.timeoutMs, 200, 'the default');
+    store.configureDeadline(10_000);
+    assert.equal(store.timeoutMs, 10_000);
+    const t0 = performance.now();
+    const inFlight = store.incrementSliding('slow', 60_000, 10).then(
+      () => 'answered',
+      (e: unknown) => (e instanceof CounterStoreUnavailable ? performance.now() - t0 : 'other error'),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    // A reload lowers it: the call sent under 10 s now ends ~100 ms after the change, not 10 s later.
+    store.configureDeadline(100);
+    const later = store.incrementSliding('slow2', 60_000, 10).then(
+      () => 'answered',
+      (e: unknown) => (e instanceof CounterStoreUnavailable ? performance.now() - t0 : 'other error'),
+    );
+    const [a, b] = await Promise.all([inFlight, later]);
+    assert.equal(typeof a, 'number', String(a));
+    assert.ok((a as number) >= 140 && (a as number) < 1_000, `in-flight call rejected after ${a} ms`);
+    assert.ok((b as number) >= 140 && (b as number) < 1_000, `later call rejected after ${b} ms`);
+    store.configureDeadline(undefined);
+    assert.equal(store.timeoutMs, 200, 'back to the default');
+    fixed.configureDeadline(5_000);
+    assert.equal(fixed.timeoutMs, 120, 'TURNPIKE_COUNTERS_TIMEOUT_MS (a fixed deadline) wins over the config');
+  } finally {
+    await store.close();
+    await fixed.close();
+    await peer.close();
+  }
+});
+
 test('a primary that hangs up: pending calls fail at once; with nobody listening calls fail fast; it reconnects when the primary is back', async () => {
   let hangUp: (() => void) | undefined;
   const peer = await fakePeer((s) => {
