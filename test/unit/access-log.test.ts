@@ -39,3 +39,19 @@ test('accessLine is valid JSON with the same fields, in the same order, as acces
     { numRuns: 500 },
   );
 });
+
+test('the time field is the ISO time of the call, to the millisecond, across second boundaries', () => {
+  const ctx = { id: 'r', method: 'GET', host: 'h', path: '/', route: undefined, upstreamMs: -1, upstreamTarget: undefined, bytesIn: 0, bytesOut: 0, clientIp: '127.0.0.1', errorCode: undefined };
+  const seconds = new Set<string>();
+  const end = Date.now() + 1_100;
+  for (let n = 0; Date.now() < end || n < 1_000; n++) {
+    const before = Date.now();
+    const time = (JSON.parse(accessLine(ctx as unknown as RequestContext, 200, 1)) as { time: string }).time;
+    const after = Date.now();
+    assert.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const t = Date.parse(time);
+    assert.ok(t >= before && t <= after, `${time} not within [${new Date(before).toISOString()}, ${new Date(after).toISOString()}]`);
+    seconds.add(time.slice(0, 19));
+  }
+  assert.ok(seconds.size >= 2, 'the loop crossed a second boundary');
+});
