@@ -214,6 +214,14 @@ test('REQUEST: every identity source required; the event is the request with met
   assert.equal(e.path, '/r/5');
   assert.equal(e.httpMethod, 'GET');
   assert.equal(e.headers['x-user'], user);
+  // API Gateway's own headers, as in AWS's REQUEST authorizer input example, and the same as the integration's event.
+  const port = new URL(gw.url).port;
+  assert.equal(e.headers['X-Forwarded-For'], '127.0.0.1');
+  assert.equal(e.headers['X-Forwarded-Port'], port);
+  assert.equal(e.headers['X-Forwarded-Proto'], 'http');
+  assert.deepEqual(e.multiValueHeaders['X-Forwarded-For'], ['127.0.0.1']);
+  assert.match(e.headers['X-Amzn-Trace-Id'], /^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+  assert.equal(e.headers['X-Amzn-Trace-Id'], integrationEvent.headers['X-Amzn-Trace-Id'], 'one trace id per request');
   assert.deepEqual(e.queryStringParameters, { tenant: 't2' });
   assert.deepEqual(e.multiValueQueryStringParameters, { tenant: ['t1', 't2'] });
   assert.deepEqual(e.pathParameters, { id: '5' });
@@ -250,6 +258,10 @@ test('HTTP API 2.0 simple responses: isAuthorized true passes {lambda: context};
   assert.equal(e.rawPath, '/s/9');
   assert.equal(e.rawQueryString, 'a=b');
   assert.equal(e.headers['x-user'], user);
+  assert.equal(e.headers['x-forwarded-for'], '127.0.0.1');
+  assert.equal(e.headers['x-forwarded-proto'], 'http');
+  assert.equal(e.headers['x-forwarded-port'], new URL(gw.url).port);
+  assert.equal(e.headers['x-amzn-trace-id'], event.headers['x-amzn-trace-id'], 'one trace id per request');
   assert.deepEqual(e.pathParameters, { id: '9' });
   assert.equal(e.requestContext.http.method, 'POST');
   assert.equal('body' in e, false, 'authorizers never see the body');

@@ -12,8 +12,8 @@ import type { Principal } from '../../pipeline/principal.js';
 import { decodePathParam } from '../../server/path.js';
 import { HeaderList } from '../../util/header-list.js';
 import { type FunctionFailure, finishProxyAnswer, lambdaErrorAnswer } from './errors.js';
+import { forwardedOf } from './forwarded.js';
 import { type ApiType, type ProxyRequest, buildEventV1, buildEventV2, isBinaryBody } from './events.js';
-import { requestTraceId } from '../../util/trace-id.js';
 import { readResponseV1, readResponseV2 } from './responses.js';
 import { type InvokeResult, RemoteFunction } from './runtime/index.js';
 
@@ -133,12 +133,7 @@ export class FunctionIntegration implements Integration {
       accountId: ACCOUNT_ID,
       protocol: `HTTP/${ctx.req.httpVersion}`,
       requestTimeEpoch: ctx.startEpochMs,
-      forwarded: {
-        peerIp: ctx.peerIp,
-        port: String(ctx.req.socket.localPort ?? (ctx.protocol === 'https' ? 443 : 80)),
-        proto: ctx.protocol,
-        traceId: requestTraceId(ctx),
-      },
+      forwarded: forwardedOf(ctx),
       ...principalFields(ctx.principal as Principal | undefined, this.#v2),
     };
   }

@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import { DEFAULT_GATEWAY_RESPONSES, DEFAULT_TEMPLATE } from '../../aws/gateway-responses.js';
 import type { Invoker } from '../../integrations/function/index.js';
 import { buildEventV1, buildEventV2, type ProxyRequest } from '../../integrations/function/events.js';
+import { forwardedOf } from '../../integrations/function/forwarded.js';
 import type { AwsSecurityScheme } from '../../openapi/types.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
@@ -229,6 +230,8 @@ function proxyRequest(ctx: RequestContext, a: Prepared, apiId: string, accountId
     accountId,
     protocol: `HTTP/${ctx.req.httpVersion}`,
     requestTimeEpoch: ctx.startEpochMs,
+    // As in the integration's event: the client's X-Forwarded-* chain plus the peer, and the trace id.
+    forwarded: forwardedOf(ctx),
   };
 }
 
