@@ -48,8 +48,6 @@ export interface AdminApiOptions {
   store: ConfigStore;
   /** Bearer token every entity endpoint requires; without one they answer 403 (the API is off). */
   token?: string | undefined;
-  /** Invalid tokens per client address and window before the address is refused (default 10 per 60 s). */
-  authFailures?: { limit: number; windowMs: number } | undefined;
 }
 
 /** A collection addressed by URL, and how its entities carry their key. */
@@ -109,7 +107,8 @@ export interface AdminApi {
 export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi {
   const { store } = opts;
   const checkToken = bearerChecker(opts.token);
-  const guard = new AuthFailureGuard(opts.authFailures?.limit, opts.authFailures?.windowMs);
+  // 10 wrong tokens per address per 60 s (docs/admin-api.md, "Failed-token lockout").
+  const guard = new AuthFailureGuard();
   let openapi: string | undefined;
   // Writes through this node go one at a time: a PATCH is read-merge-write, and two concurrent ones
   // must not both start from the same old entity. (Across nodes the store's transactions decide.)

@@ -72,10 +72,11 @@ interface Failures {
 
 /**
  * Failed-token throttle per client address (the admin port trusts no X-Forwarded-For: the peer is the
- * client). After `limit` invalid or missing tokens within a window, every Admin API request from that
- * address is answered 429 until the window ends, *before* its token is looked at: a locked-out guesser
- * learns nothing, even when it happens to send the right token. A correct token does not reset the
- * count (it would let a guesser holding one token keep guessing at full speed).
+ * client). After `limit` wrong tokens within a window (a missing token guesses nothing and is not
+ * counted), every Admin API request from that address is answered 429 until the window ends, *before*
+ * its token is looked at: a locked-out guesser learns nothing, even when it happens to send the right
+ * token. A correct token does not reset the count (it would let a guesser holding one token keep
+ * guessing at full speed).
  */
 export class AuthFailureGuard {
   readonly #byAddress = new Map<string, Failures>();
