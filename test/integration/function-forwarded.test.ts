@@ -13,12 +13,14 @@ before(async () => {
   gw = await startGateway(`
 functions:
   echo: { module: "${FN}/echo.mjs" }
+  throws: { module: "${FN}/throws.mjs" }
 apis:
   - name: fwd
     routes:
       - { name: v2, methods: [GET], path: /v2, integration: { type: function, function: echo } }
       - { name: v1-http, methods: [GET], path: /v1-http, integration: { type: function, function: echo, payloadVersion: "1.0" } }
       - { name: rest, methods: [GET], path: /rest, integration: { type: function, function: echo, apiType: rest } }
+      - { name: rest-throws, methods: [GET], path: /rest-throws, integration: { type: function, function: throws, apiType: rest } }
 `);
 });
 after(async () => {
@@ -90,4 +92,24 @@ test('HTTP API payload 1.0: capitalised names, as in the captured AWS event', as
   assert.equal(ev.headers['X-Forwarded-Proto'], 'http');
   assert.match(ev.headers['X-Amzn-Trace-Id'], TRACE);
   assert.deepEqual(ev.multiValueHeaders['X-Forwarded-For'], ['127.0.0.1']);
+});
+
+test('REST answers carry x-amzn-requestid and the event\'s trace id (as recorded for AWS_PROXY); HTTP API answers neither', async () => {
+  const res = await fetch(`${gw.url}/rest`);
+  assert.equal(res.status, 200);
+  const ev = ((await res.json()) as { event: Record<string, any> }).event;
+  assert.equal(res.headers.get('x-amzn-requestid'), res.headers.get('x-request-id'));
+  assert.equal(res.headers.get('x-amzn-requestid'), ev.requestContext.requestId);
+  assert.equal(res.headers.get('x-amzn-trace-id'), ev.headers['X-Amzn-Trace-Id']);
+  const http = await fetch(`${gw.url}/v2`);
+  await http.arrayBuffer();
+  assert.equal(http.headers.get('x-amzn-requestid'), null);
+  assert.equal(http.headers.get('x-amzn-trace-id'), null);
+  // A function error: the gateway's 502 carries the request id; no trace id (the function gave no answer).
+  const failed = await fetch(`${gw.url}/rest-throws`);
+  assert.equal(failed.status, 502);
+  await failed.arrayBuffer();
+  assert.equal(failed.headers.get('x-amzn-requestid'), failed.headers.get('x-request-id'));
+  assert.equal(failed.headers.get('x-amzn-errortype'), 'InternalServerErrorException');
+  assert.equal(failed.headers.get('x-amzn-trace-id'), null);
 });

@@ -13,6 +13,7 @@ import { decodePathParam } from '../../server/path.js';
 import { HeaderList } from '../../util/header-list.js';
 import { type FunctionFailure, finishProxyAnswer, lambdaErrorAnswer } from './errors.js';
 import { forwardedOf } from './forwarded.js';
+import { requestTraceId } from '../../util/trace-id.js';
 import { type ApiType, type ProxyRequest, buildEventV1, buildEventV2, isBinaryBody } from './events.js';
 import { readResponseV1, readResponseV2 } from './responses.js';
 import { type InvokeResult, RemoteFunction } from './runtime/index.js';
@@ -185,22 +186,35 @@ export class FunctionIntegration implements Integration {
     if (!answer.ok) this.#opts.logger.error({ requestId: ctx.id, function: this.#opts.functionName, reason: answer.reason }, 'malformed Lambda proxy response');
     const final = finishProxyAnswer(answer, this.#apiType);
     if (!answer.ok) ctx.errorCode = 'UPSTREAM_BAD_RESPONSE';
-    return this.#send(ctx, final.status, final.headers, final.body);
+    return this.#send(ctx, final.status, final.headers, final.body, answer.ok);
   }
 
   #answerFailure(ctx: RequestContext, failure: FunctionFailure): void | Promise<void> {
     ctx.errorCode = failure === 'integrationTimeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_BAD_RESPONSE';
     ctx.errorDetail = failure;
     const a = lambdaErrorAnswer(failure, this.#apiType);
-    return this.#send(ctx, a.status, a.headers, a.body);
+    return this.#send(ctx, a.status, a.headers, a.body, false);
   }
 
-  #send(ctx: RequestContext, status: number, pairs: readonly [string, string][], body: Buffer): void | Promise<void> {
+  /**
+   * REST answers carry API Gateway's x-amzn-RequestId, and those that came from the function also its
+   * x-amzn-trace-id (recorded: test_invocation_trace_id, AWS_PROXY rows; MOCK answers have none), as the
+   * AWS/HTTP mapping integrations do. A header of the same name set by the function is kept instead.
+   */
+  #send(ctx: RequestContext, status: number, pairs: readonly [string, string][], body: Buffer, fromFunction: boolean): void | Promise<void> {
     const list: string[] = [];
+    let requestIdSet = false;
+    let traceIdSet = false;
     for (const [k, v] of pairs) {
       const name = k.toLowerCase();
       if (name === 'content-length' || name === 'transfer-encoding' || name === 'connection') continue;
+      if (name === 'x-amzn-requestid') requestIdSet = true;
+      else if (name === 'x-amzn-trace-id') traceIdSet = true;
       list.push(name, v);
+    }
+    if (this.#apiType === 'rest') {
+      if (!requestIdSet) list.push('x-amzn-requestid', ctx.id);
+      if (fromFunction && !traceIdSet) list.push('x-amzn-trace-id', requestTraceId(ctx));
     }
     return ctx.send(status, new HeaderList(list), body);
   }
