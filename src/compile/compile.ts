@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
 import type { ApiConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
+import { resolveTlsPolicy } from '../config/tls-policy.js';
 import { HttpIntegration, compileHeaderOps } from '../integrations/http/index.js';
 import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
 import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
@@ -400,6 +401,20 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     for (const name of Object.keys(config.plugins ?? {})) if (!pluginDefs.has(name)) err(['plugins', name], `unknown plugin "${name}"`);
 
     const trusted = buildBlockList(config.server?.trustedProxies ?? [], (i, m) => err(['server', 'trustedProxies', i], m));
+
+    // The HTTPS listener's cipher suites and groups: checked here so `turnpike validate`, a start and a
+    // reload all reject a bad list before any handshake (src/config/tls-policy.ts).
+    const serverTls = config.server?.tls;
+    if (serverTls !== undefined) {
+      for (const p of resolveTlsPolicy(serverTls).problems) {
+        const at = ['server', 'tls', p.key];
+        if (p.severity === 'error') err(at, p.message);
+        else {
+          const pos = doc.locate(at);
+          warnings.push({ file: doc.file, line: pos.line, column: pos.column, path: keyPath(at), message: p.message, severity: 'warning' });
+        }
+      }
+    }
 
     let router: Router<CompiledRoute> | undefined;
     if (diagnostics.length === 0) {

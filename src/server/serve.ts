@@ -255,7 +255,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     tlsServer.setSecureContext(next.defaultOptions);
     applyTlsSettings(tlsServer, next);
     tlsSource.state = next;
-    lifecycle(logger).info({ certificates: next.certificates }, 'tls certificates reloaded');
+    lifecycle(logger).info({ tls: tlsSummary(next), certificates: next.certificates }, 'tls certificates reloaded');
   };
 
   let reloading: Promise<void> | undefined;
@@ -400,7 +400,9 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     lifecycle(logger).info(
       {
         port,
-        ...(httpsPort !== undefined ? { httpsPort, http2: tlsSource?.state.settings.http2, certificates: tlsSource?.state.certificates } : {}),
+        ...(httpsPort !== undefined && tlsSource !== undefined
+          ? { httpsPort, http2: tlsSource.state.settings.http2, tls: tlsSummary(tlsSource.state), certificates: tlsSource.state.certificates }
+          : {}),
         adminPort,
         host: opts.host,
         version: gateway.table.version,
@@ -409,6 +411,11 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       },
       'listening',
     );
+}
+
+/** What a handshake may negotiate, for the `listening` line: versions, suites (TLS 1.3 ones first), groups. */
+function tlsSummary(state: TlsState): { minVersion: string; ciphers: string; groups: string } {
+  return { minVersion: state.settings.minVersion, ciphers: state.settings.policy.ciphers, groups: state.settings.policy.ecdhCurve };
 }
 
 function delay(ms: number): Promise<void> {
@@ -460,7 +467,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
           lifecycle(logger).info(
             {
               port,
-              ...(m.httpsPort !== undefined ? { httpsPort: m.httpsPort, http2: tls?.settings.http2 } : {}),
+              ...(m.httpsPort !== undefined ? { httpsPort: m.httpsPort, http2: tls?.settings.http2, ...(tls !== undefined ? { tls: tlsSummary(tls) } : {}) } : {}),
               adminPort: adminPortNum,
               host: opts.host,
               version: table.version,

@@ -7,6 +7,8 @@
  * listener's SNI callback reads the current state, so a reload swaps all contexts at once and a
  * handshake never sees half of an old and half of a new set. A problem with a file (missing, not PEM,
  * key not matching the certificate) is a config error at `file:line:col` of the key that names it.
+ * What handshakes may negotiate (versions, cipher suites, groups, server preference) comes from
+ * src/config/tls-policy.ts and goes into every context.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { dirname, resolve } from 'node:path';
 import tls, { type SecureContext, type TLSSocket } from 'node:tls';
 import { ConfigError, type Diagnostic, formatPath } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
+import { type TlsPolicy, resolveTlsPolicy } from '../config/tls-policy.js';
 
 export type ClientCertMode = 'none' | 'optional' | 'required';
 
@@ -24,6 +27,8 @@ export interface TlsSettings {
   requestClientCert: ClientCertMode;
   minVersion: 'TLSv1.2' | 'TLSv1.3';
   redirectHttp: boolean;
+  /** Cipher suites, groups, server preference (src/config/tls-policy.ts). */
+  policy: TlsPolicy;
 }
 
 export interface CertInfo {
@@ -62,6 +67,9 @@ interface RawTls {
   requestClientCert?: unknown;
   minVersion?: unknown;
   redirectHttp?: unknown;
+  ciphers?: unknown;
+  cipherSuites?: unknown;
+  groups?: unknown;
 }
 
 /** The validated config's `server.tls` (undefined when absent). Call after the schema validated the document. */
@@ -107,12 +115,20 @@ export function loadTls(doc: SourceDocument): TlsState | undefined {
     }
   };
 
+  const minVersion = (raw.minVersion as 'TLSv1.2' | 'TLSv1.3' | undefined) ?? 'TLSv1.2';
+  const str = (v: unknown) => (v === undefined ? undefined : String(v));
+  // Normally compile() has already reported these (with the warnings); kept so loadTls stands alone.
+  const { policy, problems } = resolveTlsPolicy({ ciphers: str(raw.ciphers), cipherSuites: str(raw.cipherSuites), groups: str(raw.groups), minVersion });
+  for (const p of problems) if (p.severity === 'error') problem([p.key], p.message);
+  // Contexts built from a bad list would fail and blame the certificates: stop here.
+  if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   const settings: TlsSettings = {
     port: raw.port === undefined ? undefined : Number(raw.port),
     http2: bool(raw.http2, true),
     requestClientCert: (raw.requestClientCert as ClientCertMode | undefined) ?? 'none',
-    minVersion: (raw.minVersion as 'TLSv1.2' | 'TLSv1.3' | undefined) ?? 'TLSv1.2',
+    minVersion,
     redirectHttp: bool(raw.redirectHttp, false),
+    policy,
   };
   hash.update(JSON.stringify(settings));
 
@@ -143,7 +159,9 @@ export function loadTls(doc: SourceDocument): TlsState | undefined {
       problem([...path, 'cert'], 'is not a PEM certificate');
       return undefined;
     }
-    const options: tls.SecureContextOptions = { cert, key, minVersion: settings.minVersion, ...(ca !== undefined ? { ca } : {}) };
+    // The policy goes into every context, but what a handshake negotiates comes from the server's own
+    // context (the default options): an SNI context only swaps in its certificate, key and CA list.
+    const options: tls.SecureContextOptions = { cert, key, minVersion: settings.minVersion, ...settings.policy, ...(ca !== undefined ? { ca } : {}) };
     try {
       const ctx = tls.createSecureContext(options);
       return { ctx, options, info: { subject: x509.subject.replace(/\n/g, ', '), altNames: x509.subjectAltName ?? '', notAfter: x509.validTo } };
