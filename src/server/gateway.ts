@@ -13,7 +13,7 @@ import { rawDestination } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { BodyTooLargeError, RequestContext } from '../pipeline/context.js';
 import { runRequestHooks } from '../pipeline/runner.js';
-import type { EarlyResponse } from '../pipeline/types.js';
+import type { EarlyAnswer } from '../pipeline/types.js';
 import { normalizeTarget } from './path.js';
 import { scanRequestHeaders } from './request-scan.js';
 
@@ -166,7 +166,7 @@ export class Gateway {
           },
         ).catch((err: unknown) => this.fail(ctx, undefined, err));
       } else {
-        const r = ctx.sendEarly(early as EarlyResponse);
+        const r = ctx.sendEarly(early as EarlyAnswer);
         if (r !== undefined) r.catch((err: unknown) => this.fail(ctx, undefined, err));
       }
     } catch (err) {
@@ -193,7 +193,7 @@ export class Gateway {
         early.then((e) => (e === undefined ? go() : ctx.sendEarly(e))).catch((err: unknown) => this.fail(ctx, undefined, err));
         return;
       }
-      void ctx.sendEarly(early as EarlyResponse);
+      void ctx.sendEarly(early as EarlyAnswer);
     } catch (err) {
       this.fail(ctx, undefined, err);
     }
