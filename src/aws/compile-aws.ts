@@ -23,7 +23,8 @@ import { AwsIntegration as AwsNonProxyIntegration } from '../integrations/aws/in
 import { MockIntegration } from '../integrations/mock/index.js';
 import { type AwsApiModel, type AwsIntegration, type AwsRoute, importAwsDocument, parseAwsSource } from '../openapi/index.js';
 import { isApiKeyScheme, isIamScheme } from '../openapi/types.js';
-import type { RequestHook } from '../pipeline/types.js';
+import type { RequestHook, ResponseHook } from '../pipeline/types.js';
+import { proxyRequestParameters } from './proxy-parameters.js';
 import { type PoolRegistry, Upstream } from '../upstream/upstream.js';
 
 export type KeyPath = (string | number)[];
@@ -163,6 +164,10 @@ function routeSecurity(route: AwsRoute, base: import('../compile/compile.js').Pl
   return { plugins };
 }
 
+const setRequestIdHeader: ResponseHook = (ctx) => {
+  ctx.response.headers.set('x-amzn-requestid', ctx.id);
+};
+
 /** A hook that refuses every request with one code (a route that cannot be served as configured). */
 const refuseWith = (code: ErrorCode): RequestHook => {
   const d = denial(code);
@@ -258,6 +263,19 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
         integration = buildIntegration(ai, route, model, { api, stageName, vars, path, docDir, at, c, gr });
       }
       if (!integration) continue;
+      const trailing: RequestHook[] = [];
+      const responseHooks: ResponseHook[] = [];
+      if (ai?.type === 'http_proxy') {
+        try {
+          const mapping = proxyRequestParameters(ai.requestParameters, stageName, vars, route.path);
+          if (mapping !== undefined) trailing.push(mapping);
+        } catch (e) {
+          c.err(at, `${route.location}: x-amazon-apigateway-integration.requestParameters: ${(e as Error).message}`);
+          continue;
+        }
+        // REST answers carry x-amzn-RequestId whatever the integration (recorded on HTTP_PROXY answers too).
+        if (model.apiType === 'rest') responseHooks.push(setRequestIdHeader);
+      }
       // The stage root answers at /{stage} and /{stage}/ alike.
       const paths = route.path === '/' && prefix ? [path, `${prefix}/`] : [path];
       for (const p of paths) c.addRoute({
@@ -271,8 +289,9 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
         allowEncodedSlashes: false,
         maxBodyBytes: c.maxBodyBytes,
         integration,
-        responseHooks: [],
+        responseHooks,
         leadingRequestHooks: leading,
+        trailingRequestHooks: trailing,
         plugins: routePlugins,
         errorAnswer,
       });

@@ -40,16 +40,42 @@ export const GATEWAY_RESPONSE_TYPE_OF: Readonly<Partial<Record<ErrorCode, Gatewa
   ROUTE_MISCONFIGURED: 'API_CONFIGURATION_ERROR',
 });
 
-export function gatewayResponseTypeOf(code: ErrorCode): GatewayResponseType {
+/**
+ * Upstream failures other than timeouts are never 504 (INTEGRATION_FAILURE's documented default):
+ * a refused or reset connection is 500, an invalid answer 502, as AWS answers an unreachable HTTP
+ * endpoint and a malformed Lambda proxy answer (docs/aws-gateway-responses.md, "Upstream failures").
+ * HTTP APIs answer 500 for both (their INTEGRATION_FAILURE default).
+ */
+const REST_DEFAULT_STATUS: Readonly<Partial<Record<ErrorCode, number>>> = Object.freeze({
+  UPSTREAM_UNAVAILABLE: 500,
+  UPSTREAM_BAD_RESPONSE: 502,
+  SERVICE_UNAVAILABLE: 503,
+});
+
+export function gatewayResponseTypeOf(code: ErrorCode, apiType: 'rest' | 'http' = 'rest'): GatewayResponseType {
+  // HTTP APIs answer a missing signature 403 Forbidden; their MISSING_AUTHENTICATION_TOKEN is the 404 of an unknown route.
+  if (apiType === 'http' && code === 'MISSING_AUTHENTICATION') return 'ACCESS_DENIED';
   return GATEWAY_RESPONSE_TYPE_OF[code] ?? (ERRORS[code].status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
 }
 
-/** Renders denials as one stage's gateway responses (REST answers also carry x-amzn-RequestId). */
+/**
+ * Renders denials as one stage's gateway responses. REST answers also carry x-amzn-RequestId and the
+ * denial's finer x-amzn-ErrorType; HTTP APIs answer reason phrases only (a denial's message is REST's).
+ */
 export function awsErrorDialect(gr: GatewayResponses, stage: string, vars: Record<string, string>): ErrorRenderer {
+  const rest = gr.apiType === 'rest';
   return (d, ctx) => {
-    const a = gr.answer(gatewayResponseTypeOf(d.deny), gatewayInput(ctx, stage, vars, d));
+    const status = d.status ?? (rest ? REST_DEFAULT_STATUS[d.deny] : d.deny === 'SERVICE_UNAVAILABLE' ? 503 : undefined);
+    const input = gatewayInput(ctx, stage, vars, { message: rest ? d.message : undefined, validationError: d.validationError, status });
+    const a = gr.answer(gatewayResponseTypeOf(d.deny, gr.apiType), input);
     const headers: [string, string][] = a.headers;
-    if (gr.apiType === 'rest') headers.push(['x-amzn-RequestId', ctx.id]);
+    if (rest) {
+      if (d.errorType !== undefined) {
+        const at = headers.findIndex(([k]) => k === 'x-amzn-ErrorType');
+        if (at !== -1) headers[at] = ['x-amzn-ErrorType', d.errorType];
+      }
+      headers.push(['x-amzn-RequestId', ctx.id]);
+    }
     return { status: a.status, headers, body: a.body };
   };
 }

@@ -70,6 +70,13 @@ export interface Denial {
   readonly headers?: Readonly<Record<string, string>>;
   /** Validation details (AWS's $context.error.validationErrorString). */
   readonly validationError?: string;
+  /**
+   * For dialects with typed answers (AWS): the status this failure has when the API does not
+   * customise its type's status (a malformed Lambda answer is 502 under INTEGRATION_FAILURE, not 504).
+   */
+  readonly status?: number;
+  /** A finer name for the failure than its code, where a dialect has one (AWS REST: x-amzn-ErrorType, e.g. IncompleteSignatureException). */
+  readonly errorType?: string;
 }
 
 /** A frozen denial, for hooks that refuse the same way every time (no allocation per request). */

@@ -744,7 +744,12 @@ export class AwsIntegration implements Integration {
 }
 
 /** What a gateway-response template or header mapping may read about the request. */
-export function gatewayInput(ctx: RequestContext, stage: string, stageVariables: Record<string, string>, d?: { message?: string | undefined; validationError?: string | undefined }) {
+export function gatewayInput(
+  ctx: RequestContext,
+  stage: string,
+  stageVariables: Record<string, string>,
+  d?: { message?: string | undefined; validationError?: string | undefined; status?: number | undefined },
+) {
   return {
     requestId: ctx.id,
     stage,
@@ -752,6 +757,7 @@ export function gatewayInput(ctx: RequestContext, stage: string, stageVariables:
     request: { headers: ctx.req.headers, query: new URLSearchParams(ctx.rawQuery), path: ctx.params ?? {} },
     ...(d?.message !== undefined ? { message: d.message } : {}),
     ...(d?.validationError !== undefined ? { validationError: d.validationError } : {}),
+    ...(d?.status !== undefined ? { defaultStatus: d.status } : {}),
   };
 }
 

@@ -34,9 +34,9 @@ const CODE_OF: Record<SigV4Failure['gatewayResponseType'], 'MISSING_AUTHENTICATI
   EXPIRED_TOKEN: 'SIGNATURE_EXPIRED',
 };
 
-/** A failure as a denial: AWS's message and x-amzn-ErrorType (which differs by kind within one gateway response type). */
+/** A failure as a denial: AWS's message and error type (which differs by kind within one gateway response type). */
 export function failureDenial(f: SigV4Failure): Denial {
-  return { deny: CODE_OF[f.gatewayResponseType], message: f.message, headers: { 'x-amzn-errortype': f.errorType } };
+  return { deny: CODE_OF[f.gatewayResponseType], message: f.message, errorType: f.errorType };
 }
 
 /** Identity fields as API Gateway fills requestContext.identity for an IAM-authorized request. */
