@@ -225,7 +225,8 @@ function noop(): void {}
 /** 'finish' listener shared by every request with a body (Node calls it with `this` = the response). */
 function closeIfBodyUnread(this: GatewayResponse): void {
   const req = this.req;
-  if (!req.complete) req.socket.destroySoon();
+  // An injected request (createGateway().inject) has a socket with nothing to close.
+  if (!req.complete && typeof req.socket.destroySoon === 'function') req.socket.destroySoon();
 }
 
 function attachUpgradeBody(ctx: RequestContext, socket: import('node:net').Socket, head: Buffer): void {
