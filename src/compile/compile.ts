@@ -18,6 +18,8 @@ import { FunctionIntegration, type Invoker } from '../integrations/function/inde
 import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
 import { MockIntegration } from '../integrations/mock/index.js';
 import { compileAwsApi, findFunctionModule } from '../aws/compile-aws.js';
+import { awsErrorDialect } from '../aws/dialect.js';
+import { GatewayResponses } from '../aws/gateway-responses.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
 import type { DoneHook, LogHook, PluginDefinition, PluginDeps, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
@@ -74,6 +76,8 @@ export interface RouteSpec {
   integration: Integration;
   /** Hooks that run before every plugin (e.g. a refusal the compiler imposes). */
   leadingRequestHooks?: readonly RequestHook[];
+  /** Hooks that run after every plugin, just before the integration (the integration's own request mapping). */
+  trailingRequestHooks?: readonly RequestHook[];
   /** Response hooks that run before plugins' (e.g. the integration's own header operations). */
   responseHooks: readonly ResponseHook[];
   errorAnswer?: ErrorRenderer;
@@ -249,6 +253,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           }
         }
       }
+      if (r.trailingRequestHooks !== undefined) requestHooks.push(...r.trailingRequestHooks);
       for (const phase of RESPONSE_PHASES) {
         for (const p of chosen) {
           const h = p.hooks[phase];
@@ -299,6 +304,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     };
 
     config.apis.forEach((api: ApiConfig, ai: number) => {
+      const errorAnswer = nativeApiDialect(api.errorDialect);
       const apiPath: (string | number)[] = ['apis', ai];
       (api.routes ?? []).forEach((route: RouteConfig, ri: number) => {
         const at: (string | number)[] = [...apiPath, 'routes', ri];
@@ -371,6 +377,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           integration,
           responseHooks,
           plugins: mergePlugins(config.plugins as PluginMap, api.plugins as PluginMap, route.plugins as PluginMap),
+          ...(errorAnswer !== undefined ? { errorAnswer } : {}),
         });
       });
       if (api.openapi !== undefined) {
@@ -464,6 +471,12 @@ function releaseHeld(h: Held): void {
   for (const u of h.upstreams) u.close();
   for (const p of h.functionPools) h.functions.release(p);
   for (const i of h.instances.values()) void i.hooks.close?.();
+}
+
+/** A native API's error dialect: undefined for native JSON, AWS's default gateway responses otherwise. */
+function nativeApiDialect(dialect: ApiConfig['errorDialect']): ErrorRenderer | undefined {
+  if (dialect === undefined || dialect === 'native') return undefined;
+  return awsErrorDialect(new GatewayResponses(dialect === 'aws-rest' ? 'rest' : 'http', undefined), '$default', {});
 }
 
 function processSettings(counters: import('../stores/types.js').CounterStore, workerTimeoutMs: number | undefined): () => void {

@@ -328,6 +328,13 @@ export const Api = Type.Object(
     hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host names this API answers on; default any.' })),
     basePath: Type.Optional(Type.String({ pattern: '^/', description: 'Prefix prepended to every route path of this API.' })),
     plugins: Type.Optional(PluginsMap),
+    errorDialect: Type.Optional(
+      Type.Union([Type.Literal('native'), Type.Literal('aws-rest'), Type.Literal('aws-http')], {
+        default: 'native',
+        description:
+          'How the gateway\'s own answers (refusals, upstream failures) are written on this API: native JSON {message, code, requestId}, or AWS API Gateway\'s default gateway responses of a REST or HTTP API. An API served from an AWS document always answers as that document\'s API type.',
+      }),
+    ),
     routes: Type.Optional(Type.Array(Route, { description: 'Routes of this API (or give "openapi").' })),
     openapi: Type.Optional(
       Type.String({ minLength: 1, description: 'An AWS API Gateway OpenAPI/Swagger document (relative to this file) whose routes this API serves.' }),

@@ -8,6 +8,7 @@ import { jwt } from './jwt/index.js';
 import { lambdaAuthorizer } from './lambda-authorizer/index.js';
 import { rateLimit } from './rate-limit/index.js';
 import { requestTermination } from './request-termination/index.js';
+import { requestValidation } from './request-validation/index.js';
 import { responseHeaders } from './response-headers/index.js';
 import { waf } from './waf/index.js';
 
@@ -16,6 +17,7 @@ export const BUNDLED_PLUGINS: readonly PluginDefinition<never>[] = [
   cors as PluginDefinition<never>,
   responseHeaders as PluginDefinition<never>,
   requestTermination as PluginDefinition<never>,
+  requestValidation as PluginDefinition<never>,
   apiKey as PluginDefinition<never>,
   awsIam as PluginDefinition<never>,
   jwt as PluginDefinition<never>,

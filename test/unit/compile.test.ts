@@ -53,6 +53,7 @@ apis:
       ['cors', 1000],
       ['response-headers', 100],
       ['request-termination', 10],
+      ['request-validation', 1000],
       ['api-key', 900],
       ['aws-iam', 1100],
       ['jwt', 1050],
