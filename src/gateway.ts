@@ -16,11 +16,11 @@ import pino, { type Logger } from 'pino';
 import { compile } from './compile/compile.js';
 import type { RouteTable } from './compile/types.js';
 import { type SourceDocument, loadSourceFile } from './config/load.js';
-import { parseConfigText, validateDocument } from './config/index.js';
+import { BUNDLED, type Extensions, parseConfigText, validateDocument } from './config/index.js';
+import type { IntegrationDefinition } from './integrations/types.js';
 import { FunctionRegistry } from './integrations/function/runtime/index.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import type { PluginDefinition } from './pipeline/types.js';
-import { BUNDLED_PLUGINS } from './plugins/registry.js';
 import { createListener } from './server/listener.js';
 import { Gateway } from './server/gateway.js';
 import { MemoryCounterStore } from './stores/memory-counters.js';
@@ -34,6 +34,8 @@ export interface GatewayOptions {
   source: GatewaySource;
   /** Plugin definitions (default: the bundled ones). */
   plugins?: readonly PluginDefinition<never>[];
+  /** Integration definitions (default: the bundled ones; docs/integrations.md). */
+  integrations?: readonly IntegrationDefinition<never>[];
   /** Counters for rate limits and usage plans (default: in memory, this gateway's own). */
   counters?: CounterStore;
   /** Default: silent. */
@@ -86,12 +88,13 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
   const functions = new FunctionRegistry({
     log: (r) => logger.info({ type: 'function-log', function: r.functionName, requestId: r.requestId, fnLevel: r.level, source: r.source }, r.message),
   });
-  const plugins = opts.plugins ?? BUNDLED_PLUGINS;
+  const ext: Extensions =
+    opts.plugins === undefined && opts.integrations === undefined ? BUNDLED : { plugins: opts.plugins ?? BUNDLED.plugins, integrations: opts.integrations ?? BUNDLED.integrations };
 
   const read = async (): Promise<SourceDocument> =>
     'text' in opts.source ? parseConfigText(opts.source.text, opts.source.file ?? 'inline.yaml') : loadSourceFile(opts.source.file);
   const build = (doc: SourceDocument): RouteTable =>
-    compile(validateDocument(doc), doc, { logger, metrics, pools, plugins, functions, counters, fallbackCounters: counters });
+    compile(validateDocument(doc, ext), doc, { logger, metrics, pools, plugins: ext.plugins, integrations: ext.integrations, functions, counters, fallbackCounters: counters });
 
   const gateway = new Gateway(build(await read()), logger, metrics);
   let server: http.Server | undefined;

@@ -13,10 +13,11 @@ import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
 import type { ApiConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
 import { resolveTlsPolicy } from '../config/tls-policy.js';
-import { HttpIntegration, compileHeaderOps } from '../integrations/http/index.js';
-import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
-import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
 import { MockIntegration } from '../integrations/mock/index.js';
+import type { Invoker } from '../integrations/function/index.js';
+import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
+import { BUNDLED_INTEGRATIONS } from '../integrations/registry.js';
+import type { IntegrationDefinition } from '../integrations/types.js';
 import { compileAwsApi, findFunctionModule } from '../aws/compile-aws.js';
 import { awsErrorDialect } from '../aws/dialect.js';
 import { GatewayResponses } from '../aws/gateway-responses.js';
@@ -24,7 +25,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
 import type { DoneHook, LogHook, PluginDefinition, PluginDeps, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
 import { Router, RouterBuildError, type RouteDefinition } from '../routing/router.js';
-import { isCatastrophic } from '../util/regex-safety.js';
+import { regexProblem } from '../util/regex-safety.js';
 import { type PoolRegistry, Upstream } from '../upstream/upstream.js';
 import { registerHealthGauge } from '../upstream/health.js';
 import { registerResilienceMetrics } from '../upstream/metrics.js';
@@ -46,6 +47,8 @@ export interface CompileDeps {
   metrics: GatewayMetrics;
   pools: PoolRegistry;
   plugins: readonly PluginDefinition<never>[];
+  /** Integration definitions (default: the bundled ones). */
+  integrations?: readonly IntegrationDefinition<never>[];
   /** Local function pools, shared across config versions. */
   functions: FunctionRegistry;
   /** Process-wide counters (rate limits, quotas), shared across config versions. */
@@ -97,6 +100,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
   };
   const configDir = dirname(doc.file);
   const pluginDefs = new Map(deps.plugins.map((p) => [p.name, p]));
+  const integrationDefs = new Map((deps.integrations ?? BUNDLED_INTEGRATIONS).map((d) => [d.type, d]));
 
   // Upstreams named in the config: one object per table, pools shared through the registry.
   const upstreams = new Map<string, Upstream>();
@@ -315,50 +319,29 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         let integration: Integration | undefined;
         const responseHooks: ResponseHook[] = [];
         const ic = route.integration;
-        if (ic.type === 'http') {
-          let up: Upstream | undefined;
-          if (ic.upstream !== undefined && ic.url !== undefined) err([...at, 'integration'], 'give either "upstream" or "url", not both');
-          else if (ic.upstream !== undefined) {
-            up = upstreams.get(ic.upstream);
-            if (!up) {
-              const known = [...upstreams.keys()];
-              err([...at, 'integration', 'upstream'], `unknown upstream "${ic.upstream}"${known.length ? `; defined: ${known.join(', ')}` : '; define it under "upstreams"'}`);
-            }
-          } else if (ic.url !== undefined) {
-            up = new Upstream(ic.url, { targets: [{ url: ic.url }] }, deps.pools, configDir);
-            created.push(up);
-          } else err([...at, 'integration'], 'an http integration needs "upstream" (a name from upstreams) or "url"');
-          if (ic.rewrite?.regex) {
-            const problem = regexProblem(ic.rewrite.regex.pattern);
-            if (problem) err([...at, 'integration', 'rewrite', 'regex', 'pattern'], problem);
-          }
-          if (ic.path !== undefined && fullPath !== '$default') {
-            const declared = new Set([...fullPath.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => m[1]));
-            for (const m of ic.path.matchAll(/\{([^}+]+)\+?\}/g)) {
-              if (!declared.has(m[1])) err([...at, 'integration', 'path'], `parameter {${m[1]}} is not in the route path ${fullPath}`);
-            }
-          }
-          if (up && diagnostics.length === 0) {
-            const http = new HttpIntegration(ic, up, fullPath, maxBodyBytes);
-            integration = http;
-            const ops = compileHeaderOps(ic.responseHeaders);
-            if (ops) responseHooks.push(headerOpsHook(ops));
-          }
-        } else if (ic.type === 'function') {
-          if (ic.apiType === 'rest' && ic.payloadVersion === '2.0') err([...at, 'integration', 'payloadVersion'], 'REST APIs only have payload format 1.0');
-          const invoker = invokerFor(ic.function, [...at, 'integration', 'function']);
-          if (invoker) {
-            integration = new FunctionIntegration(ic, {
-              functionName: ic.function,
-              invoker,
-              routePath: fullPath,
-              routeMethods: methods,
-              apiName: api.name,
+        const def = integrationDefs.get(ic.type);
+        if (def === undefined) err([...at, 'integration', 'type'], `unknown integration type "${ic.type}"; known: ${[...integrationDefs.keys()].join(', ')}`);
+        else {
+          try {
+            const made = def.create(ic as never, {
               logger: deps.logger,
+              route: { api: api.name, path: fullPath, methods, maxBodyBytes },
+              upstream: (n) => upstreams.get(n),
+              upstreamNames: () => [...upstreams.keys()],
+              createUpstream: (url) => {
+                const up = new Upstream(url, { targets: [{ url }] }, deps.pools, configDir);
+                created.push(up);
+                return up;
+              },
+              invoker: (n) => invokerFor(n, [...at, 'integration', 'function']),
             });
+            integration = made.integration;
+            if (made.responseHooks !== undefined) responseHooks.push(...made.responseHooks);
+          } catch (e) {
+            const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
+            if (problems !== undefined) for (const p of problems) err([...at, 'integration', ...p.path], p.message);
+            else err([...at, 'integration'], `cannot build the ${ic.type} integration: ${(e as Error).message}`);
           }
-        } else {
-          integration = new MockIntegration(ic);
         }
 
         if (!integration) return;
@@ -497,10 +480,6 @@ function guardLogHook(h: LogHook, plugin: string, metrics: GatewayMetrics): LogH
   };
 }
 
-function headerOpsHook(ops: (h: import('../util/header-list.js').HeaderList) => void): ResponseHook {
-  return (ctx) => ops(ctx.response.headers);
-}
-
 function makeTable(t: Omit<RouteTable, 'inflight' | 'retired' | 'close'> & { held: Held }): RouteTable {
   const { held, ...fields } = t;
   let closed = false;
@@ -585,16 +564,6 @@ function keyPath(path: readonly (string | number)[]): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
   return out;
-}
-
-function regexProblem(source: string): string | undefined {
-  try {
-    new RegExp(source);
-  } catch (e) {
-    return `invalid regular expression: ${(e as Error).message}`;
-  }
-  if (isCatastrophic(source)) return `regular expression /${source}/ can backtrack catastrophically (nested quantifiers); rewrite it without a quantified group that itself repeats`;
-  return undefined;
 }
 
 function buildBlockList(cidrs: readonly string[], report: (index: number, message: string) => void): BlockList | undefined {

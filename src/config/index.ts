@@ -7,6 +7,9 @@ import { type CompileDeps, compile } from '../compile/compile.js';
 import type { RouteTable } from '../compile/types.js';
 import { FunctionRegistry } from '../integrations/function/runtime/index.js';
 import { BUNDLED_PLUGINS, pluginSchemas } from '../plugins/registry.js';
+import { BUNDLED_INTEGRATIONS } from '../integrations/registry.js';
+import type { IntegrationDefinition } from '../integrations/types.js';
+import type { PluginDefinition } from '../pipeline/types.js';
 import cluster from 'node:cluster';
 import { workerCounterStore } from '../stores/cluster-counters.js';
 import { MemoryCounterStore } from '../stores/memory-counters.js';
@@ -19,15 +22,30 @@ import { type SourceDocument, loadSourceFile, parseSource } from './load.js';
 import { type GatewayConfig, buildConfigSchema } from './schema.js';
 import { createValidator } from './validate.js';
 
-let validator: ReturnType<typeof createValidator<GatewayConfig>> | undefined;
-function validate(doc: SourceDocument) {
-  // coerceTypes: `${PORT}` interpolates to a string; numbers and booleans written that way must still validate.
-  validator ??= createValidator<GatewayConfig>(buildConfigSchema(pluginSchemas(BUNDLED_PLUGINS)), { coerceTypes: true });
-  return validator(doc);
+/** What a config may name: plugin and integration definitions (the bundled ones unless an embedder adds its own). */
+export interface Extensions {
+  plugins: readonly PluginDefinition<never>[];
+  integrations: readonly IntegrationDefinition<never>[];
+}
+export const BUNDLED: Extensions = Object.freeze({ plugins: BUNDLED_PLUGINS, integrations: BUNDLED_INTEGRATIONS });
+
+/** One compiled validator per set of extensions (compiling the schema takes tens of milliseconds). */
+const validators = new WeakMap<Extensions, ReturnType<typeof createValidator<GatewayConfig>>>();
+function validate(doc: SourceDocument, ext: Extensions) {
+  let v = validators.get(ext);
+  if (v === undefined) {
+    // coerceTypes: `${PORT}` interpolates to a string; numbers and booleans written that way must still validate.
+    v = createValidator<GatewayConfig>(fullSchema(ext), { coerceTypes: true });
+    validators.set(ext, v);
+  }
+  return v(doc);
 }
 
-export function fullSchema() {
-  return buildConfigSchema(pluginSchemas(BUNDLED_PLUGINS));
+export function fullSchema(ext: Extensions = BUNDLED) {
+  return buildConfigSchema(
+    pluginSchemas(ext.plugins),
+    ext.integrations.map((d) => d.configSchema),
+  );
 }
 
 export function isOpenApiDocument(data: unknown): boolean {
@@ -45,7 +63,7 @@ export function configureAwsServing(opts: { stage?: string; variables?: Record<s
  * Validates a parsed document; throws ConfigError with every problem found. An AWS OpenAPI/Swagger
  * document is served as one API (its routes come from the document, see src/aws/compile-aws.ts).
  */
-export function validateDocument(doc: SourceDocument): GatewayConfig {
+export function validateDocument(doc: SourceDocument, ext: Extensions = BUNDLED): GatewayConfig {
   if (isOpenApiDocument(doc.data)) {
     const data = doc.data as { info?: { title?: unknown } };
     const title = typeof data.info?.title === 'string' && data.info.title.trim() ? data.info.title.trim() : basename(doc.file).replace(/\.[^.]+$/, '');
@@ -61,7 +79,7 @@ export function validateDocument(doc: SourceDocument): GatewayConfig {
       ],
     };
   }
-  const r = validate(doc);
+  const r = validate(doc, ext);
   if (!r.ok) throw new ConfigError(r.diagnostics);
   return r.value;
 }

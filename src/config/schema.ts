@@ -622,7 +622,7 @@ export type UsagePlanConfig = Static<typeof UsagePlan>;
  * The full schema with every bundled plugin's config schema in place of the open PluginsMap,
  * so validation (and editor completion from the published JSON Schema) covers plugin names and options.
  */
-export function buildConfigSchema(pluginSchemas: Readonly<Record<string, TObject>>): TSchema {
+export function buildConfigSchema(pluginSchemas: Readonly<Record<string, TObject>>, integrationSchemas: readonly TObject[] = [HttpIntegration, MockIntegration, FunctionIntegration]): TSchema {
   const properties: Record<string, TSchema> = {};
   for (const [name, schema] of Object.entries(pluginSchemas)) {
     properties[name] = Type.Optional(Type.Object(
@@ -631,7 +631,8 @@ export function buildConfigSchema(pluginSchemas: Readonly<Record<string, TObject
     ));
   }
   const plugins = Type.Object(properties, { additionalProperties: false, description: PluginsMap.description });
-  const route = Type.Object({ ...Route.properties, plugins: Type.Optional(plugins) }, { additionalProperties: false });
+  const integration = Type.Union([...integrationSchemas], { description: Integration.description });
+  const route = Type.Object({ ...Route.properties, integration, plugins: Type.Optional(plugins) }, { additionalProperties: false });
   const api = Type.Object({ ...Api.properties, plugins: Type.Optional(plugins), routes: Type.Optional(Type.Array(route)) }, { additionalProperties: false });
   return Type.Object(
     { ...ConfigSchema.properties, plugins: Type.Optional(plugins), apis: Type.Array(api, { description: 'APIs and their routes.' }) },

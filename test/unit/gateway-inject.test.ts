@@ -5,7 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { Type } from '@sinclair/typebox';
 import { createGateway, type EmbeddedGateway } from '../../src/gateway.js';
+import { BUNDLED_INTEGRATIONS } from '../../src/integrations/registry.js';
+import type { RequestContext } from '../../src/pipeline/context.js';
+import { HeaderList } from '../../src/util/header-list.js';
 import { hashApiKey } from '../../src/security/api-keys.js';
 
 const KEY = 'k'.repeat(40);
@@ -86,4 +90,32 @@ test('examples/embedded/embed.mjs runs as docs/embedding.md says', () => {
   const r = spawnSync(process.execPath, ['examples/embedded/embed.mjs'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split('\n'), ['400 BAD_REQUEST_BODY', '201 {"created":true}', '201']);
+});
+
+test('an integration type is a registered definition: an embedder adds one and a config names it', async () => {
+  const echoMethod = {
+    type: 'echo-method',
+    description: 'answers with the request method',
+    configSchema: Type.Object({ type: Type.Literal('echo-method'), prefix: Type.String() }, { additionalProperties: false }),
+    create(config: { prefix: string }) {
+      return {
+        integration: {
+          type: 'echo-method',
+          describe: () => ({ type: 'echo-method' }),
+          invoke: (ctx: RequestContext) => ctx.send(200, new HeaderList(['content-type', 'text/plain']), `${config.prefix}${ctx.method}`),
+        },
+      };
+    },
+  };
+  const config = 'apis:\n  - name: a\n    routes: [{ path: /m, integration: { type: echo-method, prefix: "got " } }]\n';
+  const gw = await createGateway({ source: { text: config }, integrations: [...BUNDLED_INTEGRATIONS, echoMethod as never] });
+  open.push(gw);
+  assert.equal((await gw.inject({ method: 'PUT', url: '/m' })).text(), 'got PUT');
+  // Without the definition the same config is refused at its key path.
+  await assert.rejects(createGateway({ source: { text: config, file: 'c.yaml' } }), /c\.yaml:3.*integration/);
+  // And the schema of a registered type is enforced like a bundled one.
+  await assert.rejects(
+    createGateway({ source: { text: config.replace('prefix: "got "', 'prefix: 7, extra: 1'), file: 'c.yaml' }, integrations: [...BUNDLED_INTEGRATIONS, echoMethod as never] }),
+    /c\.yaml:3/,
+  );
 });
