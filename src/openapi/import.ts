@@ -785,7 +785,7 @@ class Importer {
       if (t === 'NONE' || t === 'AWS_IAM') {
         route.authorizationType = t;
         if (t === 'AWS_IAM')
-          this.#warn([...at, `${EXT}auth`], 'AWS_IAM (SigV4) authorization is not supported yet: this route must refuse traffic until it is');
+          this.#warn([...at, `${EXT}auth`], 'AWS_IAM (SigV4): checked by the aws-iam plugin of the API that serves this document (docs/aws-iam.md); without one this route refuses traffic');
       } else this.#error([...at, `${EXT}auth`], `${EXT}auth must be { type: NONE | AWS_IAM }`);
     }
 
