@@ -74,6 +74,21 @@ exec 2>&1
 set -e -o pipefail
 `;
 
+/**
+ * Process groups of `run background` blocks still running: killed if this process exits without
+ * tearing its pages down (a test-runner timeout), so no gateway outlives the test.
+ */
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pid of liveGroups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 /** Serialises in-process validations: a block's `env` is set on process.env while it compiles. */
 let compileChain: Promise<unknown> = Promise.resolve();
 
@@ -340,7 +355,13 @@ exec "${process.execPath}" "${join(ROOT, 'bin', 'turnpike')}" "$@"
     let output = '';
     p.stdout?.setEncoding('utf8').on('data', (c: string) => (output += c));
     p.stderr?.setEncoding('utf8').on('data', (c: string) => (output += c));
-    const exited = new Promise<number | null>((r) => p.once('close', (code) => r(code)));
+    if (p.pid !== undefined) liveGroups.add(p.pid);
+    const exited = new Promise<number | null>((r) =>
+      p.once('close', (code) => {
+        if (p.pid !== undefined) liveGroups.delete(p.pid);
+        r(code);
+      }),
+    );
     const bg: Background = { proc: p, output: () => this.#unsubst(output), exited, at };
     this.#background.set(id, bg);
     const wait = a.wait ? this.#subst(a.wait) : undefined;
@@ -441,7 +462,7 @@ exec "${process.execPath}" "${join(ROOT, 'bin', 'turnpike')}" "$@"
         found++;
         const help = await turnpikeHelp(cmd);
         if (!help.ok) {
-          this.#fail(at, `\`turnpike ${cmd.join(' ')}\`: no such command:\n${help.text}`);
+          this.#fail(at, `\`turnpike ${cmd.join(' ')}\`: no such command (its --help does not describe it)`);
           continue;
         }
         for (const w of words) {
