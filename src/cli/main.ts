@@ -11,6 +11,7 @@ import { buildTable, configureAwsServing, fullSchema, readConfigFile, validateDo
 import { GatewayMetrics } from '../observability/metrics.js';
 import { describeTable } from '../server/describe.js';
 import { serve } from '../server/serve.js';
+import { loadTls } from '../server/tls.js';
 import { PoolRegistry } from '../upstream/upstream.js';
 import { DATABASE_ENV, databaseServeOptions, exportDatabase, registerClusterCommands } from './cluster.js';
 import { registerKeysCommand } from './keys.js';
@@ -40,6 +41,8 @@ async function compileOnly(file: string) {
   try {
     const doc = await readConfigFile(file);
     const table = buildTable(doc, { logger, metrics: new GatewayMetrics(), pools: new PoolRegistry() });
+    // Certificates and keys too: serve reads them before it listens (and refuses the file if they fail).
+    loadTls(doc);
     // Parser warnings do not fail the file, but they are worth seeing.
     for (const w of doc.warnings) process.stderr.write(`${formatDiagnostic(w)}\n`);
     return table;
