@@ -207,6 +207,10 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         else err([...at, 'plugins', name], (e as Error).message);
         return null;
       }
+      for (const phase of [...REQUEST_PHASES, ...RESPONSE_PHASES, ...LOG_PHASES]) {
+        // The declared phases are what docs, order tests and `turnpike routes` rely on: a hook elsewhere is a plugin bug.
+        if (hooks[phase] !== undefined && !def.phases.includes(phase)) throw new Error(`plugin "${name}" returned a ${phase} hook but declares phases [${def.phases.join(', ')}]`);
+      }
       const inst = { def, hooks };
       instances.set(cfg, inst);
       return inst;

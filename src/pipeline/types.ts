@@ -69,8 +69,10 @@ export interface PluginDeps {
 
 export interface PluginDefinition<C = Record<string, unknown>> {
   name: string;
-  /** Higher runs first within a phase; ties by name. */
+  /** Higher runs first within a phase; no two bundled plugins share a priority in a phase (a test pins it). */
   priority: number;
+  /** The phases its hooks run in (`done` and `close` need no listing); compile refuses a hook for any other. */
+  phases: readonly (RequestPhase | ResponsePhase | 'log')[];
   description: string;
   /** Validates the config, gives defaults and the docs. Must be an object schema. */
   configSchema: TObject;

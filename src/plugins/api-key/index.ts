@@ -224,6 +224,7 @@ async function settle(ctx: RequestContext, fallback: CounterFallback, sel: Selec
 export const apiKey: PluginDefinition<ApiKeyPluginConfig> = {
   name: NAME,
   priority: 900,
+  phases: ['authenticate', 'rateLimit'],
   description: 'API keys (x-api-key or an authorizer\'s usageIdentifierKey) and usage plans (throttle and quota per key), as AWS REST APIs.',
   configSchema: schema,
   create(config, deps) {

@@ -54,6 +54,7 @@ export function iamAuthorizerOf(c: AwsIamCredential): Record<string, unknown> {
 export const awsIam: PluginDefinition<AwsIamConfig> = {
   name: 'aws-iam',
   priority: 1100,
+  phases: ['authenticate'],
   description: 'AWS_IAM authorization: verifies AWS Signature Version 4 against configured access keys.',
   configSchema: schema,
   needsRequestBody: true,

@@ -65,6 +65,7 @@ export const concurrencyLimit: PluginDefinition<ConcurrencyLimitConfig> = {
   name: NAME,
   // After rate-limit (800): a request refused for its rate never holds a slot.
   priority: 750,
+  phases: ['rateLimit'],
   description: 'At most `max` requests in flight on the route (per node, also with --workers N); 503 with Retry-After beyond it.',
   configSchema: schema,
   create(config, deps) {

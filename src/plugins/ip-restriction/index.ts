@@ -19,6 +19,7 @@ export type { IpRestrictionConfig } from './schema.js';
 export const ipRestriction: PluginDefinition<IpRestrictionConfig> = {
   name: 'ip-restriction',
   priority: 3000,
+  phases: ['onRequest'],
   description: 'Allows or refuses clients by IPv4/IPv6 CIDR (client address resolved through trusted proxies only).',
   configSchema: schema,
   create(config, deps) {

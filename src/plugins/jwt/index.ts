@@ -381,6 +381,7 @@ function unauthorized(apiType: 'http' | 'rest', description: string | undefined)
 export const jwt: PluginDefinition<JwtConfig> = {
   name: 'jwt',
   priority: 1050,
+  phases: ['authenticate', 'authorize'],
   description: 'JWT authorizer as AWS HTTP APIs do it (and Cognito user pools): verifies the token, checks claims and scopes, passes the claims on.',
   configSchema: schema,
   create(config, deps) {

@@ -480,6 +480,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
 export const lambdaAuthorizer: PluginDefinition<LambdaAuthorizerConfig> = {
   name: 'lambda-authorizer',
   priority: 1000,
+  phases: ['authenticate'],
   description: 'Lambda (custom) authorizer: TOKEN/REQUEST (REST) and HTTP API 1.0/2.0 authorizers, IAM policy evaluation per method ARN, result caching per identity.',
   configSchema: schema,
   create(config, deps) {

@@ -183,6 +183,7 @@ class RateHeaders {
 export const rateLimit: PluginDefinition<RateLimitConfig> = {
   name: 'rate-limit',
   priority: 800,
+  phases: ['rateLimit', 'transformResponse'],
   description: 'Stacked sliding-window and token-bucket rate limits per key, local or in Redis (429 Too Many Requests).',
   configSchema: schema,
   create(config, deps) {

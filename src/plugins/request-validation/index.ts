@@ -19,6 +19,7 @@ export type { RequestValidationConfig } from './schema.js';
 export const requestValidation: PluginDefinition<RequestValidationConfig> = {
   name: 'request-validation',
   priority: 1000,
+  phases: ['transformRequest'],
   description: 'Validates required parameters and the JSON body against a JSON Schema (draft-07, or draft-04 as AWS models), after every auth and limit check.',
   configSchema: schema,
   create(config) {

@@ -238,6 +238,7 @@ interface CompiledRule {
 export const waf: PluginDefinition<WafConfig> = {
   name: 'waf',
   priority: 2900,
+  phases: ['onRequest'],
   description: 'Web application firewall: ordered block/count/allow rules and a managed core set (SQL injection, XSS, path traversal, scanners).',
   configSchema: schema,
   create(config, deps) {
