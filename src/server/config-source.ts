@@ -3,6 +3,11 @@
  * mode. Either way the result is a SourceDocument that goes through the same validate -> compile ->
  * swap path, and workers get its text over IPC; a worker never opens a source itself (it only needs
  * `file`, the label its text is parsed under).
+ *
+ * A source gives the main document only. The version of what is served covers it and every file
+ * read for it (referenced OpenAPI documents, certificates, function modules...): the Reloader
+ * (reloader.ts) records those while it loads, watches them beside the source's own watch, and
+ * compiles only when one of them changed.
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
