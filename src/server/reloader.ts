@@ -6,9 +6,9 @@
  * and the TLS loader read or looked up, recorded by a ConfigReads (src/config/reads.ts). Its hash is
  * the table's version; its files are watched. A reload:
  *
- * 1. reads the main document from the source;
- * 2. replays the served version's reads against the disk with that document (no parse of referenced
- *    files, no compile): the same version means nothing changed, and nothing is built or swapped;
+ * 1. reads the main document from the source (its text only, when the source can give it unparsed);
+ * 2. replays the served version's reads against the disk with that text (no parse, no compile): the
+ *    same version means nothing changed, and nothing is built or swapped (`config unchanged`);
  * 3. otherwise loads a new version (validate, certificates, compile, recording every read again) and,
  *    if its version differs from the served one, swaps it in;
  * 4. watches the files of the served version plus those of the attempt (a rejected config may name a
@@ -27,6 +27,7 @@ import type { ConfigSource } from './config-source.js';
 import { type TlsState, loadTls } from './tls.js';
 import { FilesWatcher } from './watch.js';
 
+/** A version as a load gives it. */
 export interface LoadedConfig {
   readonly doc: SourceDocument;
   readonly table: RouteTable;
@@ -34,6 +35,22 @@ export interface LoadedConfig {
   readonly tls: TlsState | undefined;
   /** Every input of this version: `table.version` is `reads.version()`, `reads.files` are watched. */
   readonly reads: ConfigReads;
+}
+
+/**
+ * What is kept of a version while it is served. Not the parsed document: its syntax tree with
+ * positions is several times the size of the table (see collectStartupGarbage in serve.ts).
+ */
+export interface ServedConfig {
+  /** The main document's text (what workers are sent, what the Admin API shows). */
+  readonly text: string;
+  readonly table: RouteTable;
+  readonly tls: TlsState | undefined;
+  readonly reads: ConfigReads;
+}
+
+export function servedPart(l: LoadedConfig): ServedConfig {
+  return { text: l.doc.text, table: l.table, tls: l.tls, reads: l.reads };
 }
 
 /**
@@ -115,7 +132,7 @@ export interface ReloaderOptions {
   /** Builds a version (loadVersion with this process's deps), every read going through `reads`. */
   load: (doc: SourceDocument, reads: ConfigReads) => LoadedConfig;
   /** Serves `next` in place of `prev` (called only for a new version); closing `prev` is its business. */
-  apply: (next: LoadedConfig, prev: LoadedConfig) => void;
+  apply: (next: LoadedConfig, prev: ServedConfig) => void;
   logger: Logger;
   metrics: GatewayMetrics;
   /** Watch the files the served version read (serve's --watch; SIGHUP reloads either way). */
@@ -124,7 +141,7 @@ export interface ReloaderOptions {
 
 export class Reloader {
   readonly #o: ReloaderOptions;
-  #current: LoadedConfig;
+  #current: ServedConfig;
   #files: FilesWatcher | undefined;
   #stopSource: (() => void) | undefined;
   /** One reload at a time, in order. */
@@ -132,13 +149,13 @@ export class Reloader {
   /** A reload from the source is queued and has not started: further requests are redundant (it reads the newest state). */
   #queued = false;
 
-  constructor(opts: ReloaderOptions, first: LoadedConfig) {
+  constructor(opts: ReloaderOptions, first: ServedConfig) {
     this.#o = opts;
     this.#current = first;
   }
 
   /** The version being served. */
-  get current(): LoadedConfig {
+  get current(): ServedConfig {
     return this.#current;
   }
 
@@ -177,10 +194,12 @@ export class Reloader {
     const { source, logger, metrics } = this.#o;
     const reads = new ConfigReads();
     try {
-      const doc = text === undefined ? await source.read() : parseConfigText(text, source.file);
       const served = this.#current.table.version;
+      const raw = text ?? (await source.readText?.());
       // The served version's inputs read again: equal means a full load would build the same table.
-      if (this.#current.reads.recheck(doc.text).version() === served) return this.#unchanged(served, false);
+      if (raw !== undefined && this.#current.reads.recheck(raw).version() === served) return this.#unchanged(served, false);
+      const doc = raw === undefined ? await source.read() : parseConfigText(raw, source.file);
+      if (raw === undefined && this.#current.reads.recheck(doc.text).version() === served) return this.#unchanged(served, false);
       const next = this.#o.load(doc, reads);
       if (next.table.version === served) {
         void next.table.close();
@@ -193,7 +212,7 @@ export class Reloader {
         void next.table.close();
         throw err;
       }
-      this.#current = next;
+      this.#current = servedPart(next);
       source.loaded?.(next.doc);
       metrics.reloads.inc({ result: 'success' });
       lifecycle(logger).info({ version: next.table.version, routes: next.table.routes.length }, 'config reloaded');

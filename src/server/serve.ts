@@ -23,7 +23,7 @@ import { describeTable } from './describe.js';
 import { Gateway } from './gateway.js';
 import { applyTlsSettings, createTlsListener, installHttpsRedirect } from './listener.js';
 import { createListener } from './listener.js';
-import { type LoadedConfig, Reloader, type ReloaderOptions, lifecycle, loadVersion, reportConfigError } from './reloader.js';
+import { type LoadedConfig, Reloader, type ReloaderOptions, type ServedConfig, lifecycle, loadVersion, reportConfigError, servedPart } from './reloader.js';
 import type { TlsState } from './tls.js';
 // Node-wide counters: the primary serves its store to the workers (src/stores/cluster-counters.ts).
 import { counterStore } from '../config/index.js';
@@ -84,7 +84,7 @@ function versionLoader(deps: { logger: Logger; metrics: GatewayMetrics; pools: P
  * The first version (from the source, or in a worker from the text the primary sent): read, validate,
  * load its certificates, compile; or exit 1 with every problem on stderr, once.
  */
-async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMetrics, pools: PoolRegistry, text?: string): Promise<LoadedConfig> {
+async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMetrics, pools: PoolRegistry, text?: string): Promise<ServedConfig> {
   const source = configSource(opts, logger);
   const load = (doc: SourceDocument) => loadVersion(doc, { logger, metrics, pools });
   const docOf = async (t: string | undefined): Promise<SourceDocument> => (t === undefined ? await source.read() : parseConfigText(t, source.file));
@@ -109,7 +109,7 @@ async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMe
     // Watch mode also reloads Lambda-style handlers when modules they import change (an edit to the
     // handler file itself is a new config version: see src/integrations/function/runtime/registry.ts).
     if (opts.watch) functionRegistry(logger).watch(true);
-    return loaded;
+    return servedPart(loaded);
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
     reportConfigError(logger, err, 'start');
@@ -238,7 +238,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
         status: () => ({ pid: process.pid, version: gateway.table.version, workers: 1 }),
       },
       logger,
-      adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text: reloader.current.doc.text, version: gateway.table.version })), logger),
+      adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text: reloader.current.text, version: gateway.table.version })), logger),
     );
   }
 
@@ -399,7 +399,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const fork = (): Worker => {
     const w = cluster.fork({ TURNPIKE_WORKER: '1' });
     w.on('message', (m: WorkerMessage) => {
-      if (m.type === 'hello') w.send({ type: 'config', text: served().doc.text } satisfies PrimaryMessage);
+      if (m.type === 'hello') w.send({ type: 'config', text: served().text } satisfies PrimaryMessage);
       else if (m.type === 'listening') {
         listening.add(w.id);
         lifecycle(logger).info({ worker: w.id, workerPid: w.process.pid }, 'worker listening');
@@ -467,7 +467,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
       status: () => ({ pid: process.pid, version: served().table.version, workers: listening.size }),
     },
     logger,
-    adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text: served().doc.text, version: served().table.version })), logger),
+    adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text: served().text, version: served().table.version })), logger),
   );
   await listen(admin, opts.adminPort, opts.adminHost);
   const adminPortNum = (admin.address() as AddressInfo).port;
