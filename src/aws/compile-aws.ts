@@ -4,7 +4,6 @@
  * instead own host names. Stage variables are substituted into integration URIs and function names
  * at compile time. What Turnpike cannot enforce yet (authorizers, API keys, IAM) refuses traffic.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Integration } from '../compile/types.js';
@@ -31,6 +30,8 @@ export type KeyPath = (string | number)[];
 
 export interface AwsCompileContext {
   configDir: string;
+  /** Reads the OpenAPI document through the config's read recorder (src/config/reads.ts): its content is part of the version. */
+  readText: (file: string) => string;
   err: (path: KeyPath, message: string) => void;
   /** Diagnostics that come from the AWS document itself (its own file and positions). */
   report: (d: Diagnostic) => void;
@@ -178,7 +179,7 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
   const file = resolve(c.configDir, api.openapi as string);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = c.readText(file);
   } catch (e) {
     c.err([...apiPath, 'openapi'], `cannot read the OpenAPI document ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     return;
@@ -447,11 +448,14 @@ function overrideOrigin(origin: string, overrides: Readonly<Record<string, strin
   return o === undefined ? origin : o.replace(/\/+$/, '');
 }
 
-/** functions/NAME.mjs|.js|.cjs beside the document, as a Lambda bundle would name it. */
-export function findFunctionModule(docDir: string, name: string): string | undefined {
+/**
+ * functions/NAME.mjs|.js|.cjs beside the document, as a Lambda bundle would name it. `exists` records
+ * each lookup (src/config/reads.ts), so a candidate appearing later (a `.js` renamed to `.cjs`) is a new config version.
+ */
+export function findFunctionModule(docDir: string, name: string, exists: (path: string) => boolean): string | undefined {
   for (const ext of ['.mjs', '.js', '.cjs']) {
     const p = resolve(docDir, 'functions', `${name}${ext}`);
-    if (existsSync(p)) return p;
+    if (exists(p)) return p;
   }
   return undefined;
 }

@@ -4,13 +4,12 @@
  * swapped in with one assignment (src/server/gateway.ts); a failure leaves the old table serving.
  */
 import { type RedisClients, redisClients } from '../stores/redis-counters.js';
-import { createHash } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
+import { ConfigReads } from '../config/reads.js';
 import type { ApiConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
 import { resolveTlsPolicy } from '../config/tls-policy.js';
 import { MockIntegration } from '../integrations/mock/index.js';
@@ -57,6 +56,11 @@ export interface CompileDeps {
   fallbackCounters?: import('../stores/types.js').CounterStore;
   /** Redis clients by URL (default: the process's registry). */
   redis?: RedisClients;
+  /**
+   * Records every file compile reads or looks up; the table's version is taken from it (so it covers
+   * what was recorded before compile too, e.g. certificates). Default: a new recorder.
+   */
+  reads?: ConfigReads;
 }
 
 type PluginMap = Record<string, unknown> | undefined;
@@ -99,6 +103,9 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     diagnostics.push({ file: doc.file, line: pos.line, column: pos.column, path: keyPath(path), message, severity: 'error' });
   };
   const configDir = dirname(doc.file);
+  // Every file below is read through this recorder, never with node:fs directly: the version covers them all.
+  const reads = deps.reads ?? new ConfigReads();
+  reads.document(doc.text);
   const pluginDefs = new Map(deps.plugins.map((p) => [p.name, p]));
   const integrationDefs = new Map((deps.integrations ?? BUNDLED_INTEGRATIONS).map((d) => [d.type, d]));
 
@@ -117,7 +124,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         const bad = u.retries !== undefined ? nonIdempotentListed(u.retries) : [];
         if (bad.length > 0) err(['upstreams', name, 'retries', 'methods'], `${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not idempotent: set retries.retryNonIdempotent: true to retry ${bad.length > 1 ? 'them' : 'it'}, or remove ${bad.length > 1 ? 'them' : 'it'}`);
         if (u.dns?.minTtlMs !== undefined && u.dns.maxTtlMs !== undefined && u.dns.minTtlMs > u.dns.maxTtlMs) err(['upstreams', name, 'dns', 'minTtlMs'], `minTtlMs (${u.dns.minTtlMs}) must not exceed maxTtlMs (${u.dns.maxTtlMs})`);
-        const up = new Upstream(name, u, deps.pools, configDir, { logger: deps.logger });
+        const up = new Upstream(name, u, deps.pools, configDir, { logger: deps.logger, readText: (f) => reads.readText(f) });
         if (up.health !== undefined) registerHealthGauge(deps.metrics.registry);
         if (up.stats !== undefined) registerResilienceMetrics(deps.metrics.registry);
         upstreams.set(name, up);
@@ -141,13 +148,14 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         invoker = new RemoteFunction(def.endpoint, def.remoteName ?? name, { timeoutMs: def.timeoutMs ?? 3000 });
       } else if (def.module !== undefined) {
         const module = resolve(configDir, def.module);
-        if (!existsSync(module)) {
+        if (!reads.exists(module)) {
           err(['functions', name, 'module'], `handler file not found: ${module}`);
           return undefined;
         }
         const pool = deps.functions.get({
           name,
           module,
+          codeHash: reads.stateOf(module),
           export: def.export,
           timeoutMs: def.timeoutMs,
           concurrency: def.concurrency,
@@ -168,12 +176,12 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       if (config.functions?.[name] !== undefined) return invokerFor(name, at);
       const known = invokers.get(`arn:${docDir}:${name}`);
       if (known) return known;
-      const module = findFunctionModule(docDir, name);
+      const module = findFunctionModule(docDir, name, (p) => reads.exists(p));
       if (module === undefined) {
         err(at, `Lambda function "${name}" has no handler: add functions/${name}.mjs (or .js/.cjs) beside the document, or map it under "functions"`);
         return undefined;
       }
-      const pool = deps.functions.get({ name, module });
+      const pool = deps.functions.get({ name, module, codeHash: reads.stateOf(module) });
       functionPools.push(pool);
       invokers.set(`arn:${docDir}:${name}`, pool);
       // Authorizer plugins look functions up by name; a document's own function is found that way too.
@@ -371,6 +379,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         if (api.routes !== undefined && api.routes.length > 0) err([...apiPath, 'routes'], 'an API served from "openapi" takes its routes from the document; remove "routes"');
         compileAwsApi(api, apiPath, {
           configDir,
+          readText: (f) => reads.readText(f),
           err,
           report: (d) => (d.severity === 'error' ? diagnostics.push(d) : warnings.push(d)),
           addRoute,
@@ -423,7 +432,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     if (diagnostics.length > 0 || !router) throw new ConfigError(diagnostics);
 
     return makeTable({
-      version: createHash('sha256').update(doc.text).digest('hex').slice(0, 12),
+      version: reads.version(),
       source: doc.file,
       router,
       routes: Object.freeze(routes),

@@ -140,11 +140,14 @@ export function fallbackCounterStore(): CounterStore {
   return ownCounters;
 }
 
-export function buildTable(
-  doc: SourceDocument,
-  deps: Omit<CompileDeps, 'plugins' | 'functions' | 'counters'> & { functions?: FunctionRegistry; counters?: CounterStore },
-): RouteTable {
-  const config = validateDocument(doc);
+export type BuildDeps = Omit<CompileDeps, 'plugins' | 'functions' | 'counters'> & { functions?: FunctionRegistry; counters?: CounterStore };
+
+export function buildTable(doc: SourceDocument, deps: BuildDeps): RouteTable {
+  return compileValidated(validateDocument(doc), doc, deps);
+}
+
+/** Compiles a document validateDocument() accepted (for callers that load more between the two steps, e.g. certificates). */
+export function compileValidated(config: GatewayConfig, doc: SourceDocument, deps: BuildDeps): RouteTable {
   return compile(config, doc, {
     ...deps,
     functions: deps.functions ?? functionRegistry(deps.logger),

@@ -11,11 +11,11 @@
  * src/config/tls-policy.ts and goes into every context.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import tls, { type SecureContext, type TLSSocket } from 'node:tls';
 import { ConfigError, type Diagnostic, formatPath } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
+import { ConfigReads } from '../config/reads.js';
 import { type TlsPolicy, resolveTlsPolicy } from '../config/tls-policy.js';
 
 export type ClientCertMode = 'none' | 'optional' | 'required';
@@ -86,9 +86,10 @@ function bool(v: unknown, def: boolean): boolean {
 /**
  * Reads every certificate, key and CA the config's `server.tls` names (relative paths are relative to
  * the config file) and builds the contexts. Throws ConfigError with every problem found.
- * Returns undefined when the config has no `server.tls`.
+ * Returns undefined when the config has no `server.tls`. The files are read through `reads`, the
+ * config version's recorder (src/config/reads.ts): a renewed certificate is a new config version.
  */
-export function loadTls(doc: SourceDocument): TlsState | undefined {
+export function loadTls(doc: SourceDocument, reads: ConfigReads = new ConfigReads()): TlsState | undefined {
   const raw = rawTlsConfig(doc);
   if (raw === undefined) return undefined;
   const base = dirname(resolve(doc.file));
@@ -106,7 +107,7 @@ export function loadTls(doc: SourceDocument): TlsState | undefined {
     }
     const abs = resolve(base, value);
     try {
-      const buf = readFileSync(abs);
+      const buf = reads.readFile(abs);
       hash.update(abs).update('\0').update(buf).update('\0');
       return buf;
     } catch (err) {
