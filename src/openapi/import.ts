@@ -784,6 +784,8 @@ class Importer {
       const t = isRecord(auth) && typeof auth.type === 'string' ? auth.type.toUpperCase() : undefined;
       if (t === 'NONE' || t === 'AWS_IAM') {
         route.authorizationType = t;
+        if (t === 'AWS_IAM')
+          this.#warn([...at, `${EXT}auth`], 'AWS_IAM (SigV4): checked by the aws-iam plugin of the API that serves this document (docs/aws-iam.md); without one this route refuses traffic');
       } else this.#error([...at, `${EXT}auth`], `${EXT}auth must be { type: NONE | AWS_IAM }`);
     }
 
