@@ -16,7 +16,7 @@ import { HttpIntegration, compileHeaderOps } from '../integrations/http/index.js
 import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
 import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
 import { MockIntegration } from '../integrations/mock/index.js';
-import { compileAwsApi, findFunctionModule } from '../aws/compile-aws.js';
+import { lazyModule } from '../util/lazy.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
 import type { DoneHook, LogHook, PluginDefinition, PluginDeps, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
@@ -27,6 +27,10 @@ import { registerHealthGauge } from '../upstream/health.js';
 import { registerResilienceMetrics } from '../upstream/metrics.js';
 import { nonIdempotentListed } from '../upstream/retry.js';
 import type { CompiledRoute, ErrorRenderer, Integration, Limits, RouteTable } from './types.js';
+
+// APIs served from an AWS document (`openapi:`) pull in the importer, VTL templates, request
+// validation and the authorizer plugins: loaded only when a config has one (src/util/lazy.ts).
+const aws = lazyModule<typeof import('../aws/compile-aws.js')>('../aws/compile-aws.js', import.meta.url);
 
 export const DEFAULT_LIMITS: Limits = {
   headerBytes: 16_384,
@@ -159,7 +163,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       if (config.functions?.[name] !== undefined) return invokerFor(name, at);
       const known = invokers.get(`arn:${docDir}:${name}`);
       if (known) return known;
-      const module = findFunctionModule(docDir, name);
+      const module = aws().findFunctionModule(docDir, name);
       if (module === undefined) {
         err(at, `Lambda function "${name}" has no handler: add functions/${name}.mjs (or .js/.cjs) beside the document, or map it under "functions"`);
         return undefined;
@@ -374,7 +378,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       });
       if (api.openapi !== undefined) {
         if (api.routes !== undefined && api.routes.length > 0) err([...apiPath, 'routes'], 'an API served from "openapi" takes its routes from the document; remove "routes"');
-        compileAwsApi(api, apiPath, {
+        aws().compileAwsApi(api, apiPath, {
           configDir,
           err,
           report: (d) => (d.severity === 'error' ? diagnostics.push(d) : warnings.push(d)),

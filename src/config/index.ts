@@ -14,16 +14,53 @@ import type { CounterStore } from '../stores/types.js';
 import { ConfigError } from './diagnostics.js';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { detectApiType, parseAwsSource } from '../openapi/index.js';
+import { lazyModule } from '../util/lazy.js';
 import { type SourceDocument, loadSourceFile, parseSource } from './load.js';
 import { type GatewayConfig, buildConfigSchema } from './schema.js';
 import { createValidator } from './validate.js';
+import { Type } from '@sinclair/typebox';
 
-let validator: ReturnType<typeof createValidator<GatewayConfig>> | undefined;
+// The AWS OpenAPI/Swagger reader: only for files that look like AWS documents.
+const openapi = lazyModule<typeof import('../openapi/index.js')>('../openapi/index.js', import.meta.url);
+
+/**
+ * The config validator, compiled for the plugins configs so far named (start-up cost: compiling the
+ * schema with all eleven plugin schemas in place at three levels was most of `serve`'s start; with only
+ * the named ones it is a fraction). A plugin's schema only ever applies to a value under its name in a
+ * `plugins` map, so the plugins a document does not name cannot change its result: they keep their key
+ * (unknown names and did-you-mean work as before) with a stub schema. The set only grows, so a run of
+ * reloads compiles at most once per newly named plugin.
+ */
+let validator: { names: ReadonlySet<string>; check: ReturnType<typeof createValidator<GatewayConfig>> } | undefined;
 function validate(doc: SourceDocument) {
-  // coerceTypes: `${PORT}` interpolates to a string; numbers and booleans written that way must still validate.
-  validator ??= createValidator<GatewayConfig>(buildConfigSchema(pluginSchemas(BUNDLED_PLUGINS)), { coerceTypes: true });
-  return validator(doc);
+  const named = pluginNamesIn(doc.data);
+  if (validator === undefined || [...named].some((n) => !validator?.names.has(n))) {
+    const names = new Set([...(validator?.names ?? []), ...named]);
+    const stub = Type.Object({});
+    const schemas = Object.fromEntries(Object.entries(pluginSchemas(BUNDLED_PLUGINS)).map(([name, schema]) => [name, names.has(name) ? schema : stub]));
+    // coerceTypes: `${PORT}` interpolates to a string; numbers and booleans written that way must still validate.
+    validator = { names, check: createValidator<GatewayConfig>(buildConfigSchema(schemas), { coerceTypes: true }) };
+  }
+  return validator.check(doc);
+}
+
+/** Bundled plugin names used as a key of any `plugins` object anywhere in `data`: a superset of what the schema checks. */
+function pluginNamesIn(data: unknown): Set<string> {
+  const bundled = new Set(BUNDLED_PLUGINS.map((p) => p.name));
+  const found = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'plugins' && x !== null && typeof x === 'object' && !Array.isArray(x)) for (const n of Object.keys(x)) if (bundled.has(n)) found.add(n);
+      walk(x);
+    }
+  };
+  walk(data);
+  return found;
 }
 
 export function fullSchema() {
@@ -55,7 +92,7 @@ export function validateDocument(doc: SourceDocument): GatewayConfig {
           name: title,
           openapi: basename(doc.file),
           ...(awsServing.stage !== undefined || awsServing.variables !== undefined
-            ? { stages: { [awsServing.stage ?? (detectApiType(doc.data) === 'http' ? '$default' : 'dev')]: { variables: { ...awsServing.variables } } } }
+            ? { stages: { [awsServing.stage ?? (openapi().detectApiType(doc.data) === 'http' ? '$default' : 'dev')]: { variables: { ...awsServing.variables } } } }
             : {}),
         },
       ],
@@ -80,7 +117,7 @@ export async function readConfigFile(file: string): Promise<SourceDocument> {
 export function parseConfigText(text: string, file: string): SourceDocument {
   if (looksLikeOpenApi(text)) {
     try {
-      const doc = parseAwsSource(text, file);
+      const doc = openapi().parseAwsSource(text, file);
       if (isOpenApiDocument(doc.data)) return doc;
     } catch {
       // not parseable as an AWS document: let the native loader report the syntax error
