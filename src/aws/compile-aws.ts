@@ -4,18 +4,16 @@
  * instead own host names. Stage variables are substituted into integration URIs and function names
  * at compile time. What Turnpike cannot enforce yet (authorizers, API keys, IAM) refuses traffic.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { ErrorRenderer, Integration } from '../compile/types.js';
-import { type ErrorCode, ERRORS } from '../errors/catalogue.js';
-import { gatewayInput } from '../integrations/aws/index.js';
-import type { RequestContext } from '../pipeline/context.js';
-import { type GatewayResponseType, GatewayResponses } from './gateway-responses.js';
+import type { Integration } from '../compile/types.js';
+import { type ErrorCode, denial } from '../errors/catalogue.js';
+import { awsErrorDialect } from './dialect.js';
+import { GatewayResponses } from './gateway-responses.js';
+import { requestValidationConfig } from './request-validation.js';
 import { fromAwsCors } from '../plugins/cors/index.js';
 import { jwtConfigFromAws } from '../plugins/jwt/index.js';
 import { lambdaAuthorizerConfigFromAws } from '../plugins/lambda-authorizer/index.js';
-import { type RequestValidator, compileRequestValidator } from './validation.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { ApiConfig } from '../config/schema.js';
 import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
@@ -23,13 +21,17 @@ import { HttpIntegration } from '../integrations/http/index.js';
 import { AwsIntegration as AwsNonProxyIntegration } from '../integrations/aws/index.js';
 import { MockIntegration } from '../integrations/mock/index.js';
 import { type AwsApiModel, type AwsIntegration, type AwsRoute, importAwsDocument, parseAwsSource } from '../openapi/index.js';
-import type { EarlyResponse, RequestHook } from '../pipeline/types.js';
+import { isApiKeyScheme, isIamScheme } from '../openapi/types.js';
+import type { RequestHook, ResponseHook } from '../pipeline/types.js';
+import { proxyRequestParameters } from './proxy-parameters.js';
 import { type PoolRegistry, Upstream } from '../upstream/upstream.js';
 
 export type KeyPath = (string | number)[];
 
 export interface AwsCompileContext {
   configDir: string;
+  /** Reads the OpenAPI document through the config's read recorder (src/config/reads.ts): its content is part of the version. */
+  readText: (file: string) => string;
   err: (path: KeyPath, message: string) => void;
   /** Diagnostics that come from the AWS document itself (its own file and positions). */
   report: (d: Diagnostic) => void;
@@ -65,8 +67,8 @@ type PluginEntry = import('../compile/compile.js').PluginChoice extends Map<stri
 interface RouteSecurity {
   /** The route's plugin set: the API's, plus the security plugins this route's AWS security needs. */
   plugins: import('../compile/compile.js').PluginChoice;
-  /** Set when a mechanism the route requires cannot be enforced: the route refuses traffic. */
-  refused?: { type: GatewayResponseType; why: string };
+  /** Set when a mechanism the route requires cannot be enforced: the route refuses traffic (fails closed). */
+  refused?: { code: ErrorCode; why: string };
 }
 
 /** Shared inputs for mapping AWS security schemes onto plugins, with config objects cached so that one
@@ -86,9 +88,13 @@ interface SecurityMapper {
 
 /**
  * Maps a route's AWS security onto plugins: JWT and Cognito authorizers -> jwt, TOKEN/REQUEST
- * authorizers -> lambda-authorizer, `api_key` -> api-key (with x-amazon-apigateway-api-key-source),
- * AWS_IAM -> the API's aws-iam plugin config (it holds the credentials). Of several alternative
- * requirements (OpenAPI's OR), the first is enforced. What cannot be enforced refuses traffic.
+ * authorizers -> lambda-authorizer, API key schemes -> api-key (with x-amazon-apigateway-api-key-source),
+ * IAM in every form AWS documents (x-amazon-apigateway-auth {type: AWS_IAM}, a scheme with
+ * x-amazon-apigateway-authtype awsSigv4) -> the API's aws-iam plugin config (it holds the credentials).
+ * Of several alternative requirements (OpenAPI's OR), the first is enforced, all of it.
+ *
+ * Fail closed: a scheme that is not defined, has no authorizer Turnpike can run, or an authorizer
+ * type it does not know makes the route refuse every request (500, never the integration).
  */
 function routeSecurity(route: AwsRoute, base: import('../compile/compile.js').PluginChoice, m: SecurityMapper): RouteSecurity {
   let plugins = base;
@@ -104,29 +110,37 @@ function routeSecurity(route: AwsRoute, base: import('../compile/compile.js').Pl
     }
     return cfg;
   };
-  if (route.authorizationType === 'AWS_IAM') {
-    if (!m.iam) return { plugins, refused: { type: 'MISSING_AUTHENTICATION_TOKEN', why: 'AWS_IAM needs credentials: configure the aws-iam plugin on this API' } };
-    add('aws-iam', m.iam.cfg);
-  }
+  const refuse = (code: ErrorCode, why: string): RouteSecurity => ({ plugins, refused: { code, why } });
+  let iam = route.authorizationType === 'AWS_IAM';
+  let apiKey = route.apiKeyRequired;
   const requirement = route.security[0] ?? [];
   for (const req of requirement) {
-    if (req.scheme === 'api_key') continue;
     const scheme = m.model.securitySchemes[req.scheme];
-    const type = String(scheme?.authorizer?.type ?? '').toLowerCase();
-    if (!scheme || scheme.authorizer === undefined) continue;
+    if (isApiKeyScheme(req.scheme, scheme)) {
+      apiKey = true;
+      continue;
+    }
+    if (scheme === undefined) return refuse('ROUTE_MISCONFIGURED', `security scheme "${req.scheme}" is not defined`);
+    if (isIamScheme(scheme)) {
+      iam = true;
+      continue;
+    }
+    if (scheme.authorizer === undefined)
+      return refuse('ROUTE_MISCONFIGURED', `security scheme "${req.scheme}" (type ${scheme.type}${scheme.authType ? `, authtype ${scheme.authType}` : ''}) has no authorizer Turnpike can enforce`);
+    const type = String(scheme.authorizer.type ?? '').toLowerCase();
     try {
       if (type === 'jwt' || type === 'cognito_user_pools') {
         const scopes = [...req.scopes].sort();
         add('jwt', cached(`jwt ${req.scheme} ${scopes.join(' ')}`, () => jwtConfigFromAws(scheme, scopes) as unknown as Record<string, unknown>));
       } else if (type === 'token' || type === 'request') {
         const fnRef = scheme.authorizerFunction;
-        if (!fnRef) return { plugins, refused: { type: 'AUTHORIZER_CONFIGURATION_ERROR', why: `authorizer "${req.scheme}" has no Lambda function URI` } };
+        if (!fnRef) return refuse('AUTHORIZER_CONFIGURATION_ERROR', `authorizer "${req.scheme}" has no Lambda function URI`);
         const { value: fnName, missing } = substituteStageVariables(fnRef.name, m.vars);
         if (missing.length > 0) {
           m.c.err(m.at, `authorizer "${req.scheme}" uses stage variable(s) ${missing.join(', ')} that stage "${m.stage}" does not define`);
-          return { plugins };
+          return refuse('AUTHORIZER_CONFIGURATION_ERROR', 'unresolved stage variables');
         }
-        if (!m.c.functionForArn(fnName, m.docDir, m.at)) return { plugins };
+        if (!m.c.functionForArn(fnName, m.docDir, m.at)) return refuse('AUTHORIZER_CONFIGURATION_ERROR', `authorizer function "${fnName}" not found`);
         add(
           'lambda-authorizer',
           cached(`lambda ${req.scheme}`, () => {
@@ -136,82 +150,36 @@ function routeSecurity(route: AwsRoute, base: import('../compile/compile.js').Pl
           }),
         );
       } else {
-        return { plugins, refused: { type: 'UNAUTHORIZED', why: `authorizer "${req.scheme}" of type ${type} is not supported` } };
+        return refuse('AUTHORIZER_CONFIGURATION_ERROR', `authorizer "${req.scheme}" of type ${type} is not supported`);
       }
     } catch (e) {
       m.c.err(m.at, `security scheme "${req.scheme}": ${(e as Error).message}`);
-      return { plugins };
+      return refuse('AUTHORIZER_CONFIGURATION_ERROR', (e as Error).message);
     }
   }
-  if (route.apiKeyRequired) add('api-key', cached('api-key', () => ({ source: m.model.apiKeySource })));
+  if (iam) {
+    if (!m.iam) return refuse('MISSING_AUTHENTICATION', 'AWS_IAM needs credentials: configure the aws-iam plugin on this API');
+    add('aws-iam', m.iam.cfg);
+  }
+  if (apiKey) add('api-key', cached('api-key', () => ({ source: m.model.apiKeySource })));
   return { plugins };
 }
 
-/** Gateway errors of an AWS route answered as the API's gateway responses (AWS's defaults unless customised). */
-const GATEWAY_TYPE_OF: Partial<Record<ErrorCode, GatewayResponseType>> = {
-  UPSTREAM_TIMEOUT: 'INTEGRATION_TIMEOUT',
-  UPSTREAM_UNAVAILABLE: 'INTEGRATION_FAILURE',
-  UPSTREAM_BAD_RESPONSE: 'INTEGRATION_FAILURE',
-  BODY_TOO_LARGE: 'REQUEST_TOO_LARGE',
-  INTERNAL_ERROR: 'DEFAULT_5XX',
-  SERVICE_UNAVAILABLE: 'DEFAULT_5XX',
-  ROUTE_NOT_FOUND: 'MISSING_AUTHENTICATION_TOKEN',
-  METHOD_NOT_ALLOWED: 'MISSING_AUTHENTICATION_TOKEN',
-  WAF_BLOCKED: 'WAF_FILTERED',
-  IP_FORBIDDEN: 'ACCESS_DENIED',
+const setRequestIdHeader: ResponseHook = (ctx) => {
+  ctx.response.headers.set('x-amzn-requestid', ctx.id);
 };
 
-type EarlyAnswer = (type: GatewayResponseType, ctx: RequestContext, message?: string) => EarlyResponse;
-
-function gatewayEarly(gr: GatewayResponses, stage: string, vars: Record<string, string>): EarlyAnswer {
-  return (type, ctx, message) => {
-    const a = gr.answer(type, gatewayInput(ctx, stage, vars, message));
-    const headers: Record<string, string> = {};
-    for (const [k, v] of a.headers) headers[k.toLowerCase()] = v;
-    if (gr.apiType === 'rest') headers['x-amzn-requestid'] = ctx.id;
-    return { status: a.status, headers, body: a.body };
-  };
-}
-
-function validationHook(validator: RequestValidator, early: EarlyAnswer): RequestHook {
-  return async (ctx) => {
-    const body = await ctx.readBody();
-    const r = validator.validate({
-      body: body.length > 0 ? body : undefined,
-      contentType: ctx.req.headers['content-type'],
-      headers: ctx.req.headers,
-      query: new URLSearchParams(ctx.rawQuery),
-      pathParams: ctx.params ?? {},
-    });
-    return r.ok ? undefined : early(r.kind, ctx, r.message);
-  };
-}
-
-function gatewayAnswerer(gr: GatewayResponses, stage: string, vars: Record<string, string>) {
-  const early = (type: GatewayResponseType, ctx: RequestContext): EarlyResponse => {
-    const a = gr.answer(type, gatewayInput(ctx, stage, vars));
-    const headers: Record<string, string> = {};
-    for (const [k, v] of a.headers) headers[k.toLowerCase()] = v;
-    if (gr.apiType === 'rest') headers['x-amzn-requestid'] = ctx.id;
-    return { status: a.status, headers, body: a.body };
-  };
-  const refuseWith =
-    (type: GatewayResponseType): RequestHook =>
-    (ctx) =>
-      early(type, ctx);
-  const errorAnswer: ErrorRenderer = (code, ctx) => {
-    const type = GATEWAY_TYPE_OF[code] ?? (ERRORS[code].status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
-    const e = early(type, ctx);
-    return { status: e.status, headers: Object.entries(e.headers ?? {}), body: e.body as string };
-  };
-  return { refuseWith, errorAnswer };
-}
+/** A hook that refuses every request with one code (a route that cannot be served as configured). */
+const refuseWith = (code: ErrorCode): RequestHook => {
+  const d = denial(code);
+  return () => d;
+};
 
 export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileContext): void {
   const file = resolve(c.configDir, api.openapi as string);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = c.readText(file);
   } catch (e) {
     c.err([...apiPath, 'openapi'], `cannot read the OpenAPI document ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     return;
@@ -252,7 +220,7 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
   for (const [stageName, stage] of Object.entries(stages)) {
     const at: KeyPath = api.stages ? [...apiPath, 'stages', stageName] : [...apiPath, 'openapi'];
     const vars = stage.variables ?? {};
-    const { refuseWith, errorAnswer } = gatewayAnswerer(gr, stageName, vars);
+    const errorAnswer = awsErrorDialect(gr, stageName, vars);
     const hosts = stage.hosts ?? api.hosts ?? [];
     const prefix = stage.hosts !== undefined || (model.apiType === 'http' && stageName === '$default') ? '' : `/${stageName}`;
     const stagePath = (p: string) => (p === '$default' ? (prefix ? `${prefix}/{proxy+}` : '$default') : p === '/' ? prefix || '/' : prefix + p);
@@ -277,25 +245,38 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
       });
       const refused = security.refused;
       if (refused) {
-        c.logger.warn({ api: api.name, route: name, reason: refused.why }, 'route refuses traffic until its security is supported');
-        leading.push(refuseWith(refused.type));
+        c.logger.warn({ api: api.name, route: name, reason: refused.why, code: refused.code }, 'route refuses traffic: its security cannot be enforced');
+        leading.push(refuseWith(refused.code));
       }
-      // Request validation runs after authentication, as on AWS (x-amazon-apigateway-request-validators).
-      try {
-        const validator = compileRequestValidator(route, model);
-        if (validator) leading.push(validationHook(validator, gatewayEarly(gr, stageName, vars)));
-      } catch (e) {
-        c.err(at, `${route.location}: request validation: ${(e as Error).message}`);
+      // Request validation is a plugin in transformRequest: after every auth and limit check, as on AWS.
+      let routePlugins = security.plugins;
+      const validation = requestValidationConfig(route, model);
+      if (validation !== undefined) {
+        routePlugins = new Map(routePlugins);
+        routePlugins.set('request-validation', { cfg: validation as unknown as Record<string, unknown>, scope: 'route' });
       }
       let integration: Integration | undefined;
       const ai = route.integration;
       if (ai === undefined) {
-        leading.push(refuseWith('API_CONFIGURATION_ERROR'));
+        leading.push(refuseWith('ROUTE_MISCONFIGURED'));
         integration = new MockIntegration({ type: 'mock', status: 500 });
       } else {
         integration = buildIntegration(ai, route, model, { api, stageName, vars, path, docDir, at, c, gr });
       }
       if (!integration) continue;
+      const trailing: RequestHook[] = [];
+      const responseHooks: ResponseHook[] = [];
+      if (ai?.type === 'http_proxy') {
+        try {
+          const mapping = proxyRequestParameters(ai.requestParameters, stageName, vars, route.path);
+          if (mapping !== undefined) trailing.push(mapping);
+        } catch (e) {
+          c.err(at, `${route.location}: x-amazon-apigateway-integration.requestParameters: ${(e as Error).message}`);
+          continue;
+        }
+        // REST answers carry x-amzn-RequestId whatever the integration (recorded on HTTP_PROXY answers too).
+        if (model.apiType === 'rest') responseHooks.push(setRequestIdHeader);
+      }
       // The stage root answers at /{stage} and /{stage}/ alike.
       const paths = route.path === '/' && prefix ? [path, `${prefix}/`] : [path];
       for (const p of paths) c.addRoute({
@@ -309,9 +290,10 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
         allowEncodedSlashes: false,
         maxBodyBytes: c.maxBodyBytes,
         integration,
-        responseHooks: [],
+        responseHooks,
         leadingRequestHooks: leading,
-        plugins: security.plugins,
+        trailingRequestHooks: trailing,
+        plugins: routePlugins,
         errorAnswer,
       });
     }
@@ -344,7 +326,7 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
           maxBodyBytes: c.maxBodyBytes,
           integration: new MockIntegration({ type: 'mock', status: gr.status('MISSING_AUTHENTICATION_TOKEN') }),
           responseHooks: [],
-          leadingRequestHooks: [refuseWith('MISSING_AUTHENTICATION_TOKEN')],
+          leadingRequestHooks: [refuseWith('ROUTE_NOT_FOUND')],
           plugins: basePlugins,
           errorAnswer,
         });
@@ -466,11 +448,14 @@ function overrideOrigin(origin: string, overrides: Readonly<Record<string, strin
   return o === undefined ? origin : o.replace(/\/+$/, '');
 }
 
-/** functions/NAME.mjs|.js|.cjs beside the document, as a Lambda bundle would name it. */
-export function findFunctionModule(docDir: string, name: string): string | undefined {
+/**
+ * functions/NAME.mjs|.js|.cjs beside the document, as a Lambda bundle would name it. `exists` records
+ * each lookup (src/config/reads.ts), so a candidate appearing later (a `.js` renamed to `.cjs`) is a new config version.
+ */
+export function findFunctionModule(docDir: string, name: string, exists: (path: string) => boolean): string | undefined {
   for (const ext of ['.mjs', '.js', '.cjs']) {
     const p = resolve(docDir, 'functions', `${name}${ext}`);
-    if (existsSync(p)) return p;
+    if (exists(p)) return p;
   }
   return undefined;
 }

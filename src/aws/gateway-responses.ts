@@ -43,6 +43,8 @@ export interface GatewayResponseInput {
   message?: string;
   /** $context.error.validationErrorString (request validation details). */
   validationError?: string;
+  /** The status when the API does not customise the type's status (e.g. 502 for a malformed Lambda answer). */
+  defaultStatus?: number;
 }
 
 export interface GatewayAnswer {
@@ -198,6 +200,8 @@ interface BodyChoice {
 interface Plan {
   type: GatewayResponseType;
   status: number;
+  /** The API set this type's status (its own, or through DEFAULT_4XX/5XX): it wins over a default status. */
+  statusCustomised: boolean;
   message: string | null;
   errorType: string | undefined;
   headers: HeaderMapping[];
@@ -338,6 +342,7 @@ export class GatewayResponses {
         ? {
             type,
             status: c.status ?? d.status,
+            statusCustomised: c.status !== undefined,
             message: d.message,
             errorType: d.errorType,
             headers: c.headers,
@@ -347,6 +352,7 @@ export class GatewayResponses {
         : {
             type,
             status: d.status,
+            statusCustomised: false,
             message: d.message,
             errorType: d.errorType,
             headers: [],
@@ -442,9 +448,10 @@ export class GatewayResponses {
     const plan = this.#plans[type];
     if (!plan) throw new TypeError(`unknown gateway response type ${String(type)}`);
     const message = input.message !== undefined ? input.message : plan.message;
+    const status = input.defaultStatus !== undefined && !plan.statusCustomised ? input.defaultStatus : plan.status;
 
     if (this.apiType === 'http') {
-      return { status: plan.status, headers: [['content-type', 'application/json']], body: defaultBody(message, false) };
+      return { status, headers: [['content-type', 'application/json']], body: defaultBody(message, false) };
     }
 
     const error = {
@@ -478,7 +485,7 @@ export class GatewayResponses {
       if (at !== -1) headers.splice(at, 1);
       headers.push([h.name, v]);
     }
-    return { status: plan.status, headers, body: text };
+    return { status, headers, body: text };
   }
 
   #chooseBody(plan: Plan, accept: string | string[] | undefined): BodyChoice {

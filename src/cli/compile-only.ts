@@ -6,6 +6,7 @@ import pino from 'pino';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { buildTable, readConfigFile } from '../config/index.js';
 import { GatewayMetrics } from '../observability/metrics.js';
+import { loadTls } from '../server/tls.js';
 import { PoolRegistry } from '../upstream/upstream.js';
 
 /** Loads, validates and compiles without serving; exits 1 with every problem, one per line on stderr. */
@@ -14,6 +15,8 @@ export async function compileOnly(file: string) {
   try {
     const doc = await readConfigFile(file);
     const table = buildTable(doc, { logger, metrics: new GatewayMetrics(), pools: new PoolRegistry() });
+    // Certificates and keys too: serve reads them before it listens (and refuses the file if they fail).
+    loadTls(doc);
     // Parser warnings do not fail the file, but they are worth seeing.
     for (const w of doc.warnings) process.stderr.write(`${formatDiagnostic(w)}\n`);
     return table;

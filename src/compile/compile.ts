@@ -4,24 +4,25 @@
  * swapped in with one assignment (src/server/gateway.ts); a failure leaves the old table serving.
  */
 import { type RedisClients, redisClients } from '../stores/redis-counters.js';
-import { createHash } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
+import { ConfigReads } from '../config/reads.js';
 import type { ApiConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
-import { HttpIntegration, compileHeaderOps } from '../integrations/http/index.js';
-import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
-import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
+import { resolveTlsPolicy } from '../config/tls-policy.js';
 import { MockIntegration } from '../integrations/mock/index.js';
+import type { Invoker } from '../integrations/function/index.js';
+import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
+import { BUNDLED_INTEGRATIONS } from '../integrations/registry.js';
+import type { IntegrationDefinition } from '../integrations/types.js';
 import { lazyModule } from '../util/lazy.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
 import type { DoneHook, LogHook, PluginDefinition, PluginDeps, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
 import { Router, RouterBuildError, type RouteDefinition } from '../routing/router.js';
-import { isCatastrophic } from '../util/regex-safety.js';
+import { regexProblem } from '../util/regex-safety.js';
 import { type PoolRegistry, Upstream } from '../upstream/upstream.js';
 import { registerHealthGauge } from '../upstream/health.js';
 import { registerResilienceMetrics } from '../upstream/metrics.js';
@@ -29,8 +30,11 @@ import { nonIdempotentListed } from '../upstream/retry.js';
 import type { CompiledRoute, ErrorRenderer, Integration, Limits, RouteTable } from './types.js';
 
 // APIs served from an AWS document (`openapi:`) pull in the importer, VTL templates, request
-// validation and the authorizer plugins: loaded only when a config has one (src/util/lazy.ts).
+// validation and the authorizer plugins, and a native API's AWS error dialect the gateway responses
+// (VTL): loaded only when a config has one (src/util/lazy.ts).
 const aws = lazyModule<typeof import('../aws/compile-aws.js')>('../aws/compile-aws.js', import.meta.url);
+const awsDialect = lazyModule<typeof import('../aws/dialect.js')>('../aws/dialect.js', import.meta.url);
+const awsGatewayResponses = lazyModule<typeof import('../aws/gateway-responses.js')>('../aws/gateway-responses.js', import.meta.url);
 
 export const DEFAULT_LIMITS: Limits = {
   headerBytes: 16_384,
@@ -47,6 +51,8 @@ export interface CompileDeps {
   metrics: GatewayMetrics;
   pools: PoolRegistry;
   plugins: readonly PluginDefinition<never>[];
+  /** Integration definitions (default: the bundled ones). */
+  integrations?: readonly IntegrationDefinition<never>[];
   /** Local function pools, shared across config versions. */
   functions: FunctionRegistry;
   /** Process-wide counters (rate limits, quotas), shared across config versions. */
@@ -55,6 +61,11 @@ export interface CompileDeps {
   fallbackCounters?: import('../stores/types.js').CounterStore;
   /** Redis clients by URL (default: the process's registry). */
   redis?: RedisClients;
+  /**
+   * Records every file compile reads or looks up; the table's version is taken from it (so it covers
+   * what was recorded before compile too, e.g. certificates). Default: a new recorder.
+   */
+  reads?: ConfigReads;
 }
 
 type PluginMap = Record<string, unknown> | undefined;
@@ -77,6 +88,8 @@ export interface RouteSpec {
   integration: Integration;
   /** Hooks that run before every plugin (e.g. a refusal the compiler imposes). */
   leadingRequestHooks?: readonly RequestHook[];
+  /** Hooks that run after every plugin, just before the integration (the integration's own request mapping). */
+  trailingRequestHooks?: readonly RequestHook[];
   /** Response hooks that run before plugins' (e.g. the integration's own header operations). */
   responseHooks: readonly ResponseHook[];
   errorAnswer?: ErrorRenderer;
@@ -95,7 +108,11 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     diagnostics.push({ file: doc.file, line: pos.line, column: pos.column, path: keyPath(path), message, severity: 'error' });
   };
   const configDir = dirname(doc.file);
+  // Every file below is read through this recorder, never with node:fs directly: the version covers them all.
+  const reads = deps.reads ?? new ConfigReads();
+  reads.document(doc.text);
   const pluginDefs = new Map(deps.plugins.map((p) => [p.name, p]));
+  const integrationDefs = new Map((deps.integrations ?? BUNDLED_INTEGRATIONS).map((d) => [d.type, d]));
 
   // Upstreams named in the config: one object per table, pools shared through the registry.
   const upstreams = new Map<string, Upstream>();
@@ -112,7 +129,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         const bad = u.retries !== undefined ? nonIdempotentListed(u.retries) : [];
         if (bad.length > 0) err(['upstreams', name, 'retries', 'methods'], `${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not idempotent: set retries.retryNonIdempotent: true to retry ${bad.length > 1 ? 'them' : 'it'}, or remove ${bad.length > 1 ? 'them' : 'it'}`);
         if (u.dns?.minTtlMs !== undefined && u.dns.maxTtlMs !== undefined && u.dns.minTtlMs > u.dns.maxTtlMs) err(['upstreams', name, 'dns', 'minTtlMs'], `minTtlMs (${u.dns.minTtlMs}) must not exceed maxTtlMs (${u.dns.maxTtlMs})`);
-        const up = new Upstream(name, u, deps.pools, configDir, { logger: deps.logger });
+        const up = new Upstream(name, u, deps.pools, configDir, { logger: deps.logger, readText: (f) => reads.readText(f) });
         if (up.health !== undefined) registerHealthGauge(deps.metrics.registry);
         if (up.stats !== undefined) registerResilienceMetrics(deps.metrics.registry);
         upstreams.set(name, up);
@@ -136,13 +153,14 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         invoker = new RemoteFunction(def.endpoint, def.remoteName ?? name, { timeoutMs: def.timeoutMs ?? 3000 });
       } else if (def.module !== undefined) {
         const module = resolve(configDir, def.module);
-        if (!existsSync(module)) {
+        if (!reads.exists(module)) {
           err(['functions', name, 'module'], `handler file not found: ${module}`);
           return undefined;
         }
         const pool = deps.functions.get({
           name,
           module,
+          codeHash: reads.stateOf(module),
           export: def.export,
           timeoutMs: def.timeoutMs,
           concurrency: def.concurrency,
@@ -163,12 +181,12 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       if (config.functions?.[name] !== undefined) return invokerFor(name, at);
       const known = invokers.get(`arn:${docDir}:${name}`);
       if (known) return known;
-      const module = aws().findFunctionModule(docDir, name);
+      const module = aws().findFunctionModule(docDir, name, (p) => reads.exists(p));
       if (module === undefined) {
         err(at, `Lambda function "${name}" has no handler: add functions/${name}.mjs (or .js/.cjs) beside the document, or map it under "functions"`);
         return undefined;
       }
-      const pool = deps.functions.get({ name, module });
+      const pool = deps.functions.get({ name, module, codeHash: reads.stateOf(module) });
       functionPools.push(pool);
       invokers.set(`arn:${docDir}:${name}`, pool);
       // Authorizer plugins look functions up by name; a document's own function is found that way too.
@@ -201,6 +219,10 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         if (problems && problems.length > 0) for (const p of problems) err([...at, 'plugins', name, ...p.path], p.message);
         else err([...at, 'plugins', name], (e as Error).message);
         return null;
+      }
+      for (const phase of [...REQUEST_PHASES, ...RESPONSE_PHASES, ...LOG_PHASES]) {
+        // The declared phases are what docs, order tests and `turnpike routes` rely on: a hook elsewhere is a plugin bug.
+        if (hooks[phase] !== undefined && !def.phases.includes(phase)) throw new Error(`plugin "${name}" returned a ${phase} hook but declares phases [${def.phases.join(', ')}]`);
       }
       const inst = { def, hooks };
       instances.set(cfg, inst);
@@ -252,6 +274,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           }
         }
       }
+      if (r.trailingRequestHooks !== undefined) requestHooks.push(...r.trailingRequestHooks);
       for (const phase of RESPONSE_PHASES) {
         for (const p of chosen) {
           const h = p.hooks[phase];
@@ -302,6 +325,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     };
 
     config.apis.forEach((api: ApiConfig, ai: number) => {
+      const errorAnswer = nativeApiDialect(api.errorDialect);
       const apiPath: (string | number)[] = ['apis', ai];
       (api.routes ?? []).forEach((route: RouteConfig, ri: number) => {
         const at: (string | number)[] = [...apiPath, 'routes', ri];
@@ -312,50 +336,29 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         let integration: Integration | undefined;
         const responseHooks: ResponseHook[] = [];
         const ic = route.integration;
-        if (ic.type === 'http') {
-          let up: Upstream | undefined;
-          if (ic.upstream !== undefined && ic.url !== undefined) err([...at, 'integration'], 'give either "upstream" or "url", not both');
-          else if (ic.upstream !== undefined) {
-            up = upstreams.get(ic.upstream);
-            if (!up) {
-              const known = [...upstreams.keys()];
-              err([...at, 'integration', 'upstream'], `unknown upstream "${ic.upstream}"${known.length ? `; defined: ${known.join(', ')}` : '; define it under "upstreams"'}`);
-            }
-          } else if (ic.url !== undefined) {
-            up = new Upstream(ic.url, { targets: [{ url: ic.url }] }, deps.pools, configDir);
-            created.push(up);
-          } else err([...at, 'integration'], 'an http integration needs "upstream" (a name from upstreams) or "url"');
-          if (ic.rewrite?.regex) {
-            const problem = regexProblem(ic.rewrite.regex.pattern);
-            if (problem) err([...at, 'integration', 'rewrite', 'regex', 'pattern'], problem);
-          }
-          if (ic.path !== undefined && fullPath !== '$default') {
-            const declared = new Set([...fullPath.matchAll(/\{([^}+]+)\+?\}/g)].map((m) => m[1]));
-            for (const m of ic.path.matchAll(/\{([^}+]+)\+?\}/g)) {
-              if (!declared.has(m[1])) err([...at, 'integration', 'path'], `parameter {${m[1]}} is not in the route path ${fullPath}`);
-            }
-          }
-          if (up && diagnostics.length === 0) {
-            const http = new HttpIntegration(ic, up, fullPath, maxBodyBytes);
-            integration = http;
-            const ops = compileHeaderOps(ic.responseHeaders);
-            if (ops) responseHooks.push(headerOpsHook(ops));
-          }
-        } else if (ic.type === 'function') {
-          if (ic.apiType === 'rest' && ic.payloadVersion === '2.0') err([...at, 'integration', 'payloadVersion'], 'REST APIs only have payload format 1.0');
-          const invoker = invokerFor(ic.function, [...at, 'integration', 'function']);
-          if (invoker) {
-            integration = new FunctionIntegration(ic, {
-              functionName: ic.function,
-              invoker,
-              routePath: fullPath,
-              routeMethods: methods,
-              apiName: api.name,
+        const def = integrationDefs.get(ic.type);
+        if (def === undefined) err([...at, 'integration', 'type'], `unknown integration type "${ic.type}"; known: ${[...integrationDefs.keys()].join(', ')}`);
+        else {
+          try {
+            const made = def.create(ic as never, {
               logger: deps.logger,
+              route: { api: api.name, path: fullPath, methods, maxBodyBytes },
+              upstream: (n) => upstreams.get(n),
+              upstreamNames: () => [...upstreams.keys()],
+              createUpstream: (url) => {
+                const up = new Upstream(url, { targets: [{ url }] }, deps.pools, configDir);
+                created.push(up);
+                return up;
+              },
+              invoker: (n) => invokerFor(n, [...at, 'integration', 'function']),
             });
+            integration = made.integration;
+            if (made.responseHooks !== undefined) responseHooks.push(...made.responseHooks);
+          } catch (e) {
+            const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
+            if (problems !== undefined) for (const p of problems) err([...at, 'integration', ...p.path], p.message);
+            else err([...at, 'integration'], `cannot build the ${ic.type} integration: ${(e as Error).message}`);
           }
-        } else {
-          integration = new MockIntegration(ic);
         }
 
         if (!integration) return;
@@ -374,12 +377,14 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           integration,
           responseHooks,
           plugins: mergePlugins(config.plugins as PluginMap, api.plugins as PluginMap, route.plugins as PluginMap),
+          ...(errorAnswer !== undefined ? { errorAnswer } : {}),
         });
       });
       if (api.openapi !== undefined) {
         if (api.routes !== undefined && api.routes.length > 0) err([...apiPath, 'routes'], 'an API served from "openapi" takes its routes from the document; remove "routes"');
         aws().compileAwsApi(api, apiPath, {
           configDir,
+          readText: (f) => reads.readText(f),
           err,
           report: (d) => (d.severity === 'error' ? diagnostics.push(d) : warnings.push(d)),
           addRoute,
@@ -405,6 +410,20 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
 
     const trusted = buildBlockList(config.server?.trustedProxies ?? [], (i, m) => err(['server', 'trustedProxies', i], m));
 
+    // The HTTPS listener's cipher suites and groups: checked here so `turnpike validate`, a start and a
+    // reload all reject a bad list before any handshake (src/config/tls-policy.ts).
+    const serverTls = config.server?.tls;
+    if (serverTls !== undefined) {
+      for (const p of resolveTlsPolicy(serverTls).problems) {
+        const at = ['server', 'tls', p.key];
+        if (p.severity === 'error') err(at, p.message);
+        else {
+          const pos = doc.locate(at);
+          warnings.push({ file: doc.file, line: pos.line, column: pos.column, path: keyPath(at), message: p.message, severity: 'warning' });
+        }
+      }
+    }
+
     let router: Router<CompiledRoute> | undefined;
     if (diagnostics.length === 0) {
       try {
@@ -418,7 +437,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     if (diagnostics.length > 0 || !router) throw new ConfigError(diagnostics);
 
     return makeTable({
-      version: createHash('sha256').update(doc.text).digest('hex').slice(0, 12),
+      version: reads.version(),
       source: doc.file,
       router,
       routes: Object.freeze(routes),
@@ -455,6 +474,12 @@ function releaseHeld(h: Held): void {
   for (const i of h.instances.values()) void i.hooks.close?.();
 }
 
+/** A native API's error dialect: undefined for native JSON, AWS's default gateway responses otherwise. */
+function nativeApiDialect(dialect: ApiConfig['errorDialect']): ErrorRenderer | undefined {
+  if (dialect === undefined || dialect === 'native') return undefined;
+  return awsDialect().awsErrorDialect(new (awsGatewayResponses().GatewayResponses)(dialect === 'aws-rest' ? 'rest' : 'http', undefined), '$default', {});
+}
+
 function processSettings(counters: import('../stores/types.js').CounterStore, workerTimeoutMs: number | undefined): () => void {
   return () => counters.configureDeadline?.(workerTimeoutMs);
 }
@@ -471,10 +496,6 @@ function guardLogHook(h: LogHook, plugin: string, metrics: GatewayMetrics): LogH
       metrics.logHookErrors.inc({ plugin });
     }
   };
-}
-
-function headerOpsHook(ops: (h: import('../util/header-list.js').HeaderList) => void): ResponseHook {
-  return (ctx) => ops(ctx.response.headers);
 }
 
 function makeTable(t: Omit<RouteTable, 'inflight' | 'retired' | 'close'> & { held: Held }): RouteTable {
@@ -561,16 +582,6 @@ function keyPath(path: readonly (string | number)[]): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
   return out;
-}
-
-function regexProblem(source: string): string | undefined {
-  try {
-    new RegExp(source);
-  } catch (e) {
-    return `invalid regular expression: ${(e as Error).message}`;
-  }
-  if (isCatastrophic(source)) return `regular expression /${source}/ can backtrack catastrophically (nested quantifiers); rewrite it without a quantified group that itself repeats`;
-  return undefined;
 }
 
 function buildBlockList(cidrs: readonly string[], report: (index: number, message: string) => void): BlockList | undefined {

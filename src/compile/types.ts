@@ -45,8 +45,9 @@ export interface CompiledRoute {
   readonly errorAnswer: ErrorRenderer | undefined;
 }
 
+/** A route's error dialect: renders a denial (undefined: the native JSON answer). */
 export type ErrorRenderer = (
-  code: import('../errors/catalogue.js').ErrorCode,
+  denial: import('../errors/catalogue.js').Denial,
   ctx: RequestContext,
 ) => { status: number; headers: readonly (readonly [string, string])[]; body: string | Buffer } | undefined;
 

@@ -7,6 +7,9 @@ import { type CompileDeps, compile } from '../compile/compile.js';
 import type { RouteTable } from '../compile/types.js';
 import { FunctionRegistry } from '../integrations/function/runtime/index.js';
 import { BUNDLED_PLUGINS, pluginSchemas } from '../plugins/registry.js';
+import { BUNDLED_INTEGRATIONS } from '../integrations/registry.js';
+import type { IntegrationDefinition } from '../integrations/types.js';
+import type { PluginDefinition } from '../pipeline/types.js';
 import cluster from 'node:cluster';
 import { workerCounterStore } from '../stores/cluster-counters.js';
 import { MemoryCounterStore } from '../stores/memory-counters.js';
@@ -23,30 +26,39 @@ import { Type } from '@sinclair/typebox';
 // The AWS OpenAPI/Swagger reader: only for files that look like AWS documents.
 const openapi = lazyModule<typeof import('../openapi/index.js')>('../openapi/index.js', import.meta.url);
 
+/** What a config may name: plugin and integration definitions (the bundled ones unless an embedder adds its own). */
+export interface Extensions {
+  plugins: readonly PluginDefinition<never>[];
+  integrations: readonly IntegrationDefinition<never>[];
+}
+export const BUNDLED: Extensions = Object.freeze({ plugins: BUNDLED_PLUGINS, integrations: BUNDLED_INTEGRATIONS });
+
 /**
- * The config validator, compiled for the plugins configs so far named (start-up cost: compiling the
- * schema with all eleven plugin schemas in place at three levels was most of `serve`'s start; with only
- * the named ones it is a fraction). A plugin's schema only ever applies to a value under its name in a
- * `plugins` map, so the plugins a document does not name cannot change its result: they keep their key
- * (unknown names and did-you-mean work as before) with a stub schema. The set only grows, so a run of
- * reloads compiles at most once per newly named plugin.
+ * One compiled validator per set of extensions, compiled for the plugins configs have named so far
+ * (start-up, issue 10: compiling the schema with every plugin schema in place at three levels was the
+ * largest single cost of `serve`'s start). A plugin's schema only ever applies to a value under its name
+ * in a `plugins` map, so the plugins a document does not name cannot change its result: they keep their
+ * key (unknown names and did-you-mean work as before) with a stub schema. The set only grows, so a run
+ * of reloads compiles at most once per newly named plugin.
  */
-let validator: { names: ReadonlySet<string>; check: ReturnType<typeof createValidator<GatewayConfig>> } | undefined;
-function validate(doc: SourceDocument) {
-  const named = pluginNamesIn(doc.data);
-  if (validator === undefined || [...named].some((n) => !validator?.names.has(n))) {
-    const names = new Set([...(validator?.names ?? []), ...named]);
+const validators = new WeakMap<Extensions, { names: ReadonlySet<string>; check: ReturnType<typeof createValidator<GatewayConfig>> }>();
+function validate(doc: SourceDocument, ext: Extensions) {
+  const named = pluginNamesIn(doc.data, ext.plugins);
+  let v = validators.get(ext);
+  if (v === undefined || [...named].some((n) => !v?.names.has(n))) {
+    const names = new Set([...(v?.names ?? []), ...named]);
     const stub = Type.Object({});
-    const schemas = Object.fromEntries(Object.entries(pluginSchemas(BUNDLED_PLUGINS)).map(([name, schema]) => [name, names.has(name) ? schema : stub]));
+    const plugins = Object.fromEntries(Object.entries(pluginSchemas(ext.plugins)).map(([name, schema]) => [name, names.has(name) ? schema : stub]));
     // coerceTypes: `${PORT}` interpolates to a string; numbers and booleans written that way must still validate.
-    validator = { names, check: createValidator<GatewayConfig>(buildConfigSchema(schemas), { coerceTypes: true }) };
+    v = { names, check: createValidator<GatewayConfig>(buildConfigSchema(plugins, ext.integrations.map((d) => d.configSchema)), { coerceTypes: true }) };
+    validators.set(ext, v);
   }
-  return validator.check(doc);
+  return v.check(doc);
 }
 
-/** Bundled plugin names used as a key of any `plugins` object anywhere in `data`: a superset of what the schema checks. */
-function pluginNamesIn(data: unknown): Set<string> {
-  const bundled = new Set(BUNDLED_PLUGINS.map((p) => p.name));
+/** Plugin names used as a key of any `plugins` object anywhere in `data`: a superset of what the schema checks. */
+function pluginNamesIn(data: unknown, plugins: readonly PluginDefinition<never>[]): Set<string> {
+  const known = new Set(plugins.map((p) => p.name));
   const found = new Set<string>();
   const walk = (v: unknown): void => {
     if (v === null || typeof v !== 'object') return;
@@ -55,7 +67,7 @@ function pluginNamesIn(data: unknown): Set<string> {
       return;
     }
     for (const [k, x] of Object.entries(v)) {
-      if (k === 'plugins' && x !== null && typeof x === 'object' && !Array.isArray(x)) for (const n of Object.keys(x)) if (bundled.has(n)) found.add(n);
+      if (k === 'plugins' && x !== null && typeof x === 'object' && !Array.isArray(x)) for (const n of Object.keys(x)) if (known.has(n)) found.add(n);
       walk(x);
     }
   };
@@ -63,8 +75,11 @@ function pluginNamesIn(data: unknown): Set<string> {
   return found;
 }
 
-export function fullSchema() {
-  return buildConfigSchema(pluginSchemas(BUNDLED_PLUGINS));
+export function fullSchema(ext: Extensions = BUNDLED) {
+  return buildConfigSchema(
+    pluginSchemas(ext.plugins),
+    ext.integrations.map((d) => d.configSchema),
+  );
 }
 
 export function isOpenApiDocument(data: unknown): boolean {
@@ -82,7 +97,7 @@ export function configureAwsServing(opts: { stage?: string; variables?: Record<s
  * Validates a parsed document; throws ConfigError with every problem found. An AWS OpenAPI/Swagger
  * document is served as one API (its routes come from the document, see src/aws/compile-aws.ts).
  */
-export function validateDocument(doc: SourceDocument): GatewayConfig {
+export function validateDocument(doc: SourceDocument, ext: Extensions = BUNDLED): GatewayConfig {
   if (isOpenApiDocument(doc.data)) {
     const data = doc.data as { info?: { title?: unknown } };
     const title = typeof data.info?.title === 'string' && data.info.title.trim() ? data.info.title.trim() : basename(doc.file).replace(/\.[^.]+$/, '');
@@ -98,7 +113,7 @@ export function validateDocument(doc: SourceDocument): GatewayConfig {
       ],
     };
   }
-  const r = validate(doc);
+  const r = validate(doc, ext);
   if (!r.ok) throw new ConfigError(r.diagnostics);
   return r.value;
 }
@@ -159,11 +174,14 @@ export function fallbackCounterStore(): CounterStore {
   return ownCounters;
 }
 
-export function buildTable(
-  doc: SourceDocument,
-  deps: Omit<CompileDeps, 'plugins' | 'functions' | 'counters'> & { functions?: FunctionRegistry; counters?: CounterStore },
-): RouteTable {
-  const config = validateDocument(doc);
+export type BuildDeps = Omit<CompileDeps, 'plugins' | 'functions' | 'counters'> & { functions?: FunctionRegistry; counters?: CounterStore };
+
+export function buildTable(doc: SourceDocument, deps: BuildDeps): RouteTable {
+  return compileValidated(validateDocument(doc), doc, deps);
+}
+
+/** Compiles a document validateDocument() accepted (for callers that load more between the two steps, e.g. certificates). */
+export function compileValidated(config: GatewayConfig, doc: SourceDocument, deps: BuildDeps): RouteTable {
   return compile(config, doc, {
     ...deps,
     functions: deps.functions ?? functionRegistry(deps.logger),

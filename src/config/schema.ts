@@ -4,6 +4,7 @@
  * Descriptions here become the reference docs, so they say what a key does and its default.
  */
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
+import { DEFAULT_GROUPS, DEFAULT_TLS12_CIPHERS, DEFAULT_TLS13_SUITES } from './tls-policy.js';
 
 /** RFC 9110 §5.1 token, and a field value without CR, LF or NUL. */
 const HEADER_NAME = '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$';
@@ -327,6 +328,13 @@ export const Api = Type.Object(
     hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host names this API answers on; default any.' })),
     basePath: Type.Optional(Type.String({ pattern: '^/', description: 'Prefix prepended to every route path of this API.' })),
     plugins: Type.Optional(PluginsMap),
+    errorDialect: Type.Optional(
+      Type.Union([Type.Literal('native'), Type.Literal('aws-rest'), Type.Literal('aws-http')], {
+        default: 'native',
+        description:
+          'How the gateway\'s own answers (refusals, upstream failures) are written on this API: native JSON {message, code, requestId}, or AWS API Gateway\'s default gateway responses of a REST or HTTP API. An API served from an AWS document always answers as that document\'s API type.',
+      }),
+    ),
     routes: Type.Optional(Type.Array(Route, { description: 'Routes of this API (or give "openapi").' })),
     openapi: Type.Optional(
       Type.String({ minLength: 1, description: 'An AWS API Gateway OpenAPI/Swagger document (relative to this file) whose routes this API serves.' }),
@@ -397,6 +405,28 @@ export const ServerTls = Type.Object(
       }),
     ),
     minVersion: Type.Optional(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2', description: 'Lowest TLS version accepted (default TLSv1.2).' })),
+    ciphers: Type.Optional(
+      Type.String({
+        minLength: 1,
+        default: DEFAULT_TLS12_CIPHERS,
+        description:
+          'TLS 1.2 cipher suites as an OpenSSL cipher list, in the order the server prefers them (the server order wins). Default: ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 only (forward secrecy and AEAD, RFC 9325 §4.2, Mozilla intermediate). Set it to allow legacy suites for old clients, e.g. static RSA (see docs/tls.md). Every entry must match a suite this build supports; anonymous and NULL-encryption suites are refused.',
+      }),
+    ),
+    cipherSuites: Type.Optional(
+      Type.String({
+        minLength: 1,
+        default: DEFAULT_TLS13_SUITES,
+        description: `TLS 1.3 cipher suites, colon-separated, in the order the server prefers them (default ${DEFAULT_TLS13_SUITES}).`,
+      }),
+    ),
+    groups: Type.Optional(
+      Type.String({
+        minLength: 1,
+        default: DEFAULT_GROUPS,
+        description: `Key-exchange groups for ECDHE (TLS 1.2) and key shares (TLS 1.3), colon-separated, in preference order (default ${DEFAULT_GROUPS}); "auto" means OpenSSL's own default list.`,
+      }),
+    ),
     redirectHttp: Type.Optional(Type.Boolean({ default: false, description: 'The plain HTTP listener answers every request with a 308 redirect to https (default false).' })),
   },
   { additionalProperties: false, description: 'HTTPS listener (HTTP/1.1 and HTTP/2), certificates per host name, mutual TLS. See docs/tls.md.' },
@@ -592,7 +622,7 @@ export type UsagePlanConfig = Static<typeof UsagePlan>;
  * The full schema with every bundled plugin's config schema in place of the open PluginsMap,
  * so validation (and editor completion from the published JSON Schema) covers plugin names and options.
  */
-export function buildConfigSchema(pluginSchemas: Readonly<Record<string, TObject>>): TSchema {
+export function buildConfigSchema(pluginSchemas: Readonly<Record<string, TObject>>, integrationSchemas: readonly TObject[] = [HttpIntegration, MockIntegration, FunctionIntegration]): TSchema {
   const properties: Record<string, TSchema> = {};
   for (const [name, schema] of Object.entries(pluginSchemas)) {
     properties[name] = Type.Optional(Type.Object(
@@ -601,7 +631,8 @@ export function buildConfigSchema(pluginSchemas: Readonly<Record<string, TObject
     ));
   }
   const plugins = Type.Object(properties, { additionalProperties: false, description: PluginsMap.description });
-  const route = Type.Object({ ...Route.properties, plugins: Type.Optional(plugins) }, { additionalProperties: false });
+  const integration = Type.Union([...integrationSchemas], { description: Integration.description });
+  const route = Type.Object({ ...Route.properties, integration, plugins: Type.Optional(plugins) }, { additionalProperties: false });
   const api = Type.Object({ ...Api.properties, plugins: Type.Optional(plugins), routes: Type.Optional(Type.Array(route)) }, { additionalProperties: false });
   return Type.Object(
     { ...ConfigSchema.properties, plugins: Type.Optional(plugins), apis: Type.Array(api, { description: 'APIs and their routes.' }) },

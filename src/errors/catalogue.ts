@@ -24,6 +24,24 @@ export const ERRORS = {
   WEBSOCKET_NOT_ALLOWED: { status: 400, message: 'Bad Request: WebSocket upgrade not allowed on this route' },
   IP_FORBIDDEN: { status: 403, message: 'Forbidden' },
   WAF_BLOCKED: { status: 403, message: 'Forbidden' },
+  // Denials a plugin returns (rendered in the route's dialect: native JSON, or the API's AWS gateway responses).
+  UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
+  ACCESS_DENIED: { status: 403, message: 'Forbidden' },
+  MISSING_AUTHENTICATION: { status: 403, message: 'Forbidden: missing authentication' },
+  INVALID_SIGNATURE: { status: 403, message: 'Forbidden: invalid request signature' },
+  SIGNATURE_EXPIRED: { status: 403, message: 'Forbidden: request signature expired' },
+  INVALID_API_KEY: { status: 403, message: 'Forbidden' },
+  THROTTLED: { status: 429, message: 'Too Many Requests' },
+  QUOTA_EXCEEDED: { status: 429, message: 'Too Many Requests: quota exceeded' },
+  CONCURRENCY_LIMITED: { status: 503, message: 'Service Unavailable: too many requests in progress' },
+  COUNTERS_UNAVAILABLE: { status: 503, message: 'Service Unavailable' },
+  BAD_REQUEST_BODY: { status: 400, message: 'Bad Request: invalid request body' },
+  BAD_REQUEST_PARAMETERS: { status: 400, message: 'Bad Request: missing required request parameters' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported Media Type' },
+  AUTHORIZER_FAILURE: { status: 500, message: 'Internal Server Error: the authorizer failed' },
+  AUTHORIZER_CONFIGURATION_ERROR: { status: 500, message: 'Internal Server Error: the authorizer is misconfigured' },
+  /** The route needs a security construct or part the gateway cannot enforce or serve: it refuses (fails closed). */
+  ROUTE_MISCONFIGURED: { status: 500, message: 'Internal Server Error: this route cannot be served as configured' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -39,8 +57,38 @@ export class GatewayError extends Error {
   }
 }
 
+/**
+ * What a request-phase hook returns to refuse a request: a catalogue code, rendered by the route's
+ * error dialect (native JSON `{message, code, requestId}`, or the API's AWS gateway responses).
+ * Plugins never build error bodies themselves, so one API's customised answers apply to every refusal.
+ */
+export interface Denial {
+  readonly deny: ErrorCode;
+  /** Replaces the code's default message (e.g. an authorizer's explicit-deny text; AWS's $context.error.message). */
+  readonly message?: string;
+  /** Extra response headers: WWW-Authenticate, Retry-After, RateLimit-*. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Validation details (AWS's $context.error.validationErrorString). */
+  readonly validationError?: string;
+  /**
+   * For dialects with typed answers (AWS): the status this failure has when the API does not
+   * customise its type's status (a malformed Lambda answer is 502 under INTEGRATION_FAILURE, not 504).
+   */
+  readonly status?: number;
+  /** A finer name for the failure than its code, where a dialect has one (AWS REST: x-amzn-ErrorType, e.g. IncompleteSignatureException). */
+  readonly errorType?: string;
+}
+
+/** A frozen denial, for hooks that refuse the same way every time (no allocation per request). */
+export function denial(code: ErrorCode, extra?: Omit<Denial, 'deny'>): Denial {
+  return Object.freeze({ deny: code, ...extra });
+}
+
+export function isDenial(v: unknown): v is Denial {
+  return typeof v === 'object' && v !== null && typeof (v as { deny?: unknown }).deny === 'string';
+}
+
 /** Serialises an error body. JSON.stringify on the id guards against hostile ids (they are validated anyway). */
-export function errorBody(code: ErrorCode, requestId: string): string {
-  const e = ERRORS[code];
-  return `{"message":${JSON.stringify(e.message)},"code":"${code}","requestId":${JSON.stringify(requestId)}}`;
+export function errorBody(code: ErrorCode, requestId: string, message?: string): string {
+  return `{"message":${JSON.stringify(message ?? ERRORS[code].message)},"code":"${code}","requestId":${JSON.stringify(requestId)}}`;
 }

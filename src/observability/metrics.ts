@@ -136,7 +136,7 @@ export class GatewayMetrics {
     );
     this.reloads = new client.Counter({
       name: 'turnpike_config_reloads_total',
-      help: 'Config loads by result (success or failure).',
+      help: 'Config loads by result: success, failure, or unchanged (a reload whose inputs were all as served: nothing compiled).',
       labelNames: ['result'],
       registers: [this.registry],
     });
@@ -155,6 +155,7 @@ export class GatewayMetrics {
     });
     this.reloads.inc({ result: 'success' }, 0);
     this.reloads.inc({ result: 'failure' }, 0);
+    this.reloads.inc({ result: 'unchanged' }, 0);
     // Node's defaults, named turnpike_process_* and turnpike_nodejs_* (the prefix is prepended to theirs).
     client.collectDefaultMetrics({ register: this.registry, prefix: 'turnpike_' });
   }

@@ -11,7 +11,7 @@
  * and the per-extension pages cited next to each parser below; docs/aws-compatibility.md has
  * the table of what is supported.
  */
-import { GATEWAY_RESPONSE_TYPES as GATEWAY_RESPONSE_TYPE_LIST } from './types.js';
+import { GATEWAY_RESPONSE_TYPES as GATEWAY_RESPONSE_TYPE_LIST, isApiKeyScheme, isIamScheme } from './types.js';
 import { type Diagnostic, formatPath, sortDiagnostics } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
 import { isAwsServiceUri, parseLambdaUri } from './arn.js';
@@ -571,15 +571,15 @@ class Importer {
         if (typeof v !== 'string') this.#error([...path, key], `${key} must be a string`);
         else {
           s.authType = v;
-          if (/^aws/i.test(v) && !isRecord(value[`${EXT}authorizer`])) {
-            this.#warn(
-              [...path, key],
-              `${key} "${v}" means IAM (SigV4) authorization, which is not supported yet: routes using this scheme must refuse traffic`,
-            );
-          }
+          // awsSigv4 (how AWS exports IAM auth) is enforced as SigV4 with the API's aws-iam credentials;
+          // anything else without an authorizer is a scheme Turnpike cannot enforce: its routes refuse traffic.
+          if (!isRecord(value[`${EXT}authorizer`]) && !isIamScheme(s))
+            this.#warn([...path, key], `${key} "${v}" without ${EXT}authorizer is not an auth type Turnpike can enforce: routes using this scheme answer 500 and never reach their integration`);
         }
       } else if (key.startsWith(EXT)) this.#unknownExtension([...path, key], key, 'a security scheme');
     }
+    if (s.authorizer === undefined && s.authType === undefined && !isApiKeyScheme(String(at[at.length - 1]), s))
+      this.#warn(path, `security scheme of type ${s.type} has no ${EXT}authorizer: Turnpike cannot enforce it, so routes that require it answer 500 and never reach their integration`);
     return s;
   }
 
@@ -784,8 +784,6 @@ class Importer {
       const t = isRecord(auth) && typeof auth.type === 'string' ? auth.type.toUpperCase() : undefined;
       if (t === 'NONE' || t === 'AWS_IAM') {
         route.authorizationType = t;
-        if (t === 'AWS_IAM')
-          this.#warn([...at, `${EXT}auth`], 'AWS_IAM (SigV4) authorization is not supported yet: this route must refuse traffic until it is');
       } else this.#error([...at, `${EXT}auth`], `${EXT}auth must be { type: NONE | AWS_IAM }`);
     }
 
@@ -950,11 +948,8 @@ class Importer {
     }
   }
 
-  /** AWS writes `api_key` ({type: apiKey, name: x-api-key, in: header}) for "API key required". */
   #isApiKeyScheme(name: string): boolean {
-    if (name === 'api_key') return true;
-    const s = this.#model.securitySchemes[name];
-    return !!s && s.type === 'apiKey' && s.in === 'header' && s.name?.toLowerCase() === 'x-api-key' && !s.authorizer && s.authType === undefined;
+    return isApiKeyScheme(name, this.#model.securitySchemes[name]);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -172,3 +172,16 @@ export const GATEWAY_RESPONSE_TYPES = [
   'UNSUPPORTED_MEDIA_TYPE',
   'WAF_FILTERED',
 ] as const;
+
+/** The IAM forms of a scheme: `x-amazon-apigateway-authtype: awsSigv4` (as AWS exports IAM auth) or `aws_iam`. */
+export function isIamScheme(s: AwsSecurityScheme | undefined): boolean {
+  if (s === undefined || s.authorizer !== undefined || s.authType === undefined) return false;
+  const t = s.authType.toLowerCase();
+  return t === 'awssigv4' || t === 'aws_iam' || t === 'iam';
+}
+
+/** AWS writes `api_key` ({type: apiKey, name: x-api-key, in: header}) for "API key required". */
+export function isApiKeyScheme(name: string, s: AwsSecurityScheme | undefined): boolean {
+  if (name === 'api_key') return true;
+  return !!s && s.type === 'apiKey' && s.in === 'header' && s.name?.toLowerCase() === 'x-api-key' && !s.authorizer && s.authType === undefined;
+}

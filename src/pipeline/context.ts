@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type ErrorCode, ERRORS, errorBody } from '../errors/catalogue.js';
+import { type Denial, type ErrorCode, ERRORS, errorBody, isDenial } from '../errors/catalogue.js';
 import { HeaderList } from '../util/header-list.js';
 import type { CompiledRoute, RouteTable } from '../compile/types.js';
 import { runResponseHooks } from './runner.js';
-import type { EarlyResponse } from './types.js';
+import type { EarlyAnswer } from './types.js';
 
 export interface ResponseState {
   status: number;
@@ -119,28 +119,39 @@ export class RequestContext {
 
   /** Answers with a catalogue error. */
   sendError(code: ErrorCode, detail?: string): void | Promise<void> {
-    this.errorCode = code;
     if (detail !== undefined) this.errorDetail = detail;
+    return this.sendDenial({ deny: code });
+  }
+
+  /**
+   * Answers a refusal in the route's error dialect: AWS APIs render their gateway responses, every
+   * other route native JSON `{message, code, requestId}`. The denial's headers are added either way.
+   */
+  sendDenial(d: Denial): void | Promise<void> {
+    const code = d.deny;
+    this.errorCode = code;
     if (this.res.headersSent) {
       // Too late for a clean answer: abort so the client never mistakes a truncated body for a complete one.
       this.res.destroy();
       return;
     }
-    // A route may answer its errors in its own dialect (AWS APIs use AWS's gateway responses).
-    const custom = this.route?.errorAnswer?.(code, this);
+    const custom = this.route?.errorAnswer?.(d, this);
     if (custom !== undefined) {
       const list: string[] = [];
       for (const [k, v] of custom.headers) list.push(k.toLowerCase(), v);
-      return this.send(custom.status, new HeaderList(list), custom.body);
+      const headers = new HeaderList(list);
+      if (d.headers !== undefined) for (const k of Object.keys(d.headers)) headers.set(k.toLowerCase(), d.headers[k] as string);
+      return this.send(custom.status, headers, custom.body);
     }
     const headers = new HeaderList(['content-type', 'application/json']);
-    const allow = code === 'METHOD_NOT_ALLOWED' ? this.errorDetail : undefined;
-    if (allow !== undefined) headers.append('allow', allow);
-    return this.send(ERRORS[code].status, headers, errorBody(code, this.id));
+    if (code === 'METHOD_NOT_ALLOWED' && this.errorDetail !== undefined) headers.append('allow', this.errorDetail);
+    if (d.headers !== undefined) for (const k of Object.keys(d.headers)) headers.set(k.toLowerCase(), d.headers[k] as string);
+    return this.send(ERRORS[code].status, headers, errorBody(code, this.id, d.message));
   }
 
-  /** Answers with a plugin's early response. */
-  sendEarly(early: EarlyResponse): void | Promise<void> {
+  /** Answers with a hook's early answer: a denial in the route's dialect, or the response the hook built. */
+  sendEarly(early: EarlyAnswer): void | Promise<void> {
+    if (isDenial(early)) return this.sendDenial(early);
     const headers = new HeaderList();
     let body: string | Buffer | undefined;
     if (early.body === undefined || early.body === null) body = undefined;

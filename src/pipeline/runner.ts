@@ -3,7 +3,7 @@
  * so a route whose plugins are all synchronous pays no microtask per hook (hot path).
  */
 import type { RequestContext } from './context.js';
-import type { EarlyResponse, HookResult, RequestHook, ResponseContext, ResponseHook } from './types.js';
+import type { EarlyAnswer, HookResult, RequestHook, ResponseContext, ResponseHook } from './types.js';
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
@@ -14,7 +14,7 @@ export function runRequestHooks(
   ctx: RequestContext,
   hooks: readonly RequestHook[],
   from = 0,
-): EarlyResponse | undefined | Promise<EarlyResponse | undefined> {
+): EarlyAnswer | undefined | Promise<EarlyAnswer | undefined> {
   for (let i = from; i < hooks.length; i++) {
     const r = (hooks[i] as RequestHook)(ctx);
     if (r === undefined) continue;
@@ -22,7 +22,7 @@ export function runRequestHooks(
       const next = i + 1;
       return (r as Promise<HookResult>).then((v) => (v === undefined ? runRequestHooks(ctx, hooks, next) : v));
     }
-    return r as EarlyResponse;
+    return r as EarlyAnswer;
   }
   return undefined;
 }

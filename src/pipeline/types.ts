@@ -11,8 +11,13 @@ export interface EarlyResponse {
   body?: unknown;
 }
 
-export type HookResult = EarlyResponse | undefined | void;
-/** A request-phase hook: return nothing to continue, an EarlyResponse to answer now; throw only on unexpected failure. */
+/** A hook's early answer: a response it builds itself (CORS preflight, a canned answer) or a coded denial. */
+export type EarlyAnswer = EarlyResponse | import('../errors/catalogue.js').Denial;
+export type HookResult = EarlyAnswer | undefined | void;
+/**
+ * A request-phase hook: return nothing to continue, an answer to stop here; throw only on unexpected
+ * failure. Refusals are Denials (a catalogue code), so the route's error dialect renders them.
+ */
 export type RequestHook = (ctx: RequestContext) => HookResult | Promise<HookResult>;
 /** A response-phase hook: `ctx.response` is set; it may change status and headers before they are sent. */
 export type ResponseHook = (ctx: ResponseContext) => void | Promise<void>;
@@ -64,8 +69,10 @@ export interface PluginDeps {
 
 export interface PluginDefinition<C = Record<string, unknown>> {
   name: string;
-  /** Higher runs first within a phase; ties by name. */
+  /** Higher runs first within a phase; no two bundled plugins share a priority in a phase (a test pins it). */
   priority: number;
+  /** The phases its hooks run in (`done` and `close` need no listing); compile refuses a hook for any other. */
+  phases: readonly (RequestPhase | ResponsePhase | 'log')[];
   description: string;
   /** Validates the config, gives defaults and the docs. Must be an object schema. */
   configSchema: TObject;

@@ -10,14 +10,11 @@
  */
 import client from 'prom-client';
 import type { RequestContext } from '../pipeline/context.js';
-import type { EarlyResponse, PluginDeps } from '../pipeline/types.js';
+import type { PluginDeps } from '../pipeline/types.js';
+import { denial } from '../errors/catalogue.js';
 import { CounterStoreUnavailable, type CounterStore } from '../stores/types.js';
 
-export const UNAVAILABLE: EarlyResponse = Object.freeze({
-  status: 503,
-  headers: Object.freeze({ 'retry-after': '1' }),
-  body: Object.freeze({ message: 'Service Unavailable' }),
-});
+export const UNAVAILABLE = denial('COUNTERS_UNAVAILABLE', { headers: Object.freeze({ 'retry-after': '1' }) });
 
 const METRIC = 'turnpike_counter_fallback_total';
 type Labels = 'plugin' | 'store' | 'fallback';

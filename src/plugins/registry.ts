@@ -10,14 +10,15 @@ import { schema as jwtSchema } from './jwt/schema.js';
 import { schema as lambdaAuthorizerSchema } from './lambda-authorizer/schema.js';
 import { schema as rateLimitSchema } from './rate-limit/schema.js';
 import { schema as requestTerminationSchema } from './request-termination/schema.js';
+import { schema as requestValidationSchema } from './request-validation/schema.js';
 import { schema as responseHeadersSchema } from './response-headers/schema.js';
 import { schema as wafSchema } from './waf/schema.js';
 
 /**
  * A bundled plugin as listed here: its name and config schema (schema.ts, light: validation needs every
  * plugin's schema) are at hand; its implementation (index.ts, which may pull in jose, Redis, the WAF rule
- * set, ...) is loaded the first time a compiled config creates the plugin or asks for its priority
- * (src/util/lazy.ts). A config that uses no plugin loads no plugin code.
+ * set, ...) is loaded the first time a compiled config creates the plugin or asks for its priority or
+ * phases (src/util/lazy.ts). A config that uses no plugin loads no plugin code.
  */
 function lazyPlugin<M>(name: string, configSchema: TObject, load: () => M, pick: (m: M) => unknown): PluginDefinition<never> {
   let def: PluginDefinition<never> | undefined;
@@ -36,6 +37,9 @@ function lazyPlugin<M>(name: string, configSchema: TObject, load: () => M, pick:
     get priority() {
       return impl().priority;
     },
+    get phases() {
+      return impl().phases;
+    },
     get description() {
       return impl().description;
     },
@@ -53,6 +57,7 @@ export const BUNDLED_PLUGINS: readonly PluginDefinition<never>[] = [
   lazyPlugin('cors', corsSchema, lazyModule<typeof import('./cors/index.js')>('./cors/index.js', url), (m) => m.cors),
   lazyPlugin('response-headers', responseHeadersSchema, lazyModule<typeof import('./response-headers/index.js')>('./response-headers/index.js', url), (m) => m.responseHeaders),
   lazyPlugin('request-termination', requestTerminationSchema, lazyModule<typeof import('./request-termination/index.js')>('./request-termination/index.js', url), (m) => m.requestTermination),
+  lazyPlugin('request-validation', requestValidationSchema, lazyModule<typeof import('./request-validation/index.js')>('./request-validation/index.js', url), (m) => m.requestValidation),
   lazyPlugin('api-key', apiKeySchema, lazyModule<typeof import('./api-key/index.js')>('./api-key/index.js', url), (m) => m.apiKey),
   lazyPlugin('aws-iam', awsIamSchema, lazyModule<typeof import('./aws-iam/index.js')>('./aws-iam/index.js', url), (m) => m.awsIam),
   lazyPlugin('jwt', jwtSchema, lazyModule<typeof import('./jwt/index.js')>('./jwt/index.js', url), (m) => m.jwt),

@@ -3,10 +3,16 @@
  * mode. Either way the result is a SourceDocument that goes through the same validate -> compile ->
  * swap path, and workers get its text over IPC; a worker never opens a source itself (it only needs
  * `file`, the label its text is parsed under).
+ *
+ * A source gives the main document only. The version of what is served covers it and every file
+ * read for it (referenced OpenAPI documents, certificates, function modules...): the Reloader
+ * (reloader.ts) records those while it loads, watches them beside the source's own watch, and
+ * compiles only when one of them changed.
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConfigStore } from '../cluster/entities.js';
+import { readFile } from 'node:fs/promises';
 import { readConfigFile } from '../config/index.js';
 import type { SourceDocument } from '../config/load.js';
 import { lazyModule } from '../util/lazy.js';
@@ -19,6 +25,11 @@ export interface ConfigSource {
   /** The name the text is parsed under: diagnostics start with it, relative paths resolve against its directory. */
   readonly file: string;
   read(): Promise<SourceDocument>;
+  /**
+   * The main document's text, unparsed, when the source can give it cheaply (a file): a reload that
+   * finds nothing changed then skips the parse too. Undefined when it cannot be read (read() says why).
+   */
+  readText?(): Promise<string | undefined>;
   /** Calls onChange when a new version may be available (changes in a burst may collapse into one call); returns stop. */
   watch(onChange: () => void): () => void;
   /**
@@ -55,6 +66,7 @@ export function fileSource(file: string, watch: boolean): ConfigSource {
   return {
     file,
     read: () => readConfigFile(file),
+    readText: () => readFile(file, 'utf8').catch(() => undefined),
     watch: (onChange) => (watch ? watchFile(file, onChange) : () => undefined),
   };
 }

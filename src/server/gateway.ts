@@ -13,7 +13,7 @@ import { rawDestination } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { BodyTooLargeError, RequestContext } from '../pipeline/context.js';
 import { runRequestHooks } from '../pipeline/runner.js';
-import type { EarlyResponse } from '../pipeline/types.js';
+import type { EarlyAnswer } from '../pipeline/types.js';
 import { normalizeTarget } from './path.js';
 import { scanRequestHeaders } from './request-scan.js';
 
@@ -166,7 +166,7 @@ export class Gateway {
           },
         ).catch((err: unknown) => this.fail(ctx, undefined, err));
       } else {
-        const r = ctx.sendEarly(early as EarlyResponse);
+        const r = ctx.sendEarly(early as EarlyAnswer);
         if (r !== undefined) r.catch((err: unknown) => this.fail(ctx, undefined, err));
       }
     } catch (err) {
@@ -193,7 +193,7 @@ export class Gateway {
         early.then((e) => (e === undefined ? go() : ctx.sendEarly(e))).catch((err: unknown) => this.fail(ctx, undefined, err));
         return;
       }
-      void ctx.sendEarly(early as EarlyResponse);
+      void ctx.sendEarly(early as EarlyAnswer);
     } catch (err) {
       this.fail(ctx, undefined, err);
     }
@@ -225,7 +225,8 @@ function noop(): void {}
 /** 'finish' listener shared by every request with a body (Node calls it with `this` = the response). */
 function closeIfBodyUnread(this: GatewayResponse): void {
   const req = this.req;
-  if (!req.complete) req.socket.destroySoon();
+  // An injected request (createGateway().inject) has a socket with nothing to close.
+  if (!req.complete && typeof req.socket.destroySoon === 'function') req.socket.destroySoon();
 }
 
 function attachUpgradeBody(ctx: RequestContext, socket: import('node:net').Socket, head: Buffer): void {

@@ -2,7 +2,6 @@
  * `turnpike serve`: one process (workers = 1) or a node:cluster primary with N workers.
  * The process stays in the foreground so supervisors see its real pid.
  */
-import type { SourceDocument } from '../config/load.js';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import cluster, { type Worker } from 'node:cluster';
@@ -14,7 +13,8 @@ import { adminApiOptions, createAdminServer } from '../admin/server.js';
 import { FileConfigStore } from '../cluster/file-store.js';
 import type { RouteTable } from '../compile/types.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { buildTable, functionRegistry, parseConfigText } from '../config/index.js';
+import { functionRegistry, parseConfigText } from '../config/index.js';
+import type { SourceDocument } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { PoolRegistry } from '../upstream/upstream.js';
@@ -23,7 +23,8 @@ import { describeTable } from './describe.js';
 import { Gateway } from './gateway.js';
 import { applyTlsSettings, createTlsListener, installHttpsRedirect } from './listener.js';
 import { createListener } from './listener.js';
-import { type TlsState, loadTls } from './tls.js';
+import { type LoadedConfig, Reloader, type ReloaderOptions, type ServedConfig, lifecycle, loadVersion, reportConfigError, servedPart } from './reloader.js';
+import type { TlsState } from './tls.js';
 // Node-wide counters: the primary serves its store to the workers (src/stores/cluster-counters.ts).
 import { counterStore } from '../config/index.js';
 import { serveCounters } from '../stores/cluster-counters.js';
@@ -57,48 +58,14 @@ type WorkerMessage =
   | { type: 'hello' }
   | { type: 'listening'; port: number; httpsPort?: number }
   | { type: 'fatal'; message: string }
-  | { type: 'reloaded'; ok: boolean; version?: string; errors?: string };
+  | { type: 'reloaded'; ok: boolean; version?: string; changed?: boolean; errors?: string };
 
 /** How long shutdown waits for upstream pools to finish closing before exiting anyway. */
 const POOL_CLOSE_MS = 1_000;
-/** Diagnostics carried by one reload-failure log line (the rest are counted). */
-const MAX_LOGGED_DIAGNOSTICS = 50;
 
 export async function serve(opts: ServeOptions): Promise<void> {
   if (cluster.isPrimary && opts.workers > 1) return runPrimary(opts);
   return runDataPlane(opts, cluster.isWorker);
-}
-
-/**
- * Logs a rejected config as ONE line. At start the full list goes to stderr (see firstTable), so the
- * line carries only the count and the first problem; on reload there is no terminal, so the line
- * carries every problem as `file:line:col key.path: message` (capped).
- */
-function reportConfigError(logger: Logger, err: unknown, what: 'start' | 'reload'): string {
-  if (err instanceof ConfigError) {
-    const lines = err.diagnostics.map(formatDiagnostic);
-    const problems = err.diagnostics.filter((d) => d.severity === 'error').length;
-    if (what === 'start') logger.error({ problems, first: lines[0] }, 'start: config rejected');
-    else logger.error({ problems, diagnostics: lines.slice(0, MAX_LOGGED_DIAGNOSTICS) }, 'reload: config rejected; still serving the previous config');
-    return err.message;
-  }
-  logger.error({ err }, `${what}: config could not be loaded`);
-  return (err as Error).message;
-}
-
-/**
- * Lifecycle events (listening, config reloaded, draining, stopped, workers coming and going) are
- * rare and what operators and supervisors key on, so they are logged even when server.logLevel
- * is above info.
- */
-const lifecycleLoggers = new WeakMap<Logger, Logger>();
-function lifecycle(logger: Logger): Logger {
-  let l = lifecycleLoggers.get(logger);
-  if (l === undefined) {
-    l = logger.child({}, { level: 'info' });
-    lifecycleLoggers.set(logger, l);
-  }
-  return l;
 }
 
 /** server.logLevel from the config, unless TURNPIKE_LOG_LEVEL (which wins) is set. */
@@ -108,59 +75,41 @@ function applyLogLevel(logger: Logger, data: unknown): void {
   logger.level = typeof level === 'string' ? level : 'info';
 }
 
-/**
- * Builds the first table (from the file, or in a worker from the text the primary sent) or exits 1
- * with every problem on stderr, once.
- */
-/**
- * One config version: read (or take the primary's text), validate, compile, and load its certificates
- * (keys and the client CA are read on every load: a bad path is a config error). A failure leaves
- * nothing open behind it.
- */
-async function loadConfig(
-  opts: ServeOptions,
-  deps: { logger: Logger; metrics: GatewayMetrics; pools: PoolRegistry },
-  text?: string,
-): Promise<{ doc: SourceDocument; table: RouteTable; tls: TlsState | undefined }> {
-  const doc = text === undefined ? await configSource(opts).read() : parseConfigText(text, configSource(opts).file);
-  const table = buildTable(doc, deps);
-  try {
-    return { doc, table, tls: loadTls(doc) };
-  } catch (err) {
-    void table.close();
-    throw err;
-  }
+/** How this process builds a config version (the Reloader's `load`). */
+function versionLoader(deps: { logger: Logger; metrics: GatewayMetrics; pools: PoolRegistry }): ReloaderOptions['load'] {
+  return (doc, reads) => loadVersion(doc, deps, reads);
 }
 
-async function firstTable(
-  opts: ServeOptions,
-  logger: Logger,
-  metrics: GatewayMetrics,
-  pools: PoolRegistry,
-  text?: string,
-): Promise<{ table: RouteTable; text: string; tls: TlsState | undefined }> {
+/**
+ * The first version (from the source, or in a worker from the text the primary sent): read, validate,
+ * load its certificates, compile; or exit 1 with every problem on stderr, once.
+ */
+async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMetrics, pools: PoolRegistry, text?: string): Promise<ServedConfig> {
+  const source = configSource(opts, logger);
+  const load = (doc: SourceDocument) => loadVersion(doc, { logger, metrics, pools });
+  const docOf = async (t: string | undefined): Promise<SourceDocument> => (t === undefined ? await source.read() : parseConfigText(t, source.file));
   try {
-    text ??= await configSource(opts, logger).first?.({ logger, registry: metrics.registry, opts });
-    let loaded: Awaited<ReturnType<typeof loadConfig>>;
+    text ??= await source.first?.({ logger, registry: metrics.registry, opts });
+    let loaded: LoadedConfig;
     try {
-      loaded = await loadConfig(opts, { logger, metrics, pools }, text);
+      loaded = load(await docOf(text));
     } catch (err) {
       // A database whose config does not compile: the node's cached last good config, as a reload would keep it.
-      const cached = configSource(opts).fallback?.(err, logger);
+      const cached = source.fallback?.(err, logger);
       if (cached === undefined) throw err;
       reportConfigError(logger, err, 'start');
       metrics.reloads.inc({ result: 'failure' });
-      loaded = await loadConfig(opts, { logger, metrics, pools }, cached);
+      loaded = load(await docOf(cached));
     }
-    const { doc, table, tls } = loaded;
-    configSource(opts).loaded?.(doc);
-    applyLogLevel(logger, doc.data);
+    source.loaded?.(loaded.doc);
+    applyLogLevel(logger, loaded.doc.data);
     // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start-up, never silent.
-    for (const w of [...doc.warnings, ...table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
+    for (const w of [...loaded.doc.warnings, ...loaded.table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
     metrics.reloads.inc({ result: 'success' });
-    // Watch mode also reloads Lambda-style handlers whose files change.
+    // Watch mode also reloads Lambda-style handlers when modules they import change (an edit to the
+    // handler file itself is a new config version: see src/integrations/function/runtime/registry.ts).
     if (opts.watch) functionRegistry(logger).watch(true);
-    return { table, text: doc.text, tls };
+    return servedPart(loaded);
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
     reportConfigError(logger, err, 'start');
@@ -209,9 +158,8 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     // A SIGHUP sent to the whole process group must not kill workers (its default action): the primary reloads them.
     process.on('SIGHUP', () => undefined);
   }
-  const { table, tls: firstTls, text: firstText } = await firstTable(opts, logger, metrics, pools, isWorker ? await configFromPrimary() : undefined);
-  // The text of the config being served, for the Admin API's file store.
-  let servedText = firstText;
+  const first = await firstTable(opts, logger, metrics, pools, isWorker ? await configFromPrimary() : undefined);
+  const { table, tls: firstTls } = first;
   collectStartupGarbage();
   const gateway = new Gateway(table, logger, metrics);
   const server = createListener(gateway, table.limits);
@@ -255,48 +203,27 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     tlsServer.setSecureContext(next.defaultOptions);
     applyTlsSettings(tlsServer, next);
     tlsSource.state = next;
-    lifecycle(logger).info({ certificates: next.certificates }, 'tls certificates reloaded');
+    lifecycle(logger).info({ tls: tlsSummary(next), certificates: next.certificates }, 'tls certificates reloaded');
   };
 
-  let reloading: Promise<void> | undefined;
-  let again = false;
-  const reload = async (text?: string): Promise<{ ok: boolean; version?: string; errors?: string }> => {
-    try {
-      const { doc, table: next, tls: nextTls } = await loadConfig(opts, { logger, metrics, pools }, text);
-      // Certificate files can change while the config text does not (renewal + touch, SIGHUP).
-      reloadTls(nextTls);
-      if (next.version === gateway.table.version) {
-        void next.close();
-        return { ok: true, version: next.version };
-      }
-      applyServerLimits(server, next, table.limits.headerBytes, logger);
-      applyLogLevel(logger, doc.data);
-      servedText = doc.text;
-      gateway.swap(next);
-      httpsGateway?.swap(next);
-      configSource(opts).loaded?.(doc);
-      metrics.reloads.inc({ result: 'success' });
-      lifecycle(logger).info({ version: next.version, routes: next.routes.length }, 'config reloaded');
-      return { ok: true, version: next.version };
-    } catch (err) {
-      metrics.reloads.inc({ result: 'failure' });
-      return { ok: false, errors: reportConfigError(logger, err, 'reload') };
-    }
-  };
-  // One reload at a time; changes that arrive meanwhile collapse into one more reload.
-  const reloadFromFile = () => {
-    if (reloading) {
-      again = true;
-      return;
-    }
-    reloading = reload().then(() => {
-      reloading = undefined;
-      if (again) {
-        again = false;
-        reloadFromFile();
-      }
-    });
-  };
+  // The single process reloads from its source; a worker reloads from the text its primary sends.
+  const reloader = new Reloader(
+    {
+      source: configSource(opts),
+      load: versionLoader({ logger, metrics, pools }),
+      apply: (next) => {
+        reloadTls(next.tls);
+        applyServerLimits(server, next.table, table.limits.headerBytes, logger);
+        applyLogLevel(logger, next.doc.data);
+        gateway.swap(next.table);
+        httpsGateway?.swap(next.table);
+      },
+      logger,
+      metrics,
+      watchFiles: opts.watch,
+    },
+    first,
+  );
 
   let admin: http.Server | undefined;
   if (!isWorker) {
@@ -311,19 +238,21 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
         status: () => ({ pid: process.pid, version: gateway.table.version, workers: 1 }),
       },
       logger,
-      adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text: servedText, version: gateway.table.version })), logger),
+      adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text: reloader.current.text, version: gateway.table.version })), logger),
     );
   }
 
   if (!isWorker) configSource(opts).attachMetrics?.(metrics.registry);
-  const stopWatching = !isWorker ? configSource(opts).watch(reloadFromFile) : () => undefined;
-  if (!isWorker) process.on('SIGHUP', reloadFromFile);
+  if (!isWorker) {
+    reloader.start();
+    process.on('SIGHUP', () => reloader.request());
+  }
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    stopWatching();
+    reloader.stop();
     lifecycle(logger).info({ signal, inflight: metrics.inflight }, 'draining');
     // /ready answers 503 from here on; the admin listener stays up until the end so probes can see it.
     gateway.draining = true;
@@ -363,7 +292,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
   process.on('SIGINT', () => void shutdown('SIGINT'));
   if (isWorker) {
     process.on('message', (m: PrimaryMessage) => {
-      if (m.type === 'reload') void reload(m.text).then((r) => process.send?.({ type: 'reloaded', ...r } satisfies WorkerMessage));
+      if (m.type === 'reload') void reloader.reloadText(m.text).then((r) => process.send?.({ type: 'reloaded', ...r } satisfies WorkerMessage));
       else if (m.type === 'shutdown') void shutdown('primary');
     });
     // If the primary dies, do not linger as an orphan.
@@ -400,7 +329,9 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     lifecycle(logger).info(
       {
         port,
-        ...(httpsPort !== undefined ? { httpsPort, http2: tlsSource?.state.settings.http2, certificates: tlsSource?.state.certificates } : {}),
+        ...(httpsPort !== undefined && tlsSource !== undefined
+          ? { httpsPort, http2: tlsSource.state.settings.http2, tls: tlsSummary(tlsSource.state), certificates: tlsSource.state.certificates }
+          : {}),
         adminPort,
         host: opts.host,
         version: gateway.table.version,
@@ -409,6 +340,11 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       },
       'listening',
     );
+}
+
+/** What a handshake may negotiate, for the `listening` line: versions, suites (TLS 1.3 ones first), groups. */
+function tlsSummary(state: TlsState): { minVersion: string; ciphers: string; groups: string } {
+  return { minVersion: state.settings.minVersion, ciphers: state.settings.policy.ciphers, groups: state.settings.policy.ecdhCurve };
 }
 
 function delay(ms: number): Promise<void> {
@@ -439,9 +375,28 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const logger = createLogger();
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
-  let { table, text, tls } = await firstTable(opts, logger, metrics, pools);
+  const first = await firstTable(opts, logger, metrics, pools);
   collectStartupGarbage();
-  metrics.setConfigVersion(table.version);
+  metrics.setConfigVersion(first.table.version);
+  // The primary serves nothing itself: a new version is validated here, then its text goes to every
+  // worker, which builds it again (reading the same files). A rejected version never reaches them.
+  const reloader = new Reloader(
+    {
+      source: configSource(opts),
+      load: versionLoader({ logger, metrics, pools }),
+      apply: (next, prev) => {
+        void prev.table.close();
+        applyLogLevel(logger, next.doc.data);
+        metrics.setConfigVersion(next.table.version);
+        for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send({ type: 'reload', text: next.doc.text } satisfies PrimaryMessage);
+      },
+      logger,
+      metrics,
+      watchFiles: opts.watch,
+    },
+    first,
+  );
+  const served = () => reloader.current;
   const aggregator = new client.AggregatorRegistry();
   let shuttingDown = false;
   let port: number | undefined;
@@ -451,7 +406,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const fork = (): Worker => {
     const w = cluster.fork({ TURNPIKE_WORKER: '1' });
     w.on('message', (m: WorkerMessage) => {
-      if (m.type === 'hello') w.send({ type: 'config', text } satisfies PrimaryMessage);
+      if (m.type === 'hello') w.send({ type: 'config', text: served().text } satisfies PrimaryMessage);
       else if (m.type === 'listening') {
         listening.add(w.id);
         lifecycle(logger).info({ worker: w.id, workerPid: w.process.pid }, 'worker listening');
@@ -460,11 +415,11 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
           lifecycle(logger).info(
             {
               port,
-              ...(m.httpsPort !== undefined ? { httpsPort: m.httpsPort, http2: tls?.settings.http2 } : {}),
+              ...(m.httpsPort !== undefined ? { httpsPort: m.httpsPort, http2: served().tls?.settings.http2, ...(served().tls !== undefined ? { tls: tlsSummary(served().tls as TlsState) } : {}) } : {}),
               adminPort: adminPortNum,
               host: opts.host,
-              version: table.version,
-              routes: table.routes.length,
+              version: served().table.version,
+              routes: served().table.routes.length,
               workers: opts.workers,
             },
             'listening',
@@ -495,39 +450,6 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
     setTimeout(() => !shuttingDown && fork(), recentCrashes.length > opts.workers * 3 ? 2_000 : 0);
   });
 
-  const reload = async () => {
-    try {
-      const { doc, table: next, tls: nextTls } = await loadConfig(opts, { logger, metrics, pools });
-      if (next.version === table.version) {
-        void next.close();
-        // Same config text, renewed certificate files: the workers re-read them.
-        if (nextTls !== undefined && nextTls.fingerprint !== tls?.fingerprint) {
-          tls = nextTls;
-          for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send({ type: 'reload', text } satisfies PrimaryMessage);
-        }
-        return;
-      }
-      tls = nextTls;
-      const prev = table;
-      table = next;
-      text = doc.text;
-      configSource(opts).loaded?.(doc);
-      void prev.close();
-      applyLogLevel(logger, doc.data);
-      metrics.reloads.inc({ result: 'success' });
-      metrics.setConfigVersion(next.version);
-      for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send({ type: 'reload', text } satisfies PrimaryMessage);
-      lifecycle(logger).info({ version: next.version, routes: next.routes.length }, 'config reloaded');
-    } catch (err) {
-      metrics.reloads.inc({ result: 'failure' });
-      reportConfigError(logger, err, 'reload');
-    }
-  };
-  let chain = Promise.resolve();
-  const queueReload = () => {
-    chain = chain.then(reload);
-  };
-
   const admin = createAdminServer(
     {
       metrics: async () => {
@@ -546,13 +468,13 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
         shuttingDown
           ? { ready: false, reason: 'draining' }
           : listening.size > 0
-            ? { ready: true, version: table.version, ...configSource(opts).status?.() }
+            ? { ready: true, version: served().table.version, ...configSource(opts).status?.() }
             : { ready: false, reason: 'no worker listening' },
-      routes: () => describeTable(table),
-      status: () => ({ pid: process.pid, version: table.version, workers: listening.size }),
+      routes: () => describeTable(served().table),
+      status: () => ({ pid: process.pid, version: served().table.version, workers: listening.size }),
     },
     logger,
-    adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text, version: table.version })), logger),
+    adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text: served().text, version: served().table.version })), logger),
   );
   await listen(admin, opts.adminPort, opts.adminHost);
   const adminPortNum = (admin.address() as AddressInfo).port;
@@ -560,24 +482,24 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const counterSocket = await serveCounters(counterStore(), (err) => logger.warn({ err: err.message }, 'counters: socket error'));
 
   configSource(opts).attachMetrics?.(metrics.registry);
-  const stopWatching = configSource(opts).watch(queueReload);
-  process.on('SIGHUP', queueReload);
+  reloader.start();
+  process.on('SIGHUP', () => reloader.request());
   const shutdown = (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    stopWatching();
+    reloader.stop();
     lifecycle(logger).info({ signal }, 'draining workers');
     for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send({ type: 'shutdown' } satisfies PrimaryMessage);
     const hardStop = setTimeout(() => {
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
-    }, table.shutdownGraceMs + 3_000);
+    }, served().table.shutdownGraceMs + 3_000);
     const check = setInterval(() => {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         clearInterval(check);
         clearTimeout(hardStop);
         admin.close();
         admin.closeAllConnections();
-        void table.close();
+        void served().table.close();
         void counterSocket.close();
         lifecycle(logger).info('stopped');
         logger.flush();

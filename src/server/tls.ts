@@ -7,13 +7,16 @@
  * listener's SNI callback reads the current state, so a reload swaps all contexts at once and a
  * handshake never sees half of an old and half of a new set. A problem with a file (missing, not PEM,
  * key not matching the certificate) is a config error at `file:line:col` of the key that names it.
+ * What handshakes may negotiate (versions, cipher suites, groups, server preference) comes from
+ * src/config/tls-policy.ts and goes into every context.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import tls, { type SecureContext, type TLSSocket } from 'node:tls';
 import { ConfigError, type Diagnostic, formatPath } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
+import { ConfigReads } from '../config/reads.js';
+import { type TlsPolicy, resolveTlsPolicy } from '../config/tls-policy.js';
 
 export type ClientCertMode = 'none' | 'optional' | 'required';
 
@@ -24,6 +27,8 @@ export interface TlsSettings {
   requestClientCert: ClientCertMode;
   minVersion: 'TLSv1.2' | 'TLSv1.3';
   redirectHttp: boolean;
+  /** Cipher suites, groups, server preference (src/config/tls-policy.ts). */
+  policy: TlsPolicy;
 }
 
 export interface CertInfo {
@@ -62,6 +67,9 @@ interface RawTls {
   requestClientCert?: unknown;
   minVersion?: unknown;
   redirectHttp?: unknown;
+  ciphers?: unknown;
+  cipherSuites?: unknown;
+  groups?: unknown;
 }
 
 /** The validated config's `server.tls` (undefined when absent). Call after the schema validated the document. */
@@ -78,9 +86,10 @@ function bool(v: unknown, def: boolean): boolean {
 /**
  * Reads every certificate, key and CA the config's `server.tls` names (relative paths are relative to
  * the config file) and builds the contexts. Throws ConfigError with every problem found.
- * Returns undefined when the config has no `server.tls`.
+ * Returns undefined when the config has no `server.tls`. The files are read through `reads`, the
+ * config version's recorder (src/config/reads.ts): a renewed certificate is a new config version.
  */
-export function loadTls(doc: SourceDocument): TlsState | undefined {
+export function loadTls(doc: SourceDocument, reads: ConfigReads = new ConfigReads()): TlsState | undefined {
   const raw = rawTlsConfig(doc);
   if (raw === undefined) return undefined;
   const base = dirname(resolve(doc.file));
@@ -98,7 +107,7 @@ export function loadTls(doc: SourceDocument): TlsState | undefined {
     }
     const abs = resolve(base, value);
     try {
-      const buf = readFileSync(abs);
+      const buf = reads.readFile(abs);
       hash.update(abs).update('\0').update(buf).update('\0');
       return buf;
     } catch (err) {
@@ -107,12 +116,20 @@ export function loadTls(doc: SourceDocument): TlsState | undefined {
     }
   };
 
+  const minVersion = (raw.minVersion as 'TLSv1.2' | 'TLSv1.3' | undefined) ?? 'TLSv1.2';
+  const str = (v: unknown) => (v === undefined ? undefined : String(v));
+  // Normally compile() has already reported these (with the warnings); kept so loadTls stands alone.
+  const { policy, problems } = resolveTlsPolicy({ ciphers: str(raw.ciphers), cipherSuites: str(raw.cipherSuites), groups: str(raw.groups), minVersion });
+  for (const p of problems) if (p.severity === 'error') problem([p.key], p.message);
+  // Contexts built from a bad list would fail and blame the certificates: stop here.
+  if (diagnostics.length > 0) throw new ConfigError(diagnostics);
   const settings: TlsSettings = {
     port: raw.port === undefined ? undefined : Number(raw.port),
     http2: bool(raw.http2, true),
     requestClientCert: (raw.requestClientCert as ClientCertMode | undefined) ?? 'none',
-    minVersion: (raw.minVersion as 'TLSv1.2' | 'TLSv1.3' | undefined) ?? 'TLSv1.2',
+    minVersion,
     redirectHttp: bool(raw.redirectHttp, false),
+    policy,
   };
   hash.update(JSON.stringify(settings));
 
@@ -143,7 +160,9 @@ export function loadTls(doc: SourceDocument): TlsState | undefined {
       problem([...path, 'cert'], 'is not a PEM certificate');
       return undefined;
     }
-    const options: tls.SecureContextOptions = { cert, key, minVersion: settings.minVersion, ...(ca !== undefined ? { ca } : {}) };
+    // The policy goes into every context, but what a handshake negotiates comes from the server's own
+    // context (the default options): an SNI context only swaps in its certificate, key and CA list.
+    const options: tls.SecureContextOptions = { cert, key, minVersion: settings.minVersion, ...settings.policy, ...(ca !== undefined ? { ca } : {}) };
     try {
       const ctx = tls.createSecureContext(options);
       return { ctx, options, info: { subject: x509.subject.replace(/\n/g, ', '), altNames: x509.subjectAltName ?? '', notAfter: x509.validTo } };

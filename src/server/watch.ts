@@ -2,45 +2,125 @@ import { type FSWatcher, type Stats, statSync, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 
 /**
- * Watches one config file. Editors save by rename (write temp, rename over), which kills a watch on
- * the file itself, so the directory is watched and events are debounced.
+ * Watches a set of files: the config file, and every file a config version read or looked up
+ * (src/config/reads.ts). Editors save by rename (write temp, rename over), which kills a watch on the
+ * file itself, so directories are watched and events are debounced.
  *
- * An event naming the file triggers a reload. Any other event in the directory triggers one only
- * if the file, followed through symlinks, is now a different file or has changed: that is how a
- * Kubernetes ConfigMap volume updates (`gateway.yaml -> ..data/gateway.yaml`, and `..data` is a
- * symlink swapped atomically), where no event ever names `gateway.yaml`.
+ * An event naming a watched file triggers onChange. Any other event in a watched directory triggers
+ * it only if a watched file there, followed through symlinks, is now a different file or has changed:
+ * that is how a Kubernetes ConfigMap volume updates (`gateway.yaml -> ..data/gateway.yaml`, and
+ * `..data` is a symlink swapped atomically), where no event ever names `gateway.yaml`.
+ *
+ * A file whose directory does not exist (yet) is watched through its nearest existing ancestor, by
+ * the name of the missing child (`functions/` appearing beside an AWS document). set() re-resolves
+ * that, so callers call it again after each reload with the files of the version now served.
  */
-export function watchFile(file: string, onChange: () => void, debounceMs = 50): () => void {
-  const abs = resolve(file);
-  const name = basename(abs);
-  let last = identity(abs);
-  let timer: NodeJS.Timeout | undefined;
-  let named = false;
-  let watcher: FSWatcher | undefined;
-  const fire = () => {
-    timer = undefined;
-    const now = identity(abs);
-    const changed = now !== last;
-    last = now;
-    const wasNamed = named;
-    named = false;
-    if (wasNamed || changed) onChange();
-  };
-  try {
-    watcher = watch(dirname(abs), { persistent: false }, (_event, changed) => {
-      // null: the platform could not say which entry changed; treat it like a named event.
-      if (changed === null || changed === name) named = true;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(fire, debounceMs);
-    });
-    watcher.on('error', () => undefined);
-  } catch {
-    // Watching is best effort (some filesystems lack inotify); SIGHUP still reloads.
+export class FilesWatcher {
+  readonly #onChange: () => void;
+  readonly #debounceMs: number;
+  /** Watched directory -> its watcher and the names in it that matter. */
+  readonly #dirs = new Map<string, { watcher: FSWatcher | undefined; names: Set<string> }>();
+  /** Watched file -> its identity when last looked at. */
+  #identities = new Map<string, string>();
+  #timer: NodeJS.Timeout | undefined;
+  #named = false;
+  #closed = false;
+
+  constructor(onChange: () => void, debounceMs = 50) {
+    this.#onChange = onChange;
+    this.#debounceMs = debounceMs;
   }
-  return () => {
-    if (timer) clearTimeout(timer);
-    watcher?.close();
-  };
+
+  /** Watches exactly these files from now on (absolute or relative to the working directory). */
+  set(files: Iterable<string>): void {
+    if (this.#closed) return;
+    const wanted = new Map<string, Set<string>>();
+    const identities = new Map<string, string>();
+    for (const f of files) {
+      const abs = resolve(f);
+      identities.set(abs, this.#identities.get(abs) ?? identity(abs));
+      const { dir, name } = nearestDirectory(abs);
+      let names = wanted.get(dir);
+      if (names === undefined) wanted.set(dir, (names = new Set()));
+      names.add(name);
+    }
+    this.#identities = identities;
+    for (const [dir, entry] of this.#dirs) {
+      if (wanted.has(dir)) continue;
+      entry.watcher?.close();
+      this.#dirs.delete(dir);
+    }
+    for (const [dir, names] of wanted) {
+      const entry = this.#dirs.get(dir);
+      if (entry !== undefined) entry.names = names;
+      else this.#dirs.set(dir, { watcher: this.#watch(dir), names });
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    for (const e of this.#dirs.values()) e.watcher?.close();
+    this.#dirs.clear();
+  }
+
+  #watch(dir: string): FSWatcher | undefined {
+    try {
+      const w = watch(dir, { persistent: false }, (_event, changed) => {
+        // null: the platform could not say which entry changed; treat it like a named event.
+        if (changed === null || this.#dirs.get(dir)?.names.has(String(changed))) this.#named = true;
+        if (this.#timer) clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => this.#fire(), this.#debounceMs);
+      });
+      w.on('error', () => undefined);
+      return w;
+    } catch {
+      // Watching is best effort (some filesystems lack inotify); SIGHUP still reloads.
+      return undefined;
+    }
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    let changed = this.#named;
+    this.#named = false;
+    for (const [file, last] of this.#identities) {
+      const now = identity(file);
+      if (now !== last) {
+        this.#identities.set(file, now);
+        changed = true;
+      }
+    }
+    if (changed && !this.#closed) this.#onChange();
+  }
+}
+
+/** Watches one config file (see FilesWatcher); returns stop. */
+export function watchFile(file: string, onChange: () => void, debounceMs = 50): () => void {
+  const w = new FilesWatcher(onChange, debounceMs);
+  w.set([file]);
+  return () => w.close();
+}
+
+/** The directory to watch for `abs` and the name in it whose events matter. */
+function nearestDirectory(abs: string): { dir: string; name: string } {
+  let dir = dirname(abs);
+  let name = basename(abs);
+  while (!isDirectory(dir)) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    name = basename(dir);
+    dir = up;
+  }
+  return { dir, name };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** What the path resolves to now: device, inode, size and mtime of the target ('' when missing). */

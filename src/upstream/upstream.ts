@@ -92,6 +92,8 @@ export interface UpstreamDeps {
   logger?: Logger;
   /** Tests inject a resolver; default from the `dns` block. */
   resolve?: ResolveFn;
+  /** Reads `tls.ca`: compile passes its read recorder, so the CA file is part of the config version. Default readFileSync. */
+  readText?: (path: string) => string;
 }
 
 export class Upstream {
@@ -127,7 +129,7 @@ export class Upstream {
     const connections = config.connections ?? 256;
     const keepAliveMs = config.keepAliveMs ?? 4_000;
     const tls = config.tls;
-    const ca = tls?.ca !== undefined ? readFileSync(resolvePath(configDir, tls.ca), 'utf8') : undefined;
+    const ca = tls?.ca !== undefined ? (deps.readText ?? ((f: string) => readFileSync(f, 'utf8')))(resolvePath(configDir, tls.ca)) : undefined;
     const dnsConfig = config.dns;
     const resolve = dnsConfig !== undefined ? (deps.resolve ?? makeResolver(dnsConfig)) : undefined;
     const dynamic: { t: Target; host: string; options: Pool.Options; key: string }[] = [];
@@ -144,7 +146,8 @@ export class Upstream {
         bodyTimeout: this.timeouts.totalMs,
         connect: { timeout: this.timeouts.connectMs, ...tlsOptions },
       };
-      const key = JSON.stringify([connections, keepAliveMs, this.timeouts, tls ?? null]);
+      // The CA's content, not only its path: a replaced CA file must not reuse a pool that trusts the old one.
+      const key = JSON.stringify([connections, keepAliveMs, this.timeouts, tls ?? null, ca ?? null]);
       const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
       const target: Target = { origin: url.origin, basePath, weight: t.weight ?? 1, key: t.url, index, pool: registry.acquire(url.origin, options, key), tls: tlsOptions };
       if (resolve !== undefined && isHostName(url.hostname)) dynamic.push({ t: target, host: url.hostname, options, key });

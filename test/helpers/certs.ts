@@ -19,13 +19,18 @@ export interface CertFiles {
 export interface TestPki {
   dir: string;
   ca: CertFiles;
-  /** A server certificate for these host names (the first is the CN); `name` is the file stem. */
-  server(name: string, hosts: string[]): CertFiles;
+  /**
+   * A server certificate for these host names (the first is the CN); `name` is the file stem. The key
+   * is EC P-256 unless `key` is 'rsa' (2048 bits): only an RSA key can serve static-RSA suites.
+   */
+  server(name: string, hosts: string[], key?: KeyType): CertFiles;
   /** A client certificate with this subject (e.g. '/CN=alice/O=Acme'), signed by this CA or by `other`. */
   client(name: string, subject: string, signer?: CertFiles): CertFiles;
   /** Another, unrelated CA (for certificates the gateway must not trust). */
   otherCa(name: string): CertFiles;
 }
+
+export type KeyType = 'ec' | 'rsa';
 
 let available: boolean | undefined;
 export function opensslAvailable(): boolean {
@@ -59,8 +64,9 @@ function makeCa(dir: string, name: string, cn: string): CertFiles {
   return files(dir, name);
 }
 
-function sign(dir: string, name: string, subject: string, ext: string, ca: CertFiles): CertFiles {
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
+function sign(dir: string, name: string, subject: string, ext: string, ca: CertFiles, key: KeyType = 'ec'): CertFiles {
+  const newkey = key === 'rsa' ? ['rsa:2048'] : ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  openssl(['req', '-newkey', ...newkey, '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
   writeFileSync(join(dir, `${name}.ext`), ext);
   openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`], dir);
   return files(dir, name);
@@ -73,13 +79,15 @@ export function createPki(): TestPki | undefined {
   return {
     dir,
     ca,
-    server: (name, hosts) =>
+    server: (name, hosts, key) =>
       sign(
         dir,
         name,
         `/CN=${hosts[0]}`,
-        `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${hosts.map((h) => (/^[\d.]+$/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',')}\n`,
+        // keyEncipherment: an RSA key that transports the premaster secret (static-RSA suites) needs it.
+        `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature${key === 'rsa' ? ',keyEncipherment' : ''}\nextendedKeyUsage=serverAuth\nsubjectAltName=${hosts.map((h) => (/^[\d.]+$/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(',')}\n`,
         ca,
+        key,
       ),
     client: (name, subject, signer) => sign(dir, name, subject, 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n', signer ?? ca),
     otherCa: (name) => makeCa(dir, name, `Other CA ${name}`),

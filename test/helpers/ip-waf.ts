@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import client from 'prom-client';
 import pino from 'pino';
 import type { RequestContext } from '../../src/pipeline/context.js';
+import { ERRORS, errorBody, isDenial } from '../../src/errors/catalogue.js';
 import type { EarlyResponse, PluginDefinition, PluginHooks } from '../../src/pipeline/types.js';
 
 export interface FakeRequest {
@@ -71,11 +72,13 @@ export function instance<C>(def: PluginDefinition<C>, config: C, logger = pino({
   return def.create(config, { logger, scope: 'global' } as never);
 }
 
-/** Runs the onRequest hook against a fake request. */
+/** Runs the onRequest hook against a fake request; a denial is rendered as the native dialect renders it. */
 export async function run(hooks: PluginHooks, r: FakeRequest | ReturnType<typeof fakeCtx>): Promise<EarlyResponse | undefined> {
   const ctx = 'readBody' in r ? r : fakeCtx(r);
-  const out = hooks.onRequest?.(ctx as unknown as RequestContext);
-  return (await out) ?? undefined;
+  const out = (await hooks.onRequest?.(ctx as unknown as RequestContext)) ?? undefined;
+  if (out === undefined || !isDenial(out)) return out;
+  const id = (ctx as { id: string }).id;
+  return { status: ERRORS[out.deny].status, headers: { 'content-type': 'application/json', ...out.headers }, body: errorBody(out.deny, id, out.message) };
 }
 
 /** The `problems` a create() call throws, as "path: message" strings. */

@@ -34,6 +34,7 @@ functions:
   whoami: { module: ./whoami.mjs }
 apis:
   - name: keyed
+    errorDialect: aws-rest
     plugins: { api-key: {} }
     routes:
       - { path: /whoami, integration: { type: function, function: whoami, apiType: rest } }
@@ -42,14 +43,17 @@ apis:
     routes:
       - { path: /public, integration: { type: mock, body: { public: true } } }
   - name: throttled
+    errorDialect: aws-rest
     plugins: { api-key: {} }
     routes:
       - { path: /t, integration: { type: mock, body: { ok: true } } }
   - name: quota
+    errorDialect: aws-rest
     plugins: { api-key: {} }
     routes:
       - { path: /q, integration: { type: mock, body: { ok: true } } }
   - name: other
+    errorDialect: aws-rest
     routes:
       - { path: /o, integration: { type: mock } }
 usagePlans:

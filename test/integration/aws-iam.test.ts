@@ -29,6 +29,7 @@ functions:
   echo: { module: "${FN}/echo.mjs" }
 apis:
   - name: secured
+    errorDialect: aws-rest
     plugins:
       aws-iam:
         credentials:

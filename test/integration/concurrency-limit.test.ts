@@ -76,7 +76,8 @@ async function refusedOnce(): Promise<void> {
   const res = await fetch(`${gw.url}/held`);
   assert.equal(res.status, 503);
   assert.equal(res.headers.get('retry-after'), '2');
-  assert.deepEqual(await res.json(), { message: 'Service Unavailable' });
+  const body = (await res.json()) as { code: string };
+  assert.equal(body.code, 'CONCURRENCY_LIMITED');
   assert.equal(held.seen.length, seen, 'the refused request never reached the upstream');
 }
 

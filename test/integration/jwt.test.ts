@@ -22,6 +22,7 @@ functions:
   echo: { module: "${FN}/echo.mjs" }
 apis:
   - name: secured
+    errorDialect: aws-http
     plugins:
       jwt: { issuer: "${iss.url}", audience: [api, client-abc] }
     routes:

@@ -34,17 +34,20 @@ functions:
   echo: { module: "${FN}/echo.mjs" }
 apis:
   - name: token
+    errorDialect: aws-rest
     plugins:
       lambda-authorizer: { function: auth, type: TOKEN, stage: prod, apiId: abc123, region: eu-west-1, accountId: "123456789012", basePath: /t }
     routes:
       - { path: /t/items, methods: [GET, POST], integration: { type: function, function: echo, apiType: rest } }
       - { path: "/t/items/{id}", methods: [GET, DELETE], integration: { type: function, function: echo, apiType: rest } }
   - name: nocache
+    errorDialect: aws-rest
     plugins:
       lambda-authorizer: { function: auth, resultTtlSeconds: 0, identitySource: method.request.header.X-Token, identityValidationExpression: "(allow|deny)[.0-9]+" }
     routes:
       - { path: /nc, methods: [GET], integration: { type: function, function: echo, apiType: rest } }
   - name: request
+    errorDialect: aws-rest
     plugins:
       lambda-authorizer:
         function: auth
@@ -55,16 +58,19 @@ apis:
     routes:
       - { path: "/r/{id}", methods: [GET], integration: { type: function, function: echo, apiType: rest } }
   - name: simple
+    errorDialect: aws-http
     plugins:
       lambda-authorizer: { function: simple, apiType: http, payloadVersion: "2.0", simpleResponses: true, identitySource: ["$request.header.X-User"] }
     routes:
       - { path: "/s/{id}", methods: [POST], integration: { type: function, function: echo } }
   - name: httpv1
+    errorDialect: aws-http
     plugins:
       lambda-authorizer: { function: auth, apiType: http, payloadVersion: "1.0", identitySource: ["$request.header.X-User", "$request.querystring.q"] }
     routes:
       - { path: /h1, methods: [GET], integration: { type: function, function: echo, payloadVersion: "1.0" } }
   - name: httpv2
+    errorDialect: aws-http
     plugins:
       lambda-authorizer: { function: auth, apiType: http, identitySource: "$request.header.X-User" }
     routes:

@@ -1,9 +1,12 @@
 /**
  * Cluster mode (--workers 2) through the real process: both workers serve, a killed worker is
  * replaced while the service keeps answering, a reload reaches every worker (the replacement
- * included), and the primary's /metrics sums the workers' request counts.
+ * included), the primary's /metrics sums the workers' request counts, and an edit to a file the
+ * config only references (an OpenAPI document, a function module) reaches every worker.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { childPids, isAlive, metricSum, request, scrape, sleep, waitFor, writeAtomic } from '../helpers/lifecycle.js';
@@ -232,3 +235,36 @@ test('cluster mode: a reload every 200 ms during 2,000 keep-alive requests fails
   assert.equal(result.ok, 2_000);
   assert.ok((result.headerValues.get('even') ?? 0) > 0 && (result.headerValues.get('odd') ?? 0) > 0, JSON.stringify([...result.headerValues]));
 });
+
+test('an edit to a referenced OpenAPI document or a function module reaches every worker (the main file untouched)', async () => {
+  const aws = join(gw.dir, 'aws');
+  mkdirSync(join(aws, 'functions'), { recursive: true });
+  const doc = (paths: string[]) =>
+    `openapi: 3.0.1\ninfo: { title: inputs, version: '1.0' }\npaths:\n${paths
+      .map((p) => `  ${p}:\n    get:\n      x-amazon-apigateway-integration: { type: aws_proxy, httpMethod: POST, uri: 'arn:aws:lambda:us-east-1:123456789012:function:hello', payloadFormatVersion: '2.0' }\n`)
+      .join('')}`;
+  const handler = (body: string) => `export const handler = async () => ({ statusCode: 200, body: ${JSON.stringify(body)} });\n`;
+  writeFileSync(join(aws, 'api.yaml'), doc(['/one']));
+  writeFileSync(join(aws, 'functions', 'hello.mjs'), handler('hello'));
+  writeFileSync(join(gw.dir, 'echo.mjs'), handler('echo v1'));
+  writeAtomic(
+    gw.file,
+    `functions:\n  echo: { module: echo.mjs }\napis:\n  - name: inputs\n    openapi: aws/api.yaml\n  - name: native\n    routes:\n      - { methods: [GET], path: /echo, integration: { type: function, function: echo } }\n`,
+  );
+  // Fresh connections: node:cluster hands them out round-robin, so six requests reach both workers.
+  const everywhere = async (path: string, body: string) => (await burstBodies(6, path)).every((r) => r === `200 ${body}`);
+  await waitFor('the referencing config on every worker', () => everywhere('/echo', 'echo v1'), 15_000, 100);
+  writeAtomic(join(aws, 'api.yaml'), doc(['/one', '/three']));
+  await waitFor('/three on every worker', () => everywhere('/three', 'hello'), 10_000, 100);
+  writeAtomic(join(gw.dir, 'echo.mjs'), handler('echo v2'));
+  await waitFor('the new code on every worker', () => everywhere('/echo', 'echo v2'), 10_000, 100);
+});
+
+async function burstBodies(n: number, path: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await request(`${gw.url}${path}`);
+    out.push(`${r.status} ${r.body}`);
+  }
+  return out;
+}

@@ -1,4 +1,5 @@
-// Request validation for AWS REST API documents (src/aws/validation.ts).
+// Request validation for AWS REST API documents: the AWS validators translated (src/aws/request-validation.ts)
+// into the request-validation plugin's validator (src/plugins/request-validation/validator.ts).
 // The "recorded" tests replay the requests of LocalStack's AWS-validated tests
 // (tests/aws/services/apigateway/test_apigateway_common.py) against the answers AWS gave, kept in
 // aws-groundtruth/localstack/test_apigateway_common.snapshot.json (excerpt: test/fixtures/aws-validation/recorded-answers.json).
@@ -6,10 +7,30 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { compileRequestValidator, RequestValidatorCompileError, type RequestToValidate, type RequestValidator } from '../../src/aws/validation.js';
+import { requestValidationConfig } from '../../src/aws/request-validation.js';
+import { compileRequestValidator as compileSpec, RequestValidatorCompileError, type RequestToValidate, type RequestValidator } from '../../src/plugins/request-validation/validator.js';
 import { type AwsApiModel, type AwsRoute, importAwsDocument, parseAwsSource } from '../../src/openapi/index.js';
 
 const dir = join(process.cwd(), 'test/fixtures/aws-validation');
+
+/**
+ * What serving a route does: the AWS validator as plugin config, compiled. The results are compared
+ * without `details` (validationErrorString, tested on its own below).
+ */
+function compileRequestValidator(r: AwsRoute, model: AwsApiModel): RequestValidator | undefined {
+  const c = requestValidationConfig(r, model);
+  const v = c === undefined ? undefined : compileSpec(c);
+  if (v === undefined) return undefined;
+  return {
+    readsBody: v.readsBody,
+    validate(req) {
+      const out = v.validate(req);
+      if (out.ok) return out;
+      const { details: _d, ...rest } = out;
+      return rest as typeof out;
+    },
+  };
+}
 
 function load(name: string): AwsApiModel {
   const r = importAwsDocument(parseAwsSource(readFileSync(join(dir, name), 'utf8'), name));
@@ -345,12 +366,47 @@ describe('compilation', () => {
     assert.throws(
       bad({ $ref: '#/models/Nope' }),
       (e: unknown) =>
-        e instanceof RequestValidatorCompileError && e.route === 'POST /body-only' && e.contentType === 'application/json' && /Nope/.test(e.message),
+        e instanceof RequestValidatorCompileError && e.contentType === 'application/json' && /Nope/.test(e.message),
     );
     assert.throws(bad({ $ref: 'https://apigateway.amazonaws.com/restapis/x/models/Nope' }), RequestValidatorCompileError);
     assert.throws(bad({ $ref: 'other.json#/Pet' }), RequestValidatorCompileError);
     assert.throws(bad({ type: 'string', pattern: '(' }), RequestValidatorCompileError);
     // A good model still compiles afterwards on the same API.
     assert.ok(compileRequestValidator({ ...base, requestBody: { required: false, models: { 'application/json': { $ref: '#/models/Strict' } } } }, model));
+  });
+});
+
+describe('validationErrorString', () => {
+  const spec = (schema: unknown) => compileSpec({ body: { schemas: { 'application/json': schema }, dialect: 'draft-04' } });
+  const details = (schema: unknown, body: string) => {
+    const r = spec(schema)?.validate({ body: Buffer.from(body), contentType: 'application/json', headers: {}, query: new URLSearchParams(), pathParams: {} });
+    assert.ok(r && !r.ok);
+    return r.details;
+  };
+  test('reports in the draft-4 validator wording AWS fills $context.error.validationErrorString with', () => {
+    assert.equal(details({ type: 'object', required: ['name', 'age'] }, '{}'), '[object has missing required properties (["age","name"])]');
+    assert.equal(
+      details({ type: 'object', properties: { n: { type: 'integer' } } }, '{"n":"x"}'),
+      '[instance type (string) does not match any allowed primitive type (allowed: ["integer"])]',
+    );
+    assert.equal(details({ enum: ['a', 'b'] }, '"c"'), '[instance value ("c") not found in enum (possible values: ["a","b"])]');
+    assert.equal(details({ type: 'integer', minimum: 1 }, '0'), '[numeric instance is lower than the required minimum (minimum: 1, found: 0)]');
+    assert.equal(details({ type: 'string', maxLength: 2 }, '"abc"'), '[string "abc" is too long (length: 3, required maximum: 2)]');
+    assert.equal(
+      details({ type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false, required: ['a'] }, '{"b":1}'),
+      '[object has missing required properties (["a"]), object instance has properties which are not allowed by the schema: ["b"]]',
+    );
+    assert.match(details({ type: 'object' }, '{"a":'), /^\[Invalid JSON: /);
+  });
+  test('missing parameters: the message itself', () => {
+    const v = compileSpec({ parameters: [{ in: 'query', name: 'q' }] });
+    const r = v?.validate({ body: undefined, contentType: undefined, headers: {}, query: new URLSearchParams(), pathParams: {} });
+    assert.deepEqual(r, { ok: false, kind: 'BAD_REQUEST_PARAMETERS', message: 'Missing required request parameters: [q]', details: 'Missing required request parameters: [q]' });
+  });
+  test('draft-07 schemas keep later keywords (const applies)', () => {
+    const v = compileSpec({ body: { schemas: { $default: { const: 1 } } } });
+    const req = (body: string) => ({ body: Buffer.from(body), contentType: 'text/plain', headers: {}, query: new URLSearchParams(), pathParams: {} });
+    assert.equal(v?.validate(req('1')).ok, true);
+    assert.equal(v?.validate(req('2')).ok, false);
   });
 });

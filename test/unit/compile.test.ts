@@ -53,6 +53,7 @@ apis:
       ['cors', 1000],
       ['response-headers', 100],
       ['request-termination', 10],
+      ['request-validation', 1000],
       ['api-key', 900],
       ['aws-iam', 1100],
       ['jwt', 1050],
@@ -62,6 +63,36 @@ apis:
       ['rate-limit', 800],
       ['concurrency-limit', 750],
     ],
+  );
+});
+
+test('bundled plugins: within each phase no two share a priority, so the order never depends on names', () => {
+  const byPhase = new Map<string, Map<number, string>>();
+  for (const p of BUNDLED_PLUGINS) {
+    for (const phase of p.phases) {
+      const seen = byPhase.get(phase) ?? new Map<number, string>();
+      const other = seen.get(p.priority);
+      assert.equal(other, undefined, `${p.name} and ${other} share priority ${p.priority} in ${phase}`);
+      seen.set(p.priority, p.name);
+      byPhase.set(phase, seen);
+    }
+  }
+  assert.deepEqual(
+    Object.fromEntries(BUNDLED_PLUGINS.map((p) => [p.name, p.phases])),
+    {
+      cors: ['onRequest', 'transformResponse'],
+      'response-headers': ['transformResponse'],
+      'request-termination': ['onRequest'],
+      'request-validation': ['transformRequest'],
+      'api-key': ['authenticate', 'rateLimit'],
+      'aws-iam': ['authenticate'],
+      jwt: ['authenticate', 'authorize'],
+      'lambda-authorizer': ['authenticate'],
+      'ip-restriction': ['onRequest'],
+      waf: ['onRequest'],
+      'rate-limit': ['rateLimit', 'transformResponse'],
+      'concurrency-limit': ['rateLimit'],
+    },
   );
 });
 

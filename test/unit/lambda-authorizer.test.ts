@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { gatewayResponseTypeOf } from '../../src/aws/dialect.js';
+import { GatewayResponses } from '../../src/aws/gateway-responses.js';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { Invoker } from '../../src/integrations/function/index.js';
 import {
   type AuthorizerResult,
   createLambdaAuthorizer,
-  defaultFailureAnswer,
   type LambdaAuthorizerConfig,
   lambdaAuthorizerConfigFromAws,
   principalOf,
@@ -61,25 +62,28 @@ test('config: problems carry the key path within the plugin config', () => {
   }
 });
 
-test('AWS default answers: REST bodies and x-amzn-ErrorType, HTTP API reason phrases', () => {
-  const u = defaultFailureAnswer('rest', 'UNAUTHORIZED');
+test('AWS default answers for the authorizer denials: REST bodies and x-amzn-ErrorType, HTTP API reason phrases', () => {
+  const input = (message?: string) => ({ requestId: 'r1', stage: 'dev', stageVariables: {}, request: { headers: {}, query: new URLSearchParams(), path: {} }, ...(message ? { message } : {}) });
+  const rest = new GatewayResponses('rest', undefined);
+  const http = new GatewayResponses('http', undefined);
+  const u = rest.answer(gatewayResponseTypeOf('UNAUTHORIZED'), input());
   assert.equal(u.status, 401);
   assert.equal(u.body, '{"message":"Unauthorized"}');
-  assert.equal(u.headers?.['x-amzn-errortype'], 'UnauthorizedException');
-  const d = defaultFailureAnswer('rest', 'ACCESS_DENIED', 'User is not authorized to access this resource with an explicit deny');
+  assert.deepEqual(u.headers.find(([k]) => k === 'x-amzn-ErrorType'), ['x-amzn-ErrorType', 'UnauthorizedException']);
+  const d = rest.answer(gatewayResponseTypeOf('ACCESS_DENIED'), input('User is not authorized to access this resource with an explicit deny'));
   assert.equal(d.status, 403);
   assert.equal(d.body, '{"message":"User is not authorized to access this resource with an explicit deny"}');
-  assert.equal(d.headers?.['x-amzn-errortype'], 'AccessDeniedException');
-  const c = defaultFailureAnswer('rest', 'AUTHORIZER_CONFIGURATION_ERROR');
+  assert.deepEqual(d.headers.find(([k]) => k === 'x-amzn-ErrorType'), ['x-amzn-ErrorType', 'AccessDeniedException']);
+  const c = rest.answer(gatewayResponseTypeOf('AUTHORIZER_CONFIGURATION_ERROR'), input());
   assert.equal(c.status, 500);
   assert.equal(c.body, '{"message": null}');
-  assert.equal(c.headers?.['x-amzn-errortype'], 'AuthorizerConfigurationException');
-  assert.equal(defaultFailureAnswer('http', 'ACCESS_DENIED', 'ignored').body, '{"message":"Forbidden"}');
-  assert.equal(defaultFailureAnswer('http', 'UNAUTHORIZED').body, '{"message":"Unauthorized"}');
-  const h = defaultFailureAnswer('http', 'AUTHORIZER_CONFIGURATION_ERROR');
+  assert.deepEqual(c.headers.find(([k]) => k === 'x-amzn-ErrorType'), ['x-amzn-ErrorType', 'AuthorizerConfigurationException']);
+  assert.equal(http.answer(gatewayResponseTypeOf('ACCESS_DENIED'), input()).body, '{"message":"Forbidden"}');
+  assert.equal(http.answer(gatewayResponseTypeOf('UNAUTHORIZED'), input()).body, '{"message":"Unauthorized"}');
+  const h = http.answer(gatewayResponseTypeOf('AUTHORIZER_CONFIGURATION_ERROR'), input());
   assert.equal(h.status, 500);
   assert.equal(h.body, '{"message":"Internal Server Error"}');
-  assert.equal(h.headers?.['x-amzn-errortype'], undefined);
+  assert.equal(h.headers.find(([k]) => k === 'x-amzn-ErrorType'), undefined);
 });
 
 const POLICY = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: 'arn:aws:execute-api:*:*:*/*/GET/*' }] };

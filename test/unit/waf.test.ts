@@ -131,8 +131,8 @@ test('actions in order: count logs and counts then goes on, allow stops (managed
   const ctx = fakeCtx({ method: 'POST', path: '/private/x' }, registry);
   const r = await run(h, ctx);
   assert.equal(r?.status, 403);
-  assert.equal(ctx.errorCode, 'WAF_BLOCKED');
   const body = r?.body as string;
+  assert.equal(JSON.parse(body).code, 'WAF_BLOCKED');
   assert.deepEqual(JSON.parse(body), { message: 'Forbidden', code: 'WAF_BLOCKED', requestId: 'req-test-1' });
   assert.equal(body.includes('block-secret-rule-7'), false);
   assert.equal(JSON.stringify(r?.headers).includes('block-secret-rule-7'), false);

@@ -732,7 +732,7 @@ export class AwsIntegration implements Integration {
   }
 
   #fail(ctx: RequestContext, type: GatewayResponseType, detail: string, message?: string): void | Promise<void> {
-    const a = this.#gatewayResponses.answer(type, gatewayInput(ctx, this.#opts.stage, this.#opts.stageVariables, message));
+    const a = this.#gatewayResponses.answer(type, gatewayInput(ctx, this.#opts.stage, this.#opts.stageVariables, { message }));
     ctx.errorCode = type === 'INTEGRATION_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : a.status >= 500 ? 'UPSTREAM_BAD_RESPONSE' : 'BAD_REQUEST';
     ctx.errorDetail = `${type}: ${detail}`;
     if (ctx.res.headersSent || ctx.res.destroyed) return;
@@ -744,13 +744,20 @@ export class AwsIntegration implements Integration {
 }
 
 /** What a gateway-response template or header mapping may read about the request. */
-export function gatewayInput(ctx: RequestContext, stage: string, stageVariables: Record<string, string>, message?: string) {
+export function gatewayInput(
+  ctx: RequestContext,
+  stage: string,
+  stageVariables: Record<string, string>,
+  d?: { message?: string | undefined; validationError?: string | undefined; status?: number | undefined },
+) {
   return {
     requestId: ctx.id,
     stage,
     stageVariables,
     request: { headers: ctx.req.headers, query: new URLSearchParams(ctx.rawQuery), path: ctx.params ?? {} },
-    ...(message !== undefined ? { message } : {}),
+    ...(d?.message !== undefined ? { message: d.message } : {}),
+    ...(d?.validationError !== undefined ? { validationError: d.validationError } : {}),
+    ...(d?.status !== undefined ? { defaultStatus: d.status } : {}),
   };
 }
 

@@ -183,16 +183,25 @@ export class FunctionIntegration implements Integration {
           binaryMediaTypes: this.#config.binaryMediaTypes,
           accept: ctx.req.headers.accept,
         });
-    if (!answer.ok) this.#opts.logger.error({ requestId: ctx.id, function: this.#opts.functionName, reason: answer.reason }, 'malformed Lambda proxy response');
+    if (!answer.ok) {
+      this.#opts.logger.error({ requestId: ctx.id, function: this.#opts.functionName, reason: answer.reason }, 'malformed Lambda proxy response');
+      return this.#answerFailure(ctx, answer.kind === 'functionError' ? 'functionError' : 'malformedResponse');
+    }
     const final = finishProxyAnswer(answer, this.#apiType);
-    if (!answer.ok) ctx.errorCode = 'UPSTREAM_BAD_RESPONSE';
-    return this.#send(ctx, final.status, final.headers, final.body, answer.ok);
+    return this.#send(ctx, final.status, final.headers, final.body, true);
   }
 
+  /**
+   * A failure is a denial when the route has an error dialect (AWS routes: the API's gateway
+   * responses, with the status AWS records for this failure unless the API customises it); other
+   * routes answer AWS's default answer for the failure as it is (errors.ts).
+   */
   #answerFailure(ctx: RequestContext, failure: FunctionFailure): void | Promise<void> {
-    ctx.errorCode = failure === 'integrationTimeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_BAD_RESPONSE';
+    const code = failure === 'integrationTimeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_BAD_RESPONSE';
     ctx.errorDetail = failure;
     const a = lambdaErrorAnswer(failure, this.#apiType);
+    if (ctx.route?.errorAnswer !== undefined) return ctx.sendDenial({ deny: code, status: a.status });
+    ctx.errorCode = code;
     return this.#send(ctx, a.status, a.headers, a.body, false);
   }
 

@@ -20,7 +20,8 @@
 import type { ApiKeyConfig, GatewayConfig, UsagePlanConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { addIdentity } from '../../pipeline/principal.js';
-import type { EarlyResponse, HookResult, PluginDefinition } from '../../pipeline/types.js';
+import type { HookResult, PluginDefinition } from '../../pipeline/types.js';
+import { denial } from '../../errors/catalogue.js';
 import { KeyIndex, type QuotaPeriod, quotaLimit, quotaWindow } from '../../security/api-keys.js';
 import { type RedisLease, redisClients } from '../../stores/redis-counters.js';
 import type { CounterStore, TokenBucketResult, WindowResult } from '../../stores/types.js';
@@ -31,16 +32,10 @@ export type { ApiKeyPluginConfig } from './schema.js';
 
 const NAME = 'api-key';
 
-/** AWS REST API gateway responses INVALID_API_KEY / THROTTLED / QUOTA_EXCEEDED (default bodies and x-amzn-ErrorType). */
-const answer = (status: number, message: string, errorType: string): EarlyResponse =>
-  Object.freeze({
-    status,
-    headers: Object.freeze({ 'content-type': 'application/json', 'x-amzn-errortype': errorType }),
-    body: JSON.stringify({ message }),
-  });
-export const FORBIDDEN = answer(403, 'Forbidden', 'ForbiddenException');
-export const THROTTLED = answer(429, 'Too Many Requests', 'TooManyRequestsException');
-export const QUOTA_EXCEEDED = answer(429, 'Limit Exceeded', 'LimitExceededException');
+/** Denials; AWS routes answer them as their INVALID_API_KEY / THROTTLED / QUOTA_EXCEEDED gateway responses. */
+export const FORBIDDEN = denial('INVALID_API_KEY');
+export const THROTTLED = denial('THROTTLED');
+export const QUOTA_EXCEEDED = denial('QUOTA_EXCEEDED');
 
 interface PlanRuntime {
   readonly name: string;
@@ -229,6 +224,7 @@ async function settle(ctx: RequestContext, fallback: CounterFallback, sel: Selec
 export const apiKey: PluginDefinition<ApiKeyPluginConfig> = {
   name: NAME,
   priority: 900,
+  phases: ['authenticate', 'rateLimit'],
   description: 'API keys (x-api-key or an authorizer\'s usageIdentifierKey) and usage plans (throttle and quota per key), as AWS REST APIs.',
   configSchema: schema,
   create(config, deps) {

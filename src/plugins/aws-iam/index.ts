@@ -11,7 +11,8 @@
  *   API `authorizer.iam` shape.
  */
 import { type Principal } from '../../pipeline/principal.js';
-import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
+import type { PluginDefinition } from '../../pipeline/types.js';
+import type { Denial } from '../../errors/catalogue.js';
 import { EMPTY_SHA256, type SigV4Failure, SigningKeyCache, sha256Hex, verifySigV4 } from '../../security/sigv4.js';
 import { type AwsIamConfig, type AwsIamCredential, schema } from './schema.js';
 
@@ -27,13 +28,15 @@ interface Entry extends AwsIamCredential {
   readonly iam: Readonly<Record<string, unknown>>;
 }
 
-/** The answer AWS gives for a failure: 403, `{"message"}`, x-amzn-ErrorType. */
-export function failureResponse(f: SigV4Failure, requestId: string): EarlyResponse {
-  return {
-    status: 403,
-    headers: { 'content-type': 'application/json', 'x-amzn-errortype': f.errorType, 'x-amzn-requestid': requestId },
-    body: JSON.stringify({ message: f.message }),
-  };
+const CODE_OF: Record<SigV4Failure['gatewayResponseType'], 'MISSING_AUTHENTICATION' | 'INVALID_SIGNATURE' | 'SIGNATURE_EXPIRED'> = {
+  MISSING_AUTHENTICATION_TOKEN: 'MISSING_AUTHENTICATION',
+  INVALID_SIGNATURE: 'INVALID_SIGNATURE',
+  EXPIRED_TOKEN: 'SIGNATURE_EXPIRED',
+};
+
+/** A failure as a denial: AWS's message and error type (which differs by kind within one gateway response type). */
+export function failureDenial(f: SigV4Failure): Denial {
+  return { deny: CODE_OF[f.gatewayResponseType], message: f.message, errorType: f.errorType };
 }
 
 /** Identity fields as API Gateway fills requestContext.identity for an IAM-authorized request. */
@@ -51,6 +54,7 @@ export function iamAuthorizerOf(c: AwsIamCredential): Record<string, unknown> {
 export const awsIam: PluginDefinition<AwsIamConfig> = {
   name: 'aws-iam',
   priority: 1100,
+  phases: ['authenticate'],
   description: 'AWS_IAM authorization: verifies AWS Signature Version 4 against configured access keys.',
   configSchema: schema,
   needsRequestBody: true,
@@ -90,7 +94,7 @@ export const awsIam: PluginDefinition<AwsIamConfig> = {
           // Never the signature, the token or the secret: the key id and why.
           if (logger.isLevelEnabled('debug')) logger.debug({ requestId: ctx.id, accessKeyId: r.accessKeyId, reason: r.kind }, 'aws-iam: request refused');
           ctx.errorDetail = `aws-iam: ${r.kind}`;
-          return failureResponse(r, ctx.id);
+          return failureDenial(r);
         }
         const c = r.credential;
         const prev = ctx.principal as Principal | undefined;

@@ -22,7 +22,8 @@
  */
 import client from 'prom-client';
 import type { RequestContext } from '../../pipeline/context.js';
-import type { EarlyResponse, PluginDefinition, PluginDeps } from '../../pipeline/types.js';
+import type { PluginDefinition, PluginDeps } from '../../pipeline/types.js';
+import { type Denial, denial } from '../../errors/catalogue.js';
 import { ClusterCounterStore } from '../../stores/cluster-counters.js';
 import type { SlotResult } from '../../stores/types.js';
 import { CounterFallback } from '../counter-fallback.js';
@@ -51,16 +52,12 @@ function registerRejected(registry: client.Registry): void {
 class Limiter {
   inflight = 0;
   readonly max: number;
-  readonly answer: EarlyResponse;
+  readonly answer: Denial;
   readonly scope: string;
   constructor(max: number, retryAfterSeconds: number, scope: string) {
     this.max = max;
     this.scope = scope;
-    this.answer = Object.freeze({
-      status: 503,
-      headers: Object.freeze({ 'content-type': 'application/json', 'retry-after': String(retryAfterSeconds) }),
-      body: JSON.stringify({ message: 'Service Unavailable' }),
-    });
+    this.answer = denial('CONCURRENCY_LIMITED', { headers: Object.freeze({ 'retry-after': String(retryAfterSeconds) }) });
   }
 }
 
@@ -68,6 +65,7 @@ export const concurrencyLimit: PluginDefinition<ConcurrencyLimitConfig> = {
   name: NAME,
   // After rate-limit (800): a request refused for its rate never holds a slot.
   priority: 750,
+  phases: ['rateLimit'],
   description: 'At most `max` requests in flight on the route (per node, also with --workers N); 503 with Retry-After beyond it.',
   configSchema: schema,
   create(config, deps) {
@@ -79,7 +77,7 @@ export const concurrencyLimit: PluginDefinition<ConcurrencyLimitConfig> = {
   },
 };
 
-function refuse(ctx: RequestContext, limiter: Limiter): EarlyResponse {
+function refuse(ctx: RequestContext, limiter: Limiter): Denial {
   REJECTED.set(limiter.scope, (REJECTED.get(limiter.scope) ?? 0) + 1);
   registerRejected(ctx.table.metrics.registry);
   return limiter.answer;
@@ -100,7 +98,7 @@ function createNodeHooks(limiter: Limiter, store: ClusterCounterStore, deps: Plu
   // The key is the same in every worker (same config, same scope): that is what makes the count node-wide.
   const key = `concurrency:${limiter.scope}`;
   const fallback = new CounterFallback(NAME, deps, 'local', undefined);
-  const settle = (ctx: RequestContext, held: Held, r: SlotResult): EarlyResponse | undefined => {
+  const settle = (ctx: RequestContext, held: Held, r: SlotResult): Denial | undefined => {
     if (!r.allowed) {
       held.ticket = 0;
       held.ended = true; // nothing to give back
@@ -112,7 +110,7 @@ function createNodeHooks(limiter: Limiter, store: ClusterCounterStore, deps: Plu
     return undefined;
   };
   return {
-    rateLimit(ctx: RequestContext): Promise<EarlyResponse | undefined> {
+    rateLimit(ctx: RequestContext): Promise<Denial | undefined> {
       const held = new Held(limiter);
       const state = ctx.state ?? (ctx.state = {});
       state[NAME] = held;
@@ -150,7 +148,7 @@ function createNodeHooks(limiter: Limiter, store: ClusterCounterStore, deps: Plu
 
 function createHooks(limiter: Limiter) {
   return {
-    rateLimit(ctx: RequestContext): EarlyResponse | undefined {
+    rateLimit(ctx: RequestContext): Denial | undefined {
       if (limiter.inflight >= limiter.max) return refuse(ctx, limiter);
       limiter.inflight++;
       const state = ctx.state ?? (ctx.state = {});

@@ -251,6 +251,7 @@ const PREFLIGHT_ANSWER: EarlyResponse = Object.freeze({ status: 204 });
 export const cors: PluginDefinition<CorsConfig> = {
   name: 'cors',
   priority: 1000,
+  phases: ['onRequest', 'transformResponse'],
   description: 'CORS as AWS HTTP APIs do it: answers preflights, adds Access-Control-* headers to every answer.',
   configSchema: schema,
   create(config, deps) {

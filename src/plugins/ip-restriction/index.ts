@@ -5,19 +5,21 @@
  * The lists are node:net BlockLists built once in create(), with a bounded per-address answer cache
  * (CidrSet): a returning client costs two Map lookups.
  */
-import { errorBody } from '../../errors/catalogue.js';
+import { type Denial, denial } from '../../errors/catalogue.js';
 import type { RequestContext } from '../../pipeline/context.js';
-import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
+import type { PluginDefinition } from '../../pipeline/types.js';
 import { CidrSet, buildCidrList, isAddress } from './cidr.js';
 import { type IpRestrictionConfig, schema } from './schema.js';
 
+const IP_FORBIDDEN = denial('IP_FORBIDDEN');
+
 export type { IpRestrictionConfig } from './schema.js';
 
-const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
 
 export const ipRestriction: PluginDefinition<IpRestrictionConfig> = {
   name: 'ip-restriction',
   priority: 3000,
+  phases: ['onRequest'],
   description: 'Allows or refuses clients by IPv4/IPv6 CIDR (client address resolved through trusted proxies only).',
   configSchema: schema,
   create(config, deps) {
@@ -37,10 +39,9 @@ export const ipRestriction: PluginDefinition<IpRestrictionConfig> = {
     if (problems.length > 0) throw Object.assign(new Error(problems.map((p) => p.message).join('; ')), { problems });
 
     const logger = deps.logger;
-    const forbidden = (ctx: RequestContext, why: string): EarlyResponse => {
-      ctx.errorCode = 'IP_FORBIDDEN';
+    const forbidden = (ctx: RequestContext, why: string): Denial => {
       if (logger.isLevelEnabled('debug')) logger.debug({ requestId: ctx.id, clientIp: ctx.clientIp, why }, 'ip-restriction refused the client');
-      return { status: 403, headers: JSON_HEADERS, body: errorBody('IP_FORBIDDEN', ctx.id) };
+      return IP_FORBIDDEN;
     };
     return {
       onRequest(ctx) {

@@ -20,7 +20,8 @@ import { LRUCache } from 'lru-cache';
 import type { AwsSecurityScheme } from '../../openapi/types.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
-import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
+import type { PluginDefinition } from '../../pipeline/types.js';
+import { type Denial, denial } from '../../errors/catalogue.js';
 import { ASYMMETRIC_ALGS, HMAC_ALGS, KeySet, type RemoteJwks, sharedRemoteJwks, type VerifyKey } from '../../security/jwks.js';
 import { type JwtConfig, schema } from './schema.js';
 
@@ -370,16 +371,17 @@ export function compileIdentitySource(source: string): (ctx: RequestContext) => 
 
 const quote = (s: string) => s.replace(/["\\]/g, '');
 
-function unauthorized(apiType: 'http' | 'rest', description: string | undefined): EarlyResponse {
-  if (apiType === 'rest') return Object.freeze({ status: 401, body: { message: 'Unauthorized' } });
+function unauthorized(apiType: 'http' | 'rest', description: string | undefined): Denial {
+  if (apiType === 'rest') return denial('UNAUTHORIZED');
   // AWS (HTTP API troubleshooting guide): www-authenticate: Bearer scope="" error="invalid_token" error_description="..."
   const header = description === undefined ? 'Bearer' : `Bearer scope="" error="invalid_token" error_description="${quote(description)}"`;
-  return Object.freeze({ status: 401, headers: Object.freeze({ 'www-authenticate': header }), body: { message: 'Unauthorized' } });
+  return denial('UNAUTHORIZED', { headers: Object.freeze({ 'www-authenticate': header }) });
 }
 
 export const jwt: PluginDefinition<JwtConfig> = {
   name: 'jwt',
   priority: 1050,
+  phases: ['authenticate', 'authorize'],
   description: 'JWT authorizer as AWS HTTP APIs do it (and Cognito user pools): verifies the token, checks claims and scopes, passes the claims on.',
   configSchema: schema,
   create(config, deps) {
@@ -388,9 +390,9 @@ export const jwt: PluginDefinition<JwtConfig> = {
     const verifier = new JwtVerifier(config);
     const apiType = verifier.apiType;
     const read = compileIdentitySource(config.identitySource ?? '$request.header.Authorization');
-    const answers = new Map<string, EarlyResponse>();
+    const answers = new Map<string, Denial>();
     const missing = unauthorized(apiType, undefined);
-    const reject = (r: Extract<VerifyResult, { ok: false }>): EarlyResponse => {
+    const reject = (r: Extract<VerifyResult, { ok: false }>): Denial => {
       if (r.error !== undefined && r.description === REASONS.keys) deps.logger.warn({ err: r.error, issuer: verifier.issuer }, 'jwt: signing keys unavailable');
       let a = answers.get(r.description);
       if (a === undefined) {
@@ -414,14 +416,12 @@ export const jwt: PluginDefinition<JwtConfig> = {
       return undefined;
     };
     const required = config.requiredScopes ?? [];
-    const forbidden: EarlyResponse = Object.freeze({
-      status: 403,
-      headers:
-        apiType === 'http'
-          ? Object.freeze({ 'www-authenticate': `Bearer scope="${quote(required.join(' '))}" error="insufficient_scope" error_description="the token does not have the required scope"` })
-          : undefined,
-      body: { message: 'Forbidden' },
-    });
+    const forbidden = denial(
+      'ACCESS_DENIED',
+      apiType === 'http'
+        ? { headers: Object.freeze({ 'www-authenticate': `Bearer scope="${quote(required.join(' '))}" error="insufficient_scope" error_description="the token does not have the required scope"` }) }
+        : undefined,
+    );
 
     return {
       authenticate(ctx) {

@@ -17,14 +17,14 @@
  * the error answers) is prepared once in create().
  */
 import type { Logger } from 'pino';
-import { DEFAULT_GATEWAY_RESPONSES, DEFAULT_TEMPLATE } from '../../aws/gateway-responses.js';
+import { type Denial, denial } from '../../errors/catalogue.js';
 import type { Invoker } from '../../integrations/function/index.js';
 import { buildEventV1, buildEventV2, type ProxyRequest } from '../../integrations/function/events.js';
 import { forwardedOf } from '../../integrations/function/forwarded.js';
 import type { AwsSecurityScheme } from '../../openapi/types.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
-import type { EarlyResponse, PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/types.js';
+import type { PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/types.js';
 import { buildMethodArn, type CompiledPolicy, compilePolicy, evaluatePolicy } from '../../security/iam-policy.js';
 import { decodePathParam } from '../../server/path.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
@@ -39,11 +39,8 @@ export interface LambdaPrincipal extends Principal {
   usageIdentifierKey?: string;
 }
 
-/** The AWS gateway response types this plugin answers with (same names as src/aws/gateway-responses.ts). */
+/** The refusals this plugin answers with (catalogue codes; AWS routes render them as the gateway responses of the same names). */
 export type AuthorizerFailure = 'UNAUTHORIZED' | 'ACCESS_DENIED' | 'AUTHORIZER_CONFIGURATION_ERROR';
-
-/** Renders a failure; AWS-served APIs pass one that applies the API's gateway responses. */
-export type FailureRenderer = (type: AuthorizerFailure, ctx: RequestContext, message: string | undefined) => EarlyResponse;
 
 export interface Problem {
   path: (string | number)[];
@@ -56,21 +53,6 @@ export interface Problem {
 /** REST 403 messages: the policy denied explicitly, or nothing allowed (AWS Knowledge Center, "troubleshoot HTTP 403 ... Lambda authorizer"). */
 export const EXPLICIT_DENY_MESSAGE = 'User is not authorized to access this resource with an explicit deny';
 export const IMPLICIT_DENY_MESSAGE = 'User is not authorized to access this resource';
-
-/**
- * AWS's default answers: REST `{"message":"Unauthorized"}` 401, `{"message":"User is not authorized ..."}`
- * 403, `{"message": null}` 500 with x-amzn-ErrorType; HTTP APIs `{"message":"Unauthorized"}`,
- * `{"message":"Forbidden"}`, `{"message":"Internal Server Error"}` without it.
- */
-export function defaultFailureAnswer(apiType: 'rest' | 'http', type: AuthorizerFailure, message?: string): EarlyResponse {
-  const d = DEFAULT_GATEWAY_RESPONSES[apiType][type];
-  const msg = apiType === 'rest' && message !== undefined ? message : d.message;
-  const value = JSON.stringify(msg);
-  const body = d.template === DEFAULT_TEMPLATE ? `{"message":${value}}` : `{"message": ${value}}`;
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (apiType === 'rest' && d.errorType !== undefined) headers['x-amzn-errortype'] = d.errorType;
-  return { status: d.status, headers, body };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Identity sources
@@ -390,10 +372,10 @@ export function lambdaAuthorizerConfigProblems(config: LambdaAuthorizerConfig): 
 }
 
 /**
- * Builds the authorizer's request hook. `render` turns a failure into an answer: AWS-served APIs pass
- * one that applies their gateway responses; by default AWS's default answers for the API type.
+ * Builds the authorizer's request hook. Failures are denials: the route's error dialect renders them
+ * (AWS routes as their gateway responses, with the policy's deny message as $context.error.message).
  */
-export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pick<PluginDeps, 'logger' | 'functions'>, render?: FailureRenderer): PluginHooks & { clearCache(): void } {
+export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pick<PluginDeps, 'logger' | 'functions'>): PluginHooks & { clearCache(): void } {
   const { problems, sources, validation } = lambdaAuthorizerConfigProblems(config);
   const invoker: Invoker | undefined = deps.functions.invoker(config.function);
   if (invoker === undefined) problems.unshift({ path: ['function'], message: `unknown function "${config.function}"; define it under "functions"` });
@@ -413,7 +395,9 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
   const prepared: Prepared = { apiType, stage, basePath: config.basePath, stageVariables: config.stageVariables };
   const arnOpts = { region, accountId, apiId: config.apiId, stage, basePath: config.basePath };
   const logger: Logger = deps.logger;
-  const fail: FailureRenderer = render ?? ((t, _ctx, message) => defaultFailureAnswer(apiType, t, message));
+  // AWS's REST APIs carry the deny reason as the message; HTTP APIs answer the reason phrase.
+  const fail = (t: AuthorizerFailure, _ctx: RequestContext, message: string | undefined): Denial =>
+    denial(t, apiType === 'rest' && message !== undefined ? { message } : undefined);
   const fnName = config.function;
 
   const buildEvent = (ctx: RequestContext, values: string[], arn: string): Record<string, unknown> => {
@@ -428,7 +412,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
   };
 
   /** Allow/deny of a (fresh or cached) result for this request's ARN. */
-  const decide = (ctx: RequestContext, result: AuthorizerResult, arn: string, latencyMs: number): EarlyResponse | undefined => {
+  const decide = (ctx: RequestContext, result: AuthorizerResult, arn: string, latencyMs: number): Denial | undefined => {
     if (result.kind === 'simple') {
       if (!result.isAuthorized) return fail('ACCESS_DENIED', ctx, IMPLICIT_DENY_MESSAGE);
     } else {
@@ -440,7 +424,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
     return undefined;
   };
 
-  const authenticate = async (ctx: RequestContext): Promise<EarlyResponse | undefined> => {
+  const authenticate = async (ctx: RequestContext): Promise<Denial | undefined> => {
     const values: string[] = [];
     for (const s of sources) {
       const v = sourceValue(ctx, s, prepared);
@@ -496,6 +480,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
 export const lambdaAuthorizer: PluginDefinition<LambdaAuthorizerConfig> = {
   name: 'lambda-authorizer',
   priority: 1000,
+  phases: ['authenticate'],
   description: 'Lambda (custom) authorizer: TOKEN/REQUEST (REST) and HTTP API 1.0/2.0 authorizers, IAM policy evaluation per method ARN, result caching per identity.',
   configSchema: schema,
   create(config, deps) {

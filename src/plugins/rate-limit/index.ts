@@ -13,7 +13,8 @@ import { hash } from 'node:crypto';
 import client from 'prom-client';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
-import type { EarlyResponse, HookResult, PluginDefinition } from '../../pipeline/types.js';
+import type { HookResult, PluginDefinition } from '../../pipeline/types.js';
+import type { Denial } from '../../errors/catalogue.js';
 import { type RedisLease, redisClients } from '../../stores/redis-counters.js';
 import { CounterFallback, UNAVAILABLE } from '../counter-fallback.js';
 import type { CounterStore } from '../../stores/types.js';
@@ -163,8 +164,6 @@ class CounterNames {
   }
 }
 
-const TOO_MANY = { message: 'Too Many Requests' };
-
 function fallbackCounter(registry: client.Registry): client.Counter<'scope' | 'fallback'> {
   const name = 'turnpike_rate_limit_redis_fallback_total';
   const existing = registry.getSingleMetric(name);
@@ -184,6 +183,7 @@ class RateHeaders {
 export const rateLimit: PluginDefinition<RateLimitConfig> = {
   name: 'rate-limit',
   priority: 800,
+  phases: ['rateLimit', 'transformResponse'],
   description: 'Stacked sliding-window and token-bucket rate limits per key, local or in Redis (429 Too Many Requests).',
   configSchema: schema,
   create(config, deps) {
@@ -229,7 +229,7 @@ export const rateLimit: PluginDefinition<RateLimitConfig> = {
         const h: Record<string, string> = headers
           ? { 'ratelimit-limit': refused.limitText, 'ratelimit-remaining': '0', 'ratelimit-reset': String(refused.resetS), 'retry-after': String(refused.resetS) }
           : { 'retry-after': String(refused.resetS) };
-        return { status: 429, headers: h, body: TOO_MANY } satisfies EarlyResponse;
+        return { deny: 'THROTTLED', headers: h } satisfies Denial;
       }
       if (headers) (ctx.state ??= {})['rate-limit'] = new RateHeaders(worst.limitText, String(worst.remaining), String(worst.resetS));
       return undefined;

@@ -5,6 +5,7 @@ import { type RequestTerminationConfig, schema } from './schema.js';
 export const requestTermination: PluginDefinition<RequestTerminationConfig> = {
   name: 'request-termination',
   priority: 10,
+  phases: ['onRequest'],
   description: 'Answers with a fixed response without calling the integration.',
   configSchema: schema,
   create(config) {

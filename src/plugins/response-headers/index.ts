@@ -8,6 +8,7 @@ import { type ResponseHeadersConfig, schema } from './schema.js';
 export const responseHeaders: PluginDefinition<ResponseHeadersConfig> = {
   name: 'response-headers',
   priority: 100,
+  phases: ['transformResponse'],
   description: 'Sets, adds or removes response headers.',
   configSchema: schema,
   create(config) {

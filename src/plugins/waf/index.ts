@@ -17,9 +17,9 @@
  * logged (they may be credentials or personal data): only the rule id and the field name.
  */
 import client from 'prom-client';
-import { errorBody } from '../../errors/catalogue.js';
+import { type Denial, denial } from '../../errors/catalogue.js';
 import type { RequestContext } from '../../pipeline/context.js';
-import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
+import type { PluginDefinition } from '../../pipeline/types.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
 import { CidrSet, buildCidrList } from '../ip-restriction/cidr.js';
 import { decodeForMatch, decodeQuery } from './decode.js';
@@ -33,7 +33,7 @@ type Test = (s: string) => boolean;
 type Cond = (v: RequestView) => boolean;
 type Action = 'block' | 'count' | 'allow';
 
-const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json' });
+const BLOCKED = denial('WAF_BLOCKED');
 const METRIC = 'turnpike_waf_rule_matches_total';
 
 /** What the rules of one request look at, each field computed once on first use. */
@@ -238,6 +238,7 @@ interface CompiledRule {
 export const waf: PluginDefinition<WafConfig> = {
   name: 'waf',
   priority: 2900,
+  phases: ['onRequest'],
   description: 'Web application firewall: ordered block/count/allow rules and a managed core set (SQL injection, XSS, path traversal, scanners).',
   configSchema: schema,
   create(config, deps) {
@@ -282,28 +283,27 @@ export const waf: PluginDefinition<WafConfig> = {
     const inspectBytes = config.bodyInspectBytes ?? 65_536;
     const logger = deps.logger;
 
-    const report = (ctx: RequestContext, ruleId: string, action: Action, field: string): EarlyResponse | undefined => {
+    const report = (ctx: RequestContext, ruleId: string, action: Action, field: string): Denial | undefined => {
       const registry = ctx.table.metrics.registry;
       const counter = (registry.getSingleMetric(METRIC) as client.Counter<'rule' | 'action'> | undefined) ??
         new client.Counter({ name: METRIC, help: 'WAF rule matches by rule id and action (block, count, allow).', labelNames: ['rule', 'action'], registers: [registry] });
       counter.inc({ rule: ruleId, action });
       if (action === 'block') {
-        ctx.errorCode = 'WAF_BLOCKED';
         logger.warn({ requestId: ctx.id, ruleId, action, field, route: ctx.route?.id, clientIp: ctx.clientIp }, 'waf blocked a request');
-        return { status: 403, headers: JSON_HEADERS, body: errorBody('WAF_BLOCKED', ctx.id) };
+        return BLOCKED;
       }
       if (action === 'count') logger.warn({ requestId: ctx.id, ruleId, action, field, route: ctx.route?.id, clientIp: ctx.clientIp }, 'waf rule matched');
       else if (logger.isLevelEnabled('debug')) logger.debug({ requestId: ctx.id, ruleId, action, route: ctx.route?.id }, 'waf allowed a request');
       return undefined;
     };
 
-    const managedHit = (ctx: RequestContext, target: CompiledTarget, value: string, field: string): EarlyResponse | undefined | null => {
+    const managedHit = (ctx: RequestContext, target: CompiledTarget, value: string, field: string): Denial | undefined | null => {
       const id = matchCore(target, value);
       if (id === undefined) return null;
       return report(ctx, id, managedAction, field);
     };
 
-    const evaluate = (ctx: RequestContext): EarlyResponse | undefined => {
+    const evaluate = (ctx: RequestContext): Denial | undefined => {
       const v = new RequestView(ctx, inspectBytes);
       for (const r of rules) {
         let all = true;
@@ -319,7 +319,7 @@ export const waf: PluginDefinition<WafConfig> = {
         if (early !== undefined) return early;
       }
       // Managed set; a `count` match goes on to the next target, a block answers.
-      let hit: EarlyResponse | undefined | null;
+      let hit: Denial | undefined | null;
       if (coreUa !== undefined) {
         const ua = v.header('user-agent');
         if (ua.length > 0 && (hit = managedHit(ctx, coreUa, ua.length === 1 ? (ua[0] as string) : ua.join('\n'), 'header:user-agent'))) return hit;

@@ -1,10 +1,15 @@
 /**
  * FunctionRegistry: shares one FunctionPool per distinct function spec across config versions
  * (refcounted: a pool closes when the last config that uses it is retired), and in watch mode
- * reloads pools whose handler files change.
+ * reloads pools whose handler directories change.
+ *
+ * The gateway puts the handler file's content hash in the spec (`codeHash`), so an edited handler is
+ * a new spec: the next config version gets a fresh pool that imports the new code, and requests still
+ * running on the previous version finish on the old pool, which closes with it. The directory watch is
+ * then only for what the config does not read: sibling modules a handler imports.
  */
 import { type FSWatcher, watch as fsWatch } from 'node:fs';
-import { dirname, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { FunctionPool } from './pool.js';
 import type { FunctionPoolOptions, FunctionSpec } from './types.js';
 
@@ -117,6 +122,8 @@ export class FunctionRegistry {
     if (filename !== null && !WATCHED_EXT.has(extname(filename))) return;
     for (const e of this.#byPool.values()) {
       if (e.dir !== dir) continue;
+      // The handler file itself, in a spec made with its content hash: the config reload gives a fresh pool.
+      if (filename !== null && e.pool.spec.codeHash !== undefined && filename === basename(e.pool.spec.module)) continue;
       if (e.reloadTimer) clearTimeout(e.reloadTimer);
       e.reloadTimer = setTimeout(() => {
         e.reloadTimer = undefined;

@@ -22,6 +22,12 @@ export interface FunctionSpec {
   region?: string;
   /** Account id for the ARN. Default '000000000000'. */
   accountId?: string;
+  /**
+   * Content hash of the handler file when the spec was made (the gateway sets it from the config's read
+   * recorder). Part of the spec's identity in FunctionRegistry: an edited handler gets a fresh pool whose
+   * workers import the new code, while the pool of the previous config version finishes its invocations.
+   */
+  codeHash?: string;
   /** Invocations that may wait for a busy worker when all `concurrency` workers are busy. Default 100. */
   maxQueue?: number;
   /** How long a waiting invocation waits for a worker before it is throttled. Default 1000; 0 = Lambda's exact behaviour (throttle at once). */

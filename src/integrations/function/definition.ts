@@ -1,0 +1,26 @@
+import { FunctionIntegration as FunctionSchema, type FunctionIntegrationConfig } from '../../config/schema.js';
+import { IntegrationConfigError, type IntegrationDefinition } from '../types.js';
+import { FunctionIntegration } from './index.js';
+
+/** `type: function`: a Lambda-style function of the config, with AWS's proxy events (1.0 / 2.0). */
+export const functionIntegration: IntegrationDefinition<FunctionIntegrationConfig> = {
+  type: 'function',
+  description: 'Invokes a Lambda-style function with an API Gateway proxy event and maps its answer.',
+  configSchema: FunctionSchema,
+  create(ic, deps) {
+    if (ic.apiType === 'rest' && ic.payloadVersion === '2.0') throw new IntegrationConfigError([{ path: ['payloadVersion'], message: 'REST APIs only have payload format 1.0' }]);
+    const invoker = deps.invoker(ic.function);
+    // An unknown function was already reported by the function lookup, at integration.function.
+    if (!invoker) throw new IntegrationConfigError([]);
+    return {
+      integration: new FunctionIntegration(ic, {
+        functionName: ic.function,
+        invoker,
+        routePath: deps.route.path,
+        routeMethods: deps.route.methods,
+        apiName: deps.route.api,
+        logger: deps.logger,
+      }),
+    };
+  },
+};

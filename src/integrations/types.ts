@@ -1,0 +1,56 @@
+/**
+ * The integration seam: what answers a matched route is a registered definition, like a plugin.
+ * Compile looks the route's `integration.type` up in the registry (src/integrations/registry.ts) and
+ * calls `create()` once per compiled config; there is no branch on integration types anywhere else.
+ * How to add one: docs/integrations.md.
+ */
+import type { TObject } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import type { Integration } from '../compile/types.js';
+import type { ResponseHook } from '../pipeline/types.js';
+import type { Upstream } from '../upstream/upstream.js';
+import type { Invoker } from './function/index.js';
+
+export interface IntegrationDeps {
+  logger: Logger;
+  /** The route the integration serves. */
+  route: { readonly api: string; readonly path: string; readonly methods: readonly string[]; readonly maxBodyBytes: number };
+  /** An upstream named under `upstreams` (shared by the routes of this config), or undefined. */
+  upstream(name: string): Upstream | undefined;
+  /** Names of the configured upstreams, for messages. */
+  upstreamNames(): readonly string[];
+  /** A private upstream for a URL; closed with the config. */
+  createUpstream(url: string): Upstream;
+  /** A function of the config (`functions`), or undefined (the definition reports it). */
+  invoker(name: string): Invoker | undefined;
+}
+
+/** What create() gives: the integration, and response hooks of its own (run before the plugins'). */
+export interface CreatedIntegration {
+  integration: Integration;
+  responseHooks?: readonly ResponseHook[];
+}
+
+/** A problem with the config, at a key path relative to the route's `integration`. */
+export interface IntegrationProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Thrown by create() for a config the schema cannot judge alone. */
+export class IntegrationConfigError extends Error {
+  readonly problems: readonly IntegrationProblem[];
+  constructor(problems: IntegrationProblem[]) {
+    super(problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; '));
+    this.problems = problems;
+  }
+}
+
+export interface IntegrationDefinition<C = Record<string, unknown>> {
+  /** The `integration.type` it serves. */
+  type: string;
+  description: string;
+  /** Validates the config (with `type: <this type>`), gives defaults and the docs. */
+  configSchema: TObject;
+  create(config: C, deps: IntegrationDeps): CreatedIntegration;
+}

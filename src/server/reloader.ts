@@ -1,0 +1,234 @@
+/**
+ * Config versions and the one reload loop (DESIGN.md, "Config lifecycle"), shared by the single
+ * process, the cluster primary and, for the text the primary sends, its workers.
+ *
+ * A version is everything one load read: the main document (from the source) and every file compile
+ * and the TLS loader read or looked up, recorded by a ConfigReads (src/config/reads.ts). Its hash is
+ * the table's version; its files are watched. A reload:
+ *
+ * 1. reads the main document from the source (its text only, when the source can give it unparsed);
+ * 2. replays the served version's reads against the disk with that text (no parse, no compile): the
+ *    same version means nothing changed, and nothing is built or swapped (`config unchanged`);
+ * 3. otherwise loads a new version (validate, certificates, compile, recording every read again) and,
+ *    if its version differs from the served one, swaps it in;
+ * 4. watches the files of the served version plus those of the attempt (a rejected config may name a
+ *    file that does not exist yet: creating it must trigger the next reload).
+ *
+ * A failure anywhere leaves the served version alone and is logged with every problem.
+ */
+import type { Logger } from 'pino';
+import type { RouteTable } from '../compile/types.js';
+import { ConfigError, type Diagnostic, formatDiagnostic } from '../config/diagnostics.js';
+import { type BuildDeps, compileValidated, parseConfigText, validateDocument } from '../config/index.js';
+import type { SourceDocument } from '../config/load.js';
+import { ConfigReads } from '../config/reads.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { ConfigSource } from './config-source.js';
+import { type TlsState, loadTls } from './tls.js';
+import { FilesWatcher } from './watch.js';
+
+/** A version as a load gives it. */
+export interface LoadedConfig {
+  readonly doc: SourceDocument;
+  readonly table: RouteTable;
+  /** The HTTPS listener's state when the config has `server.tls`. */
+  readonly tls: TlsState | undefined;
+  /** Every input of this version: `table.version` is `reads.version()`, `reads.files` are watched. */
+  readonly reads: ConfigReads;
+}
+
+/**
+ * What is kept of a version while it is served. Not the parsed document: its syntax tree with
+ * positions is several times the size of the table (see collectStartupGarbage in serve.ts).
+ */
+export interface ServedConfig {
+  /** The main document's text (what workers are sent, what the Admin API shows). */
+  readonly text: string;
+  readonly table: RouteTable;
+  readonly tls: TlsState | undefined;
+  readonly reads: ConfigReads;
+}
+
+export function servedPart(l: LoadedConfig): ServedConfig {
+  return { text: l.doc.text, table: l.table, tls: l.tls, reads: l.reads };
+}
+
+/**
+ * Validates a document, loads its certificates and compiles it, every file read through `reads`.
+ * Certificates come before compile so the table's version covers them; problems of both steps are
+ * reported together. A failure leaves nothing open behind it.
+ */
+export function loadVersion(doc: SourceDocument, deps: BuildDeps, reads: ConfigReads = new ConfigReads()): LoadedConfig {
+  reads.document(doc.text);
+  const config = validateDocument(doc);
+  let tls: TlsState | undefined;
+  let tlsProblems: readonly Diagnostic[] = [];
+  try {
+    tls = loadTls(doc, reads);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    tlsProblems = err.diagnostics;
+  }
+  let table: RouteTable;
+  try {
+    table = compileValidated(config, doc, { ...deps, reads });
+  } catch (err) {
+    if (err instanceof ConfigError && tlsProblems.length > 0) throw new ConfigError([...err.diagnostics, ...tlsProblems]);
+    throw err;
+  }
+  if (tlsProblems.length > 0) {
+    void table.close();
+    throw new ConfigError(tlsProblems);
+  }
+  return { doc, table, tls, reads };
+}
+
+/** Diagnostics carried by one reload-failure log line (the rest are counted). */
+const MAX_LOGGED_DIAGNOSTICS = 50;
+
+/**
+ * Logs a rejected config as ONE line. At start the full list goes to stderr (see serve's firstTable),
+ * so the line carries only the count and the first problem; on reload there is no terminal, so the
+ * line carries every problem as `file:line:col key.path: message` (capped).
+ */
+export function reportConfigError(logger: Logger, err: unknown, what: 'start' | 'reload'): string {
+  if (err instanceof ConfigError) {
+    const lines = err.diagnostics.map(formatDiagnostic);
+    const problems = err.diagnostics.filter((d) => d.severity === 'error').length;
+    if (what === 'start') logger.error({ problems, first: lines[0] }, 'start: config rejected');
+    else logger.error({ problems, diagnostics: lines.slice(0, MAX_LOGGED_DIAGNOSTICS) }, 'reload: config rejected; still serving the previous config');
+    return err.message;
+  }
+  logger.error({ err }, `${what}: config could not be loaded`);
+  return (err as Error).message;
+}
+
+/**
+ * Lifecycle events (listening, config reloaded, draining, stopped, workers coming and going) are
+ * rare and what operators and supervisors key on, so they are logged even when server.logLevel
+ * is above info.
+ */
+const lifecycleLoggers = new WeakMap<Logger, Logger>();
+export function lifecycle(logger: Logger): Logger {
+  let l = lifecycleLoggers.get(logger);
+  if (l === undefined) {
+    l = logger.child({}, { level: 'info' });
+    lifecycleLoggers.set(logger, l);
+  }
+  return l;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  /** The version served after the reload. */
+  version?: string;
+  /** False when the served version was kept because nothing had changed. */
+  changed?: boolean;
+  errors?: string;
+}
+
+export interface ReloaderOptions {
+  source: ConfigSource;
+  /** Builds a version (loadVersion with this process's deps), every read going through `reads`. */
+  load: (doc: SourceDocument, reads: ConfigReads) => LoadedConfig;
+  /** Serves `next` in place of `prev` (called only for a new version); closing `prev` is its business. */
+  apply: (next: LoadedConfig, prev: ServedConfig) => void;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** Watch the files the served version read (serve's --watch; SIGHUP reloads either way). */
+  watchFiles: boolean;
+}
+
+export class Reloader {
+  readonly #o: ReloaderOptions;
+  #current: ServedConfig;
+  #files: FilesWatcher | undefined;
+  #stopSource: (() => void) | undefined;
+  /** One reload at a time, in order. */
+  #chain: Promise<unknown> = Promise.resolve();
+  /** A reload from the source is queued and has not started: further requests are redundant (it reads the newest state). */
+  #queued = false;
+
+  constructor(opts: ReloaderOptions, first: ServedConfig) {
+    this.#o = opts;
+    this.#current = first;
+  }
+
+  /** The version being served. */
+  get current(): ServedConfig {
+    return this.#current;
+  }
+
+  /** Watches the source and the files of the served version. */
+  start(): void {
+    this.#stopSource = this.#o.source.watch(() => this.request());
+    if (this.#o.watchFiles) {
+      this.#files = new FilesWatcher(() => this.request());
+      this.#files.set(this.#current.reads.files);
+    }
+  }
+
+  stop(): void {
+    this.#stopSource?.();
+    this.#files?.close();
+  }
+
+  /** Asks for a reload from the source (a watch event, SIGHUP). Changes during a reload collapse into one more. */
+  request(): void {
+    if (this.#queued) return;
+    this.#queued = true;
+    this.#chain = this.#chain.then(() => {
+      this.#queued = false;
+      return this.#reload(undefined);
+    });
+  }
+
+  /** A reload from config text instead of the source (a cluster worker, given the primary's text). */
+  reloadText(text: string): Promise<ReloadResult> {
+    const run = this.#chain.then(() => this.#reload(text));
+    this.#chain = run;
+    return run;
+  }
+
+  async #reload(text: string | undefined): Promise<ReloadResult> {
+    const { source, logger, metrics } = this.#o;
+    const reads = new ConfigReads();
+    try {
+      const served = this.#current.table.version;
+      const raw = text ?? (await source.readText?.());
+      // The served version's inputs read again: equal means a full load would build the same table.
+      if (raw !== undefined && this.#current.reads.recheck(raw).version() === served) return this.#unchanged(served, false);
+      const doc = raw === undefined ? await source.read() : parseConfigText(raw, source.file);
+      if (raw === undefined && this.#current.reads.recheck(doc.text).version() === served) return this.#unchanged(served, false);
+      const next = this.#o.load(doc, reads);
+      if (next.table.version === served) {
+        void next.table.close();
+        return this.#unchanged(served, true);
+      }
+      const prev = this.#current;
+      try {
+        this.#o.apply(next, prev);
+      } catch (err) {
+        void next.table.close();
+        throw err;
+      }
+      this.#current = servedPart(next);
+      source.loaded?.(next.doc);
+      metrics.reloads.inc({ result: 'success' });
+      lifecycle(logger).info({ version: next.table.version, routes: next.table.routes.length }, 'config reloaded');
+      return { ok: true, version: next.table.version, changed: true };
+    } catch (err) {
+      metrics.reloads.inc({ result: 'failure' });
+      return { ok: false, errors: reportConfigError(logger, err, 'reload') };
+    } finally {
+      this.#files?.set([...this.#current.reads.files, ...reads.files]);
+    }
+  }
+
+  /** `compiled`: false when the inputs alone showed it (the usual case), true when a full load was needed to see it. */
+  #unchanged(version: string, compiled: boolean): ReloadResult {
+    this.#o.metrics.reloads.inc({ result: 'unchanged' });
+    lifecycle(this.#o.logger).info({ version, compiled }, 'config unchanged');
+    return { ok: true, version, changed: false };
+  }
+}
