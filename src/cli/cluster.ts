@@ -1,18 +1,14 @@
 /**
  * Cluster-mode commands: `turnpike migrate`, `turnpike import`, and the database half of
  * `turnpike export` (docs/cluster.md).
+ *
+ * Loaded by every CLI start (src/cli/main.ts registers these commands), so the PostgreSQL client and
+ * the config machinery are imported inside the commands that use them, not here.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { stringify as stringifyYaml } from 'yaml';
-import { makeConfigCheck } from '../cluster/check.js';
-import { openDatabase, redactUrl, toStoreError } from '../cluster/db.js';
-import { assembleConfig, splitConfig } from '../cluster/entities.js';
-import { migrate } from '../cluster/migrations.js';
-import { PostgresConfigStore } from '../cluster/postgres-store.js';
+import type { openDatabase } from '../cluster/db.js';
 import { ConfigError } from '../config/diagnostics.js';
-import { isOpenApiDocument } from '../config/index.js';
-import { parseSource } from '../config/load.js';
 import type { DatabaseServeOptions } from '../server/config-source.js';
 
 export const DATABASE_ENV = 'TURNPIKE_DATABASE_URL';
@@ -31,6 +27,7 @@ function fail(command: string, message: string): never {
 
 /** Runs fn with a short-lived pool; database errors end the command with one line. */
 async function withDatabase<T>(command: string, url: string, fn: (sql: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
+  const { openDatabase, redactUrl, toStoreError } = await import('../cluster/db.js');
   const sql = openDatabase(url, { max: 2 });
   try {
     return await fn(sql);
@@ -50,12 +47,13 @@ async function withDatabase<T>(command: string, url: string, fn: (sql: ReturnTyp
  * How serve finds its database: --database, else TURNPIKE_DATABASE_URL, else `server.database` of
  * the given file (which then only contributes its node-local `server` block). undefined: file mode.
  */
-export function databaseServeOptions(
+export async function databaseServeOptions(
   file: string | undefined,
   o: { database?: string; configCache?: string | boolean; dbPollInterval?: number },
-): DatabaseServeOptions | undefined {
+): Promise<DatabaseServeOptions | undefined> {
   let fromFile: { url?: unknown; pollIntervalMs?: unknown; cache?: unknown } | undefined;
   if (file !== undefined) {
+    const { parseSource } = await import('../config/load.js');
     try {
       const data = parseSource(readFileSync(file, 'utf8'), file).data as { server?: { database?: typeof fromFile } } | null;
       fromFile = data?.server?.database;
@@ -74,6 +72,7 @@ export function databaseServeOptions(
 export async function exportDatabase(url: string, o: { format?: string; out?: string }): Promise<void> {
   const format = o.format ?? (o.out !== undefined && /\.json$/i.test(o.out) ? 'json' : 'yaml');
   if (format !== 'yaml' && format !== 'json') fail('export', `--format must be yaml or json (got "${format}")`);
+  const [{ PostgresConfigStore }, { stringify: stringifyYaml }] = await Promise.all([import('../cluster/postgres-store.js'), import('yaml')]);
   // A read: no migration here (an unmigrated database is reported as such by the store).
   const snap = await withDatabase('export', url, (sql) => new PostgresConfigStore(sql, async () => undefined).snapshot());
   const text = format === 'json' ? `${JSON.stringify(snap.document, null, 2)}\n` : stringifyYaml(snap.document, { lineWidth: 0 });
@@ -90,6 +89,7 @@ export function registerClusterCommands(program: Command, compileOnly: (file: st
     .option('--database <url>', `postgres://user:pass@host:port/db (default: $${DATABASE_ENV})`)
     .action(async (o: { database?: string }) => {
       const url = requireDatabaseUrl('migrate', o.database);
+      const [{ migrate }, { redactUrl }] = await Promise.all([import('../cluster/migrations.js'), import('../cluster/db.js')]);
       const r = await withDatabase('migrate', url, (sql) => migrate(sql));
       process.stdout.write(
         r.applied.length === 0
@@ -107,6 +107,15 @@ export function registerClusterCommands(program: Command, compileOnly: (file: st
     .option('--dry-run', 'validate and compare with the database; write nothing')
     .action(async (file: string, o: { database?: string; dryRun?: boolean }) => {
       const url = requireDatabaseUrl('import', o.database);
+      const [{ makeConfigCheck }, { redactUrl }, { assembleConfig, splitConfig }, { migrate }, { PostgresConfigStore }, { isOpenApiDocument }, { parseSource }] = await Promise.all([
+        import('../cluster/check.js'),
+        import('../cluster/db.js'),
+        import('../cluster/entities.js'),
+        import('../cluster/migrations.js'),
+        import('../cluster/postgres-store.js'),
+        import('../config/index.js'),
+        import('../config/load.js'),
+      ]);
       // Exactly what `turnpike validate` checks and prints (positions in the file), before any connection.
       const table = await compileOnly(file);
       const routes = table.routes.length;

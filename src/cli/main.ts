@@ -1,20 +1,12 @@
 #!/usr/bin/env node
+// Start-up (issue 10): this module loads only commander and Node built-ins, so `--version` and
+// `--help` answer at once; each command imports what it needs when it runs (docs/architecture.md).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import pino from 'pino';
-import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { stringify as stringifyYaml } from 'yaml';
-import { exportApi } from '../aws/export.js';
-import { buildTable, configureAwsServing, fullSchema, readConfigFile, validateDocument } from '../config/index.js';
-import { GatewayMetrics } from '../observability/metrics.js';
-import { describeTable } from '../server/describe.js';
-import { serve } from '../server/serve.js';
-import { loadTls } from '../server/tls.js';
-import { PoolRegistry } from '../upstream/upstream.js';
 import { DATABASE_ENV, databaseServeOptions, exportDatabase, registerClusterCommands } from './cluster.js';
-import { registerKeysCommand } from './keys.js';
+import { registerKeysCommand } from './keys-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -37,20 +29,7 @@ function countArg(v: string): number {
 
 /** Loads, validates and compiles without serving; exits 1 with every problem, one per line on stderr. */
 async function compileOnly(file: string) {
-  const logger = pino({ level: 'silent' });
-  try {
-    const doc = await readConfigFile(file);
-    const table = buildTable(doc, { logger, metrics: new GatewayMetrics(), pools: new PoolRegistry() });
-    // Certificates and keys too: serve reads them before it listens (and refuses the file if they fail).
-    loadTls(doc);
-    // Parser warnings do not fail the file, but they are worth seeing.
-    for (const w of doc.warnings) process.stderr.write(`${formatDiagnostic(w)}\n`);
-    return table;
-  } catch (err) {
-    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-    else process.stderr.write(`${file}: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
+  return (await import('./compile-only.js')).compileOnly(file);
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -125,9 +104,10 @@ Signals:
         dbPollInterval?: number;
       },
     ) => {
+      const [{ configureAwsServing }, { serve }] = await Promise.all([import('../config/index.js'), import('../server/serve.js')]);
       configureAwsServing({ stage: o.stage, variables: o.stageVariable });
       const workers = o.workers ?? availableParallelism();
-      const database = databaseServeOptions(file, o);
+      const database = await databaseServeOptions(file, o);
       if (file === undefined && database === undefined) {
         process.stderr.write(`turnpike serve: give a config file, or a database with --database or ${DATABASE_ENV}\n(add --help for usage)\n`);
         process.exit(1);
@@ -143,6 +123,7 @@ program
   .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve (default: dev for REST APIs, $default for HTTP APIs)')
   .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
   .action(async (file: string, o: { stage?: string; stageVariable?: Record<string, string> }) => {
+    const [{ configureAwsServing }, { formatDiagnostic }] = await Promise.all([import('../config/index.js'), import('../config/diagnostics.js')]);
     configureAwsServing({ stage: o.stage, variables: o.stageVariable });
     const table = await compileOnly(file);
     for (const w of table.warnings) process.stderr.write(`${formatDiagnostic(w)}\n`);
@@ -159,6 +140,7 @@ program
   .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve (default: dev for REST APIs, $default for HTTP APIs)')
   .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
   .action(async (file: string, o: { json?: boolean; stage?: string; stageVariable?: Record<string, string> }) => {
+    const [{ configureAwsServing }, { describeTable }] = await Promise.all([import('../config/index.js'), import('../server/describe.js')]);
     configureAwsServing({ stage: o.stage, variables: o.stageVariable });
     const table = await compileOnly(file);
     const d = describeTable(table);
@@ -210,6 +192,11 @@ program
       process.stderr.write(`turnpike export: give a config file, or --database (or ${DATABASE_ENV}) to export the stored config\n(add --help for usage)\n`);
       process.exit(1);
     }
+    const [{ configureAwsServing, readConfigFile, validateDocument }, { exportApi }, { stringify: stringifyYaml }] = await Promise.all([
+      import('../config/index.js'),
+      import('../aws/export.js'),
+      import('yaml'),
+    ]);
     configureAwsServing({ stage: o.stage });
     const table = await compileOnly(file);
     await table.close();
@@ -232,7 +219,8 @@ program
 program
   .command('schema')
   .description('print the JSON Schema of the config format (for editor completion)')
-  .action(() => {
+  .action(async () => {
+    const { fullSchema } = await import('../config/index.js');
     process.stdout.write(`${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', ...fullSchema() }, null, 2)}\n`);
   });
 

@@ -17,9 +17,7 @@ import type { Invoker } from '../integrations/function/index.js';
 import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
 import { BUNDLED_INTEGRATIONS } from '../integrations/registry.js';
 import type { IntegrationDefinition } from '../integrations/types.js';
-import { compileAwsApi, findFunctionModule } from '../aws/compile-aws.js';
-import { awsErrorDialect } from '../aws/dialect.js';
-import { GatewayResponses } from '../aws/gateway-responses.js';
+import { lazyModule } from '../util/lazy.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
 import type { DoneHook, LogHook, PluginDefinition, PluginDeps, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
@@ -30,6 +28,13 @@ import { registerHealthGauge } from '../upstream/health.js';
 import { registerResilienceMetrics } from '../upstream/metrics.js';
 import { nonIdempotentListed } from '../upstream/retry.js';
 import type { CompiledRoute, ErrorRenderer, Integration, Limits, RouteTable } from './types.js';
+
+// APIs served from an AWS document (`openapi:`) pull in the importer, VTL templates, request
+// validation and the authorizer plugins, and a native API's AWS error dialect the gateway responses
+// (VTL): loaded only when a config has one (src/util/lazy.ts).
+const aws = lazyModule<typeof import('../aws/compile-aws.js')>('../aws/compile-aws.js', import.meta.url);
+const awsDialect = lazyModule<typeof import('../aws/dialect.js')>('../aws/dialect.js', import.meta.url);
+const awsGatewayResponses = lazyModule<typeof import('../aws/gateway-responses.js')>('../aws/gateway-responses.js', import.meta.url);
 
 export const DEFAULT_LIMITS: Limits = {
   headerBytes: 16_384,
@@ -176,7 +181,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       if (config.functions?.[name] !== undefined) return invokerFor(name, at);
       const known = invokers.get(`arn:${docDir}:${name}`);
       if (known) return known;
-      const module = findFunctionModule(docDir, name, (p) => reads.exists(p));
+      const module = aws().findFunctionModule(docDir, name, (p) => reads.exists(p));
       if (module === undefined) {
         err(at, `Lambda function "${name}" has no handler: add functions/${name}.mjs (or .js/.cjs) beside the document, or map it under "functions"`);
         return undefined;
@@ -377,7 +382,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       });
       if (api.openapi !== undefined) {
         if (api.routes !== undefined && api.routes.length > 0) err([...apiPath, 'routes'], 'an API served from "openapi" takes its routes from the document; remove "routes"');
-        compileAwsApi(api, apiPath, {
+        aws().compileAwsApi(api, apiPath, {
           configDir,
           readText: (f) => reads.readText(f),
           err,
@@ -472,7 +477,7 @@ function releaseHeld(h: Held): void {
 /** A native API's error dialect: undefined for native JSON, AWS's default gateway responses otherwise. */
 function nativeApiDialect(dialect: ApiConfig['errorDialect']): ErrorRenderer | undefined {
   if (dialect === undefined || dialect === 'native') return undefined;
-  return awsErrorDialect(new GatewayResponses(dialect === 'aws-rest' ? 'rest' : 'http', undefined), '$default', {});
+  return awsDialect().awsErrorDialect(new (awsGatewayResponses().GatewayResponses)(dialect === 'aws-rest' ? 'rest' : 'http', undefined), '$default', {});
 }
 
 function processSettings(counters: import('../stores/types.js').CounterStore, workerTimeoutMs: number | undefined): () => void {

@@ -17,10 +17,14 @@ import type { CounterStore } from '../stores/types.js';
 import { ConfigError } from './diagnostics.js';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { detectApiType, parseAwsSource } from '../openapi/index.js';
+import { lazyModule } from '../util/lazy.js';
 import { type SourceDocument, loadSourceFile, parseSource } from './load.js';
 import { type GatewayConfig, buildConfigSchema } from './schema.js';
 import { createValidator } from './validate.js';
+import { Type } from '@sinclair/typebox';
+
+// The AWS OpenAPI/Swagger reader: only for files that look like AWS documents.
+const openapi = lazyModule<typeof import('../openapi/index.js')>('../openapi/index.js', import.meta.url);
 
 /** What a config may name: plugin and integration definitions (the bundled ones unless an embedder adds its own). */
 export interface Extensions {
@@ -29,16 +33,46 @@ export interface Extensions {
 }
 export const BUNDLED: Extensions = Object.freeze({ plugins: BUNDLED_PLUGINS, integrations: BUNDLED_INTEGRATIONS });
 
-/** One compiled validator per set of extensions (compiling the schema takes tens of milliseconds). */
-const validators = new WeakMap<Extensions, ReturnType<typeof createValidator<GatewayConfig>>>();
+/**
+ * One compiled validator per set of extensions, compiled for the plugins configs have named so far
+ * (start-up, issue 10: compiling the schema with every plugin schema in place at three levels was the
+ * largest single cost of `serve`'s start). A plugin's schema only ever applies to a value under its name
+ * in a `plugins` map, so the plugins a document does not name cannot change its result: they keep their
+ * key (unknown names and did-you-mean work as before) with a stub schema. The set only grows, so a run
+ * of reloads compiles at most once per newly named plugin.
+ */
+const validators = new WeakMap<Extensions, { names: ReadonlySet<string>; check: ReturnType<typeof createValidator<GatewayConfig>> }>();
 function validate(doc: SourceDocument, ext: Extensions) {
+  const named = pluginNamesIn(doc.data, ext.plugins);
   let v = validators.get(ext);
-  if (v === undefined) {
+  if (v === undefined || [...named].some((n) => !v?.names.has(n))) {
+    const names = new Set([...(v?.names ?? []), ...named]);
+    const stub = Type.Object({});
+    const plugins = Object.fromEntries(Object.entries(pluginSchemas(ext.plugins)).map(([name, schema]) => [name, names.has(name) ? schema : stub]));
     // coerceTypes: `${PORT}` interpolates to a string; numbers and booleans written that way must still validate.
-    v = createValidator<GatewayConfig>(fullSchema(ext), { coerceTypes: true });
+    v = { names, check: createValidator<GatewayConfig>(buildConfigSchema(plugins, ext.integrations.map((d) => d.configSchema)), { coerceTypes: true }) };
     validators.set(ext, v);
   }
-  return v(doc);
+  return v.check(doc);
+}
+
+/** Plugin names used as a key of any `plugins` object anywhere in `data`: a superset of what the schema checks. */
+function pluginNamesIn(data: unknown, plugins: readonly PluginDefinition<never>[]): Set<string> {
+  const known = new Set(plugins.map((p) => p.name));
+  const found = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+      return;
+    }
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'plugins' && x !== null && typeof x === 'object' && !Array.isArray(x)) for (const n of Object.keys(x)) if (known.has(n)) found.add(n);
+      walk(x);
+    }
+  };
+  walk(data);
+  return found;
 }
 
 export function fullSchema(ext: Extensions = BUNDLED) {
@@ -73,7 +107,7 @@ export function validateDocument(doc: SourceDocument, ext: Extensions = BUNDLED)
           name: title,
           openapi: basename(doc.file),
           ...(awsServing.stage !== undefined || awsServing.variables !== undefined
-            ? { stages: { [awsServing.stage ?? (detectApiType(doc.data) === 'http' ? '$default' : 'dev')]: { variables: { ...awsServing.variables } } } }
+            ? { stages: { [awsServing.stage ?? (openapi().detectApiType(doc.data) === 'http' ? '$default' : 'dev')]: { variables: { ...awsServing.variables } } } }
             : {}),
         },
       ],
@@ -98,7 +132,7 @@ export async function readConfigFile(file: string): Promise<SourceDocument> {
 export function parseConfigText(text: string, file: string): SourceDocument {
   if (looksLikeOpenApi(text)) {
     try {
-      const doc = parseAwsSource(text, file);
+      const doc = openapi().parseAwsSource(text, file);
       if (isOpenApiDocument(doc.data)) return doc;
     } catch {
       // not parseable as an AWS document: let the native loader report the syntax error

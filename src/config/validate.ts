@@ -58,6 +58,10 @@ export function createValidator<T>(
     allowUnionTypes: true,
     validateFormats: formats,
     coerceTypes: opts.coerceTypes === true,
+    // ajv's optimizer passes over the generated code took about half of compiling the config schema,
+    // i.e. a large part of `serve`'s start-up (issue 10); they only tidy the code (unused variables,
+    // constant conditions), the checks are the same. A config is validated once per load.
+    code: { optimize: false },
   });
   if (formats) addFormats(ajv);
   const check = ajv.compile(schema);

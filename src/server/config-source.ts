@@ -12,11 +12,14 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConfigStore } from '../cluster/entities.js';
-import { PostgresConfigSource } from '../cluster/postgres-source.js';
 import { readFile } from 'node:fs/promises';
 import { readConfigFile } from '../config/index.js';
 import type { SourceDocument } from '../config/load.js';
+import { lazyModule } from '../util/lazy.js';
 import { watchFile } from './watch.js';
+
+// Cluster mode only: the PostgreSQL client and the database source (src/util/lazy.ts).
+const postgresSource = lazyModule<typeof import('../cluster/postgres-source.js')>('../cluster/postgres-source.js', import.meta.url);
 
 export interface ConfigSource {
   /** The name the text is parsed under: diagnostics start with it, relative paths resolve against its directory. */
@@ -78,7 +81,7 @@ const sources = new WeakMap<object, ConfigSource>();
 export function configSource(opts: { file: string; watch: boolean; database?: DatabaseServeOptions }, logger?: Logger): ConfigSource {
   let s = sources.get(opts);
   if (s === undefined) {
-    s = opts.database ? new PostgresConfigSource({ ...opts.database, localFile: opts.file || undefined, logger }) : fileSource(opts.file, opts.watch);
+    s = opts.database ? new (postgresSource().PostgresConfigSource)({ ...opts.database, localFile: opts.file || undefined, logger }) : fileSource(opts.file, opts.watch);
     sources.set(opts, s);
   }
   return s;

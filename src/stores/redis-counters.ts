@@ -12,7 +12,8 @@
  * client never queues commands while disconnected (disableOfflineQueue), so nothing piles up.
  */
 import { createHash } from 'node:crypto';
-import { createClient } from 'redis';
+import type { createClient } from 'redis';
+import { lazyModule } from '../util/lazy.js';
 import { type CounterStore, CounterStoreUnavailable, type TokenBucketResult, type WindowResult } from './types.js';
 
 export { CounterStoreUnavailable } from './types.js';
@@ -98,6 +99,8 @@ const script = (source: string): Script => ({ source, sha: createHash('sha1').up
 const SCRIPTS = { bucket: script(TOKEN_BUCKET), fixed: script(FIXED_WINDOW), sliding: script(SLIDING_WINDOW) };
 
 type Client = ReturnType<typeof createClient>;
+// node-redis is ~450 modules: loaded when the first store is made, i.e. only by configs that use Redis.
+const redis = lazyModule<typeof import('redis')>('redis', import.meta.url);
 
 /**
  * A call waiting for Redis. Settled once: by the reply, by an error or by its deadline, whichever
@@ -211,7 +214,7 @@ export class RedisCounterStore implements CounterStore {
     this.#timeoutMs = options.timeoutMs ?? 50;
     this.#maxInflight = options.maxInflight ?? 10_000;
     const onError = options.onError;
-    this.#client = createClient({
+    this.#client = redis().createClient({
       url: options.url,
       disableOfflineQueue: true,
       // No per-command timeout inside node-redis (its default, 5 s, arms an AbortSignal.timeout and a
