@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import safeRegex from 'safe-regex2';
-import { cookieFields, decodeForMatch, formFields, handleComments, headerText, htmlDecode, jsonFields, percentDecode, SEP, viewsOf } from '../../src/plugins/waf/decode.js';
+import { cookieFields, decodeForMatch, formFields, handleComments, headerText, htmlDecode, isPlain, jsonFields, percentDecode, SEP, viewsOf } from '../../src/plugins/waf/decode.js';
 import { CORE_RULES, type CoreTarget, compileCore, matchCore } from '../../src/plugins/waf/rules/core.js';
 import { waf } from '../../src/plugins/waf/index.js';
 import { instance, run } from '../helpers/ip-waf.js';
@@ -80,6 +80,13 @@ test('views: one undecoded view for plain values (the fast path), up to three wh
   const notJson: string[] = [];
   jsonFields('{"a":1} union select 1', notJson);
   assert.deepEqual(notJson, ['a', '{:1} union select 1'], 'whatever is not JSON is inspected too');
+  const escaped: string[] = [];
+  jsonFields('{"a":"q\\"uote","b":"back\\\\","c":"open', escaped);
+  assert.deepEqual(escaped, ['a', 'q"uote', 'b', 'back\\', 'c', '{:,:,:"open'], 'escaped quotes; an unterminated string stays in the rest');
+  assert.equal(isPlain('a=1&b=two', true), true);
+  assert.equal(isPlain('a=1+2', true), false);
+  assert.equal(isPlain('{"a":"b"}', false), true);
+  assert.equal(isPlain('{"a":"x/*y"}', false), false);
 });
 
 const POSITIVES: [CoreTarget, string, string][] = [

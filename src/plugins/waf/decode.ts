@@ -5,12 +5,12 @@
  * (t:urlDecodeUni, t:htmlEntityDecode, t:jsDecode, t:removeComments, t:replaceComments,
  * t:compressWhitespace, t:lowercase; matching is case-insensitive, so lower-casing is the `i` flag):
  *
- *   view 0  decoded, comments left as they are (a quote closing a string before a comment, `admin'--`,
+ *   view 1  decoded, comments left as they are (a quote closing a string before a comment, `admin'--`,
  *           and SQL written inside what only looks like a comment: `x/*' OR 1=1 -- *\/` in a string)
- *   view 1  comments replaced by a space           `1/**\/UNION/**\/SELECT`   -> `1 UNION SELECT`
- *   view 2  comments removed                       `UN/**\/ION SEL/**\/ECT`   -> `UNION SELECT`
+ *   view 2  comments replaced by a space           `1/**\/UNION/**\/SELECT`   -> `1 UNION SELECT`
+ *   view 3  comments removed                       `UN/**\/ION SEL/**\/ECT`   -> `UNION SELECT`
  *
- * In views 1 and 2 a MySQL versioned comment or optimizer hint keeps its contents (MySQL executes
+ * In views 2 and 3 a MySQL versioned comment or optimizer hint keeps its contents (MySQL executes
  * them: `/*!50000UNION*\/` is `UNION`), and a line comment (`#` or `--`, to the end of the line, as
  * in MySQL, PostgreSQL and MSSQL) goes too, so `UNION#x\nSELECT` is `UNION SELECT`. Every view has
  * its whitespace runs collapsed to one space.
@@ -18,18 +18,28 @@
  * Values are joined with SEP (\x01, which decoding removes from values) so a target is scanned by one
  * RegExp per view; rules anchor to the start or end of a value with SEP (see rules/core.ts).
  *
- * HOT PATH: a value without any trigger character (NEEDS_WORK) is its only view, undecoded, so a
- * plain ASCII request costs one regex test per target. Views 1 and 2 are built only when a value
- * contains a comment opener, and identical views are scanned once. Every function here is linear:
+ * HOT PATH: a value without any trigger character (TRIGGER) is its only view, undecoded, so a
+ * plain ASCII request costs a regex test or two per target (rules/core.ts runs only the rule groups
+ * whose characters a view holds). Views 2 and 3 are built only when a value contains a comment
+ * opener, and identical views are scanned once. Every function here is linear:
  * no regex has nested or overlapping quantifiers, comments are found with indexOf.
  */
 
 /** Joins the values of one target; never left inside a decoded value. */
 export const SEP = '\x01';
 
-/** Anything that decoding, comment handling or whitespace collapsing could change. */
+/**
+ * Anything that decoding, comment handling or whitespace collapsing could change: one of these
+ * characters, or `/*`, `--`, two spaces (looked for with includes: a single-class RegExp and three
+ * memchr-like searches beat one alternation by far on a long body).
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are among what a value is normalized for.
+const TRIGGER = /[%&\\#\0-\x1f\x7f\uff01-\uff5e]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as TRIGGER.
+const TRIGGER_FORM = /[%+\\#\0-\x1f\x7f\uff01-\uff5e]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as TRIGGER.
 const NEEDS_WORK = /[%&\\#\0-\x1f\x7f\uff01-\uff5e]|\/\*|--| {2}/;
+const needsWorkIn = (s: string, trigger: RegExp): boolean => trigger.test(s) || s.includes('/*') || s.includes('--') || s.includes('  ');
 const COMMENT_OPENER = /\/\*|#|--/;
 const PCT_RUN = /(?:%[0-9a-fA-F]{2})+/g;
 const PCT_U = /%u([0-9a-fA-F]{4})/gi;
@@ -195,53 +205,55 @@ export function handleComments(s: string, gap: string): string {
 
 /**
  * The distinct views of the given values, each the values joined with SEP. One string (the values
- * as they are) when no value has anything to decode.
+ * as they are) when no value has anything to decode, or when the caller knows so (`plain`, from isPlain
+ * on the text the values were cut from).
  */
-export function viewsOf(values: readonly string[], plusIsSpace: boolean): string[] {
+export function viewsOf(values: readonly string[], plusIsSpace: boolean, plain = false): string[] {
   let work = -1;
-  for (let k = 0; k < values.length; k++) {
+  for (let k = 0; !plain && k < values.length; k++) {
     if (needsWork(values[k] as string, plusIsSpace)) {
       work = k;
       break;
     }
   }
   if (work < 0) return [values.length === 1 ? (values[0] as string) : values.join(SEP)];
-  const v0 = values.slice(0, work);
-  let v1: string[] | undefined;
-  let v2: string[] | undefined;
+  const asIs = values.slice(0, work);
+  let replaced: string[] | undefined;
+  let removed: string[] | undefined;
   for (let k = work; k < values.length; k++) {
     const raw = values[k] as string;
     if (k > work && !needsWork(raw, plusIsSpace)) {
-      v0.push(raw);
-      v1?.push(raw);
-      v2?.push(raw);
+      asIs.push(raw);
+      replaced?.push(raw);
+      removed?.push(raw);
       continue;
     }
     const d = decodeValue(raw, plusIsSpace);
-    v0.push(collapse(d));
+    asIs.push(collapse(d));
     if (COMMENT_OPENER.test(d)) {
-      if (v1 === undefined || v2 === undefined) {
-        v1 = v0.slice(0, k);
-        v2 = v0.slice(0, k);
+      if (replaced === undefined || removed === undefined) {
+        replaced = asIs.slice(0, k);
+        removed = asIs.slice(0, k);
       }
-      v1.push(collapse(handleComments(d, ' ')));
-      v2.push(collapse(handleComments(d, '')));
-    } else if (v1 !== undefined && v2 !== undefined) {
-      v1.push(v0[k] as string);
-      v2.push(v0[k] as string);
+      replaced.push(collapse(handleComments(d, ' ')));
+      removed.push(collapse(handleComments(d, '')));
+    } else if (replaced !== undefined && removed !== undefined) {
+      replaced.push(asIs[k] as string);
+      removed.push(asIs[k] as string);
     }
   }
-  const out = [v0.join(SEP)];
-  if (v1 !== undefined && v2 !== undefined) {
-    const a = v1.join(SEP);
-    const b = v2.join(SEP);
+  const out = [asIs.join(SEP)];
+  if (replaced !== undefined && removed !== undefined) {
+    const a = replaced.join(SEP);
+    const b = removed.join(SEP);
     if (a !== out[0]) out.push(a);
     if (b !== a && b !== out[0]) out.push(b);
   }
   return out;
 }
 
-const needsWork = (v: string, plusIsSpace: boolean): boolean => NEEDS_WORK.test(v) || (plusIsSpace && v.includes('+'));
+/** One value: a short one is tested by one RegExp (one call), a long one as isPlain does. */
+const needsWork = (v: string, plusIsSpace: boolean): boolean => (v.length < 256 ? NEEDS_WORK.test(v) : needsWorkIn(v, TRIGGER)) || (plusIsSpace && v.includes('+'));
 
 /**
  * The names and values of an application/x-www-form-urlencoded string (a query string, a form body),
@@ -265,8 +277,6 @@ export function formFields(raw: string, out: string[]): void {
 }
 
 const HIGH_LATIN1 = /[\x80-\xff]/;
-/** A JSON string literal: linear, its two alternatives never start with the same character. */
-const JSON_STRING = /"((?:[^"\\]|\\[\s\S])*)"/g;
 const JSON_ESCAPE = /\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g;
 const JSON_SIMPLE: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 /** What is left of a JSON text once its strings are out: punctuation, numbers, true, false, null. */
@@ -279,17 +289,36 @@ const JSON_REST = /^[\s{}[\]:,\d.eE+\-truefalsn]*$/;
  * body, or a body that only claims to be JSON).
  */
 export function jsonFields(text: string, out: string[]): void {
+  // HOT PATH for JSON APIs: quotes are found with indexOf; a quote is escaped when an odd run of
+  // backslashes precedes it (each backslash is looked at once, so this stays linear).
   let rest = '';
   let last = 0;
-  for (const m of text.matchAll(JSON_STRING)) {
-    const at = m.index as number;
-    if (at > last) rest += text.slice(last, at);
-    const v = m[1] as string;
+  let open = text.indexOf('"');
+  while (open >= 0) {
+    let close = text.indexOf('"', open + 1);
+    while (close >= 0) {
+      let k = close - 1;
+      while (k > open && text.charCodeAt(k) === 0x5c) k--;
+      if ((close - 1 - k) % 2 === 0) break;
+      close = text.indexOf('"', close + 1);
+    }
+    if (close < 0) break; // unterminated (a truncated body): left in the rest
+    if (open > last) rest += text.slice(last, open);
+    const v = text.slice(open + 1, close);
     if (v !== '') out.push(v.includes('\\') ? v.replace(JSON_ESCAPE, (e, u: string | undefined, c: string | undefined) => (u !== undefined ? fromCode(Number.parseInt(u, 16)) : (JSON_SIMPLE[c as string] ?? e))) : v);
-    last = at + m[0].length;
+    last = close + 1;
+    open = text.indexOf('"', last);
   }
   if (last < text.length) rest += text.slice(last);
   if (!JSON_REST.test(rest)) out.push(rest);
+}
+
+/**
+ * True when no field of this text can need decoding: what viewsOf would find in each field, looked
+ * for once in the whole text (`&` separates form fields, so there it is not a trigger but `+` is).
+ */
+export function isPlain(text: string, form: boolean): boolean {
+  return !needsWorkIn(text, form ? TRIGGER_FORM : TRIGGER);
 }
 
 /**
@@ -324,7 +353,7 @@ export function cookieFields(headers: readonly string[], out: string[]): void {
  * collapsed. Comments are left as they are; viewsOf gives the other views.
  */
 export function decodeForMatch(s: string, plusIsSpace: boolean): string {
-  if (!NEEDS_WORK.test(s) && !(plusIsSpace && s.includes('+'))) return s;
+  if (!needsWork(s, plusIsSpace)) return s;
   return collapse(decodeValue(s, plusIsSpace));
 }
 

@@ -25,7 +25,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
 import { CidrSet, buildCidrList } from '../ip-restriction/cidr.js';
-import { cookieFields, decodeQuery, formFields, headerText, jsonFields, viewsOf } from './decode.js';
+import { cookieFields, decodeQuery, formFields, headerText, isPlain, jsonFields, viewsOf } from './decode.js';
 import { type CompiledTarget, type CoreGroup, CORE_RULES, compileCore, matchCore } from './rules/core.js';
 import { type WafCondition, type WafConfig, schema } from './schema.js';
 
@@ -306,8 +306,8 @@ export const waf: PluginDefinition<WafConfig> = {
     };
 
     /** The first rule of the target that matches any view of the values, or undefined. */
-    const scan = (target: CompiledTarget, values: readonly string[], plusIsSpace: boolean): string | undefined => {
-      for (const view of viewsOf(values, plusIsSpace)) {
+    const scan = (target: CompiledTarget, values: readonly string[], plusIsSpace: boolean, plain = false): string | undefined => {
+      for (const view of viewsOf(values, plusIsSpace, plain)) {
         const id = matchCore(target, view);
         if (id !== undefined) return id;
       }
@@ -358,7 +358,7 @@ export const waf: PluginDefinition<WafConfig> = {
       if (coreQuery !== undefined && ctx.rawQuery !== '') {
         const fields: string[] = [];
         formFields(ctx.rawQuery, fields);
-        if (fields.length > 0 && (hit = managedHit(ctx, scan(coreQuery, fields, true), 'query'))) return hit;
+        if (fields.length > 0 && (hit = managedHit(ctx, scan(coreQuery, fields, true, isPlain(ctx.rawQuery, true)), 'query'))) return hit;
       }
       if (coreCookie !== undefined) {
         const cookies = v.header('cookie');
@@ -373,15 +373,16 @@ export const waf: PluginDefinition<WafConfig> = {
         // multipart) is one value.
         const type = (ctx.req.headers['content-type'] ?? '').toLowerCase();
         const form = type.includes('x-www-form-urlencoded');
+        const body = v.body;
         let fields: string[];
         if (form) {
           fields = [];
-          formFields(v.body, fields);
+          formFields(body, fields);
         } else if (type.includes('json')) {
           fields = [];
-          jsonFields(v.body, fields);
-        } else fields = [v.body];
-        if (fields.length > 0 && (hit = managedHit(ctx, scan(coreBody, fields, form), 'body'))) return hit;
+          jsonFields(body, fields);
+        } else fields = [body];
+        if (fields.length > 0 && (hit = managedHit(ctx, scan(coreBody, fields, form, isPlain(body, form)), 'body'))) return hit;
       }
       return undefined;
     };

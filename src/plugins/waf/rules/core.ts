@@ -240,7 +240,8 @@ export const CORE_RULES: readonly CoreRule[] = [
     id: 'core-sqli-function-call',
     group: 'sqli',
     paranoia: 1,
-    targets: ARGS_AND_HEADERS,
+    // Not headers: every browser User-Agent is full of parentheses, and the list is long.
+    targets: ARGS,
     needs: ['('],
     pattern: `\\b(?:${SQL_FUNCTIONS})\\s?\\\\?\\(|\\b(?:${SQL_WORD_FUNCTIONS})(?:\\\\?\\(|\\s\\(\\s?(?![a-z]))|\\b(?:${SQL_TIGHT_FUNCTIONS})[=\\\\]?\\((?!s\\))|\\b(?:current_)?user\\((?!s\\))|\\b(?:version|now)\\(\\)|\\bselect\\s?(?:char|if|case|count|convert)\\s?\\(|\\bconvert\\s?\\(\\s?(?:nvarchar|varchar|char|int)\\b|\\bchar\\s?\\(\\s?\\d{1,3}\\s?[,)]|\\biif\\s?\\(`,
     description: 'an SQL function call: CONCAT(, SUBSTRING(, GROUP_CONCAT(, MD5(, HEX(, USER(, IIF(, CHAR(113) … (not English words such as left ( and lower (, nor a name, a space and a parenthesised word: Rand (ZAR))',
@@ -481,6 +482,9 @@ export const CORE_GROUPS: readonly CoreGroup[] = ['sqli', 'xss', 'traversal', 's
 /** Rules of one target that share `needs`, joined into one case-insensitive RegExp; `ids[i]` names group `r{i}`. */
 export interface CompiledPart {
   needs: readonly string[] | undefined;
+  /** Bits (NEEDS_BITS) of the first characters of `needs`; `multi` when a needle is longer than one character. */
+  mask: number;
+  multi: boolean;
   re: RegExp;
   ids: readonly string[];
 }
@@ -489,6 +493,23 @@ export interface CompiledPart {
 export interface CompiledTarget {
   parts: readonly CompiledPart[];
 }
+
+/** A bit per character that starts some rule's needle (they are all below U+0100), 0 for the others. */
+const NEEDS_BITS = new Uint32Array(256);
+{
+  let next = 0;
+  for (const r of CORE_RULES)
+    for (const n of r.needs ?? []) {
+      const c = n.charCodeAt(0);
+      if (c > 0xff) throw new Error(`${r.id}: a needle must start below U+0100 (${n})`);
+      if (NEEDS_BITS[c] === 0) {
+        if (next === 32) throw new Error('more than 32 distinct first characters in needs');
+        NEEDS_BITS[c] = 2 ** next++;
+      }
+    }
+}
+/** Views up to this long get their trigger characters in one pass; longer ones are searched per needle (memchr beats a JS loop). */
+const MASK_SCAN_MAX = 512;
 
 /** Joins the chosen rules per target and per `needs`. */
 export function compileCore(groups: ReadonlySet<CoreGroup>, paranoia: number, disabled: ReadonlySet<string>): Map<CoreTarget, CompiledTarget> {
@@ -510,27 +531,44 @@ export function compileCore(groups: ReadonlySet<CoreGroup>, paranoia: number, di
     for (const rules of parts.values()) {
       // Inner named groups (the numeric tautology's back-reference) are renamed per rule so names stay unique.
       const source = rules.map((r, i) => `(?<r${i}>${r.pattern.replaceAll('<n>', `<n${i}>`)})`).join('|');
-      compiled.push({ needs: (rules[0] as CoreRule).needs, re: new RegExp(source, 'i'), ids: rules.map((r) => r.id) });
+      const needs = (rules[0] as CoreRule).needs;
+      let mask = 0;
+      for (const n of needs ?? []) mask |= NEEDS_BITS[n.charCodeAt(0)] as number;
+      compiled.push({ needs, mask: mask >>> 0, multi: (needs ?? []).some((n) => n.length > 1), re: new RegExp(source, 'i'), ids: rules.map((r) => r.id) });
     }
     out.set(t, { parts: compiled });
   }
   return out;
 }
 
-/** The id of the first rule that matches the view, or undefined. HOT PATH: an `includes` per part, a regex test per part that may match. */
+/**
+ * The id of the first rule that matches the view, or undefined.
+ * HOT PATH: one pass over a short view collects its trigger characters, then each part whose needs
+ * are absent costs an AND; only the parts that can match run their RegExp.
+ */
 export function matchCore(target: CompiledTarget, value: string): string | undefined {
+  let present = 0;
+  const short = value.length <= MASK_SCAN_MAX;
+  if (short) {
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c <= 0xff) present |= NEEDS_BITS[c] as number;
+    }
+  }
   for (const part of target.parts) {
     const needs = part.needs;
-    if (needs !== undefined) {
-      let present = false;
-      for (const n of needs) {
-        if (value.includes(n)) {
-          present = true;
-          break;
+    if (needs !== undefined && (!short || (present & part.mask) !== 0)) {
+      if (!short || part.multi) {
+        let found = false;
+        for (const n of needs) {
+          if (value.includes(n)) {
+            found = true;
+            break;
+          }
         }
+        if (!found) continue;
       }
-      if (!present) continue;
-    }
+    } else if (needs !== undefined) continue;
     const m = part.re.exec(value);
     if (m === null) continue;
     const g = m.groups as Record<string, string | undefined>;
