@@ -15,8 +15,9 @@
  * with \x01 (SEP): a pattern that must see a whole value starts with VS and ends with VE, and the
  * negated classes that must stay inside one value exclude \x01.
  *
- * Rules of the same target are joined into ONE RegExp with a named group per rule, so a view is
- * scanned once whatever the number of rules; the group that matched names the rule. Patterns must stay
+ * Rules of the same target that need the same characters (`needs`) are joined into ONE RegExp with a
+ * named group per rule, so a view is scanned by a handful of RegExps whatever the number of rules, and
+ * only by those whose characters it holds; the group that matched names the rule. Patterns must stay
  * linear: no nested quantifiers, no two adjacent quantifiers over the same characters (whitespace is
  * collapsed before matching, so `\s?` stands for any run of it), bounded repetitions, no lookbehind.
  * The unit tests run safe-regex2 over every pattern and time adversarial inputs.
@@ -29,8 +30,8 @@
 export type CoreGroup = 'sqli' | 'xss' | 'traversal' | 'scanners';
 /**
  * What a rule looks at: the normalized path, the raw request target, query names and values, the body
- * (form fields, or the whole text), cookie names and values, User-Agent as sent (scanners), and the
- * decoded User-Agent, Referer and configured headers (`header`).
+ * (form fields, JSON strings, or the whole text), cookie names and values, User-Agent as sent
+ * (scanners), and the decoded User-Agent, Referer and configured headers (`header`).
  */
 export type CoreTarget = 'path' | 'raw' | 'query' | 'body' | 'cookie' | 'user-agent' | 'header';
 
