@@ -305,12 +305,21 @@ export function jsonFields(text: string, out: string[]): void {
     if (close < 0) break; // unterminated (a truncated body): left in the rest
     if (open > last) rest += text.slice(last, open);
     const v = text.slice(open + 1, close);
-    if (v !== '') out.push(v.includes('\\') ? v.replace(JSON_ESCAPE, (e, u: string | undefined, c: string | undefined) => (u !== undefined ? fromCode(Number.parseInt(u, 16)) : (JSON_SIMPLE[c as string] ?? e))) : v);
+    if (v !== '') out.push(v.includes('\\') ? jsonUnescape(v) : v);
     last = close + 1;
     open = text.indexOf('"', last);
   }
   if (last < text.length) rest += text.slice(last);
   if (!JSON_REST.test(rest)) out.push(rest);
+}
+
+/** A JSON string's contents unescaped: natively when the escapes are valid JSON, else one escape at a time. */
+function jsonUnescape(v: string): string {
+  try {
+    return JSON.parse(`"${v}"`) as string;
+  } catch {
+    return v.replace(JSON_ESCAPE, (e, u: string | undefined, c: string | undefined) => (u !== undefined ? fromCode(Number.parseInt(u, 16)) : (JSON_SIMPLE[c as string] ?? e)));
+  }
 }
 
 /**
