@@ -158,6 +158,32 @@ test('waf managed set through the gateway: SQL injection, XSS, encoded traversal
   }
 });
 
+test('issue 19: sqlmap tamper evasions of UNION SELECT are blocked in a query and in a form body; nothing reaches the upstream', async () => {
+  const evasions = [
+    '1 /*!50000UNION*/ /*!50000SELECT*/ password FROM users', // MySQL versioned comments
+    '1 /*!UNION*/ /*!SELECT*/ password FROM users',
+    '1 UNION#x\nSELECT password FROM users', // line comments between the keywords
+    '1 UNION-- x\nSELECT password FROM users',
+    '1 UN/**/ION SEL/**/ECT password FROM users', // comments inside the keywords
+    'UNI/*x*/ON ALL SELE/*y*/CT password FROM users',
+  ];
+  const before = up.seen.length;
+  for (const [i, payload] of evasions.entries()) {
+    const q = await call(gwA.url, 'GET', `/waf/items?id=${encodeURIComponent(payload)}`, { 'x-request-id': `evasion-q-${i}` });
+    assert.equal(q.status, 403, JSON.stringify(payload));
+    assert.deepEqual(JSON.parse(q.body), { message: 'Forbidden', code: 'WAF_BLOCKED', requestId: `evasion-q-${i}` });
+    const f = await call(gwA.url, 'POST', '/waf/items', { 'content-type': 'application/x-www-form-urlencoded' }, `id=${encodeURIComponent(payload)}`);
+    assert.equal(f.status, 403, JSON.stringify(payload));
+    assert.equal(JSON.parse(f.body).code, 'WAF_BLOCKED');
+  }
+  assert.equal(up.seen.length, before, 'the upstream saw none of them');
+  // Referer is inspected too (CRS does at paranoia 1); a browser's Referer passes.
+  const ref = await call(gwA.url, 'GET', '/waf/items', { referer: `https://example.com/?q=${encodeURIComponent('1 UN/**/ION SEL/**/ECT 1')}` });
+  assert.equal(ref.status, 403);
+  const fine = await call(gwA.url, 'GET', '/waf/items', { referer: 'https://www.google.com/search?q=union+station+select+hotels', 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36' });
+  assert.equal(fine.status, 200);
+});
+
 test('waf allow stops evaluation (the managed set does not run); count logs and lets the request through', async () => {
   const allowed = await call(gwA.url, 'GET', "/waf/items?id=1'%20OR%201=1--", { 'x-forwarded-for': '10.9.1.1' });
   assert.equal(allowed.status, 200);

@@ -156,9 +156,43 @@ test('managedAction count: managed matches are logged, not blocked; disabledRule
   const h = instance(waf, { managed: ['xss'], managedAction: 'count' }, logger);
   assert.equal(await run(h, { rawQuery: 'q=<script>alert(1)</script>' }), undefined);
   assert.equal(lines.find((l) => l.ruleId === 'core-xss-script')?.action, 'count');
-  const off = instance(waf, { managed: ['xss'], disabledRules: ['core-xss-script'] });
-  assert.equal(await run(off, { rawQuery: 'q=<script>alert(1)</script>' }), undefined);
+  const off = instance(waf, { managed: ['xss'], disabledRules: ['core-xss-js-uri'] });
+  assert.equal(await run(off, { rawQuery: 'next=javascript:void(0)' }), undefined);
+  assert.equal((await run(instance(waf, { managed: ['xss'] }), { rawQuery: 'next=javascript:void(0)' }))?.status, 403);
   assert.equal((await run(off, { rawQuery: 'q=<img src=x onerror=alert(1)>' }))?.status, 403);
+});
+
+test('managed sqli and xss inspect User-Agent, Referer and the headers listed in inspectHeaders (logged by name)', async () => {
+  const { logger, lines } = captureLogger();
+  const h = instance(waf, { managed: ['sqli', 'xss'], inspectHeaders: ['X-Forwarded-Host'] }, logger);
+  assert.equal((await run(h, { headers: [['Referer', "https://example.com/?q=1' OR '1'='1"]] }))?.status, 403);
+  assert.equal(lines.at(-1)?.field, 'header:referer');
+  assert.equal((await run(h, { headers: [['User-Agent', 'Mozilla/5.0 <img onclick=alert(1)>']] }))?.status, 403);
+  assert.equal(lines.at(-1)?.field, 'header:user-agent');
+  assert.equal((await run(h, { headers: [['x-forwarded-host', '"><script>alert(1)</script>']] }))?.status, 403);
+  assert.equal(lines.at(-1)?.field, 'header:x-forwarded-host');
+  assert.equal(await run(instance(waf, { managed: ['sqli', 'xss'] }), { headers: [['x-forwarded-host', '"><script>alert(1)</script>']] }), undefined, 'not listed');
+  // UTF-8 in a header reaches Node as latin1: full-width brackets are still seen.
+  const cookie = Buffer.from('x=＜script＞alert(1)＜/script＞', 'utf8').toString('latin1');
+  assert.equal((await run(h, { headers: [['Cookie', cookie]] }))?.status, 403);
+  for (const ua of ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', 'curl/8.5.0'])
+    assert.equal(await run(h, { headers: [['User-Agent', ua], ['Referer', 'https://example.com/page?version=1.0&action=view#top']] }), undefined, ua);
+  assert.deepEqual(
+    problemsOf(() => instance(waf, { managed: ['traversal'], inspectHeaders: ['x-a'] })).map((p) => p.split(':')[0]),
+    ['inspectHeaders'],
+  );
+});
+
+test('managed set: names and values are inspected one by one (a query, a form body, cookies)', async () => {
+  const h = instance(waf, { managed: ['sqli', 'xss'] });
+  assert.equal((await run(h, { rawQuery: `id=${encodeURIComponent('1 UN/**/ION SEL/**/ECT 1')}` }))?.status, 403);
+  assert.equal((await run(h, { rawQuery: 'u_id[$ne]=2' }))?.status, 403, 'an argument name');
+  assert.equal(await run(h, { rawQuery: 'status=online&once=true' }), undefined, 'on…= needs the = inside one value');
+  assert.equal((await run(h, { rawQuery: 'x=%20onload%3d%20' }))?.status, 403);
+  const form = [['content-type', 'application/x-www-form-urlencoded']] as [string, string][];
+  assert.equal((await run(h, { method: 'POST', body: 'email=admin%40example.com%27%3B', headers: form }))?.status, 403);
+  assert.equal(await run(h, { method: 'POST', body: "email='foo';'bar'", headers: form }), undefined);
+  assert.equal((await run(h, { headers: [['cookie', 'a=1; PHPSESSID%3Cf%20o%20r%20m=1234']] }))?.status, 403, 'a cookie name');
 });
 
 test('managed body inspection: form bodies decode +, JSON escapes are decoded, inspectBody: false skips the body', async () => {

@@ -3,9 +3,12 @@
  * (rules/core.ts). Everything is compiled in create(): regexes (refused when they can backtrack
  * catastrophically), CIDR lists, lower-cased needles, the managed set joined into one RegExp per target.
  *
- * Per request, each inspected field is produced at most once (a lazily filled RequestView) and each
- * managed target is decoded once and scanned by one RegExp. When nothing matches, a GET without query,
- * cookie or body costs a few regex tests (docs/waf.md has the measured figure, bench/waf-micro.mjs).
+ * Per request, each inspected field is produced at most once (a lazily filled RequestView). A managed
+ * target (the path, the query's names and values, cookies, the body's fields, User-Agent, Referer and
+ * the configured headers) is decoded once into at most three views (decode.ts), and each view is
+ * scanned only by the joined RegExps whose trigger characters it holds (rules/core.ts). When nothing
+ * matches, a GET without query, cookie or body costs a few regex tests (docs/waf.md has the measured
+ * figure, bench/waf-micro.mjs).
  *
  * Bodies: `needsRequestBody` is static per plugin, and most WAF configs need no body, so the plugin
  * does not set it; the hook reads the body itself (`await ctx.readBody()`) only when a configured rule
@@ -22,7 +25,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
 import { CidrSet, buildCidrList } from '../ip-restriction/cidr.js';
-import { decodeForMatch, decodeQuery } from './decode.js';
+import { cookieFields, decodeQuery, formFields, headerText, isPlain, jsonFields, viewsOf } from './decode.js';
 import { type CompiledTarget, type CoreGroup, CORE_RULES, compileCore, matchCore } from './rules/core.js';
 import { type WafCondition, type WafConfig, schema } from './schema.js';
 
@@ -268,6 +271,8 @@ export const waf: PluginDefinition<WafConfig> = {
     (config.disabledRules ?? []).forEach((id, k) => {
       if (!known.has(id)) problems.push({ path: ['disabledRules', k], message: `unknown managed rule "${id}"; managed rules: ${[...known].join(', ')}` });
     });
+    if (config.inspectHeaders !== undefined && config.inspectHeaders.length > 0 && !groups.has('sqli') && !groups.has('xss'))
+      problems.push({ path: ['inspectHeaders'], message: 'inspectHeaders applies to the managed sqli and xss groups: add one of them to "managed", or drop inspectHeaders' });
     if (rules.length === 0 && groups.size === 0) problems.push({ path: [], message: 'give "rules", "managed" or both' });
     if (problems.length > 0) throw Object.assign(new Error(problems.map((p) => p.message).join('; ')), { problems });
 
@@ -278,6 +283,9 @@ export const waf: PluginDefinition<WafConfig> = {
     const coreBody = config.inspectBody === false ? undefined : core.get('body');
     const coreCookie = core.get('cookie');
     const coreUa = core.get('user-agent');
+    const coreHeader = core.get('header');
+    // User-Agent and Referer, as CRS inspects them at paranoia 1, then the configured ones.
+    const inspectedHeaders = [...new Set(['user-agent', 'referer', ...(config.inspectHeaders ?? []).map((h) => h.toLowerCase())])];
     if (coreBody !== undefined) bodyContent = true;
     const managedAction: Action = config.managedAction ?? 'block';
     const inspectBytes = config.bodyInspectBytes ?? 65_536;
@@ -297,10 +305,27 @@ export const waf: PluginDefinition<WafConfig> = {
       return undefined;
     };
 
-    const managedHit = (ctx: RequestContext, target: CompiledTarget, value: string, field: string): Denial | undefined | null => {
-      const id = matchCore(target, value);
+    /** The first rule of the target that matches any view of the values, or undefined. */
+    const scan = (target: CompiledTarget, values: readonly string[], plusIsSpace: boolean, plain = false): string | undefined => {
+      for (const view of viewsOf(values, plusIsSpace, plain)) {
+        const id = matchCore(target, view);
+        if (id !== undefined) return id;
+      }
+      return undefined;
+    };
+    const managedHit = (ctx: RequestContext, id: string | undefined, field: string): Denial | undefined | null => {
       if (id === undefined) return null;
       return report(ctx, id, managedAction, field);
+    };
+    /** Headers are scanned together; only after a match is each scanned again, to log which one it was. */
+    const headerHit = (ctx: RequestContext, v: RequestView, target: CompiledTarget): Denial | undefined | null => {
+      const values: string[] = [];
+      for (const name of inspectedHeaders) for (const h of v.header(name)) values.push(headerText(h));
+      if (values.length === 0) return null;
+      const id = scan(target, values, false);
+      if (id === undefined) return null;
+      const name = inspectedHeaders.find((n) => v.header(n).some((h) => scan(target, [headerText(h)], false) !== undefined)) ?? 'headers';
+      return report(ctx, id, managedAction, `header:${name}`);
     };
 
     const evaluate = (ctx: RequestContext): Denial | undefined => {
@@ -322,21 +347,42 @@ export const waf: PluginDefinition<WafConfig> = {
       let hit: Denial | undefined | null;
       if (coreUa !== undefined) {
         const ua = v.header('user-agent');
-        if (ua.length > 0 && (hit = managedHit(ctx, coreUa, ua.length === 1 ? (ua[0] as string) : ua.join('\n'), 'header:user-agent'))) return hit;
+        if (ua.length > 0 && (hit = managedHit(ctx, matchCore(coreUa, ua.length === 1 ? (ua[0] as string) : ua.join('\n')), 'header:user-agent'))) return hit;
       }
-      if (corePath !== undefined && (hit = managedHit(ctx, corePath, decodeForMatch(ctx.path, false), 'path'))) return hit;
+      if (coreHeader !== undefined && (hit = headerHit(ctx, v, coreHeader))) return hit;
+      if (corePath !== undefined && (hit = managedHit(ctx, scan(corePath, [ctx.path], false), 'path'))) return hit;
       if (coreRaw !== undefined) {
         const url = ctx.req.url ?? '';
-        if (url.includes('%') && (hit = managedHit(ctx, coreRaw, url, 'target'))) return hit;
+        if (url.includes('%') && (hit = managedHit(ctx, matchCore(coreRaw, url), 'target'))) return hit;
       }
-      if (coreQuery !== undefined && ctx.rawQuery !== '' && (hit = managedHit(ctx, coreQuery, decodeForMatch(ctx.rawQuery, true), 'query'))) return hit;
+      if (coreQuery !== undefined && ctx.rawQuery !== '') {
+        const fields: string[] = [];
+        formFields(ctx.rawQuery, fields);
+        if (fields.length > 0 && (hit = managedHit(ctx, scan(coreQuery, fields, true, isPlain(ctx.rawQuery, true)), 'query'))) return hit;
+      }
       if (coreCookie !== undefined) {
         const cookies = v.header('cookie');
-        if (cookies.length > 0 && (hit = managedHit(ctx, coreCookie, decodeForMatch(cookies.join('; '), false), 'header:cookie'))) return hit;
+        if (cookies.length > 0) {
+          const fields: string[] = [];
+          cookieFields(cookies, fields);
+          if (fields.length > 0 && (hit = managedHit(ctx, scan(coreCookie, fields, false), 'header:cookie'))) return hit;
+        }
       }
       if (coreBody !== undefined && ctx.body !== undefined && ctx.body.length > 0) {
-        const form = (ctx.req.headers['content-type'] ?? '').toLowerCase().includes('x-www-form-urlencoded');
-        if ((hit = managedHit(ctx, coreBody, decodeForMatch(v.body, form), 'body'))) return hit;
+        // A form body is fields like a query string, a JSON body its strings; any other body (XML, text,
+        // multipart) is one value.
+        const type = (ctx.req.headers['content-type'] ?? '').toLowerCase();
+        const form = type.includes('x-www-form-urlencoded');
+        const body = v.body;
+        let fields: string[];
+        if (form) {
+          fields = [];
+          formFields(body, fields);
+        } else if (type.includes('json')) {
+          fields = [];
+          jsonFields(body, fields);
+        } else fields = [body];
+        if (fields.length > 0 && (hit = managedHit(ctx, scan(coreBody, fields, form, isPlain(body, form)), 'body'))) return hit;
       }
       return undefined;
     };

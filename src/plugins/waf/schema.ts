@@ -48,6 +48,13 @@ export const schema = Type.Object(
     paranoia: Type.Optional(Type.Integer({ minimum: 1, maximum: 2, default: 1, description: 'Managed set paranoia level: 1 (default, few false positives) or 2 (broader, flags some legitimate input).' })),
     managedAction: Type.Optional(lit(['block', 'count'] as const, 'What a managed rule match does: block (default) or count (detection only).')),
     disabledRules: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Managed rule ids to turn off (false positives), e.g. core-xss-handler.' })),
+    inspectHeaders: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]{1,256}$' }), {
+        maxItems: 64,
+        description:
+          'Request headers the managed sqli and xss rules inspect besides User-Agent and Referer (names, case-insensitive), e.g. X-Forwarded-Host or a header your application echoes. Values are decoded like the other inspected values.',
+      }),
+    ),
     inspectBody: Type.Optional(Type.Boolean({ default: true, description: 'Managed rules inspect request bodies (the body is then buffered before the integration).' })),
     bodyInspectBytes: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 10_485_760, default: 65_536, description: 'Bytes of the body that content rules inspect (default 65536); size-gt always sees the whole size.' }),
