@@ -253,7 +253,7 @@ export function viewsOf(values: readonly string[], plusIsSpace: boolean, plain =
 }
 
 /** One value: a short one is tested by one RegExp (one call), a long one as isPlain does. */
-const needsWork = (v: string, plusIsSpace: boolean): boolean => (v.length < 256 ? NEEDS_WORK.test(v) : needsWorkIn(v, TRIGGER)) || (plusIsSpace && v.includes('+'));
+export const needsWork = (v: string, plusIsSpace: boolean): boolean => (v.length < 256 ? NEEDS_WORK.test(v) : needsWorkIn(v, TRIGGER)) || (plusIsSpace && v.includes('+'));
 
 /**
  * The names and values of an application/x-www-form-urlencoded string (a query string, a form body),

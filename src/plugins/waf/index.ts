@@ -25,7 +25,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
 import { CidrSet, buildCidrList } from '../ip-restriction/cidr.js';
-import { cookieFields, decodeQuery, formFields, headerText, isPlain, jsonFields, viewsOf } from './decode.js';
+import { cookieFields, decodeQuery, formFields, headerText, isPlain, jsonFields, needsWork, viewsOf } from './decode.js';
 import { type CompiledTarget, type CoreGroup, CORE_RULES, compileCore, matchCore } from './rules/core.js';
 import { type WafCondition, type WafConfig, schema } from './schema.js';
 
@@ -313,6 +313,8 @@ export const waf: PluginDefinition<WafConfig> = {
       }
       return undefined;
     };
+    /** HOT PATH: one value with nothing to decode is its only view; no arrays are built for it. */
+    const scanOne = (target: CompiledTarget, value: string): string | undefined => (needsWork(value, false) ? scan(target, [value], false) : matchCore(target, value));
     const managedHit = (ctx: RequestContext, id: string | undefined, field: string): Denial | undefined | null => {
       if (id === undefined) return null;
       return report(ctx, id, managedAction, field);
@@ -322,7 +324,7 @@ export const waf: PluginDefinition<WafConfig> = {
       const values: string[] = [];
       for (const name of inspectedHeaders) for (const h of v.header(name)) values.push(headerText(h));
       if (values.length === 0) return null;
-      const id = scan(target, values, false);
+      const id = values.length === 1 ? scanOne(target, values[0] as string) : scan(target, values, false);
       if (id === undefined) return null;
       const name = inspectedHeaders.find((n) => v.header(n).some((h) => scan(target, [headerText(h)], false) !== undefined)) ?? 'headers';
       return report(ctx, id, managedAction, `header:${name}`);
@@ -350,7 +352,7 @@ export const waf: PluginDefinition<WafConfig> = {
         if (ua.length > 0 && (hit = managedHit(ctx, matchCore(coreUa, ua.length === 1 ? (ua[0] as string) : ua.join('\n')), 'header:user-agent'))) return hit;
       }
       if (coreHeader !== undefined && (hit = headerHit(ctx, v, coreHeader))) return hit;
-      if (corePath !== undefined && (hit = managedHit(ctx, scan(corePath, [ctx.path], false), 'path'))) return hit;
+      if (corePath !== undefined && (hit = managedHit(ctx, scanOne(corePath, ctx.path), 'path'))) return hit;
       if (coreRaw !== undefined) {
         const url = ctx.req.url ?? '';
         if (url.includes('%') && (hit = managedHit(ctx, matchCore(coreRaw, url), 'target'))) return hit;
