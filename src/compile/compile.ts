@@ -90,6 +90,10 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     const pos = doc.locate(path);
     diagnostics.push({ file: doc.file, line: pos.line, column: pos.column, path: keyPath(path), message, severity: 'error' });
   };
+  const warn = (path: (string | number)[], message: string) => {
+    const pos = doc.locate(path);
+    warnings.push({ file: doc.file, line: pos.line, column: pos.column, path: keyPath(path), message, severity: 'warning' });
+  };
   const configDir = dirname(doc.file);
   const pluginDefs = new Map(deps.plugins.map((p) => [p.name, p]));
 
@@ -316,9 +320,16 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
             if (!up) {
               const known = [...upstreams.keys()];
               err([...at, 'integration', 'upstream'], `unknown upstream "${ic.upstream}"${known.length ? `; defined: ${known.join(', ')}` : '; define it under "upstreams"'}`);
+            } else if (ic.timeouts?.connectMs !== undefined && ic.timeouts.connectMs !== up.timeouts.connectMs) {
+              // The connect deadline belongs to the connection, and the upstream's connections are shared by its routes.
+              warn(
+                [...at, 'integration', 'timeouts', 'connectMs'],
+                `connectMs applies per upstream (its connections are shared by every route): this route's ${ic.timeouts.connectMs} is ignored, upstream "${ic.upstream}" connects within ${up.timeouts.connectMs} ms; set it under upstreams.${ic.upstream}.timeouts`,
+              );
             }
           } else if (ic.url !== undefined) {
-            up = new Upstream(ic.url, { targets: [{ url: ic.url }] }, deps.pools, configDir);
+            // The route's timeouts are its own upstream's: connectMs included (it is the pool's).
+            up = new Upstream(ic.url, { targets: [{ url: ic.url }], ...(ic.timeouts !== undefined ? { timeouts: ic.timeouts } : {}) }, deps.pools, configDir);
             created.push(up);
           } else err([...at, 'integration'], 'an http integration needs "upstream" (a name from upstreams) or "url"');
           if (ic.rewrite?.regex) {
