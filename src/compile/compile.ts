@@ -107,6 +107,10 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     const pos = doc.locate(path);
     diagnostics.push({ file: doc.file, line: pos.line, column: pos.column, path: keyPath(path), message, severity: 'error' });
   };
+  const warn = (path: (string | number)[], message: string) => {
+    const pos = doc.locate(path);
+    warnings.push({ file: doc.file, line: pos.line, column: pos.column, path: keyPath(path), message, severity: 'warning' });
+  };
   const configDir = dirname(doc.file);
   // Every file below is read through this recorder, never with node:fs directly: the version covers them all.
   const reads = deps.reads ?? new ConfigReads();
@@ -345,12 +349,13 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
               route: { api: api.name, path: fullPath, methods, maxBodyBytes },
               upstream: (n) => upstreams.get(n),
               upstreamNames: () => [...upstreams.keys()],
-              createUpstream: (url) => {
-                const up = new Upstream(url, { targets: [{ url }] }, deps.pools, configDir);
+              createUpstream: (url, timeouts) => {
+                const up = new Upstream(url, { targets: [{ url }], ...(timeouts !== undefined ? { timeouts } : {}) }, deps.pools, configDir);
                 created.push(up);
                 return up;
               },
               invoker: (n) => invokerFor(n, [...at, 'integration', 'function']),
+              warn: (p, m) => warn([...at, 'integration', ...p], m),
             });
             integration = made.integration;
             if (made.responseHooks !== undefined) responseHooks.push(...made.responseHooks);

@@ -19,8 +19,10 @@ export interface IntegrationDeps {
   upstream(name: string): Upstream | undefined;
   /** Names of the configured upstreams, for messages. */
   upstreamNames(): readonly string[];
-  /** A private upstream for a URL; closed with the config. */
-  createUpstream(url: string): Upstream;
+  /** A private upstream for a URL (with the route's timeouts); closed with the config. */
+  createUpstream(url: string, timeouts?: Partial<import('../upstream/upstream.js').UpstreamTimeouts>): Upstream;
+  /** A config warning at a key path relative to the route's `integration` (shown by validate and at start). */
+  warn(path: (string | number)[], message: string): void;
   /** A function of the config (`functions`), or undefined (the definition reports it). */
   invoker(name: string): Invoker | undefined;
 }

@@ -9,12 +9,14 @@
  *   (stale-while-revalidate); if the endpoint is down the stale keys stay in use.
  * - A token whose `kid` is unknown may trigger one awaited refresh, at most once per
  *   `minRefreshIntervalMs` (5 s) per source: random `kid`s cannot turn the gateway into a JWKS flooder.
- * - Fetches are bounded (timeout, body size), never follow anything a token names (`jku`, `x5u`).
+ * - Fetches are bounded (jwksTimeoutMs, default 5 s, for the whole fetch on the shared deadline
+ *   queue; body size), never follow anything a token names (`jku`, `x5u`).
  *
- * Remote sources are shared process-wide by URL so the instances of one issuer (one per route
+ * Remote sources are shared process-wide by URL (and fetch timeout) so the instances of one issuer (one per route
  * config, and every config version across reloads) share one cache and one rate limit.
  */
 import { type CryptoKey, type JWK, importJWK, type KeyObject } from 'jose';
+import { DEADLINES, type DeadlineLane, deadlineSignal } from '../util/deadline-queue.js';
 
 export type VerifyKey = CryptoKey | KeyObject | Uint8Array;
 
@@ -101,6 +103,8 @@ export interface RemoteJwksOptions {
 }
 
 export const JWKS_DEFAULT_TTL_MS = 10 * 60_000;
+/** Default limit on one key fetch (the jwt plugin's jwksTimeoutMs). */
+export const JWKS_TIMEOUT_MS = 5_000;
 export const JWKS_MIN_REFRESH_INTERVAL_MS = 5_000;
 const MIN_TTL_MS = 5_000;
 const MAX_TTL_MS = 2 * 60 * 60_000;
@@ -116,8 +120,23 @@ export function maxAgeOf(cacheControl: string | null): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-async function fetchJson(url: string, timeoutMs: number, maxBytes: number): Promise<{ body: unknown; cacheControl: string | null }> {
-  const res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+/**
+ * GET a JSON document within `lane.ms` (connect, headers and body: the deadline aborts the fetch
+ * wherever it is), on the shared deadline queue rather than AbortSignal.timeout's own timer.
+ */
+async function fetchJson(url: string, lane: DeadlineLane, maxBytes: number): Promise<{ body: unknown; cacheControl: string | null }> {
+  const deadline = deadlineSignal(lane, () => new JwksError(`${url}: no complete answer within ${lane.ms} ms`), { ref: false });
+  try {
+    return await fetchJsonWithin(url, deadline.signal, maxBytes);
+  } catch (err) {
+    throw deadline.signal.aborted ? deadline.signal.reason : err;
+  } finally {
+    deadline.cancel();
+  }
+}
+
+async function fetchJsonWithin(url: string, signal: AbortSignal, maxBytes: number): Promise<{ body: unknown; cacheControl: string | null }> {
+  const res = await fetch(url, { redirect: 'follow', signal, headers: { accept: 'application/json' } });
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
     throw new JwksError(`${url} answered ${res.status}`);
@@ -168,7 +187,7 @@ export class RemoteJwks {
     this.#opts = {
       defaultTtlMs: opts.defaultTtlMs ?? JWKS_DEFAULT_TTL_MS,
       minRefreshIntervalMs: opts.minRefreshIntervalMs ?? JWKS_MIN_REFRESH_INTERVAL_MS,
-      timeoutMs: opts.timeoutMs ?? 5_000,
+      timeoutMs: opts.timeoutMs ?? JWKS_TIMEOUT_MS,
       maxBytes: opts.maxBytes ?? 1 << 20,
       now: opts.now ?? Date.now,
     };
@@ -225,15 +244,16 @@ export class RemoteJwks {
 
   async #load(): Promise<{ set: KeySet; ttlMs: number }> {
     const { timeoutMs, maxBytes } = this.#opts;
+    const lane = DEADLINES.lane(timeoutMs);
     if (this.#jwksUri === undefined) {
       const discovery = this.source;
-      const { body } = await fetchJson(discovery, timeoutMs, maxBytes);
+      const { body } = await fetchJson(discovery, lane, maxBytes);
       const uri = (body as { jwks_uri?: unknown } | null)?.jwks_uri;
       if (typeof uri !== 'string' || !/^https?:\/\//i.test(uri)) throw new JwksError(`${discovery}: no jwks_uri`);
       this.#jwksUri = uri;
     }
     this.fetches++;
-    const { body, cacheControl } = await fetchJson(this.#jwksUri, timeoutMs, maxBytes);
+    const { body, cacheControl } = await fetchJson(this.#jwksUri, lane, maxBytes);
     const keys = (body as { keys?: unknown } | null)?.keys;
     if (!Array.isArray(keys)) throw new JwksError(`${this.#jwksUri}: not a JWK set (no "keys" list)`);
     const age = maxAgeOf(cacheControl);
@@ -249,7 +269,7 @@ const shared = new Map<string, RemoteJwks>();
  * the source is first created.
  */
 export function sharedRemoteJwks(opts: RemoteJwksOptions): RemoteJwks {
-  const key = opts.jwksUri !== undefined ? `uri:${opts.jwksUri}` : `iss:${opts.issuer}`;
+  const key = `${opts.jwksUri !== undefined ? `uri:${opts.jwksUri}` : `iss:${opts.issuer}`}|${opts.timeoutMs ?? JWKS_TIMEOUT_MS}`;
   let r = shared.get(key);
   if (r === undefined) {
     r = new RemoteJwks(opts);

@@ -1,6 +1,17 @@
+import type { Logger } from 'pino';
 import client from 'prom-client';
 import type { Pool } from 'undici';
 import type { HealthCheckConfig } from '../config/schema.js';
+import { DEADLINES, type DeadlineLane, deadlineSignal } from '../util/deadline-queue.js';
+
+/** A failed active probe: why, after how long, against which limit. */
+export interface ProbeFailure {
+  reason: string;
+  elapsedMs: number;
+  timeoutMs: number;
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 export interface HealthTarget {
   /** The configured URL: the `target` label. */
@@ -31,9 +42,17 @@ export class HealthChecker {
 
   /** The upstream's name: the `upstream` label of the gauge. */
   readonly upstream: string;
+  /** Why each target's last failed probe failed (for the log and tests). */
+  readonly lastFailure: (ProbeFailure | undefined)[];
+  readonly #log: Pick<Logger, 'warn'> | undefined;
+  /** active.timeoutMs on the deadline queue. */
+  readonly #probeLane: DeadlineLane;
 
-  constructor(targets: readonly HealthTarget[], config: HealthCheckConfig, upstream = '') {
+  constructor(targets: readonly HealthTarget[], config: HealthCheckConfig, upstream = '', log?: Pick<Logger, 'warn'>) {
     this.upstream = upstream;
+    this.#log = log;
+    this.#probeLane = DEADLINES.lane(config.active?.timeoutMs ?? 2_000);
+    this.lastFailure = new Array<ProbeFailure | undefined>(targets.length).fill(undefined);
     this.#targets = targets;
     LIVE.add(this);
     this.#config = config;
@@ -69,24 +88,33 @@ export class HealthChecker {
     const active = this.#config.active;
     if (active === undefined || this.#stopped) return;
     const t = this.#targets[i] as HealthTarget;
-    const timeoutMs = active.timeoutMs ?? 2_000;
+    const timeoutMs = this.#probeLane.ms;
     const expected = active.expectedStatuses ?? [200];
     let ok = false;
+    let failure: ProbeFailure | undefined;
+    // timeoutMs bounds the whole probe (connect, headers, body) on the deadline queue; undici's own
+    // timeouts are off in the pool (they fired up to ~1 s late).
+    const started = performance.now();
+    const deadline = deadlineSignal(this.#probeLane, () => Object.assign(new Error(`health probe timed out (timeoutMs ${timeoutMs})`), { code: 'TURNPIKE_PROBE_TIMEOUT' }), { ref: false, now: started });
     try {
       const res = await t.pool.request({
         method: 'GET',
         path: t.basePath + (active.path ?? '/'),
         headers: { 'user-agent': 'turnpike-health-check' },
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: deadline.signal,
       });
       await res.body.dump();
       ok = expected.includes(res.statusCode);
-    } catch {
+      if (!ok) failure = { reason: `status ${res.statusCode}`, elapsedMs: round3(performance.now() - started), timeoutMs };
+    } catch (err) {
       ok = false;
+      const timedOut = deadline.signal.aborted;
+      failure = { reason: timedOut ? 'timeout' : String((err as { code?: string }).code ?? (err as Error).message), elapsedMs: round3(performance.now() - started), timeoutMs };
+    } finally {
+      deadline.cancel();
     }
     if (this.#stopped) return;
+    if (failure !== undefined) this.lastFailure[i] = failure;
     if (ok) {
       this.#failRun[i] = 0;
       this.#okRun[i] = (this.#okRun[i] as number) + 1;
@@ -97,7 +125,10 @@ export class HealthChecker {
     } else {
       this.#okRun[i] = 0;
       this.#failRun[i] = (this.#failRun[i] as number) + 1;
-      if (this.up[i] === 1 && (this.#failRun[i] as number) >= (active.unhealthyThreshold ?? 2)) this.#set(i, false);
+      if (this.up[i] === 1 && (this.#failRun[i] as number) >= (active.unhealthyThreshold ?? 2)) {
+        this.#set(i, false);
+        this.#log?.warn({ upstream: this.upstream, target: t.key ?? t.origin + t.basePath, check: 'active', ...failure }, 'target ejected by its health check');
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
+import { type buildConnector, Pool } from 'undici';
 import type { UpstreamConfig } from '../config/schema.js';
 import { createBalancer, type Balancer, type PickContext } from './balancers/index.js';
 import { CircuitBreaker, type BreakerState, NEUTRAL, STATE_NAMES } from './breaker.js';
@@ -8,11 +8,14 @@ import { DnsRefresher, type ResolveFn, type ResolvedAddress, isHostName, makeRes
 import { HealthChecker } from './health.js';
 import { type BreakerView, LIVE_BREAKERS, type ResilienceStats, statsFor } from './metrics.js';
 import { RetryPolicy } from './retry.js';
+import { timedConnector } from './timeouts.js';
 
 export interface UpstreamTimeouts {
   connectMs: number;
   firstByteMs: number;
   totalMs: number;
+  /** Longest silence between response body chunks; undefined: none apart from totalMs. */
+  idleMs?: number;
 }
 
 export const DEFAULT_TIMEOUTS: UpstreamTimeouts = { connectMs: 5_000, firstByteMs: 30_000, totalMs: 60_000 };
@@ -40,13 +43,16 @@ export interface Target {
 export class PoolRegistry {
   readonly #pools = new Map<string, { pool: Pool; refs: number }>();
 
-  /** `address`: connect to this address instead of resolving the origin's host (DNS-managed targets). */
-  acquire(origin: string, options: Pool.Options, key: string, address?: ResolvedAddress): Pool {
+  /**
+   * `connect`: the connector's options (TLS); connections get a `connectMs` deadline (timedConnector).
+   * `address`: connect to this address instead of resolving the origin's host (DNS-managed targets).
+   */
+  acquire(origin: string, options: Pool.Options, connect: buildConnector.BuildOptions, connectMs: number, key: string, address?: ResolvedAddress): Pool {
     const k = address === undefined ? `${origin}|${key}` : `${origin}|${key}|${address.address}`;
     let e = this.#pools.get(k);
     if (e === undefined) {
-      const opts = address === undefined ? options : { ...options, connect: { ...(options.connect as object), lookup: fixedLookup(address.address, address.family) } };
-      e = { pool: new Pool(origin, opts as Pool.Options), refs: 0 };
+      const c = address === undefined ? connect : { ...connect, lookup: fixedLookup(address.address, address.family) };
+      e = { pool: new Pool(origin, { ...options, connect: timedConnector(c as buildConnector.BuildOptions, connectMs) }), refs: 0 };
       this.#pools.set(k, e);
     }
     e.refs++;
@@ -132,7 +138,7 @@ export class Upstream {
     const ca = tls?.ca !== undefined ? (deps.readText ?? ((f: string) => readFileSync(f, 'utf8')))(resolvePath(configDir, tls.ca)) : undefined;
     const dnsConfig = config.dns;
     const resolve = dnsConfig !== undefined ? (deps.resolve ?? makeResolver(dnsConfig)) : undefined;
-    const dynamic: { t: Target; host: string; options: Pool.Options; key: string }[] = [];
+    const dynamic: { t: Target; host: string; options: Pool.Options; connect: buildConnector.BuildOptions; key: string }[] = [];
     this.targets = config.targets.map((t, index) => {
       const url = new URL(t.url);
       const tlsOptions =
@@ -142,18 +148,28 @@ export class Upstream {
         pipelining: 1,
         keepAliveTimeout: keepAliveMs,
         keepAliveMaxTimeout: Math.max(keepAliveMs, 600_000),
-        headersTimeout: this.timeouts.firstByteMs,
-        bodyTimeout: this.timeouts.totalMs,
-        connect: { timeout: this.timeouts.connectMs, ...tlsOptions },
+        // undici's headers and body timeouts off: they run on its coarse timers (a 100 ms setting fired
+        // after ~1 s). The proxy's own deadlines bound each exchange (src/upstream/timeouts.ts).
+        headersTimeout: 0,
+        bodyTimeout: 0,
       };
+      const connect = { ...tlsOptions } as buildConnector.BuildOptions;
       // The CA's content, not only its path: a replaced CA file must not reuse a pool that trusts the old one.
-      const key = JSON.stringify([connections, keepAliveMs, this.timeouts, tls ?? null, ca ?? null]);
+      const key = JSON.stringify([connections, keepAliveMs, this.timeouts.connectMs, tls ?? null, ca ?? null]);
       const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, '');
-      const target: Target = { origin: url.origin, basePath, weight: t.weight ?? 1, key: t.url, index, pool: registry.acquire(url.origin, options, key), tls: tlsOptions };
-      if (resolve !== undefined && isHostName(url.hostname)) dynamic.push({ t: target, host: url.hostname, options, key });
+      const target: Target = {
+        origin: url.origin,
+        basePath,
+        weight: t.weight ?? 1,
+        key: t.url,
+        index,
+        pool: registry.acquire(url.origin, options, connect, this.timeouts.connectMs, key),
+        tls: tlsOptions,
+      };
+      if (resolve !== undefined && isHostName(url.hostname)) dynamic.push({ t: target, host: url.hostname, options, connect, key });
       return target;
     });
-    this.health = config.healthCheck !== undefined ? new HealthChecker(this.targets, config.healthCheck, name) : undefined;
+    this.health = config.healthCheck !== undefined ? new HealthChecker(this.targets, config.healthCheck, name, deps.logger) : undefined;
     const cb = config.circuitBreaker;
     if (cb !== undefined) {
       this.breaker = new CircuitBreaker(this.targets.length, cb, {
@@ -179,17 +195,17 @@ export class Upstream {
     if (resolve !== undefined && dnsConfig !== undefined && dynamic.length > 0) {
       this.#resolve = resolve;
       const shared = deps.resolve === undefined;
-      this.#dns = dynamic.map(({ t, host, options, key }) => {
+      this.#dns = dynamic.map(({ t, host, options, connect, key }) => {
         const d: DnsTarget = { target: t, host, pools: [], addresses: [], initial: t.pool, next: 0, refresher: undefined as unknown as DnsRefresher };
         const cacheKey = `${dnsConfig.resolver ?? ''}|${dnsConfig.family ?? 0}|${host}`;
         // A reloaded config starts from the last answer (same pools, warm connections) instead of the
         // OS resolver, which may not know a name only the configured DNS server serves.
         const cached = shared ? LAST_ANSWERS.get(cacheKey) : undefined;
-        if (cached !== undefined) this.#onAnswer(d, cached, options, key);
+        if (cached !== undefined) this.#onAnswer(d, cached, options, connect, key);
         d.refresher = new DnsRefresher(host, resolve, dnsConfig, {
           answer: (addrs) => {
             if (shared) LAST_ANSWERS.set(cacheKey, addrs);
-            this.#onAnswer(d, addrs, options, key);
+            this.#onAnswer(d, addrs, options, connect, key);
           },
           failure: (err, _kept, retryInMs) =>
             this.#logger?.warn(
@@ -216,13 +232,13 @@ export class Upstream {
     log?.({ upstream: this.name, target: t.key, from: STATE_NAMES[from], to: STATE_NAMES[to] }, `circuit ${STATE_NAMES[to]}`);
   }
 
-  #onAnswer(d: DnsTarget, answer: readonly ResolvedAddress[], options: Pool.Options, key: string): void {
+  #onAnswer(d: DnsTarget, answer: readonly ResolvedAddress[], options: Pool.Options, connect: buildConnector.BuildOptions, key: string): void {
     const addresses = answer.map((a) => a.address);
     if (addresses.length === d.addresses.length && addresses.every((a, k) => a === d.addresses[k])) return;
     const t = d.target;
     // A pool per address, acquired before the old ones are released: an address still in the answer
     // keeps its pool (and warm connections) because the registry's refcount never drops to zero.
-    const pools = answer.map((a) => this.#registry.acquire(t.origin, options, key, a));
+    const pools = answer.map((a) => this.#registry.acquire(t.origin, options, connect, this.timeouts.connectMs, key, a));
     const old = d.pools;
     d.pools = pools;
     d.addresses = addresses;

@@ -13,6 +13,7 @@ import type { AwsIntegration as AwsIntegrationModel, AwsIntegrationResponse, Aws
 import type { RequestContext } from '../../pipeline/context.js';
 import { type CompiledTemplate, compileTemplate, selectTemplate, TemplateError, type TemplateRequest } from '../../templates/index.js';
 import type { PoolRegistry } from '../../upstream/upstream.js';
+import { DEADLINES, type DeadlineLane, deadlineSignal, raceDeadline } from '../../util/deadline-queue.js';
 import { HeaderList } from '../../util/header-list.js';
 import { requestTraceId } from '../../util/trace-id.js';
 import type { Invoker } from '../function/index.js';
@@ -282,6 +283,8 @@ export class AwsIntegration implements Integration {
   readonly #pool: Pool | undefined;
   readonly #httpMethod: string | undefined;
   readonly #timeoutMs: number;
+  /** timeoutInMillis on the deadline queue. */
+  readonly #timeoutLane: DeadlineLane;
   readonly #illegal: ReadonlySet<string>;
   readonly #dropped: ReadonlySet<string>;
   readonly #contentHandling: ContentHandling | undefined;
@@ -332,19 +335,21 @@ export class AwsIntegration implements Integration {
       const method = (integration.httpMethod ?? 'ANY').toUpperCase();
       this.#httpMethod = method === 'ANY' ? undefined : method;
       const tls = integration.tlsConfig;
-      const connect: Record<string, unknown> = { timeout: Math.min(10_000, this.#timeoutMs) };
+      const connect: Record<string, unknown> = {};
       if (tls?.insecureSkipVerification) connect.rejectUnauthorized = false;
       if (tls?.serverNameToVerify) connect.servername = tls.serverNameToVerify;
+      const connectMs = Math.min(10_000, this.#timeoutMs);
       const options: Pool.Options = {
         connections: 128,
         pipelining: 1,
         keepAliveTimeout: 4_000,
         headersTimeout: 0,
         bodyTimeout: 0,
-        connect,
       };
-      this.#pool = opts.pools.acquire(this.#uri.origin, options, `aws-integration|${JSON.stringify(connect)}`);
+      // The connect deadline is on the shared deadline queue (undici's ran on its coarse timers).
+      this.#pool = opts.pools.acquire(this.#uri.origin, options, connect, connectMs, `aws-integration|${connectMs}|${JSON.stringify(connect)}`);
     }
+    this.#timeoutLane = DEADLINES.lane(this.#timeoutMs);
   }
 
   describe(): Record<string, unknown> {
@@ -593,22 +598,18 @@ export class AwsIntegration implements Integration {
       }
     }
     const invoker = this.#opts.invoker as Invoker;
-    let timer: NodeJS.Timeout | undefined;
     let result: Awaited<ReturnType<Invoker['invoke']>>;
     try {
-      result = await Promise.race([
+      result = await raceDeadline(
         invoker.invoke(event, { requestId: ctx.id, deadlineMs: Date.now() + this.#timeoutMs, signal: ctx.signal }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new GatewayFailure('INTEGRATION_TIMEOUT', `Lambda did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
-        }),
-      ]);
+        this.#timeoutLane,
+        () => new GatewayFailure('INTEGRATION_TIMEOUT', `Lambda did not answer within ${this.#timeoutMs} ms`),
+      );
     } catch (err) {
       if (err instanceof GatewayFailure) throw err;
       this.#opts.logger.error({ err, requestId: ctx.id, uri: this.#model.uri }, 'lambda invocation failed');
       // The Lambda Invoke call itself was rejected: API Gateway answers 500.
       throw new GatewayFailure('API_CONFIGURATION_ERROR', 'Lambda invocation failed');
-    } finally {
-      if (timer) clearTimeout(timer);
     }
     ctx.upstreamTarget = `lambda:${this.#model.lambdaFunction?.name ?? this.#model.uri ?? ''}`;
     if (result.ok) {
@@ -671,8 +672,9 @@ export class AwsIntegration implements Integration {
     const sendBody = NO_BODY_METHODS.has(method) ? undefined : buf;
     if (sendBody === undefined && !NO_BODY_METHODS.has(method)) headers.push('Content-Length', '0');
 
+    const timeout = deadlineSignal(this.#timeoutLane, () => new GatewayFailure('INTEGRATION_TIMEOUT', `no answer within ${this.#timeoutMs} ms`), { ref: false });
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new GatewayFailure('INTEGRATION_TIMEOUT', `no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    const signal = AbortSignal.any([abort.signal, timeout.signal]);
     const onClientGone = () => abort.abort(new Error('client closed the connection'));
     ctx.upstreamAbort = onClientGone;
     ctx.upstreamTarget = uri.origin;
@@ -682,7 +684,7 @@ export class AwsIntegration implements Integration {
         method: method as Dispatcher.HttpMethod,
         headers,
         body: sendBody ?? null,
-        signal: abort.signal,
+        signal,
       });
       const chunks: Buffer[] = [];
       for await (const c of res.body) chunks.push(c as Buffer);
@@ -693,7 +695,7 @@ export class AwsIntegration implements Integration {
       }
       return { status: res.statusCode, headers: h, body: Buffer.concat(chunks) };
     } catch (err) {
-      if (abort.signal.aborted && abort.signal.reason instanceof GatewayFailure) throw abort.signal.reason;
+      if (signal.aborted && signal.reason instanceof GatewayFailure) throw signal.reason;
       if (ctx.clientGone) throw new GatewayFailure('INTEGRATION_FAILURE', 'client went away');
       const code = (err as { code?: string }).code ?? '';
       this.#opts.logger.warn({ err, requestId: ctx.id, origin: uri.origin }, 'http integration failed');
@@ -708,7 +710,7 @@ export class AwsIntegration implements Integration {
       }
       throw new GatewayFailure('INTEGRATION_FAILURE', `Execution failed due to a network error communicating with endpoint: ${code}`);
     } finally {
-      clearTimeout(timer);
+      timeout.cancel();
       if (ctx.upstreamAbort === onClientGone) ctx.upstreamAbort = undefined;
     }
   }

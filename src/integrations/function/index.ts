@@ -10,6 +10,7 @@ import type { FunctionIntegrationConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import { decodePathParam } from '../../server/path.js';
+import { DEADLINES, type DeadlineLane, raceDeadline } from '../../util/deadline-queue.js';
 import { HeaderList } from '../../util/header-list.js';
 import { type FunctionFailure, finishProxyAnswer, lambdaErrorAnswer } from './errors.js';
 import { forwardedOf } from './forwarded.js';
@@ -65,6 +66,8 @@ function failureOf(r: Extract<InvokeResult, { ok: false }>, remote: boolean, dea
 
 class IntegrationTimeout extends Error {}
 
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
 /** requestContext.authorizer / identity from whatever the authenticate phase established. */
 function principalFields(p: Principal | undefined, v2: boolean): Partial<ProxyRequest> {
   if (p === undefined) return {};
@@ -85,6 +88,7 @@ export class FunctionIntegration implements Integration {
   readonly #apiType: ApiType;
   readonly #v2: boolean;
   readonly #timeoutMs: number;
+  readonly #timeoutLane: DeadlineLane;
   readonly #routeKey: string;
   readonly #stageVariables: Record<string, string> | null;
 
@@ -95,6 +99,7 @@ export class FunctionIntegration implements Integration {
     // REST APIs only have payload 1.0; HTTP APIs default to 2.0.
     this.#v2 = this.#apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0';
     this.#timeoutMs = config.timeoutMs ?? (this.#apiType === 'rest' ? 29_000 : 30_000);
+    this.#timeoutLane = DEADLINES.lane(this.#timeoutMs);
     this.#routeKey = opts.routePath === '$default' ? '$default' : `${opts.routeMethods.length === 1 ? opts.routeMethods[0] : 'ANY'} ${opts.routePath}`;
     const sv = config.stageVariables;
     this.#stageVariables = sv && Object.keys(sv).length > 0 ? { ...sv } : null;
@@ -142,37 +147,40 @@ export class FunctionIntegration implements Integration {
   async invoke(ctx: RequestContext): Promise<void> {
     const event = this.#v2 ? buildEventV2(this.buildRequest(ctx)) : buildEventV1(this.buildRequest(ctx), { apiType: this.#apiType });
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     let result: InvokeResult;
     const deadlineMs = Date.now() + this.#timeoutMs;
     try {
-      result = await Promise.race([
-        this.#opts.invoker.invoke(event, { requestId: ctx.id, deadlineMs }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new IntegrationTimeout()), this.#timeoutMs);
-        }),
-      ]);
+      // The integration timeout on the shared deadline queue; the pool (or remote client) is also
+      // told the deadline, so it stops the function there and the two agree on what timed out.
+      result = await raceDeadline(this.#opts.invoker.invoke(event, { requestId: ctx.id, deadlineMs }), this.#timeoutLane, () => new IntegrationTimeout());
     } catch (err) {
       ctx.upstreamMs = performance.now() - started;
       if (err instanceof IntegrationTimeout) {
-        this.#opts.logger.warn({ requestId: ctx.id, function: this.#opts.functionName, timeoutMs: this.#timeoutMs }, 'function integration timed out');
+        this.#opts.logger.warn({ requestId: ctx.id, function: this.#opts.functionName, timeoutMs: this.#timeoutMs, elapsedMs: round3(ctx.upstreamMs) }, 'function integration timed out');
         return this.#answerFailure(ctx, 'integrationTimeout');
       }
       this.#opts.logger.error({ requestId: ctx.id, function: this.#opts.functionName, err }, 'function invocation failed');
       return this.#answerFailure(ctx, 'functionNotFound');
-    } finally {
-      if (timer) clearTimeout(timer);
     }
     ctx.upstreamMs = performance.now() - started;
     ctx.upstreamTarget = `function:${this.#opts.functionName}`;
     if (!result.ok) {
       this.#opts.logger.error(
-        { requestId: ctx.id, function: this.#opts.functionName, kind: result.kind, errorType: result.errorType, errorMessage: result.errorMessage, stack: result.stack },
+        {
+          requestId: ctx.id,
+          function: this.#opts.functionName,
+          kind: result.kind,
+          errorType: result.errorType,
+          errorMessage: result.errorMessage,
+          stack: result.stack,
+          durationMs: result.durationMs,
+          ...(result.runMs !== undefined ? { runMs: result.runMs } : {}),
+        },
         'function error',
       );
       const failure = failureOf(result, this.#opts.invoker instanceof RemoteFunction, deadlineMs);
       if (failure === 'integrationTimeout') {
-        this.#opts.logger.warn({ requestId: ctx.id, function: this.#opts.functionName, timeoutMs: this.#timeoutMs }, 'function integration timed out');
+        this.#opts.logger.warn({ requestId: ctx.id, function: this.#opts.functionName, timeoutMs: this.#timeoutMs, elapsedMs: round3(ctx.upstreamMs) }, 'function integration timed out');
       }
       return this.#answerFailure(ctx, failure);
     }

@@ -18,6 +18,12 @@ export const httpIntegration: IntegrationDefinition<HttpIntegrationConfig> = {
       if (!up) {
         const known = deps.upstreamNames();
         problems.push({ path: ['upstream'], message: `unknown upstream "${ic.upstream}"${known.length ? `; defined: ${known.join(', ')}` : '; define it under "upstreams"'}` });
+      } else if (ic.timeouts?.connectMs !== undefined && ic.timeouts.connectMs !== up.timeouts.connectMs) {
+        // The connect deadline belongs to the connection, and the upstream's connections are shared by its routes.
+        deps.warn(
+          ['timeouts', 'connectMs'],
+          `connectMs applies per upstream (its connections are shared by every route): this route's ${ic.timeouts.connectMs} is ignored, upstream "${ic.upstream}" connects within ${up.timeouts.connectMs} ms; set it under upstreams.${ic.upstream}.timeouts`,
+        );
       }
     } else if (ic.url === undefined) problems.push({ path: [], message: 'an http integration needs "upstream" (a name from upstreams) or "url"' });
     if (ic.rewrite?.regex) {
@@ -32,8 +38,9 @@ export const httpIntegration: IntegrationDefinition<HttpIntegrationConfig> = {
       }
     }
     if (problems.length > 0) throw new IntegrationConfigError(problems);
-    // A private upstream only once the config is known to be good (it opens a pool).
-    up ??= deps.createUpstream(ic.url as string);
+    // A private upstream only once the config is known to be good (it opens a pool). The route's
+    // timeouts are its own upstream's: connectMs included (it is the pool's).
+    up ??= deps.createUpstream(ic.url as string, ic.timeouts);
     const responseHooks: ResponseHook[] = [];
     const ops = compileHeaderOps(ic.responseHeaders);
     if (ops) responseHooks.push((ctx) => ops(ctx.response.headers));

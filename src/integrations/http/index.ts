@@ -3,6 +3,7 @@ import type { CompiledRoute, Integration } from '../../compile/types.js';
 import type { HeaderOpsConfig, HttpIntegrationConfig, QueryOpsConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Upstream, UpstreamTimeouts } from '../../upstream/upstream.js';
+import { UpstreamLimits } from '../../upstream/timeouts.js';
 import { BodyLimitError, ProxyHandler } from './proxy.js';
 import { RetryState } from './retry.js';
 import { proxyUpgrade, writeRawError } from './websocket.js';
@@ -142,6 +143,7 @@ export class HttpIntegration implements Integration {
   readonly type = 'http';
   readonly #upstream: Upstream;
   readonly #timeouts: UpstreamTimeouts;
+  readonly #limits: UpstreamLimits;
   readonly #buildPath: PathBuilder;
   readonly #requestHeaders: HeaderOp | undefined;
   readonly #query: ((raw: string) => string) | undefined;
@@ -155,6 +157,7 @@ export class HttpIntegration implements Integration {
     this.#config = config;
     this.#upstream = upstream;
     this.#timeouts = { ...upstream.timeouts, ...config.timeouts };
+    this.#limits = new UpstreamLimits(this.#timeouts);
     this.#buildPath = compileRewrite(config, routePath);
     this.#requestHeaders = compileHeaderOps(config.requestHeaders);
     this.#query = compileQueryOps(config.query);
@@ -215,29 +218,21 @@ export class HttpIntegration implements Integration {
     const policy = upstream.retry;
     if (policy !== undefined) {
       policy.budget.onRequest();
-      new RetryState(ctx, upstream, policy, rel, body, this.#timeouts, this.#config.retryNonIdempotent).dispatch(target);
+      new RetryState(ctx, upstream, policy, rel, body, this.#limits, this.#config.retryNonIdempotent).dispatch(target);
       return;
     }
     const path = target.basePath + rel;
-    const handler = new ProxyHandler(ctx, this.#timeouts.totalMs);
+    const handler = new ProxyHandler(ctx, this.#limits);
+    if (body !== null && !Buffer.isBuffer(body)) handler.body = body;
     if (upstream.tracksInflight) {
       // least-connections / p2c: count the exchange in flight until the handler finishes.
       upstream.onStart(target);
       handler.upstream = upstream;
       handler.target = target;
     }
-    target.pool.dispatch(
-      {
-        origin: target.origin,
-        method: ctx.method,
-        path,
-        headers: headers.list,
-        body,
-        headersTimeout: this.#timeouts.firstByteMs,
-        bodyTimeout: this.#timeouts.totalMs,
-      },
-      handler,
-    );
+    // No headersTimeout/bodyTimeout: the pool has undici's off, the handler's deadlines bound the exchange.
+    target.pool.dispatch({ origin: target.origin, method: ctx.method, path, headers: headers.list, body }, handler);
+    handler.sending = false;
   }
 
   upgrade(ctx: RequestContext, socket: import('node:stream').Duplex, head: Buffer): void {

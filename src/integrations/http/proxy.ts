@@ -2,12 +2,24 @@
  * The proxy loop: one undici dispatch per request with a handler object (no per-request closures),
  * streaming both bodies. Uses undici's raw-header handler interface (onHeaders with Buffer pairs),
  * which is what undici's core calls natively, so no header objects are built in between.
+ *
+ * Time limits (docs/proxying.md#timeouts) are Turnpike's own deadlines in the process's deadline
+ * queue (src/util/deadline-queue.ts), not undici's: undici's headers and body timeouts are off
+ * (its coarse timers fired up to ~1 s late), and a deadline that passes aborts the exchange through
+ * the abort function undici hands to onConnect. Per exchange: `total` (armed when the request is
+ * handed to the pool) and one `phase` entry that is the first-byte deadline from onConnect to the
+ * response headers, then the idle deadline between body chunks (only when idleMs < totalMs: a
+ * longer idle limit could never fire first, so it costs nothing). The connect timeout belongs to the
+ * connection, not the request: the pool's connector arms it (src/upstream/upstream.ts).
  */
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type ErrorCode } from '../../errors/catalogue.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { runResponseHooks } from '../../pipeline/runner.js';
 import { R_STATUS, retryReasonOf } from '../../upstream/retry.js';
+import { TotalTimeoutError, type UpstreamLimits, timeoutFields, upstreamTimeoutError } from '../../upstream/timeouts.js';
+import { Deadline } from '../../util/deadline-queue.js';
 import { HOP_BY_HOP, HeaderList, connectionTokens } from '../../util/header-list.js';
 import type { RetryState } from './retry.js';
 
@@ -47,16 +59,16 @@ export class BodyLimitError extends Error {
   readonly code = 'TURNPIKE_BODY_LIMIT';
 }
 
-class TotalTimeoutError extends Error {
-  readonly code = 'TURNPIKE_TOTAL_TIMEOUT';
-}
+/** What the handler's phase deadline is timing. */
+const PHASE_FIRST_BYTE = 1;
+const PHASE_IDLE = 2;
 
 function onTotalTimeout(handler: ProxyHandler): void {
-  handler.timer = undefined;
-  if (handler.abortUpstream !== undefined) handler.abortUpstream(new TotalTimeoutError('upstream total timeout'));
-  // Still queued in the pool (every connection busy): undici has not handed us an abort yet, so
-  // answer now and abort the request the moment it is dispatched (onConnect).
-  else handler.expire();
+  handler.timeout(upstreamTimeoutError('total', handler.limits.totalMs, handler.sentAt));
+}
+
+function onPhaseTimeout(handler: ProxyHandler): void {
+  handler.phaseExpired();
 }
 
 const kHandler = Symbol('proxyHandler');
@@ -64,21 +76,36 @@ type ResWithHandler = import('node:http').ServerResponse & { [kHandler]?: ProxyH
 
 /** 'drain' listener shared by every request: Node calls it with `this` = the response. */
 function onDrain(this: ResWithHandler): void {
-  const r = this[kHandler]?.resume;
-  if (r !== undefined) r();
+  this[kHandler]?.resumeUpstream();
 }
 
 export class ProxyHandler implements Dispatcher.DispatchHandler {
   readonly ctx: RequestContext;
+  readonly limits: UpstreamLimits;
+  /** performance.now() when the request was handed to the pool (the total limit's start). */
   readonly sentAt: number;
   abortUpstream: ((err: Error) => void) | undefined = undefined;
   resume: (() => void) | undefined = undefined;
-  timer: NodeJS.Timeout | undefined = undefined;
+  /** The total deadline; undefined for a retried exchange, whose RetryState holds one for every try. */
+  readonly total: Deadline<ProxyHandler> | undefined;
+  /** First-byte deadline until the response headers, then the idle deadline (PHASE_*). */
+  readonly phase: Deadline<ProxyHandler>;
+  phaseKind = 0;
+  /**
+   * True while the integration is inside pool.dispatch(): an idle keep-alive connection calls
+   * onConnect synchronously there, so sentAt is still "now" and the first-byte deadline needs no
+   * clock read of its own.
+   */
+  sending = true;
+  /** The request body when it is streamed (a first-byte deadline waits for its end; see phaseExpired). */
+  body: Readable | null = null;
   /** Set only for balancers that count requests in flight; finish() reports the end once. */
   upstream: import('../../upstream/upstream.js').Upstream | undefined = undefined;
   target: import('../../upstream/upstream.js').Target | undefined = undefined;
   /** Set only for upstreams with `retries`: the request's shared retry state. */
   retry: RetryState | undefined = undefined;
+  /** This try failed and another one follows: finish() leaves the retry state's total deadline armed. */
+  retrying = false;
   /** Why this try is a retry (a RetryReason), -1 for a first try. */
   attemptReason = -1;
   /** The upstream answered with a retried status: its body is read and dropped, then the retry starts. */
@@ -87,10 +114,24 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   status = 0;
   #done = false;
 
-  constructor(ctx: RequestContext, totalMs: number) {
+  constructor(ctx: RequestContext, limits: UpstreamLimits, retry?: RetryState) {
     this.ctx = ctx;
-    this.sentAt = performance.now();
-    this.timer = setTimeout(onTotalTimeout, totalMs, this);
+    this.limits = limits;
+    const now = performance.now();
+    this.sentAt = now;
+    this.phase = new Deadline(onPhaseTimeout, this as ProxyHandler, false);
+    if (retry === undefined) {
+      const total = new Deadline(onTotalTimeout, this as ProxyHandler, false);
+      limits.total.start(total, now);
+      this.total = total;
+    } else {
+      this.retry = retry;
+      this.total = undefined;
+    }
+  }
+
+  get done(): boolean {
+    return this.#done;
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -101,22 +142,74 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     }
     this.abortUpstream = abort;
     this.ctx.upstreamAbort = abort;
+    this.phaseKind = PHASE_FIRST_BYTE;
+    this.limits.firstByte.start(this.phase, this.sending ? this.sentAt : performance.now());
+  }
+
+  /** A deadline passed (total, or the retry state's): abort the exchange, or answer if it is still queued. */
+  timeout(err: Error): void {
+    if (this.#done) return;
+    const abort = this.abortUpstream;
+    if (abort !== undefined) abort(err);
+    // Still queued in the pool (every connection busy): undici has not handed us an abort yet, so
+    // answer now and abort the request the moment it is dispatched (onConnect).
+    else this.expire(err);
+  }
+
+  /** The first-byte or idle deadline passed. */
+  phaseExpired(): void {
+    if (this.#done) return;
+    if (this.phaseKind === PHASE_FIRST_BYTE) {
+      // As undici's headers timeout: not while the request body is still going out at the client's
+      // pace (a slow upload is the client's, bounded by server.limits.requestTimeoutMs); the limit
+      // starts again when the body has been read to its end. A body paused because the upstream is
+      // not reading it does not stop the deadline.
+      const body = this.body;
+      if (body !== null && !body.readableEnded && !body.destroyed && !body.isPaused()) {
+        body.once('end', () => {
+          if (!this.#done && this.phaseKind === PHASE_FIRST_BYTE && !this.phase.armed) this.limits.firstByte.start(this.phase);
+        });
+        return;
+      }
+      this.timeout(upstreamTimeoutError('firstByte', this.limits.firstByteMs, this.phase.startedAt));
+    } else if (this.phaseKind === PHASE_IDLE) {
+      this.timeout(upstreamTimeoutError('idle', this.limits.idleMs, this.phase.startedAt));
+    }
   }
 
   /** The total deadline passed before undici dispatched the request. */
-  expire(): void {
+  expire(err: Error): void {
     this.finish(false, true);
     const ctx = this.ctx;
     if (ctx.clientGone) return;
-    ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id }, 'upstream request expired in the pool queue');
+    ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id, ...timeoutFields(err) }, 'upstream request expired in the pool queue');
     if (!ctx.res.headersSent) ctx.sendError('UPSTREAM_TIMEOUT');
+  }
+
+  /** Starts (or restarts) the idle deadline: the response is flowing to the client. */
+  #armIdle(now: number): void {
+    const idle = this.limits.idle;
+    if (idle === undefined) return;
+    this.phaseKind = PHASE_IDLE;
+    idle.start(this.phase, now);
+  }
+
+  /** After backpressure or response hooks: read from the upstream again (undici's resume). */
+  resumeUpstream(): void {
+    const r = this.resume;
+    if (r === undefined || this.#done) return;
+    this.#armIdle(performance.now());
+    r();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     const ctx = this.ctx;
     this.resume = resume;
-    ctx.upstreamMs = performance.now() - this.sentAt;
+    const now = performance.now();
+    ctx.upstreamMs = now - this.sentAt;
     if (statusCode < 200) return true; // 1xx informational: not forwarded (100-continue is handled by undici)
+    this.phase.cancel();
+    this.phaseKind = 0;
     this.status = statusCode;
     const retry = this.retry;
     if (retry !== undefined) {
@@ -154,7 +247,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
         pending.then(
           () => {
             if (this.#done) return;
-            if (this.writeHead()) resume();
+            if (this.writeHead()) this.resumeUpstream();
           },
           (err: unknown) => {
             ctx.table.logger.error({ err, requestId: ctx.id }, 'response hook failed');
@@ -164,7 +257,9 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
         return false; // paused until the hooks finish
       }
     }
-    return this.writeHead();
+    if (!this.writeHead()) return false;
+    this.#armIdle(now);
+    return true;
   }
 
   private writeHead(): boolean {
@@ -196,7 +291,13 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     ctx.bytesOut += chunk.length;
     if (ctx.method === 'HEAD') return true;
     const res = ctx.res as ResWithHandler;
-    if (res.write(chunk)) return true;
+    const idle = this.limits.idle;
+    if (res.write(chunk)) {
+      if (idle !== undefined) idle.start(this.phase);
+      return true;
+    }
+    // Paused for the client: the upstream's silence from now on is ours, not an idle upstream.
+    if (idle !== undefined) this.phase.cancel();
     res[kHandler] = this;
     res.once('drain', onDrain);
     return false;
@@ -204,6 +305,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     if (this.discarding) {
+      this.retrying = true;
       this.finish();
       (this.retry as RetryState).schedule();
       return;
@@ -229,6 +331,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     if (retry !== undefined && !ctx.clientGone) {
       if (this.discarding) {
         // The retry was decided when the status arrived; the dropped body failing changes nothing.
+        this.retrying = true;
         this.finish(false);
         retry.schedule();
         return;
@@ -237,6 +340,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
       if (this.attemptReason >= 0 && this.status === 0) retry.record(this.attemptReason, false);
       const reason = retryReasonOf(err);
       if (reason !== -1 && retry.may(reason)) {
+        this.retrying = true;
         this.finish(failed);
         retry.schedule();
         return;
@@ -244,12 +348,14 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     }
     this.finish(failed, noVerdict);
     if (ctx.clientGone) return;
+    const logged = { requestId: ctx.id, route: ctx.route?.id, err: { code: (err as { code?: string }).code, message: err.message }, ...timeoutFields(err) };
     if (!ctx.res.headersSent) {
-      ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id, err: { code: (err as { code?: string }).code, message: err.message } }, 'upstream request failed');
+      ctx.table.logger.warn(logged, 'upstream request failed');
       // The rest of a refused body will not be read: say so instead of promising keep-alive.
       if (code === 'BODY_TOO_LARGE') ctx.res.shouldKeepAlive = false;
       ctx.sendError(code);
     } else {
+      if (code === 'UPSTREAM_TIMEOUT') ctx.table.logger.warn(logged, 'upstream response timed out after its headers were sent');
       // Status line already sent: abort the client connection so a truncated body never looks complete.
       // No error argument: it would surface as a socket 'error' -> the listener's clientError, which
       // would relabel this upstream failure as the client's (BAD_REQUEST) in the access log.
@@ -265,10 +371,10 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
       this.upstream = undefined;
       upstream.onEnd(this.target as import('../../upstream/upstream.js').Target, failed, this.status, noVerdict);
     }
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    this.total?.cancel();
+    this.phase.cancel();
+    const retry = this.retry;
+    if (retry !== undefined && !this.retrying) retry.end();
     this.ctx.upstreamAbort = undefined;
   }
 }

@@ -10,11 +10,17 @@
 import type { Readable } from 'node:stream';
 import type { RequestContext } from '../../pipeline/context.js';
 import { REASONS, type RetryPolicy, type RetryReason } from '../../upstream/retry.js';
-import type { Target, Upstream, UpstreamTimeouts } from '../../upstream/upstream.js';
+import type { Target, Upstream } from '../../upstream/upstream.js';
+import { Deadline } from '../../util/deadline-queue.js';
+import { type UpstreamLimits, timeoutFields, upstreamTimeoutError } from '../../upstream/timeouts.js';
 import { ProxyHandler } from './proxy.js';
 
 function runRetry(state: RetryState): void {
   state.next();
+}
+
+function onRetryTotal(state: RetryState): void {
+  state.totalExpired();
 }
 
 export class RetryState {
@@ -24,9 +30,15 @@ export class RetryState {
   /** Path and query after the target's base path (each target may have its own). */
   readonly relPath: string;
   readonly body: Buffer | Readable | null;
-  readonly timeouts: UpstreamTimeouts;
+  readonly limits: UpstreamLimits;
   /** performance.now() by which the whole exchange, retries included, must be done (timeouts.totalMs). */
   readonly deadline: number;
+  /** The one total deadline of every try and backoff (a try has no total deadline of its own). */
+  readonly total: Deadline<RetryState>;
+  /** The try in progress (or the last one, during a backoff). */
+  current: ProxyHandler | undefined = undefined;
+  /** The exchange is over: answered, given up, or the client left. */
+  ended = false;
   /** The route's retryNonIdempotent (undefined: the upstream's). */
   readonly nonIdempotent: boolean | undefined;
   /** Indexes of the targets tried, in order. */
@@ -41,7 +53,7 @@ export class RetryState {
     policy: RetryPolicy,
     relPath: string,
     body: Buffer | Readable | null,
-    timeouts: UpstreamTimeouts,
+    limits: UpstreamLimits,
     nonIdempotent: boolean | undefined,
   ) {
     this.ctx = ctx;
@@ -49,37 +61,54 @@ export class RetryState {
     this.policy = policy;
     this.relPath = relPath;
     this.body = body;
-    this.timeouts = timeouts;
+    this.limits = limits;
     this.nonIdempotent = nonIdempotent;
-    this.deadline = performance.now() + timeouts.totalMs;
+    const now = performance.now();
+    this.deadline = now + limits.totalMs;
+    this.total = new Deadline(onRetryTotal, this as RetryState, false);
+    limits.total.start(this.total, now);
   }
 
   dispatch(target: Target): void {
     const ctx = this.ctx;
     const upstream = this.upstream;
     this.tried.push(target.index);
-    const remaining = Math.max(1, this.deadline - performance.now());
-    const handler = new ProxyHandler(ctx, remaining);
-    handler.retry = this;
+    const handler = new ProxyHandler(ctx, this.limits, this);
+    const body = this.body;
+    if (body !== null && !Buffer.isBuffer(body)) handler.body = body;
     handler.attemptReason = this.reason;
+    this.current = handler;
     if (upstream.tracksInflight) {
       upstream.onStart(target);
       handler.upstream = upstream;
       handler.target = target;
     }
     ctx.upstreamTarget = target.origin;
-    target.pool.dispatch(
-      {
-        origin: target.origin,
-        method: ctx.method,
-        path: target.basePath + this.relPath,
-        headers: ctx.upstreamHeaders.list,
-        body: this.body,
-        headersTimeout: Math.min(this.timeouts.firstByteMs, remaining),
-        bodyTimeout: this.timeouts.totalMs,
-      },
-      handler,
-    );
+    // The first-byte deadline is firstByteMs; the total one (this.total) cuts it short when it comes first.
+    target.pool.dispatch({ origin: target.origin, method: ctx.method, path: target.basePath + this.relPath, headers: ctx.upstreamHeaders.list, body }, handler);
+    handler.sending = false;
+  }
+
+  /** The exchange is over: the total deadline is no longer needed. Idempotent. */
+  end(): void {
+    this.ended = true;
+    this.total.cancel();
+  }
+
+  /** The total deadline passed: abort the try in flight, or answer now during a backoff. */
+  totalExpired(): void {
+    if (this.ended) return;
+    const err = upstreamTimeoutError('total', this.limits.totalMs, this.total.startedAt);
+    const h = this.current;
+    if (h !== undefined && !h.done) {
+      h.timeout(err);
+      return;
+    }
+    this.end();
+    const ctx = this.ctx;
+    if (ctx.clientGone || ctx.res.headersSent) return;
+    ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id, retries: this.retries, ...timeoutFields(err) }, 'upstream total timeout between retries');
+    ctx.sendError('UPSTREAM_TIMEOUT');
   }
 
   /** Whether the body can be sent again: none, buffered, or a stream of which nothing was read. */
@@ -130,13 +159,19 @@ export class RetryState {
 
   next(): void {
     const ctx = this.ctx;
-    if (ctx.clientGone) return;
+    if (this.ended) return; // the total deadline answered during the backoff
+    if (ctx.clientGone) {
+      this.end();
+      return;
+    }
     if (this.deadline - performance.now() <= 1) {
+      this.end();
       ctx.sendError('UPSTREAM_TIMEOUT');
       return;
     }
     const t = this.upstream.pickExcluding(ctx, this.tried);
     if (t === undefined) {
+      this.end();
       ctx.sendError('SERVICE_UNAVAILABLE');
       return;
     }

@@ -11,7 +11,9 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { ERRORS, type ErrorCode, errorBody } from '../../errors/catalogue.js';
 import type { RequestContext } from '../../pipeline/context.js';
+import { timeoutFields, upstreamTimeoutError } from '../../upstream/timeouts.js';
 import type { Target, UpstreamTimeouts } from '../../upstream/upstream.js';
+import { DEADLINES, Deadline } from '../../util/deadline-queue.js';
 
 export function writeRawError(socket: Duplex, code: ErrorCode, requestId: string): void {
   if (socket.destroyed) return;
@@ -35,21 +37,24 @@ export function proxyUpgrade(ctx: RequestContext, target: Target, path: string, 
     : net.connect({ host, port });
   ctx.upstreamTarget = origin;
   let answered = false; // the upstream's first byte has been relayed, or the client got our error
+  // connectMs until the socket is up, then firstByteMs for the upstream's answer (the deadline queue, one entry).
+  let phase: 'connect' | 'firstByte' = 'connect';
+  const timer = new Deadline(() => fail('UPSTREAM_TIMEOUT', upstreamTimeoutError(phase, phase === 'connect' ? timeouts.connectMs : timeouts.firstByteMs, timer.startedAt)), undefined);
   const fail = (code: ErrorCode, err: { code?: string; message: string }) => {
-    clearTimeout(timer);
+    timer.cancel();
     if (answered) return;
     answered = true;
     ctx.errorCode = code;
-    ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id, err: { code: err.code, message: err.message } }, 'websocket upstream failed');
+    ctx.table.logger.warn({ requestId: ctx.id, route: ctx.route?.id, err: { code: err.code, message: err.message }, ...timeoutFields(err) }, 'websocket upstream failed');
     client.unpipe?.(upstream);
     upstream.unpipe(client);
     writeRawError(client, code, ctx.id);
     upstream.destroy();
   };
-  let timer = setTimeout(() => fail('UPSTREAM_TIMEOUT', { code: 'ETIMEDOUT', message: 'connect timeout' }), timeouts.connectMs);
+  DEADLINES.lane(timeouts.connectMs).start(timer);
   upstream.once(secure ? 'secureConnect' : 'connect', () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => fail('UPSTREAM_TIMEOUT', { code: 'UND_ERR_HEADERS_TIMEOUT', message: 'no answer to the upgrade request' }), timeouts.firstByteMs);
+    phase = 'firstByte';
+    DEADLINES.lane(timeouts.firstByteMs).start(timer);
     const h = ctx.upstreamHeaders;
     if (!h.has('host')) h.set('host', url.host);
     let reqHead = `${ctx.method} ${path} HTTP/1.1\r\n`;
@@ -59,7 +64,7 @@ export function proxyUpgrade(ctx: RequestContext, target: Target, path: string, 
     upstream.write(reqHead);
     if (head.length > 0) upstream.write(head);
     upstream.once('data', () => {
-      clearTimeout(timer);
+      timer.cancel();
       answered = true;
     });
     upstream.pipe(client);
@@ -70,7 +75,7 @@ export function proxyUpgrade(ctx: RequestContext, target: Target, path: string, 
     else client.destroy();
   });
   upstream.on('close', (hadError: boolean) => {
-    clearTimeout(timer);
+    timer.cancel();
     if (!answered) fail('UPSTREAM_BAD_RESPONSE', { code: 'UND_ERR_SOCKET', message: 'upstream closed before answering the upgrade' });
     // Our error answer is flushed by client.end(). Otherwise mirror the close; a clean one lets
     // what is still buffered for the client (the close frame) go out first.
@@ -78,7 +83,7 @@ export function proxyUpgrade(ctx: RequestContext, target: Target, path: string, 
   });
   client.on('error', () => upstream.destroy());
   client.on('close', (hadError: boolean) => {
-    clearTimeout(timer);
+    timer.cancel();
     answered = true;
     closeSoon(upstream, hadError);
   });

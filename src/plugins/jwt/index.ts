@@ -22,7 +22,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
 import { type Denial, denial } from '../../errors/catalogue.js';
-import { ASYMMETRIC_ALGS, HMAC_ALGS, KeySet, type RemoteJwks, sharedRemoteJwks, type VerifyKey } from '../../security/jwks.js';
+import { ASYMMETRIC_ALGS, HMAC_ALGS, JWKS_TIMEOUT_MS, KeySet, type RemoteJwks, sharedRemoteJwks, type VerifyKey } from '../../security/jwks.js';
 import { type JwtConfig, schema } from './schema.js';
 
 export type { JwtConfig } from './schema.js';
@@ -195,7 +195,9 @@ export class JwtVerifier {
       else
         this.#remote =
           opts.remote ??
-          (config.jwksUri !== undefined ? sharedRemoteJwks({ jwksUri: config.jwksUri }) : sharedRemoteJwks({ issuer: this.issuer }));
+          (config.jwksUri !== undefined
+            ? sharedRemoteJwks({ jwksUri: config.jwksUri, timeoutMs: config.jwksTimeoutMs ?? JWKS_TIMEOUT_MS })
+            : sharedRemoteJwks({ issuer: this.issuer, timeoutMs: config.jwksTimeoutMs ?? JWKS_TIMEOUT_MS }));
     }
     const size = config.cacheSize ?? 10_000;
     this.#cache =

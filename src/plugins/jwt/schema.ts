@@ -71,6 +71,15 @@ export const schema = Type.Object(
           'http: HTTP API JWT authorizer (401 with www-authenticate, claims and scopes in requestContext.authorizer.jwt); rest: REST API Cognito user pool authorizer (requestContext.authorizer.claims).',
       }),
     ),
+    jwksTimeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 60_000,
+        default: 5_000,
+        description:
+          'Longest wait for one key fetch (OpenID discovery document or JWKS, headers and body), in milliseconds (default 5000); a fetch that takes longer fails, and a request that needed the keys gets 401. Sources are shared per URL and timeout.',
+      }),
+    ),
     cacheSize: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, description: 'Verified tokens kept (until they expire) so repeat requests skip signature checks; 0 disables.' }),
     ),

@@ -28,6 +28,7 @@ import type { PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/t
 import { buildMethodArn, type CompiledPolicy, compilePolicy, evaluatePolicy } from '../../security/iam-policy.js';
 import { decodePathParam } from '../../server/path.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
+import { DEADLINES, raceDeadline } from '../../util/deadline-queue.js';
 import { type LambdaAuthorizerConfig, schema } from './schema.js';
 
 export type { LambdaAuthorizerConfig } from './schema.js';
@@ -390,6 +391,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
   const accountId = config.accountId ?? '000000000000';
   const stage = config.stage ?? '$default';
   const timeoutMs = config.timeoutMs ?? 29_000;
+  const timeoutLane = DEADLINES.lane(timeoutMs);
   const ttl = config.resultTtlSeconds ?? 300;
   const cache = ttl > 0 ? new ResultCache(ttl, config.cacheSize ?? 10_000) : undefined;
   const prepared: Prepared = { apiType, stage, basePath: config.basePath, stageVariables: config.stageVariables };
@@ -439,26 +441,26 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
 
     const event = buildEvent(ctx, values, arn);
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     let r: Awaited<ReturnType<Invoker['invoke']>>;
     try {
-      r = await Promise.race([
-        fn.invoke(event, { requestId: ctx.id, deadlineMs: Date.now() + timeoutMs }),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new AuthorizerTimeout()), timeoutMs);
-        }),
-      ]);
+      // timeoutMs on the shared deadline queue (one entry, no Node timer of its own).
+      r = await raceDeadline(fn.invoke(event, { requestId: ctx.id, deadlineMs: Date.now() + timeoutMs }), timeoutLane, () => new AuthorizerTimeout());
     } catch (err) {
-      logger.error({ requestId: ctx.id, function: fnName, err: err instanceof AuthorizerTimeout ? undefined : err, timeoutMs }, err instanceof AuthorizerTimeout ? 'authorizer timed out' : 'authorizer invocation failed');
+      const timedOut = err instanceof AuthorizerTimeout;
+      logger.error(
+        { requestId: ctx.id, function: fnName, err: timedOut ? undefined : err, timeoutMs, elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 },
+        timedOut ? 'authorizer timed out' : 'authorizer invocation failed',
+      );
       return fail('AUTHORIZER_CONFIGURATION_ERROR', ctx, undefined);
-    } finally {
-      if (timer) clearTimeout(timer);
     }
     const latency = Math.round(performance.now() - started);
     if (!r.ok) {
       // AWS: the function failing with the message 'Unauthorized' is the 401; every other failure is a configuration error.
       if (r.errorMessage === 'Unauthorized' && (r.kind === 'handled-error' || r.kind === 'unhandled')) return fail('UNAUTHORIZED', ctx, undefined);
-      logger.error({ requestId: ctx.id, function: fnName, kind: r.kind, errorType: r.errorType, errorMessage: r.errorMessage }, 'authorizer function error');
+      logger.error(
+        { requestId: ctx.id, function: fnName, kind: r.kind, errorType: r.errorType, errorMessage: r.errorMessage, ...(r.kind === 'timeout' ? { timeoutMs, elapsedMs: Math.round((performance.now() - started) * 1000) / 1000 } : {}) },
+        'authorizer function error',
+      );
       return fail('AUTHORIZER_CONFIGURATION_ERROR', ctx, undefined);
     }
     const read = readAuthorizerResult(r.payload, { apiType, simple });

@@ -11,6 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { basename, dirname, extname, isAbsolute } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { DEADLINES, Deadline, type DeadlineLane } from '../../../util/deadline-queue.js';
 import type { InvokeMessage, LambdaError, WorkerInit, WorkerMessage } from './protocol.js';
 import {
   DEFAULTS,
@@ -98,6 +99,19 @@ export function functionEnvironment(spec: FunctionSpec, logStreamName = ''): Rec
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 
+/**
+ * A deadline `budgetMs` from now on `lane` (the limit's own lane: sorted, so a budget cut short by the
+ * caller's deadline is inserted before the entries due later; a lane holds at most one entry per
+ * worker or queued invocation).
+ */
+function arm(lane: DeadlineLane, budgetMs: number, fire: () => void): Deadline<undefined> {
+  const d = new Deadline<undefined>(fire, undefined);
+  const now = lane.queue.now();
+  if (budgetMs >= lane.ms) lane.start(d, now);
+  else lane.startAt(d, now + Math.max(0, budgetMs), now);
+  return d;
+}
+
 interface Job {
   id: number;
   requestId: string;
@@ -110,9 +124,12 @@ interface Job {
   reject: (e: unknown) => void;
   /** The caller has its answer (or gave up); later outcomes are dropped. */
   settled: boolean;
-  timer: NodeJS.Timeout | undefined;
+  /** The queue, init or run deadline in force (on the shared deadline queue). */
+  timer: Deadline<undefined> | undefined;
   /** Effective run deadline, once running. */
   runDeadline: number | undefined;
+  /** performance.now() when the event went to the worker (runMs counts from here). */
+  runStarted: number | undefined;
   logs: string[];
 }
 
@@ -144,6 +161,10 @@ export class FunctionPool {
   readonly #s: ResolvedSpec;
   readonly #idleMs: number;
   readonly #initTimeoutMs: number;
+  /** queueTimeoutMs, initTimeoutMs and timeoutMs on the shared deadline queue. */
+  readonly #queueLane: DeadlineLane;
+  readonly #initLane: DeadlineLane;
+  readonly #runLane: DeadlineLane;
   readonly #log: FunctionLogger;
   readonly #slots = new Set<Slot>();
   /** Idle warm workers; the most recently used is last (taken first). */
@@ -163,6 +184,9 @@ export class FunctionPool {
     this.spec = Object.freeze({ ...spec });
     this.#idleMs = opts.idleMs ?? DEFAULTS.idleMs;
     this.#initTimeoutMs = opts.initTimeoutMs ?? DEFAULTS.initTimeoutMs;
+    this.#queueLane = DEADLINES.lane(this.#s.queueTimeoutMs);
+    this.#initLane = DEADLINES.lane(this.#initTimeoutMs);
+    this.#runLane = DEADLINES.lane(this.#s.timeoutMs);
     this.#log = opts.log ?? defaultLogger;
   }
 
@@ -208,6 +232,7 @@ export class FunctionPool {
         settled: false,
         timer: undefined,
         runDeadline: undefined,
+        runStarted: undefined,
         logs: [],
       };
       if (signal) {
@@ -231,7 +256,7 @@ export class FunctionPool {
         this.#throttle(job);
         return;
       }
-      job.timer = setTimeout(() => {
+      job.timer = arm(this.#queueLane, wait, () => {
         const i = this.#queue.indexOf(job);
         if (i >= 0) this.#queue.splice(i, 1);
         if (job.deadlineMs !== undefined && Date.now() >= job.deadlineMs - 1 && wait < this.#s.queueTimeoutMs) {
@@ -242,7 +267,7 @@ export class FunctionPool {
             stack: [],
           });
         } else this.#throttle(job);
-      }, wait);
+      });
       this.#queue.push(job);
     });
   }
@@ -382,16 +407,17 @@ export class FunctionPool {
     }
     // Cold start: wait for the module to load (Lambda's init phase), bounded by initTimeoutMs and the caller's deadline.
     const limit = Math.min(this.#initTimeoutMs, (job.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now());
-    job.timer = setTimeout(() => this.#timeout(slot, job, Math.max(0, limit), 'init'), Math.max(0, limit));
+    job.timer = arm(this.#initLane, limit, () => this.#timeout(slot, job, Math.max(0, limit), 'init'));
   }
 
   #run(slot: Slot, job: Job): void {
-    if (job.timer) clearTimeout(job.timer);
+    job.timer?.cancel();
     const now = Date.now();
     const deadline = Math.min(now + this.#s.timeoutMs, job.deadlineMs ?? Number.POSITIVE_INFINITY);
     const budget = Math.max(0, deadline - now);
     job.runDeadline = deadline;
-    job.timer = setTimeout(() => this.#timeout(slot, job, budget, 'run'), budget);
+    job.timer = arm(this.#runLane, budget, () => this.#timeout(slot, job, budget, 'run'));
+    job.runStarted = job.timer.startedAt;
     slot.lastRequestId = job.requestId;
     this.#invocations++;
     const msg: InvokeMessage = { type: 'invoke', id: job.id, requestId: job.requestId, eventJson: job.eventJson, deadline };
@@ -436,7 +462,7 @@ export class FunctionPool {
           } catch {
             payload = null;
           }
-          this.#settle(job, { ok: true, payload, durationMs: this.#duration(job), ...this.#tail(job) });
+          this.#settle(job, { ok: true, payload, ...this.#duration(job), ...this.#tail(job) });
         }
         this.#release(slot);
         return;
@@ -503,7 +529,7 @@ export class FunctionPool {
     }
     const next = this.#queue.shift();
     if (next) {
-      if (next.timer) clearTimeout(next.timer);
+      next.timer?.cancel();
       next.timer = undefined;
       this.#assign(slot, next);
       return;
@@ -528,7 +554,7 @@ export class FunctionPool {
       }
       if (!slot) return;
       const job = this.#queue.shift() as Job;
-      if (job.timer) clearTimeout(job.timer);
+      job.timer?.cancel();
       job.timer = undefined;
       this.#assign(slot, job);
     }
@@ -566,8 +592,10 @@ export class FunctionPool {
 
   // ---- results ----
 
-  #duration(job: Job): number {
-    return Math.round((performance.now() - job.start) * 1000) / 1000;
+  #duration(job: Job): { durationMs: number; runMs?: number } {
+    const now = performance.now();
+    const durationMs = Math.round((now - job.start) * 1000) / 1000;
+    return job.runStarted === undefined ? { durationMs } : { durationMs, runMs: Math.round((now - job.runStarted) * 1000) / 1000 };
   }
 
   #tail(job: Job): { logs?: string } {
@@ -589,13 +617,13 @@ export class FunctionPool {
       errorType: e.errorType,
       errorMessage: e.errorMessage,
       ...(e.stack.length > 0 ? { stack: e.stack } : {}),
-      durationMs: this.#duration(job),
+      ...this.#duration(job),
       ...this.#tail(job),
     });
   }
 
   #settle(job: Job, result: InvokeResult): void {
-    if (job.timer) clearTimeout(job.timer);
+    job.timer?.cancel();
     job.timer = undefined;
     if (job.settled) return;
     job.settled = true;
@@ -610,7 +638,7 @@ export class FunctionPool {
     const i = this.#queue.indexOf(job);
     if (i >= 0) {
       this.#queue.splice(i, 1);
-      if (job.timer) clearTimeout(job.timer);
+      job.timer?.cancel();
       job.timer = undefined;
     }
     job.reject(job.signal?.reason ?? new DOMException('This operation was aborted', 'AbortError'));

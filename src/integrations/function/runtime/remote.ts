@@ -4,6 +4,7 @@
  * Interface Emulator, LocalStack or Lambda itself (unsigned), and maps the answer to an InvokeResult.
  */
 import { performance } from 'node:perf_hooks';
+import { DEADLINES, deadlineSignal } from '../../../util/deadline-queue.js';
 import type { InvokeErrorKind, InvokeOptions, InvokeResult } from './types.js';
 
 export interface RemoteFunctionOptions {
@@ -49,8 +50,9 @@ export class RemoteFunction {
     const start = performance.now();
     const duration = (): number => Math.round((performance.now() - start) * 1000) / 1000;
     const budget = Math.max(0, Math.min(this.#timeoutMs, (opts.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now()));
-    const timer = new AbortController();
-    const t = setTimeout(() => timer.abort(), budget);
+    // timeoutMs (or the caller's earlier deadline: a sorted insert into the same lane) on the shared deadline queue.
+    const lane = DEADLINES.lane(this.#timeoutMs);
+    const timer = deadlineSignal(lane, () => new DOMException('The operation timed out', 'TimeoutError'), budget < lane.ms ? { at: lane.queue.now() + budget } : {});
     const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
     const headers: Record<string, string> = {
       ...this.#headers,
@@ -102,7 +104,7 @@ export class RemoteFunction {
         durationMs: duration(),
       };
     } finally {
-      clearTimeout(t);
+      timer.cancel();
     }
   }
 }

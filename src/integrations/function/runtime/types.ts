@@ -36,8 +36,13 @@ export interface FunctionSpec {
 
 export type InvokeErrorKind = 'handled-error' | 'unhandled' | 'timeout' | 'crash' | 'throttled' | 'load-error';
 
+/**
+ * `durationMs`: from invoke() to the result (queue wait and a cold start included). `runMs` (local
+ * pools, once the handler was started): from handing the event to the warm worker to the result, the
+ * span the function's own timeoutMs bounds.
+ */
 export type InvokeResult =
-  | { ok: true; payload: unknown; durationMs: number; logs?: string }
+  | { ok: true; payload: unknown; durationMs: number; runMs?: number; logs?: string }
   | {
       ok: false;
       kind: InvokeErrorKind;
@@ -45,6 +50,7 @@ export type InvokeResult =
       errorMessage: string;
       stack?: string[];
       durationMs: number;
+      runMs?: number;
       logs?: string;
     };
 
