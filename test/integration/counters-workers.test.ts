@@ -6,9 +6,10 @@
  * deadline each worker applies the plugin's fallback (local → its own memory, reject → 503).
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { generateApiKey, hashApiKey } from '../../src/security/api-keys.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
@@ -163,27 +164,37 @@ test('stalled primary (SIGSTOP): requests finish within the counter deadline wit
 });
 
 test('a SIGKILLed primary leaves its counter socket directory behind; the next primary removes it', async () => {
-  const victim = await startGateway(CONFIG, { workers: 2 });
+  // A private TMPDIR: primaries of test files running alongside (which sweep the default temp dir) must
+  // not remove the dead primary's directory before this test has seen it there.
+  const tmp = mkdtempSync(join(tmpdir(), 'turnpike-sweep-'));
+  const env = { TMPDIR: tmp };
+  const live = await startGateway(CONFIG, { workers: 2, env });
+  const victim = await startGateway(CONFIG, { workers: 2, env });
   const pid = victim.proc.pid as number;
-  const dirsOf = (p: number) => readdirSync(tmpdir()).filter((n) => n.startsWith(`turnpike-counters-${p}-`));
-  assert.equal(dirsOf(pid).length, 1, 'the primary made its socket directory');
-  const workers = childPids(pid);
-  await victim.stop('SIGKILL');
-  for (const w of workers) {
-    try {
-      process.kill(w, 'SIGKILL');
-    } catch {}
-  }
-  await waitFor('the old workers gone', () => workers.every((w) => !isAlive(w)) || undefined);
-  assert.equal(dirsOf(pid).length, 1, 'a killed primary cannot clean up');
-  const next = await startGateway(CONFIG, { workers: 2 });
+  const dirsOf = (p: number) => readdirSync(tmp).filter((n) => n.startsWith(`turnpike-counters-${p}-`));
   try {
-    assert.deepEqual(dirsOf(pid), [], 'the next primary removed the dead one\'s directory');
-    assert.equal(dirsOf(next.proc.pid as number).length, 1, 'and made its own');
-    // Live primaries' directories are left alone.
-    assert.equal(dirsOf(gw.proc.pid as number).length, 1);
+    assert.equal(dirsOf(pid).length, 1, 'the primary made its socket directory');
+    const workers = childPids(pid);
+    await victim.stop('SIGKILL');
+    for (const w of workers) {
+      try {
+        process.kill(w, 'SIGKILL');
+      } catch {}
+    }
+    await waitFor('the old workers gone', () => workers.every((w) => !isAlive(w)) || undefined);
+    assert.equal(dirsOf(pid).length, 1, 'a killed primary cannot clean up');
+    const next = await startGateway(CONFIG, { workers: 2, env });
+    try {
+      assert.deepEqual(dirsOf(pid), [], 'the next primary removed the dead one\'s directory');
+      assert.equal(dirsOf(next.proc.pid as number).length, 1, 'and made its own');
+      // Live primaries' directories are left alone.
+      assert.equal(dirsOf(live.proc.pid as number).length, 1);
+    } finally {
+      await next.stop();
+    }
+    assert.deepEqual(dirsOf(next.proc.pid as number), [], 'a clean stop removes its own directory');
   } finally {
-    await next.stop();
+    await live.stop();
+    rmSync(tmp, { recursive: true, force: true });
   }
-  assert.deepEqual(dirsOf(next.proc.pid as number), [], 'a clean stop removes its own directory');
 });

@@ -150,9 +150,15 @@ export class FunctionIntegration implements Integration {
     let result: InvokeResult;
     const deadlineMs = Date.now() + this.#timeoutMs;
     try {
-      // The integration timeout on the shared deadline queue; the pool (or remote client) is also
-      // told the deadline, so it stops the function there and the two agree on what timed out.
-      result = await raceDeadline(this.#opts.invoker.invoke(event, { requestId: ctx.id, deadlineMs }), this.#timeoutLane, () => new IntegrationTimeout());
+      // The integration timeout on the shared deadline queue is what answers; the pool (or remote
+      // client) is told a deadline DEADLINE_SLACK_MS later, as a backstop that stops the function:
+      // on its own Date.now() clock it could otherwise fire a fraction of a millisecond before the
+      // setting (seen: 249.6 ms for 250).
+      result = await raceDeadline(
+        this.#opts.invoker.invoke(event, { requestId: ctx.id, deadlineMs: deadlineMs + DEADLINE_SLACK_MS }),
+        this.#timeoutLane,
+        () => new IntegrationTimeout(),
+      );
     } catch (err) {
       ctx.upstreamMs = performance.now() - started;
       if (err instanceof IntegrationTimeout) {
