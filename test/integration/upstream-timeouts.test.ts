@@ -20,8 +20,10 @@
  * share one stall): no sample may fire before its setting, the median must be within setting + 25 ms
  * + SCHED_MS, and every sample within setting + HICCUP_MS (a stalled process). The median is what
  * the old undici timers failed: they put every sample of 100 ms at ~1,005 ms, of 1,000 ms at ~1,504.
- * The bounds apply to the gateway's elapsedMs; the access log's latencyMs (which adds writing the
- * answer) is held to them only for answers before the status line, and is reported otherwise.
+ * The bounds apply to the gateway's elapsedMs (when the deadline fired). The access log's latencyMs
+ * adds building and writing the answer while every other sample of the round is answered too: it is
+ * held to the same rules with a wider median allowance (ACCESS_SCHED_MS; a CI run saw a median of
+ * 149.9 ms for 100 ms while elapsedMs said 114.8), and is reported otherwise.
  * Every kind and setting runs in parallel inside a round, so the file takes ~20 s.
  */
 import assert from 'node:assert/strict';
@@ -34,10 +36,11 @@ import { type Blackhole, type Upstream, deadPort, startBlackhole, startUpstream 
 
 /** Process-scheduling allowance on a loaded 2-core CI machine, on top of the issue's 25 ms (for the median sample). */
 const SCHED_MS = 15;
-const BOUND_MS = 25 + SCHED_MS;
 /** Bound for every sample: a process that waited for the CPU (stalls of ~500-700 ms were measured on the CI machine). */
 const HICCUP_MS = 1_000;
 const SAMPLES = 5;
+/** The access log's latency also waits for the answer to be written among the round's other answers. */
+const ACCESS_SCHED_MS = 100;
 
 const CONNECT = [50, 100, 250, 1_000, 1_500];
 const FIRST_BYTE = [50, 100, 250, 1_000, 1_500];
@@ -184,13 +187,14 @@ async function lines(requestId: string) {
 }
 
 /** Never early; the median within setting + 25 + SCHED_MS; every sample within setting + HICCUP_MS. */
-function assertPrecise(what: string, setting: number, observed: number[]): string {
+function assertPrecise(what: string, setting: number, observed: number[], sched = SCHED_MS): string {
+  const bound = 25 + sched;
   const sorted = [...observed].sort((a, b) => a - b);
   const median = sorted[sorted.length >> 1] as number;
   const shown = `${what} ${setting} ms: observed ${sorted.map((x) => x.toFixed(1)).join(', ')} ms`;
   assert.equal(sorted.length, SAMPLES, shown);
   assert.ok((sorted[0] as number) >= setting, `${shown}: fired before the setting`);
-  assert.ok(median <= setting + BOUND_MS, `${shown}: median over setting + ${BOUND_MS} ms`);
+  assert.ok(median <= setting + bound, `${shown}: median over setting + ${bound} ms`);
   assert.ok((sorted.at(-1) as number) <= setting + HICCUP_MS, `${shown}: a sample over setting + ${HICCUP_MS} ms`);
   return shown;
 }
@@ -247,7 +251,7 @@ test('connectMs: a target that never answers the SYN is a 504 UPSTREAM_TIMEOUT w
       latency.push(access.latencyMs as number);
     }
     t.diagnostic(assertPrecise('connectMs (gateway elapsedMs)', ms, gateway));
-    t.diagnostic(assertPrecise('connectMs (access latencyMs)', ms, latency));
+    t.diagnostic(assertPrecise('connectMs (access latencyMs)', ms, latency, ACCESS_SCHED_MS));
   }
 });
 
@@ -269,7 +273,7 @@ test('firstByteMs: an upstream that accepts and never answers is a 504 within 25
       latency.push(access.latencyMs as number);
     }
     t.diagnostic(assertPrecise('firstByteMs (gateway elapsedMs)', ms, gateway));
-    t.diagnostic(assertPrecise('firstByteMs (access latencyMs)', ms, latency));
+    t.diagnostic(assertPrecise('firstByteMs (access latencyMs)', ms, latency, ACCESS_SCHED_MS));
   }
 });
 
