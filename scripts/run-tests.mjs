@@ -1,5 +1,6 @@
-// Runs every compiled test file (unit first, then integration) with node's test runner.
-// Integration tests start real gateway processes, so they run with limited concurrency.
+// Runs every compiled test file with node's test runner, fastest tier first (docs/testing.md):
+// unit, then inject/ (the gateway in-process through createGateway().inject(), real upstreams), then
+// integration/ (real gateway processes, so they run with limited concurrency).
 // The timeout also bounds each test FILE as a whole (node runs a file as one test): the CLI file takes
 // ~50 s on an idle 2-core VM and ~115 s under heavy load, so 120 s was too tight for a slow CI machine.
 import { spawnSync } from 'node:child_process';
@@ -22,11 +23,8 @@ function find(dir, out = []) {
 }
 
 const filter = process.argv[2];
-const files = [...find('dist/src'), ...find('dist/test')].filter((f) => !filter || f.includes(filter)).sort((a, b) => {
-  const ia = a.includes('/integration/') ? 1 : 0;
-  const ib = b.includes('/integration/') ? 1 : 0;
-  return ia - ib || a.localeCompare(b);
-});
+const tier = (f) => (f.includes('/integration/') ? 2 : f.includes('/inject/') ? 1 : 0);
+const files = [...find('dist/src'), ...find('dist/test')].filter((f) => !filter || f.includes(filter)).sort((a, b) => tier(a) - tier(b) || a.localeCompare(b));
 if (files.length === 0) {
   console.error('no test files found under dist/ (did tsc run?)');
   process.exit(1);
