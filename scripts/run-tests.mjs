@@ -23,6 +23,7 @@ function find(dir, out = []) {
 }
 
 const filter = process.argv[2];
+// unit/ and conformance/ first (in-process, fast), then inject/, then integration/.
 const tier = (f) => (f.includes('/integration/') ? 2 : f.includes('/inject/') ? 1 : 0);
 const files = [...find('dist/src'), ...find('dist/test')].filter((f) => !filter || f.includes(filter)).sort((a, b) => tier(a) - tier(b) || a.localeCompare(b));
 if (files.length === 0) {
