@@ -75,6 +75,8 @@ export interface EmbeddedGateway {
   /** Re-reads the source, validates and compiles; swaps only if that succeeded (the old table keeps serving otherwise, and the error is thrown). */
   reload(): Promise<void>;
   routes(): RouteSummary[];
+  /** This gateway's metrics in the Prometheus text format (what the admin listener's /metrics serves). */
+  metrics(): Promise<string>;
   /** The table being served (its version, warnings...). */
   readonly table: RouteTable;
   close(): Promise<void>;
@@ -137,6 +139,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
     async reload() {
       gateway.swap(build(await read()));
     },
+    metrics: () => metrics.registry.metrics(),
     routes() {
       return gateway.table.routes.map((r) => ({ id: r.id, api: r.api, methods: r.methods, path: r.path }));
     },

@@ -16,10 +16,13 @@ import { createGateway, type EmbeddedGateway } from '../../src/gateway.js';
 
 /** What `url` holds: a converted test may keep writing `${gw.url}/path`. */
 export const INJECT_ORIGIN = 'http://turnpike.inject';
+/** What `adminUrl` holds: `${gw.adminUrl}/metrics` answers with the gateway's metrics (EmbeddedGateway.metrics()). */
+export const INJECT_ADMIN = 'http://turnpike.admin.inject';
 
 export interface InjectedGateway {
   gateway: EmbeddedGateway;
   url: string;
+  adminUrl: string;
   /** The port a request appears to arrive on (light-my-request's socket has none: the gateway says 80). */
   port: number;
   dir: string;
@@ -95,6 +98,7 @@ export async function injectGateway(configText: string, opts: InjectOptions = {}
   return {
     gateway,
     url: INJECT_ORIGIN,
+    adminUrl: INJECT_ADMIN,
     port: 80,
     dir,
     file,
@@ -124,6 +128,11 @@ export async function injectGateway(configText: string, opts: InjectOptions = {}
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 export async function injectFetch(gateway: EmbeddedGateway, target: string, init: InjectInit = {}): Promise<Response> {
+  if (target.startsWith(INJECT_ADMIN)) {
+    const path = target.slice(INJECT_ADMIN.length);
+    if (path !== '/metrics') throw new Error(`only /metrics of the admin listener is available in-process (asked for ${path})`);
+    return new Response(await gateway.metrics(), { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } });
+  }
   const url = target.startsWith(INJECT_ORIGIN) ? target.slice(INJECT_ORIGIN.length) || '/' : target;
   const headers: Record<string, string> = {};
   new Headers(init.headers).forEach((v, k) => {
