@@ -99,6 +99,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
     compile(validateDocument(doc, ext), doc, { logger, metrics, pools, plugins: ext.plugins, integrations: ext.integrations, functions, counters, fallbackCounters: counters });
 
   const gateway = new Gateway(build(await read()), logger, metrics);
+  const injectListener = keepRepeatedHeaders(gateway.onRequest as unknown as http.RequestListener);
   let server: http.Server | undefined;
 
   return {
@@ -110,7 +111,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
       const headers = { ...req.headers };
       if (payload !== undefined && typeof req.body === 'object' && !Buffer.isBuffer(req.body) && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
         headers['content-type'] = 'application/json';
-      const res = await injectRequest(gateway.onRequest as unknown as http.RequestListener, {
+      const res = await injectRequest(injectListener, {
         method: (req.method ?? 'GET') as 'GET',
         url: req.url,
         headers,
@@ -156,5 +157,32 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
       await pools.closeAll();
       await counters.close?.();
     },
+  };
+}
+
+/**
+ * light-my-request's response starts with a (removed) header set, so Node's writeHead takes its slow
+ * path for a header list and calls setHeader per pair: of repeated names (two Set-Cookie) only the
+ * last survived. The pipeline answers with lists, so inject() groups a list by name before writeHead.
+ */
+function keepRepeatedHeaders(listener: http.RequestListener): http.RequestListener {
+  return (req, res) => {
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: http.ServerResponse, status: number, ...rest: unknown[]) {
+      const last = rest.length - 1;
+      const list = rest[last];
+      if (Array.isArray(list) && typeof list[0] === 'string') {
+        const grouped: Record<string, string | string[]> = {};
+        for (let i = 0; i + 1 < list.length; i += 2) {
+          const name = list[i] as string;
+          const value = String(list[i + 1]);
+          const prev = grouped[name];
+          grouped[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+        }
+        rest[last] = grouped;
+      }
+      return (writeHead as (...a: unknown[]) => http.ServerResponse).call(this, status, ...rest);
+    } as typeof res.writeHead;
+    listener(req, res);
   };
 }
