@@ -99,7 +99,6 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
     compile(validateDocument(doc, ext), doc, { logger, metrics, pools, plugins: ext.plugins, integrations: ext.integrations, functions, counters, fallbackCounters: counters });
 
   const gateway = new Gateway(build(await read()), logger, metrics);
-  const injectListener = keepRepeatedHeaders(gateway.onRequest as unknown as http.RequestListener);
   let server: http.Server | undefined;
 
   return {
@@ -111,7 +110,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
       const headers = { ...req.headers };
       if (payload !== undefined && typeof req.body === 'object' && !Buffer.isBuffer(req.body) && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
         headers['content-type'] = 'application/json';
-      const res = await injectRequest(injectListener, {
+      const res = await injectRequest(asSent(gateway.onRequest as unknown as http.RequestListener, req.url), {
         method: (req.method ?? 'GET') as 'GET',
         url: req.url,
         headers,
@@ -161,12 +160,17 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
 }
 
 /**
- * light-my-request's response starts with a (removed) header set, so Node's writeHead takes its slow
- * path for a header list and calls setHeader per pair: of repeated names (two Set-Cookie) only the
- * last survived. The pipeline answers with lists, so inject() groups a list by name before writeHead.
+ * What light-my-request changes in an exchange, put back so the pipeline sees what a socket gives it:
+ * - the target: it parses the URL as WHATWG does, which resolves dot segments (`%2e%2e` too) and
+ *   re-encodes some characters, so `/a/%2e%2e/admin` arrived as `/admin`; path-traversal rules, AWS
+ *   path matching and SigV4 canonical paths must see the request line as sent;
+ * - repeated response headers: its response starts with a (removed) header set, so Node's writeHead
+ *   takes its slow path for a header list and calls setHeader per pair, keeping only the last of two
+ *   Set-Cookie; the pipeline answers with lists, so the list is grouped by name first.
  */
-function keepRepeatedHeaders(listener: http.RequestListener): http.RequestListener {
+function asSent(listener: http.RequestListener, target: string): http.RequestListener {
   return (req, res) => {
+    req.url = target;
     const writeHead = res.writeHead;
     res.writeHead = function (this: http.ServerResponse, status: number, ...rest: unknown[]) {
       const last = rest.length - 1;

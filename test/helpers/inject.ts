@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createGateway, type EmbeddedGateway } from '../../src/gateway.js';
+import { describeTable } from '../../src/server/describe.js';
 
 /** What `url` holds: a converted test may keep writing `${gw.url}/path`. */
 export const INJECT_ORIGIN = 'http://turnpike.inject';
-/** What `adminUrl` holds: `${gw.adminUrl}/metrics` answers with the gateway's metrics (EmbeddedGateway.metrics()). */
+/** What `adminUrl` holds: `${gw.adminUrl}/metrics` and `/routes` answer as the admin listener does. */
 export const INJECT_ADMIN = 'http://turnpike.admin.inject';
 
 export interface InjectedGateway {
@@ -130,8 +131,10 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 export async function injectFetch(gateway: EmbeddedGateway, target: string, init: InjectInit = {}): Promise<Response> {
   if (target.startsWith(INJECT_ADMIN)) {
     const path = target.slice(INJECT_ADMIN.length);
-    if (path !== '/metrics') throw new Error(`only /metrics of the admin listener is available in-process (asked for ${path})`);
-    return new Response(await gateway.metrics(), { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } });
+    if (path === '/metrics') return new Response(await gateway.metrics(), { status: 200, headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } });
+    // The same body the admin listener builds for /routes (src/server/describe.ts).
+    if (path === '/routes') return Response.json(describeTable(gateway.table));
+    throw new Error(`only /metrics and /routes of the admin listener are available in-process (asked for ${path})`);
   }
   const url = target.startsWith(INJECT_ORIGIN) ? target.slice(INJECT_ORIGIN.length) || '/' : target;
   const headers: Record<string, string> = {};
