@@ -2,8 +2,8 @@
 //   1. in-process: unit/, conformance/, inject/ (the gateway through createGateway().inject(), real
 //      upstreams on 127.0.0.1) and src/**: no gateway process, mostly waiting on loopback I/O, so
 //      four files at a time;
-//   2. integration/: real gateway processes, three files at a time (the suite spends most of its wall
-//      time waiting: 34% of one core used at two files at a time, measured on the 2-core VM);
+//   2. integration/: real gateway processes, two files at a time (each file starts processes that
+//      burn CPU at start-up; more at once slowed the timing-sensitive ones on the 2-core VM);
 //   3. the deadline files (integration/*-timeouts): they assert latencies to a few tens of ms, so they
 //      run one at a time with nothing else beside them.
 // `node scripts/run-tests.mjs <substring>` runs only the files whose path contains it, in the same lanes.
@@ -42,7 +42,7 @@ const byName = (a, b) => a.localeCompare(b);
 const inProcess = files.filter((f) => !f.includes('/integration/')).sort((a, b) => (a.includes('/inject/') ? 1 : 0) - (b.includes('/inject/') ? 1 : 0) || byName(a, b));
 const lanes = [
   { name: 'in-process (unit, conformance, inject)', concurrency: 4, files: inProcess },
-  { name: 'integration', concurrency: 3, files: files.filter((f) => f.includes('/integration/') && !isDeadlineFile(f)).sort(byName) },
+  { name: 'integration', concurrency: 2, files: files.filter((f) => f.includes('/integration/') && !isDeadlineFile(f)).sort(byName) },
   { name: 'integration deadlines', concurrency: 1, files: files.filter(isDeadlineFile).sort(byName) },
 ].filter((l) => l.files.length > 0);
 

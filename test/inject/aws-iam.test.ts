@@ -1,5 +1,5 @@
 /**
- * The aws-iam plugin through the real gateway process: requests signed by the AWS SDK's own signer
+ * The aws-iam plugin in-process (test/helpers/inject.ts): requests signed by the AWS SDK's own signer
  * (@smithy/signature-v4) reach a function integration with their IAM identity, and an HTTP upstream
  * at exactly the path that was signed; everything else gets AWS's 403 answers.
  */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashApiKey } from '../../src/security/api-keys.js';
-import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { deadPort, startUpstream, type Upstream } from '../helpers/upstream.js';
 
 const KEY = 'k'.repeat(40);
@@ -16,16 +16,16 @@ const ALLOW_ALL = `export const handler = async (event) => ({ principalId: 'u', 
 const ALLOW_V2 = `export const handler = async () => ({ isAuthorized: true });\n`;
 
 let upstream: Upstream;
-const gateways: InjectedGateway[] = [];
+const gateways: RunningGateway[] = [];
 
 /** A directory with the document, its authorizer functions and a gateway config naming it. */
-async function serveDocument(doc: string, gatewayExtra = ''): Promise<InjectedGateway> {
+async function serveDocument(doc: string, gatewayExtra = ''): Promise<RunningGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'turnpike-fail-closed-'));
   mkdirSync(join(dir, 'functions'));
   writeFileSync(join(dir, 'functions', 'allowAll.mjs'), ALLOW_ALL);
   writeFileSync(join(dir, 'functions', 'allowV2.mjs'), ALLOW_V2);
   writeFileSync(join(dir, 'api.yaml'), doc);
-  const gw = await injectGateway(`${gatewayExtra}\napis:\n  - name: api\n    openapi: api.yaml\n`, { dir });
+  const gw = await startGateway(`${gatewayExtra}\napis:\n  - name: api\n    openapi: api.yaml\n`, { dir });
   gateways.push(gw);
   return gw;
 }
@@ -37,7 +37,7 @@ before(async () => {
   upstream = await startUpstream();
 });
 after(async () => {
-  await Promise.all(gateways.map((g) => g.close()));
+  await Promise.all(gateways.map((g) => g.stop()));
   await upstream?.close();
 });
 
@@ -104,11 +104,11 @@ components:
   test('REST: every construct refuses a request without credentials; only the open route reaches the upstream', async () => {
     const gw = await serveDocument(restDoc());
     const before = upstream.seen.length;
-    const open = await gw.fetch(`${gw.url}/dev/open`);
+    const open = await fetch(`${gw.url}/dev/open`);
     assert.equal(open.status, 200, 'the open route reaches the upstream (the harness can tell)');
     assert.equal(upstream.seen.length, before + 1);
     for (const c of REST_CASES) {
-      const res = await gw.fetch(`${gw.url}/dev${c.path}`);
+      const res = await fetch(`${gw.url}/dev${c.path}`);
       const body = await res.text();
       assert.equal(res.status, c.status, `${c.path}: ${body}`);
       assert.ok(res.headers.get('x-amzn-requestid'), `${c.path}: x-amzn-RequestId`);
@@ -120,7 +120,7 @@ components:
       `plugins:\n  aws-iam:\n    credentials:\n      - { accessKeyId: AKIDFAILCLOSED000001, secretAccessKey: "s3cr3tKeyForTheFailClosedTest0000000000", userArn: "arn:aws:iam::123456789012:user/ci", accountId: "123456789012" }\n`,
     );
     for (const p of ['/iam-extension', '/iam-scheme']) {
-      const res = await iamDir.fetch(`${iamDir.url}/dev${p}`);
+      const res = await fetch(`${iamDir.url}/dev${p}`);
       assert.equal(res.status, 403, p);
       assert.deepEqual(await res.json(), { message: 'Missing Authentication Token' });
     }
@@ -169,18 +169,18 @@ components:
       ['/bearer', 500],
     ];
     for (const [p, status] of expect) {
-      const res = await gw.fetch(`${gw.url}${p}`);
+      const res = await fetch(`${gw.url}${p}`);
       assert.equal(res.status, status, `${p}: ${await res.text()}`);
     }
     assert.equal(upstream.seen.length, before, 'nothing reached the upstream');
     // The authorizer does run when credentials are given (the 401 above was not a broken route).
-    const ok = await gw.fetch(`${gw.url}/lambda`, { headers: { authorization: 'anything' } });
+    const ok = await fetch(`${gw.url}/lambda`, { headers: { authorization: 'anything' } });
     assert.equal(ok.status, 200);
   });
 });
 
 describe('check order and gateway responses', () => {
-  let gw: InjectedGateway;
+  let gw: RunningGateway;
   let dead: number;
   before(async () => {
     dead = await deadPort();
@@ -242,10 +242,10 @@ plugins:
 
   test('authentication before validation: no key and no parameter is 403, not 400; an authorizer failure is 401', async () => {
     const before = upstream.seen.length;
-    const noKey = await answer(await gw.fetch(`${gw.url}/dev/keyed`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }));
+    const noKey = await answer(await fetch(`${gw.url}/dev/keyed`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }));
     assert.equal(noKey.status, 403, noKey.body);
     assert.deepEqual(JSON.parse(noKey.body), { error: 'Forbidden', type: 'INVALID_API_KEY', details: '' });
-    const noToken = await answer(await gw.fetch(`${gw.url}/dev/authorized`));
+    const noToken = await answer(await fetch(`${gw.url}/dev/authorized`));
     assert.equal(noToken.status, 401, noToken.body);
     assert.equal(JSON.parse(noToken.body).type, 'UNAUTHORIZED');
     assert.equal(upstream.seen.length, before);
@@ -253,26 +253,26 @@ plugins:
 
   test('every early answer renders through the gateway responses: DEFAULT_4XX/5XX headers inherited, validationErrorString filled', async () => {
     const headers = { 'x-api-key': KEY, 'content-type': 'application/json' };
-    const params = await answer(await gw.fetch(`${gw.url}/dev/keyed`, { method: 'POST', body: '{"name":"x"}', headers }));
+    const params = await answer(await fetch(`${gw.url}/dev/keyed`, { method: 'POST', body: '{"name":"x"}', headers }));
     assert.equal(params.status, 400);
     assert.deepEqual(JSON.parse(params.body), {
       error: 'Missing required request parameters: [q]',
       type: 'BAD_REQUEST_PARAMETERS',
       details: 'Missing required request parameters: [q]',
     });
-    const body = await answer(await gw.fetch(`${gw.url}/dev/keyed?q=1`, { method: 'POST', body: '{}', headers }));
+    const body = await answer(await fetch(`${gw.url}/dev/keyed?q=1`, { method: 'POST', body: '{}', headers }));
     assert.equal(body.status, 400);
     // The string is substituted as is (AWS's templates do no escaping): the quotes it contains end the JSON string.
     assert.equal(body.body, '{"error":"Invalid request body","type":"BAD_REQUEST_BODY","details":"[object has missing required properties (["name"])]"}');
     // The burst of 2 is spent by the two requests above: throttled, through DEFAULT_4XX too.
-    const throttled = await answer(await gw.fetch(`${gw.url}/dev/keyed?q=1`, { method: 'POST', body: '{"name":"x"}', headers }));
+    const throttled = await answer(await fetch(`${gw.url}/dev/keyed?q=1`, { method: 'POST', body: '{"name":"x"}', headers }));
     assert.equal(throttled.status, 429);
     assert.equal(JSON.parse(throttled.body).type, 'THROTTLED');
-    const waf = await answer(await gw.fetch(`${gw.url}/dev/blocked?evil=yes`));
+    const waf = await answer(await fetch(`${gw.url}/dev/blocked?evil=yes`));
     assert.equal(waf.status, 403);
     assert.equal(JSON.parse(waf.body).type, 'WAF_FILTERED');
-    const unauthorized = await answer(await gw.fetch(`${gw.url}/dev/authorized`));
-    const failure = await answer(await gw.fetch(`${gw.url}/dev/dead`));
+    const unauthorized = await answer(await fetch(`${gw.url}/dev/authorized`));
+    const failure = await answer(await fetch(`${gw.url}/dev/dead`));
     assert.equal(failure.status, 500, 'a refused connection is never a 504 (AWS: 500 Internal server error)');
     assert.deepEqual(JSON.parse(failure.body), { message: 'Internal server error' });
     for (const a of [params, body, throttled, waf, unauthorized, failure]) {
@@ -284,7 +284,7 @@ plugins:
 
 describe('error dialects of native APIs', () => {
   test('native JSON with code and request id by default; errorDialect aws-rest answers AWS default gateway responses', async () => {
-    const gw = await injectGateway(`
+    const gw = await startGateway(`
 usagePlans:
   p: { apiStages: [{ api: native }, { api: aws }] }
 apiKeys:
@@ -299,17 +299,17 @@ apis:
     routes: [{ path: /a, integration: { type: mock } }]
 `);
     gateways.push(gw);
-    const n = await gw.fetch(`${gw.url}/n`);
+    const n = await fetch(`${gw.url}/n`);
     assert.equal(n.status, 403);
     const nb = (await n.json()) as Record<string, string>;
     assert.equal(nb.code, 'INVALID_API_KEY');
     assert.equal(nb.message, 'Forbidden');
     assert.ok(nb.requestId && nb.requestId === n.headers.get('x-request-id'), 'the body names the request id the gateway answered with');
-    const a = await gw.fetch(`${gw.url}/a`);
+    const a = await fetch(`${gw.url}/a`);
     assert.equal(a.status, 403);
     assert.equal(await a.text(), '{"message":"Forbidden"}');
     assert.equal(a.headers.get('x-amzn-errortype'), 'ForbiddenException');
     assert.ok(a.headers.get('x-amzn-requestid'));
-    assert.equal((await gw.fetch(`${gw.url}/n`, { headers: { 'x-api-key': KEY } })).status, 200);
+    assert.equal((await fetch(`${gw.url}/n`, { headers: { 'x-api-key': KEY } })).status, 200);
   });
 });

@@ -3,15 +3,14 @@
 // checked through a real gateway process with a local handler that echoes its event.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ROOT } from '../helpers/gateway.js';
-import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
+import { ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
 
 const FN = `${ROOT}/test/fixtures/gateway-functions`;
 const TRACE = /^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/;
-let gw: InjectedGateway;
+let gw: RunningGateway;
 
 before(async () => {
-  gw = await injectGateway(`
+  gw = await startGateway(`
 functions:
   echo: { module: "${FN}/echo.mjs" }
   throws: { module: "${FN}/throws.mjs" }
@@ -25,11 +24,11 @@ apis:
 `);
 });
 after(async () => {
-  await gw?.close();
+  await gw?.stop();
 });
 
 async function eventOf(path: string, headers: Record<string, string> = {}): Promise<Record<string, any>> {
-  const res = await gw.fetch(`${gw.url}${path}`, { headers });
+  const res = await fetch(`${gw.url}${path}`, { headers });
   assert.equal(res.status, 200);
   return ((await res.json()) as { event: Record<string, any> }).event;
 }
@@ -96,18 +95,18 @@ test('HTTP API payload 1.0: capitalised names, as in the captured AWS event', as
 });
 
 test('REST answers carry x-amzn-requestid and the event\'s trace id (as recorded for AWS_PROXY); HTTP API answers neither', async () => {
-  const res = await gw.fetch(`${gw.url}/rest`);
+  const res = await fetch(`${gw.url}/rest`);
   assert.equal(res.status, 200);
   const ev = ((await res.json()) as { event: Record<string, any> }).event;
   assert.equal(res.headers.get('x-amzn-requestid'), res.headers.get('x-request-id'));
   assert.equal(res.headers.get('x-amzn-requestid'), ev.requestContext.requestId);
   assert.equal(res.headers.get('x-amzn-trace-id'), ev.headers['X-Amzn-Trace-Id']);
-  const http = await gw.fetch(`${gw.url}/v2`);
+  const http = await fetch(`${gw.url}/v2`);
   await http.arrayBuffer();
   assert.equal(http.headers.get('x-amzn-requestid'), null);
   assert.equal(http.headers.get('x-amzn-trace-id'), null);
   // A function error: the gateway's 502 carries the request id; no trace id (the function gave no answer).
-  const failed = await gw.fetch(`${gw.url}/rest-throws`);
+  const failed = await fetch(`${gw.url}/rest-throws`);
   assert.equal(failed.status, 502);
   await failed.arrayBuffer();
   assert.equal(failed.headers.get('x-amzn-requestid'), failed.headers.get('x-request-id'));
