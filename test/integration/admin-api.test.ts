@@ -75,8 +75,9 @@ test('writes answer 405 with Allow: GET, HEAD and say to edit the file or use --
     ['DELETE', '/upstreams/users'],
   ] as const) {
     const r = await fetch(gw.adminUrl + path, { method, headers: { ...auth, 'content-type': 'application/json' }, ...(method === 'DELETE' ? {} : { body: '{"name":"x"}' }) });
-    const body = (await r.json()) as { message: string; requestId: string };
+    const body = (await r.json()) as { message: string; code: string; requestId: string };
     assert.equal(r.status, 405, `${method} ${path}`);
+    assert.equal(body.code, 'CONFIG_READ_ONLY');
     assert.equal(r.headers.get('allow'), 'GET, HEAD');
     assert.match(body.message, /edit the file/);
     assert.match(body.message, /--database/);
@@ -88,6 +89,7 @@ test('writes answer 405 with Allow: GET, HEAD and say to edit the file or use --
 test('the token is required (401 + WWW-Authenticate); probes and /openapi.json are open', async () => {
   const none = await get(gw.adminUrl, '/apis', {});
   assert.equal(none.status, 401);
+  assert.equal(none.json.code, 'UNAUTHORIZED', 'the gateway\'s error vocabulary (src/errors/catalogue.ts)');
   assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
   assert.equal((await get(gw.adminUrl, '/apis', { authorization: 'Bearer wrong' })).status, 401);
   assert.equal((await get(gw.adminUrl, '/health', {})).status, 200);
@@ -97,6 +99,7 @@ test('the token is required (401 + WWW-Authenticate); probes and /openapi.json a
   assert.ok(spec.json.paths['/apis/{name}/routes/{route}']);
   const notFound = await get(gw.adminUrl, '/nope', {});
   assert.equal(notFound.status, 404);
+  assert.equal(notFound.json.code, 'RESOURCE_NOT_FOUND');
   assert.ok(notFound.json.endpoints.includes('/openapi.json'));
 });
 
@@ -125,8 +128,9 @@ test('10 wrong tokens from one address lock it out (429 + Retry-After, even with
   assert.equal(locked.status, 429, 'the right token gets no answer while locked out');
   const retry = Number(locked.headers['retry-after']);
   assert.ok(retry >= 1 && retry <= 60, `retry-after ${locked.headers['retry-after']}`);
-  const body = JSON.parse(locked.body) as { message: string; requestId: string };
+  const body = JSON.parse(locked.body) as { message: string; code: string; requestId: string };
   assert.match(body.message, /too many invalid admin tokens/);
+  assert.equal(body.code, 'THROTTLED');
   assert.equal(body.requestId, locked.headers['x-request-id']);
   // A missing token is not a guess and is not what locked the address: still 429 while locked, though.
   assert.equal((await getFrom(guesser, '/apis', {})).status, 429);
