@@ -170,7 +170,7 @@ class DeadlineQueue {
   /** Drops settled calls from the head. */
   dropSettled(): void {
     let c = this.#head;
-    while (c !== undefined && c.settled) c = c.next;
+    while (c?.settled) c = c.next;
     this.#head = c;
     if (c === undefined) this.#tail = undefined;
   }

@@ -29,20 +29,18 @@ type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 const TOKEN = 'cluster-admin-token-0123456789abcdef';
 const H = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
-{
-  configStoreConformance('postgres', async (initial) => {
-    const db = await pg.createTestDatabase();
-    const store = await pg.makeStore(db.url);
-    await store.replaceAll(initial);
-    return {
-      store,
-      close: async () => {
-        await store.close();
-        await db.drop();
-      },
-    };
-  });
-}
+configStoreConformance('postgres', async (initial) => {
+  const db = await pg.createTestDatabase();
+  const store = await pg.makeStore(db.url);
+  await store.replaceAll(initial);
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await db.drop();
+    },
+  };
+});
 
 describe('Admin API on the PostgreSQL store', () => {
   let db: TestDb;
