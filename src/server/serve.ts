@@ -113,6 +113,9 @@ async function firstVersion<T>(opts: ServeOptions, logger: Logger, metrics: Gate
  * keeps the heap small and spares the first requests a long mark-compact pause.
  */
 function collectStartupGarbage(): void {
+  // A small config leaves little behind: a full collection of the freshly loaded heap (~20 MB for the
+  // quick start) would only add its ~20 ms to the start.
+  if (v8.getHeapStatistics().used_heap_size < STARTUP_GC_MIN_HEAP_BYTES) return;
   try {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as (() => void) | undefined;
@@ -121,6 +124,9 @@ function collectStartupGarbage(): void {
     // not available on this runtime: V8 collects it later on its own
   }
 }
+
+/** Heap in use below which the start-up collection is skipped (10,000 routes leave ~165 MB; the quick start ~20 MB). */
+const STARTUP_GC_MIN_HEAP_BYTES = 64 * 1024 * 1024;
 
 /** In a worker: asks the primary for the config text to serve. */
 function configFromPrimary(): Promise<string> {
