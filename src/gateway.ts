@@ -59,7 +59,10 @@ export interface GatewayOptions {
   text?: string;
   /** Metrics registry to count into (default: the gateway's own). */
   metrics?: GatewayMetrics;
-  /** Once `reloader.start()` runs: reload when any file the served version read changes; function modules are reloaded when their imports change. */
+  /**
+   * Once `reloader.start()` runs: reload when the `{ file }` or any file the served version read changes.
+   * Function modules are reloaded when their imports change.
+   */
   watch?: boolean;
   /**
    * Called with each version before it is served (the first one with `prev` undefined), e.g. to swap
@@ -114,10 +117,10 @@ export interface EmbeddedGateway {
   handler(protocol?: 'http' | 'https'): Gateway;
 }
 
-/** The ConfigSource behind a plain file or text source. */
-function sourceOf(source: GatewaySource | ConfigSource): ConfigSource {
+/** The ConfigSource behind a plain file or text source (`watch`: the file is followed once the reloader starts). */
+function sourceOf(source: GatewaySource | ConfigSource, watch: boolean): ConfigSource {
   if ('read' in source) return source;
-  if (!('text' in source)) return fileSource(source.file, false);
+  if (!('text' in source)) return fileSource(source.file, watch);
   const { text } = source;
   const file = source.file ?? 'inline.yaml';
   return { file, read: async () => parseConfigText(text, file), readText: async () => text, watch: () => () => undefined };
@@ -134,8 +137,10 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
   });
   // One object per gateway: the validator compiled for it is cached by its identity.
   const ext: Extensions =
-    opts.plugins === undefined && opts.integrations === undefined ? BUNDLED : { plugins: opts.plugins ?? BUNDLED.plugins, integrations: opts.integrations ?? BUNDLED.integrations };
-  const source = sourceOf(opts.source);
+    opts.plugins === undefined && opts.integrations === undefined
+      ? BUNDLED
+      : { plugins: opts.plugins ?? BUNDLED.plugins, integrations: opts.integrations ?? BUNDLED.integrations };
+  const source = sourceOf(opts.source, opts.watch === true);
   const deps = { logger, metrics, pools, functions, counters, fallbackCounters };
 
   let first: LoadedConfig;

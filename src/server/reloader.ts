@@ -88,10 +88,26 @@ export function loadVersion(doc: SourceDocument, deps: BuildDeps, reads: ConfigR
   return { doc, table, tls, reads };
 }
 
-function compileExtended(config: Parameters<typeof compileValidated>[0], doc: SourceDocument, deps: BuildDeps, reads: ConfigReads, ext: Extensions): RouteTable {
+function compileExtended(
+  config: Parameters<typeof compileValidated>[0],
+  doc: SourceDocument,
+  deps: BuildDeps,
+  reads: ConfigReads,
+  ext: Extensions,
+): RouteTable {
   const { functions, counters } = deps;
-  if (functions === undefined || counters === undefined) throw new Error('loadVersion: own plugin or integration definitions need deps.functions and deps.counters');
-  return compile(config, doc, { ...deps, functions, counters, fallbackCounters: deps.fallbackCounters ?? counters, plugins: ext.plugins, integrations: ext.integrations, reads });
+  if (functions === undefined || counters === undefined) {
+    throw new Error('loadVersion: own plugin or integration definitions need deps.functions and deps.counters');
+  }
+  return compile(config, doc, {
+    ...deps,
+    functions,
+    counters,
+    fallbackCounters: deps.fallbackCounters ?? counters,
+    plugins: ext.plugins,
+    integrations: ext.integrations,
+    reads,
+  });
 }
 
 /** Diagnostics carried by one reload-failure log line (the rest are counted). */

@@ -86,7 +86,13 @@ function applyLogLevel(logger: Logger, data: unknown): void {
  * a gateway (single process, worker) or a validated version (cluster primary). A database whose
  * config does not build gives the node's cached last good config instead, as a reload would keep it.
  */
-async function firstVersion<T>(opts: ServeOptions, logger: Logger, metrics: GatewayMetrics, text: string | undefined, build: (text: string | undefined) => Promise<T>): Promise<T> {
+async function firstVersion<T>(
+  opts: ServeOptions,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  text: string | undefined,
+  build: (text: string | undefined) => Promise<T>,
+): Promise<T> {
   const source = configSource(opts, logger);
   try {
     text ??= await source.first?.({ logger, registry: metrics.registry, opts });
@@ -290,7 +296,9 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
   if (isWorker) {
     process.on('message', (m: PrimaryMessage) => {
       if (m.type === 'reload')
-        void reloader.reloadText(m.text).then(({ ok, version, changed, errors }) => process.send?.({ type: 'reloaded', ok, version, changed, errors } satisfies WorkerMessage));
+        void reloader
+          .reloadText(m.text)
+          .then(({ ok, version, changed, errors }) => process.send?.({ type: 'reloaded', ok, version, changed, errors } satisfies WorkerMessage));
       else if (m.type === 'shutdown') void shutdown('primary');
     });
     // If the primary dies, do not linger as an orphan.
@@ -377,9 +385,10 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const first = await firstVersion(opts, logger, metrics, undefined, async (text) => {
     const source = configSource(opts);
     const loaded = load(text === undefined ? await source.read() : parseConfigText(text, source.file));
-    for (const w of [...loaded.doc.warnings, ...loaded.table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
     source.loaded?.(loaded.doc);
     applyLogLevel(logger, loaded.doc.data);
+    // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start-up, never silent.
+    for (const w of [...loaded.doc.warnings, ...loaded.table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
     metrics.reloads.inc({ result: 'success' });
     return servedPart(loaded);
   });

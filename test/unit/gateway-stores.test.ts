@@ -1,7 +1,11 @@
 // createGateway's stores and reload: a counter store given in `stores` is the one the plugins count in
 // (two gateways sharing it share their limits), `counters` is its deprecated alias, and `reload()` goes
-// through the Reloader (an unchanged source rebuilds nothing; a rejected one throws its diagnostics).
+// through the Reloader (an unchanged source rebuilds nothing; a rejected one throws its diagnostics);
+// with `watch`, a started reloader follows the file.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { createGateway, type EmbeddedGateway } from '../../src/gateway.js';
 import { ConfigError } from '../../src/config/diagnostics.js';
@@ -64,4 +68,18 @@ test('reload: nothing rebuilt when the source did not change; a rejected version
   assert.equal((await gw.inject({ url: '/v' })).text(), 'v2');
   assert.equal(versions.length, 2, 'onVersion saw the first version and the one swapped in');
   assert.equal(versions[1], gw.table.version);
+});
+
+test('watch: once the reloader is started, an edit to the file is served without a reload() call', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'turnpike-embed-watch-'));
+  const file = join(dir, 'gateway.yaml');
+  writeFileSync(file, 'apis:\n  - name: a\n    routes: [{ path: /w, integration: { type: mock, body: w1 } }]\n');
+  const gw = await createGateway({ source: { file }, watch: true });
+  open.push(gw);
+  gw.reloader.start();
+  writeFileSync(file, 'apis:\n  - name: a\n    routes: [{ path: /w, integration: { type: mock, body: w2 } }]\n');
+  const deadline = Date.now() + 10_000;
+  let body = '';
+  while (Date.now() < deadline && (body = (await gw.inject({ url: '/w' })).text()) !== 'w2') await new Promise((r) => setTimeout(r, 20));
+  assert.equal(body, 'w2');
 });
