@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the echoed Lambda event is untyped JSON, walked field by field.
 // The function integration in-process (test/helpers/inject.ts) with real function modules on the gateway's own
 // runtime; the worker-kills-the-process check stays in test/integration/function.test.ts.
 import assert from 'node:assert/strict';

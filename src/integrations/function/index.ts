@@ -9,7 +9,7 @@ import type { Integration } from '../../compile/types.js';
 import type { FunctionIntegrationConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
-import { decodePathParam } from '../../server/path.js';
+import { decodePathParam } from '../../util/decode-path-param.js';
 import { DEADLINES, type DeadlineLane, raceDeadline } from '../../util/deadline-queue.js';
 import { HeaderList } from '../../util/header-list.js';
 import { type FunctionFailure, finishProxyAnswer, lambdaErrorAnswer } from './errors.js';

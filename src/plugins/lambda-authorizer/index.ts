@@ -26,7 +26,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/types.js';
 import { buildMethodArn, type CompiledPolicy, compilePolicy, evaluatePolicy } from '../../security/iam-policy.js';
-import { decodePathParam } from '../../server/path.js';
+import { decodePathParam } from '../../util/decode-path-param.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
 import { DEADLINES, raceDeadline } from '../../util/deadline-queue.js';
 import { type LambdaAuthorizerConfig, schema } from './schema.js';
