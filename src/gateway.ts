@@ -21,6 +21,7 @@ import type { IntegrationDefinition } from './integrations/types.js';
 import { FunctionRegistry } from './integrations/function/runtime/index.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import type { PluginDefinition } from './pipeline/types.js';
+import { createPluginServices } from './plugins/services.js';
 import { createListener } from './server/listener.js';
 import { Gateway } from './server/gateway.js';
 import { MemoryCounterStore } from './stores/memory-counters.js';
@@ -85,6 +86,8 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
   const counters = opts.counters ?? new MemoryCounterStore();
+  // This gateway's own plugin state (JWKS caches, ...): kept across reloads, shared with no other gateway.
+  const pluginServices = createPluginServices({ registry: metrics.registry });
   const functions = new FunctionRegistry({
     log: (r) => logger.info({ type: 'function-log', function: r.functionName, requestId: r.requestId, fnLevel: r.level, source: r.source }, r.message),
   });
@@ -94,7 +97,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
   const read = async (): Promise<SourceDocument> =>
     'text' in opts.source ? parseConfigText(opts.source.text, opts.source.file ?? 'inline.yaml') : loadSourceFile(opts.source.file);
   const build = (doc: SourceDocument): RouteTable =>
-    compile(validateDocument(doc, ext), doc, { logger, metrics, pools, plugins: ext.plugins, integrations: ext.integrations, functions, counters, fallbackCounters: counters });
+    compile(validateDocument(doc, ext), doc, { logger, metrics, pools, plugins: ext.plugins, integrations: ext.integrations, functions, counters, fallbackCounters: counters, pluginServices });
 
   const gateway = new Gateway(build(await read()), logger, metrics);
   let server: http.Server | undefined;

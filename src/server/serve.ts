@@ -17,6 +17,7 @@ import { functionRegistry, parseConfigText } from '../config/index.js';
 import type { SourceDocument } from '../config/load.js';
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
+import { createPluginServices, type PluginServices } from '../plugins/services.js';
 import { PoolRegistry } from '../upstream/upstream.js';
 import { type DatabaseServeOptions, configSource } from './config-source.js';
 import { describeTable } from './describe.js';
@@ -76,7 +77,7 @@ function applyLogLevel(logger: Logger, data: unknown): void {
 }
 
 /** How this process builds a config version (the Reloader's `load`). */
-function versionLoader(deps: { logger: Logger; metrics: GatewayMetrics; pools: PoolRegistry }): ReloaderOptions['load'] {
+function versionLoader(deps: { logger: Logger; metrics: GatewayMetrics; pools: PoolRegistry; pluginServices: PluginServices }): ReloaderOptions['load'] {
   return (doc, reads) => loadVersion(doc, deps, reads);
 }
 
@@ -84,9 +85,9 @@ function versionLoader(deps: { logger: Logger; metrics: GatewayMetrics; pools: P
  * The first version (from the source, or in a worker from the text the primary sent): read, validate,
  * load its certificates, compile; or exit 1 with every problem on stderr, once.
  */
-async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMetrics, pools: PoolRegistry, text?: string): Promise<ServedConfig> {
+async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMetrics, pools: PoolRegistry, pluginServices: PluginServices, text?: string): Promise<ServedConfig> {
   const source = configSource(opts, logger);
-  const load = (doc: SourceDocument) => loadVersion(doc, { logger, metrics, pools });
+  const load = (doc: SourceDocument) => loadVersion(doc, { logger, metrics, pools, pluginServices });
   const docOf = async (t: string | undefined): Promise<SourceDocument> => (t === undefined ? await source.read() : parseConfigText(t, source.file));
   try {
     text ??= await source.first?.({ logger, registry: metrics.registry, opts });
@@ -151,6 +152,8 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
   const logger = createLogger();
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
+  // This process's gateway: what its plugins keep across reloads (JWKS caches, counters' metrics).
+  const pluginServices = createPluginServices({ registry: metrics.registry });
   if (isWorker) {
     // Answers the primary's metric requests (prom-client registers its IPC listener in this constructor).
     new client.AggregatorRegistry();
@@ -158,7 +161,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     // A SIGHUP sent to the whole process group must not kill workers (its default action): the primary reloads them.
     process.on('SIGHUP', () => undefined);
   }
-  const first = await firstTable(opts, logger, metrics, pools, isWorker ? await configFromPrimary() : undefined);
+  const first = await firstTable(opts, logger, metrics, pools, pluginServices, isWorker ? await configFromPrimary() : undefined);
   const { table, tls: firstTls } = first;
   collectStartupGarbage();
   const gateway = new Gateway(table, logger, metrics);
@@ -210,7 +213,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
   const reloader = new Reloader(
     {
       source: configSource(opts),
-      load: versionLoader({ logger, metrics, pools }),
+      load: versionLoader({ logger, metrics, pools, pluginServices }),
       apply: (next) => {
         reloadTls(next.tls);
         applyServerLimits(server, next.table, table.limits.headerBytes, logger);
@@ -375,7 +378,9 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const logger = createLogger();
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
-  const first = await firstTable(opts, logger, metrics, pools);
+  // This process's gateway: what its plugins keep across reloads (JWKS caches, counters' metrics).
+  const pluginServices = createPluginServices({ registry: metrics.registry });
+  const first = await firstTable(opts, logger, metrics, pools, pluginServices);
   collectStartupGarbage();
   metrics.setConfigVersion(first.table.version);
   // The primary serves nothing itself: a new version is validated here, then its text goes to every
@@ -383,7 +388,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const reloader = new Reloader(
     {
       source: configSource(opts),
-      load: versionLoader({ logger, metrics, pools }),
+      load: versionLoader({ logger, metrics, pools, pluginServices }),
       apply: (next, prev) => {
         void prev.table.close();
         applyLogLevel(logger, next.doc.data);

@@ -18,11 +18,6 @@ import { type AwsIamConfig, type AwsIamCredential, schema } from './schema.js';
 
 export type { AwsIamConfig, AwsIamCredential } from './schema.js';
 
-export const DEFAULT_REGION = 'us-east-1';
-export const DEFAULT_SERVICE = 'execute-api';
-/** API Gateway's window: "Signature expired: ... (... - 5 min.)" (see docs/aws-iam.md). */
-export const DEFAULT_MAX_SKEW_SEC = 300;
-
 interface Entry extends AwsIamCredential {
   readonly identity: Readonly<Record<string, unknown>>;
   readonly iam: Readonly<Record<string, unknown>>;
@@ -51,7 +46,7 @@ export function iamAuthorizerOf(c: AwsIamCredential): Record<string, unknown> {
   return { accessKey: c.accessKeyId, accountId: c.accountId, callerId: caller, cognitoIdentity: null, principalOrgId: null, userArn: c.userArn, userId: caller };
 }
 
-export const awsIam: PluginDefinition<AwsIamConfig> = {
+export const awsIam: PluginDefinition<typeof schema> = {
   name: 'aws-iam',
   priority: 1100,
   phases: ['authenticate'],
@@ -69,10 +64,7 @@ export const awsIam: PluginDefinition<AwsIamConfig> = {
       const e = new Error(`aws-iam (${deps.scope}): ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
       throw Object.assign(e, { problems });
     }
-    const region = config.region ?? DEFAULT_REGION;
-    const service = config.service ?? DEFAULT_SERVICE;
-    const maxSkewSec = config.maxSkewSec ?? DEFAULT_MAX_SKEW_SEC;
-    const allowUnsignedPayload = config.allowUnsignedPayload === true;
+    const { region, service, maxSkewSec, allowUnsignedPayload } = config;
     const keys = new SigningKeyCache();
     const lookup = (id: string) => byKey.get(id);
     const logger = deps.logger;

@@ -16,7 +16,7 @@ const IP_FORBIDDEN = denial('IP_FORBIDDEN');
 export type { IpRestrictionConfig } from './schema.js';
 
 
-export const ipRestriction: PluginDefinition<IpRestrictionConfig> = {
+export const ipRestriction: PluginDefinition<typeof schema> = {
   name: 'ip-restriction',
   priority: 3000,
   phases: ['onRequest'],

@@ -16,7 +16,7 @@ import { type RequestValidationConfig, schema } from './schema.js';
 
 export type { RequestValidationConfig } from './schema.js';
 
-export const requestValidation: PluginDefinition<RequestValidationConfig> = {
+export const requestValidation: PluginDefinition<typeof schema> = {
   name: 'request-validation',
   priority: 1000,
   phases: ['transformRequest'],

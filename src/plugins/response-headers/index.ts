@@ -5,7 +5,7 @@
 import type { PluginDefinition } from '../../pipeline/types.js';
 import { type ResponseHeadersConfig, schema } from './schema.js';
 
-export const responseHeaders: PluginDefinition<ResponseHeadersConfig> = {
+export const responseHeaders: PluginDefinition<typeof schema> = {
   name: 'response-headers',
   priority: 100,
   phases: ['transformResponse'],
