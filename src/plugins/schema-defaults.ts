@@ -14,7 +14,8 @@
  * JavaScript with a JSON Schema literal gets its defaults here too. Like ajv, defaults inside
  * anyOf/oneOf branches are not applied (which branch is meant is not known before validation).
  */
-import type { Static, TSchema } from '@sinclair/typebox';
+import type { Static, TObject, TSchema } from '@sinclair/typebox';
+import type { PluginConfig } from '../pipeline/types.js';
 
 /**
  * `schema` with a `default` the config type knows about: wrap it in `Type.Optional(...)` as usual;
@@ -34,8 +35,11 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * through objects, records and arrays. `value` itself is not modified; defaults are copied, so no two
  * instances share a default array.
  */
-export function applyDefaults<T>(schema: JsonSchema, value: T): T {
-  return fill(schema, structuredClone(value)) as T;
+export function applyDefaults<S extends TObject>(schema: S, value: Static<S>): PluginConfig<S>;
+/** The same for any JSON Schema (a plugin written in JavaScript). */
+export function applyDefaults(schema: object, value: unknown): unknown;
+export function applyDefaults(schema: object, value: unknown): unknown {
+  return fill(schema as JsonSchema, structuredClone(value));
 }
 
 function fill(schema: JsonSchema, value: unknown): unknown {

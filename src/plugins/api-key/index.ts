@@ -27,7 +27,7 @@ import { type RedisLease, redisClients } from '../../stores/redis-counters.js';
 import type { CounterStore, TokenBucketResult, WindowResult } from '../../stores/types.js';
 import { CounterFallback, UNAVAILABLE } from '../counter-fallback.js';
 import { stateKey } from '../state.js';
-import { type ApiKeyPluginConfig, schema } from './schema.js';
+import { schema } from './schema.js';
 
 export type { ApiKeyPluginConfig } from './schema.js';
 

@@ -14,7 +14,7 @@ import { type Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
 import type { Denial } from '../../errors/catalogue.js';
 import { EMPTY_SHA256, type SigV4Failure, SigningKeyCache, sha256Hex, verifySigV4 } from '../../security/sigv4.js';
-import { type AwsIamConfig, type AwsIamCredential, schema } from './schema.js';
+import { type AwsIamCredential, schema } from './schema.js';
 
 export type { AwsIamConfig, AwsIamCredential } from './schema.js';
 

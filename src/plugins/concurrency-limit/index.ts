@@ -27,7 +27,7 @@ import { type Denial, denial } from '../../errors/catalogue.js';
 import { ClusterCounterStore } from '../../stores/cluster-counters.js';
 import type { SlotResult } from '../../stores/types.js';
 import { CounterFallback } from '../counter-fallback.js';
-import { type ConcurrencyLimitConfig, schema } from './schema.js';
+import { schema } from './schema.js';
 
 const NAME = 'concurrency-limit';
 const REJECTED_METRIC = 'turnpike_concurrency_limit_rejected_total';

@@ -9,7 +9,7 @@ import { type Denial, denial } from '../../errors/catalogue.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
 import { CidrSet, buildCidrList, isAddress } from './cidr.js';
-import { type IpRestrictionConfig, schema } from './schema.js';
+import { schema } from './schema.js';
 
 const IP_FORBIDDEN = denial('IP_FORBIDDEN');
 

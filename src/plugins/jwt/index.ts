@@ -20,7 +20,7 @@ import { LRUCache } from 'lru-cache';
 import type { AwsSecurityScheme } from '../../openapi/types.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
-import type { PluginConfig, PluginDefinition } from '../../pipeline/types.js';
+import type { PluginDefinition } from '../../pipeline/types.js';
 import { type Denial, denial } from '../../errors/catalogue.js';
 import { ASYMMETRIC_ALGS, HMAC_ALGS, JwksSources, KeySet, RemoteJwks, type VerifyKey } from '../../security/jwks.js';
 import type { DeadlineQueue } from '../../util/deadline-queue.js';
@@ -29,8 +29,6 @@ import { stateKey } from '../state.js';
 import { type JwtConfig, schema } from './schema.js';
 
 export type { JwtConfig } from './schema.js';
-/** A config with the schema's defaults applied (what create() receives). */
-type ResolvedJwtConfig = PluginConfig<typeof schema>;
 
 export interface JwtProblem {
   path: (string | number)[];
@@ -192,7 +190,7 @@ export class JwtVerifier {
     const problems = jwtConfigProblems(input);
     if (problems.length > 0) throw new JwtConfigError(problems);
     // Compile has applied them for the plugin; a verifier built on its own (tests) gets the same ones.
-    const config = applyDefaults(schema, input) as ResolvedJwtConfig;
+    const config = applyDefaults(schema, input);
     this.issuer = issuerOf(config) as string;
     this.apiType = config.apiType;
     this.#audience = config.audience !== undefined && config.audience.length > 0 ? new Set(config.audience) : undefined;

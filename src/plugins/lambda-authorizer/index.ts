@@ -24,7 +24,7 @@ import { forwardedOf } from '../../integrations/function/forwarded.js';
 import type { AwsSecurityScheme } from '../../openapi/types.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
-import type { PluginConfig, PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/types.js';
+import type { PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/types.js';
 import { buildMethodArn, type CompiledPolicy, compilePolicy, evaluatePolicy } from '../../security/iam-policy.js';
 import { decodePathParam } from '../../server/path.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
@@ -380,7 +380,7 @@ export function lambdaAuthorizerConfigProblems(config: LambdaAuthorizerConfig): 
 export function createLambdaAuthorizer(input: LambdaAuthorizerConfig, deps: Pick<PluginDeps, 'logger' | 'functions' | 'deadlines'>): PluginHooks & { clearCache(): void } {
   const { problems, sources, validation } = lambdaAuthorizerConfigProblems(input);
   // Compile has applied them for the plugin; an authorizer built on its own (tests) gets the same ones.
-  const config = applyDefaults(schema, input) as PluginConfig<typeof schema>;
+  const config = applyDefaults(schema, input);
   const invoker: Invoker | undefined = deps.functions.invoker(config.function);
   if (invoker === undefined) problems.unshift({ path: ['function'], message: `unknown function "${config.function}"; define it under "functions"` });
   if (problems.length > 0) throw Object.assign(new Error(problems.map((p) => p.message).join('; ')), { problems });

@@ -1,6 +1,6 @@
 /** Shows the early-answer contract: an onRequest hook that returns a response. */
 import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
-import { type RequestTerminationConfig, schema } from './schema.js';
+import { schema } from './schema.js';
 
 export const requestTermination: PluginDefinition<typeof schema> = {
   name: 'request-termination',

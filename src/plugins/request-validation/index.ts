@@ -13,7 +13,7 @@ import type { RequestContext } from '../../pipeline/context.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
 import { stateKey } from '../state.js';
 import { compileRequestValidator, RequestValidatorCompileError, ValidatorStates } from './validator.js';
-import { type RequestValidationConfig, schema } from './schema.js';
+import { schema } from './schema.js';
 
 export type { RequestValidationConfig } from './schema.js';
 

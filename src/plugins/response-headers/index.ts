@@ -3,7 +3,7 @@
  * once in create(), nothing done per request but the header edits themselves.
  */
 import type { PluginDefinition } from '../../pipeline/types.js';
-import { type ResponseHeadersConfig, schema } from './schema.js';
+import { schema } from './schema.js';
 
 export const responseHeaders: PluginDefinition<typeof schema> = {
   name: 'response-headers',

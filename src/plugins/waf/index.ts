@@ -27,7 +27,7 @@ import { isCatastrophic } from '../../util/regex-safety.js';
 import { CidrSet, buildCidrList } from '../ip-restriction/cidr.js';
 import { cookieFields, decodeQuery, formFields, headerText, isPlain, jsonFields, needsWork, viewsOf } from './decode.js';
 import { type CompiledTarget, type CoreGroup, CORE_RULES, compileCore, matchCore } from './rules/core.js';
-import { type WafCondition, type WafConfig, schema } from './schema.js';
+import { type WafCondition, schema } from './schema.js';
 
 export type { WafConfig } from './schema.js';
 
