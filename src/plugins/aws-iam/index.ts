@@ -68,6 +68,7 @@ export const awsIam: PluginDefinition<typeof schema> = {
     const keys = new SigningKeyCache();
     const lookup = (id: string) => byKey.get(id);
     const logger = deps.logger;
+    const clock = deps.clock;
 
     return {
       authenticate(ctx) {
@@ -80,7 +81,7 @@ export const awsIam: PluginDefinition<typeof schema> = {
             rawHeaders: ctx.req.rawHeaders,
             bodySha256: () => (body === undefined || body.length === 0 ? EMPTY_SHA256 : sha256Hex(body)),
           },
-          { region, service, maxSkewSec, now: Date.now(), lookup, allowUnsignedPayload, keys },
+          { region, service, maxSkewSec, now: clock.now(), lookup, allowUnsignedPayload, keys },
         );
         if (!r.ok) {
           // Never the signature, the token or the secret: the key id and why.
