@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../schema-defaults.js';
 
 const ALG = Type.Union(
   ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'].map((a) => Type.Literal(a)),
@@ -40,7 +41,7 @@ export const schema = Type.Object(
       }),
     ),
     clockSkewSec: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 300, default: 0, description: 'Leeway for exp, nbf and iat, in seconds (default 0: AWS documents none).' }),
+      withDefault(Type.Integer({ minimum: 0, maximum: 300, description: 'Leeway for exp, nbf and iat, in seconds (default 0: AWS documents none).' }), 0),
     ),
     requiredScopes: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
@@ -49,11 +50,10 @@ export const schema = Type.Object(
       }),
     ),
     identitySource: Type.Optional(
-      Type.String({
+      withDefault(Type.String({
         pattern: '^(\\$request|method\\.request)\\.(header|querystring)\\.[^.\\s]+$',
-        default: '$request.header.Authorization',
         description: 'Where the token is: $request.header.NAME or $request.querystring.NAME (REST spelling method.request.header.NAME also accepted). A `Bearer ` prefix is optional.',
-      }),
+      }), '$request.header.Authorization'),
     ),
     cognito: Type.Optional(
       Type.Object(
@@ -65,23 +65,21 @@ export const schema = Type.Object(
       ),
     ),
     apiType: Type.Optional(
-      Type.Union([Type.Literal('http'), Type.Literal('rest')], {
-        default: 'http',
+      withDefault(Type.Union([Type.Literal('http'), Type.Literal('rest')], {
         description:
           'http: HTTP API JWT authorizer (401 with www-authenticate, claims and scopes in requestContext.authorizer.jwt); rest: REST API Cognito user pool authorizer (requestContext.authorizer.claims).',
-      }),
+      }), 'http'),
     ),
     jwksTimeoutMs: Type.Optional(
-      Type.Integer({
+      withDefault(Type.Integer({
         minimum: 1,
         maximum: 60_000,
-        default: 5_000,
         description:
           'Longest wait for one key fetch (OpenID discovery document or JWKS, headers and body), in milliseconds (default 5000); a fetch that takes longer fails, and a request that needed the keys gets 401. Sources are shared per URL and timeout.',
-      }),
+      }), 5_000),
     ),
     cacheSize: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, description: 'Verified tokens kept (until they expire) so repeat requests skip signature checks; 0 disables.' }),
+      withDefault(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Verified tokens kept (until they expire) so repeat requests skip signature checks; 0 disables.' }), 10_000),
     ),
   },
   {
