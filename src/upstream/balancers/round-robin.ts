@@ -16,8 +16,9 @@ export class RoundRobinBalancer<T extends BalancerTarget> implements Balancer<T>
         idx.push(ti);
       }
     });
-    this.#ring = ring.length > 0 ? ring : targets;
-    this.#ringIndex = ring.length > 0 ? Int32Array.from(idx) : Int32Array.from(targets, (_, i) => i);
+    // Every weight 0 (all targets drained): an empty ring, so pick() gives none, as the other balancers.
+    this.#ring = ring;
+    this.#ringIndex = Int32Array.from(idx);
     this.#up = up;
   }
 
