@@ -77,6 +77,8 @@ export interface RouteSpec {
   at: (string | number)[];
   api: string;
   name: string;
+  /** The stage this route serves (AWS-document APIs); undefined for native routes. */
+  stage?: string;
   methods: readonly string[];
   path: string;
   hosts: readonly string[];
@@ -303,6 +305,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         id,
         api: r.api,
         name: r.name,
+        stage: r.stage,
         methods: r.methods,
         path: r.path,
         hosts: r.hosts,
@@ -545,6 +548,7 @@ function addPreflightRoutes(candidates: readonly RouteSpec[], definitions: reado
       at: first.at,
       api: first.api,
       name: `${first.name} (CORS preflight)`,
+      ...(first.stage !== undefined ? { stage: first.stage } : {}),
       methods: ['OPTIONS'],
       path: first.path,
       hosts: first.hosts,
