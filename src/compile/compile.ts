@@ -34,7 +34,7 @@ import type { CompiledRoute, ErrorRenderer, Integration, Limits, RouteTable } fr
 // (VTL): loaded only when a config has one (src/util/lazy.ts).
 const aws = lazyModule<typeof import('../aws/compile-aws.js')>('../aws/compile-aws.js', import.meta.url);
 const awsDialect = lazyModule<typeof import('../aws/dialect.js')>('../aws/dialect.js', import.meta.url);
-const awsGatewayResponses = lazyModule<typeof import('../aws/gateway-responses.js')>('../aws/gateway-responses.js', import.meta.url);
+const awsGatewayResponses = lazyModule<typeof import('../integrations/aws/gateway-responses.js')>('../integrations/aws/gateway-responses.js', import.meta.url);
 
 export const DEFAULT_LIMITS: Limits = {
   headerBytes: 16_384,

@@ -3,6 +3,7 @@
  * down, hits are counted) and real tokens signed with jose.
  */
 import assert from 'node:assert/strict';
+import { jwtConfigFromAws } from '../../src/aws/security.js';
 import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { type JWK, SignJWT } from 'jose';
@@ -10,7 +11,6 @@ import type { AwsSecurityScheme } from '../../src/openapi/types.js';
 import {
   type JwtConfig,
   JwtVerifier,
-  jwtConfigFromAws,
   jwtConfigProblems,
   REASONS,
   stringifyClaims,

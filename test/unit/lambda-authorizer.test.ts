@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { lambdaAuthorizerConfigFromAws } from '../../src/aws/security.js';
 import { gatewayResponseTypeOf } from '../../src/aws/dialect.js';
-import { GatewayResponses } from '../../src/aws/gateway-responses.js';
+import { GatewayResponses } from '../../src/integrations/aws/gateway-responses.js';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { Invoker } from '../../src/integrations/function/index.js';
@@ -8,7 +9,6 @@ import {
   type AuthorizerResult,
   createLambdaAuthorizer,
   type LambdaAuthorizerConfig,
-  lambdaAuthorizerConfigFromAws,
   principalOf,
   readAuthorizerResult,
 } from '../../src/plugins/lambda-authorizer/index.js';

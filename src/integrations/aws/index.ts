@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Dispatcher, Pool } from 'undici';
 import type { Integration } from '../../compile/types.js';
-import type { AwsIntegration as AwsIntegrationModel, AwsIntegrationResponse, AwsRoute } from '../../openapi/types.js';
+import type { AwsIntegration as AwsIntegrationModel, AwsIntegrationResponse } from './model.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { type CompiledTemplate, compileTemplate, selectTemplate, TemplateError, type TemplateRequest } from '../../templates/index.js';
 import type { PoolRegistry } from '../../upstream/upstream.js';
@@ -17,7 +17,7 @@ import { DEADLINES, type DeadlineLane, deadlineSignal, raceDeadline } from '../.
 import { HeaderList } from '../../util/header-list.js';
 import { requestTraceId } from '../../util/trace-id.js';
 import type { Invoker } from '../function/index.js';
-import { type GatewayResponseType, GatewayResponses } from '../../aws/gateway-responses.js';
+import { type GatewayResponseType, GatewayResponses } from './gateway-responses.js';
 import {
   asText,
   BinaryConversionError,
@@ -50,14 +50,15 @@ import {
   type UriTemplate,
 } from './mapping.js';
 
-export type { GatewayResponseType } from '../../aws/gateway-responses.js';
+export type { GatewayResponseType } from './gateway-responses.js';
 export { AwsIntegrationConfigError } from './mapping.js';
 
 export interface AwsIntegrationOptions {
   apiType: 'rest' | 'http';
   stage: string;
   stageVariables: Record<string, string>;
-  route: AwsRoute;
+  /** The method the route serves (upper-case, ANY included), for $context.resourceId and messages. */
+  route: { readonly method: string };
   /** route.path as AWS names it in $context.resourcePath. */
   resourcePath: string;
   /** For type 'aws' (Lambda non-proxy). */
@@ -70,7 +71,7 @@ export interface AwsIntegrationOptions {
   accountId: string;
   logger: Logger;
   /** The API's gateway responses (defaults + x-amazon-apigateway-gateway-responses); built-in defaults when absent. */
-  gatewayResponses?: import('../../aws/gateway-responses.js').GatewayResponses;
+  gatewayResponses?: import('./gateway-responses.js').GatewayResponses;
   /**
    * REST: the API's binaryMediaTypes (`x-amazon-apigateway-binary-media-types`). With contentHandling
    * they decide base64 conversions of request and response payloads; absent or empty = all text.

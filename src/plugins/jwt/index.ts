@@ -17,7 +17,6 @@
  */
 import { compactVerify, decodeProtectedHeader, type JWK } from 'jose';
 import { LRUCache } from 'lru-cache';
-import type { AwsSecurityScheme } from '../../openapi/types.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
@@ -446,63 +445,3 @@ export const jwt: PluginDefinition<JwtConfig> = {
     };
   },
 };
-
-/** One problem mapping an AWS authorizer; `path` is relative to x-amazon-apigateway-authorizer. */
-export class JwtFromAwsError extends Error {
-  readonly problems: readonly JwtProblem[];
-  constructor(problems: readonly JwtProblem[]) {
-    super(problems.map((p) => `x-amazon-apigateway-authorizer ${p.path.join('.')}: ${p.message}`).join('\n'));
-    this.name = 'JwtFromAwsError';
-    this.problems = problems;
-  }
-}
-
-const COGNITO_ARN = /^arn:aws[\w-]*:cognito-idp:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:userpool\/([\w-]+_[0-9a-zA-Z]+)$/;
-
-/**
- * The jwt plugin config for an AWS security scheme: `x-amazon-apigateway-authorizer` of type `jwt`
- * (HTTP APIs: jwtConfiguration { issuer, audience }, identitySource; issuer from openIdConnectUrl
- * when absent) or `cognito_user_pools` (REST: providerARNs → Cognito issuer). `routeScopes` are the
- * route's authorization scopes (the OpenAPI security requirement's list). Throws JwtFromAwsError.
- */
-export function jwtConfigFromAws(scheme: AwsSecurityScheme, routeScopes: readonly string[] = []): JwtConfig {
-  const a = scheme.authorizer;
-  const type = typeof a?.type === 'string' ? a.type.toLowerCase() : undefined;
-  const problems: JwtProblem[] = [];
-  let out: JwtConfig | undefined;
-  if (a === undefined || (type !== 'jwt' && type !== 'cognito_user_pools')) {
-    throw new JwtFromAwsError([{ path: ['type'], message: `not a JWT authorizer (type ${String(type)}); expected jwt or cognito_user_pools` }]);
-  }
-  if (type === 'jwt') {
-    const jc = (a.jwtConfiguration ?? {}) as { issuer?: unknown; audience?: unknown };
-    let issuer = typeof jc.issuer === 'string' ? jc.issuer : undefined;
-    if (issuer === undefined && scheme.openIdConnectUrl !== undefined) issuer = scheme.openIdConnectUrl.replace(/\/\.well-known\/openid-configuration\/?$/, '');
-    if (issuer === undefined) problems.push({ path: ['jwtConfiguration', 'issuer'], message: 'a jwt authorizer needs jwtConfiguration.issuer (or the scheme\'s openIdConnectUrl)' });
-    const audience = Array.isArray(jc.audience) ? jc.audience.filter((x): x is string => typeof x === 'string') : typeof jc.audience === 'string' ? [jc.audience] : [];
-    if (audience.length === 0) problems.push({ path: ['jwtConfiguration', 'audience'], message: 'a jwt authorizer needs jwtConfiguration.audience (at least one)' });
-    out = { apiType: 'http', audience };
-    if (issuer !== undefined) {
-      out.issuer = issuer;
-      const m = /^https:\/\/cognito-idp\.([a-z0-9-]+)\.amazonaws\.com\/([\w-]+_[0-9a-zA-Z]+)$/.exec(issuer);
-      if (m) out.cognito = { region: m[1] as string, userPoolId: m[2] as string };
-    }
-    const src = typeof a.identitySource === 'string' ? a.identitySource.split(',')[0]?.trim() : undefined;
-    if (src !== undefined && src !== '') out.identitySource = src;
-  } else {
-    const arns = Array.isArray(a.providerARNs) ? a.providerARNs.filter((x): x is string => typeof x === 'string') : [];
-    if (arns.length === 0) problems.push({ path: ['providerARNs'], message: 'a cognito_user_pools authorizer needs providerARNs (user pool ARNs)' });
-    else if (arns.length > 1) problems.push({ path: ['providerARNs'], message: 'only one user pool per authorizer is supported (split the routes between authorizers)' });
-    const m = arns[0] === undefined ? null : COGNITO_ARN.exec(arns[0]);
-    if (arns.length >= 1 && !m) problems.push({ path: ['providerARNs', 0], message: `"${arns[0]}" is not a user pool ARN (arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID)` });
-    out = { apiType: 'rest' };
-    if (m) out.cognito = { region: m[1] as string, userPoolId: m[2] as string };
-    let src = typeof a.identitySource === 'string' ? a.identitySource.trim() : undefined;
-    if (src === undefined && scheme.in === 'header' && scheme.name) src = `method.request.header.${scheme.name}`;
-    if (src !== undefined && src !== '') out.identitySource = src;
-  }
-  if (problems.length > 0) throw new JwtFromAwsError(problems);
-  if (routeScopes.length > 0) out.requiredScopes = [...routeScopes];
-  if (out.identitySource !== undefined && !/^(\$request|method\.request)\.(header|querystring)\.[^.\s]+$/.test(out.identitySource))
-    throw new JwtFromAwsError([{ path: ['identitySource'], message: `identity source "${out.identitySource}" is not a header or query string parameter` }]);
-  return out;
-}

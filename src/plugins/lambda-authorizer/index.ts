@@ -21,7 +21,6 @@ import { type Denial, denial } from '../../errors/catalogue.js';
 import type { Invoker } from '../../integrations/function/index.js';
 import { buildEventV1, buildEventV2, type ProxyRequest } from '../../integrations/function/events.js';
 import { forwardedOf } from '../../integrations/function/forwarded.js';
-import type { AwsSecurityScheme } from '../../openapi/types.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/types.js';
@@ -490,42 +489,3 @@ export const lambdaAuthorizer: PluginDefinition<LambdaAuthorizerConfig> = {
     return hooks;
   },
 };
-
-// ---------------------------------------------------------------------------------------------
-// From AWS documents
-
-/**
- * The plugin config for an `x-amazon-apigateway-authorizer` of type `token` or `request` (REST) or
- * `request` (HTTP APIs: authorizerPayloadFormatVersion, enableSimpleResponses), or undefined when the
- * scheme is not a Lambda authorizer (cognito_user_pools, jwt). `functionName` is the key of the
- * authorizer function in the config's `functions` map. Stage, API id and basePath are the caller's to add.
- */
-export function lambdaAuthorizerConfigFromAws(scheme: AwsSecurityScheme, apiType: 'rest' | 'http', functionName: string): LambdaAuthorizerConfig | undefined {
-  const a = scheme.authorizer;
-  if (a === undefined) return undefined;
-  const t = String(a.type ?? '').toLowerCase();
-  if (t !== 'token' && t !== 'request') return undefined;
-  const out: LambdaAuthorizerConfig = { function: functionName, apiType };
-  if (apiType === 'rest') out.type = t === 'token' ? 'TOKEN' : 'REQUEST';
-  const src = a.identitySource;
-  if (typeof src === 'string' && src.trim() !== '') out.identitySource = src.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  else if (Array.isArray(src) && src.length > 0) out.identitySource = src.map(String);
-  else if (apiType === 'rest' && t === 'token' && typeof scheme.name === 'string' && scheme.in === 'header') {
-    // Swagger apiKey scheme: `name` is the token header when identitySource is absent.
-    out.identitySource = [`method.request.header.${scheme.name}`];
-  }
-  // No identity source in the document: the function runs for every request, uncached.
-  if (out.identitySource === undefined && !(apiType === 'rest' && t === 'token')) out.identitySource = [];
-  const ttl = a.authorizerResultTtlInSeconds;
-  if (typeof ttl === 'number' && Number.isInteger(ttl) && ttl >= 0) out.resultTtlSeconds = Math.min(ttl, 3600);
-  else if (typeof ttl === 'string' && /^\d+$/.test(ttl)) out.resultTtlSeconds = Math.min(Number(ttl), 3600);
-  else if (apiType === 'http') out.resultTtlSeconds = 0;
-  if (Array.isArray(out.identitySource) && out.identitySource.length === 0) out.resultTtlSeconds = 0;
-  if (typeof a.identityValidationExpression === 'string' && apiType === 'rest' && t === 'token') out.identityValidationExpression = a.identityValidationExpression;
-  if (apiType === 'http') {
-    const v = String(a.authorizerPayloadFormatVersion ?? '2.0');
-    out.payloadVersion = v === '1.0' ? '1.0' : '2.0';
-    if (a.enableSimpleResponses === true) out.simpleResponses = true;
-  }
-  return out;
-}
