@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { PrincipalShapes } from '../../src/integrations/function/principal-shapes.js';
 import { lambdaAuthorizerConfigFromAws } from '../../src/aws/security.js';
 import { gatewayResponseTypeOf } from '../../src/aws/dialect.js';
 import { GatewayResponses } from '../../src/integrations/aws/gateway-responses.js';
@@ -122,16 +123,17 @@ test('results: malformed answers are refused (→ 500)', () => {
 
 test('principal: REST stringifies the context beside principalId and integrationLatency; HTTP APIs pass it as lambda', () => {
   const result: AuthorizerResult = { kind: 'simple', isAuthorized: true, context: { user: 'a', n: 1 } };
-  const http = principalOf(result, 'http', 5, undefined);
+  const http = principalOf(result, 5, undefined);
   assert.equal(http.kind, 'lambda');
-  assert.deepEqual(http.authorizerV2, { lambda: { user: 'a', n: 1 } });
+  assert.deepEqual(new PrincipalShapes('http').v2(http), { lambda: { user: 'a', n: 1 } });
   const r = readAuthorizerResult({ principalId: 'p', policyDocument: POLICY, context: { n: 1, ok: true, s: 'x' }, usageIdentifierKey: 'key' }, { apiType: 'rest', simple: false });
   assert.ok(r.ok);
   if (!r.ok) return;
-  const rest = principalOf(r.result, 'rest', 12, { kind: 'mtls', identity: { clientCert: { subjectDN: 'CN=x' } } });
-  assert.deepEqual(rest.authorizerV1, { n: '1', ok: 'true', s: 'x', principalId: 'p', integrationLatency: 12 });
-  assert.deepEqual(rest.templateContext, { n: 1, ok: true, s: 'x', principalId: 'p' });
-  assert.equal(rest.principalId, 'p');
+  const rest = principalOf(r.result, 12, { kind: 'mtls', identity: { clientCert: { subjectDN: 'CN=x' } } });
+  const shapes = new PrincipalShapes('rest');
+  assert.deepEqual(shapes.v1(rest), { n: '1', ok: 'true', s: 'x', principalId: 'p', integrationLatency: 12 });
+  assert.deepEqual(shapes.template(rest), { n: 1, ok: true, s: 'x', principalId: 'p' });
+  assert.equal(rest.id, 'p');
   assert.equal(rest.usageIdentifierKey, 'key');
   assert.deepEqual(rest.identity, { clientCert: { subjectDN: 'CN=x' } });
 });

@@ -17,6 +17,7 @@ import { DEADLINES, type DeadlineLane, deadlineSignal, raceDeadline } from '../.
 import { HeaderList } from '../../util/header-list.js';
 import { requestTraceId } from '../../util/trace-id.js';
 import type { Invoker } from '../function/index.js';
+import { PrincipalShapes } from '../function/principal-shapes.js';
 import { type GatewayResponseType, GatewayResponses } from './gateway-responses.js';
 import {
   asText,
@@ -149,6 +150,7 @@ function rawHeader(raw: readonly string[], lower: string): string | undefined {
 export function buildTemplateContext(
   ctx: RequestContext,
   opts: Pick<AwsIntegrationOptions, 'stage' | 'resourcePath' | 'apiId' | 'accountId' | 'route'>,
+  shapes: PrincipalShapes = new PrincipalShapes('rest'),
 ): Record<string, unknown> {
   const raw = ctx.req.rawHeaders;
   const host = (ctx.host || rawHeader(raw, 'host') || '').replace(/:\d+$/, '');
@@ -158,7 +160,7 @@ export function buildTemplateContext(
   return {
     accountId: opts.accountId,
     apiId: opts.apiId,
-    authorizer: { ...principal?.templateContext },
+    authorizer: { ...shapes.template(principal) },
     awsEndpointRequestId: ctx.id,
     deploymentId: resourceIdOf(opts.apiId, `deployment ${opts.stage}`).slice(0, 6),
     domainName: host,
@@ -272,6 +274,8 @@ export class AwsIntegration implements Integration {
   readonly needsRequestBody = true;
   readonly #model: AwsIntegrationModel;
   readonly #opts: AwsIntegrationOptions;
+  /** $context.authorizer from the generic principal (memoized per token / authorizer result). */
+  readonly #principalShapes: PrincipalShapes;
   /** The API's gateway responses; AWS's defaults when the caller gave none. */
   readonly #gatewayResponses: GatewayResponses;
   readonly #requestTemplates: Readonly<Record<string, CompiledTemplate>>;
@@ -294,6 +298,7 @@ export class AwsIntegration implements Integration {
   constructor(integration: AwsIntegrationModel, opts: AwsIntegrationOptions) {
     this.#model = integration;
     this.#opts = opts;
+    this.#principalShapes = new PrincipalShapes(opts.apiType);
     this.#gatewayResponses = opts.gatewayResponses ?? new GatewayResponses(opts.apiType, undefined);
     switch (integration.type) {
       case 'http':
@@ -400,7 +405,7 @@ export class AwsIntegration implements Integration {
   async #run(ctx: RequestContext): Promise<void> {
     const opts = this.#opts;
     const input = methodRequest(ctx);
-    const context = buildTemplateContext(ctx, opts);
+    const context = buildTemplateContext(ctx, opts, this.#principalShapes);
     // Binary support (AWS "Content type conversions in API Gateway", request table): the payload the
     // template or the pass-through sees. CONVERT_TO_TEXT of a binary request gives `$input.body` base64.
     const contentType = input.headerNames.has('content-type') ? input.header[input.headerNames.get('content-type') as string] : undefined;

@@ -9,6 +9,7 @@ import type { Integration } from '../../compile/types.js';
 import type { FunctionIntegrationConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
+import { PrincipalShapes } from './principal-shapes.js';
 import { decodePathParam } from '../../server/path.js';
 import { DEADLINES, type DeadlineLane, raceDeadline } from '../../util/deadline-queue.js';
 import { HeaderList } from '../../util/header-list.js';
@@ -69,10 +70,10 @@ class IntegrationTimeout extends Error {}
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** requestContext.authorizer / identity from whatever the authenticate phase established. */
-function principalFields(p: Principal | undefined, v2: boolean): Partial<ProxyRequest> {
+function principalFields(p: Principal | undefined, v2: boolean, shapes: PrincipalShapes): Partial<ProxyRequest> {
   if (p === undefined) return {};
   const out: Partial<ProxyRequest> = {};
-  const authorizer = v2 ? p.authorizerV2 : p.authorizerV1;
+  const authorizer = v2 ? shapes.v2(p) : shapes.v1(p);
   if (authorizer !== undefined) out.authorizer = authorizer;
   if (p.identity !== undefined) out.identity = p.identity;
   // Payload 2.0 has no identity block: a mutual-TLS client certificate travels in requestContext.authentication.
@@ -91,6 +92,7 @@ export class FunctionIntegration implements Integration {
   readonly #timeoutLane: DeadlineLane;
   readonly #routeKey: string;
   readonly #stageVariables: Record<string, string> | null;
+  readonly #principalShapes: PrincipalShapes;
 
   constructor(config: FunctionIntegrationConfig, opts: FunctionIntegrationOptions) {
     this.#config = config;
@@ -100,6 +102,7 @@ export class FunctionIntegration implements Integration {
     this.#v2 = this.#apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0';
     this.#timeoutMs = config.timeoutMs ?? (this.#apiType === 'rest' ? 29_000 : 30_000);
     this.#timeoutLane = DEADLINES.lane(this.#timeoutMs);
+    this.#principalShapes = new PrincipalShapes(this.#apiType);
     this.#routeKey = opts.routePath === '$default' ? '$default' : `${opts.routeMethods.length === 1 ? opts.routeMethods[0] : 'ANY'} ${opts.routePath}`;
     const sv = config.stageVariables;
     this.#stageVariables = sv && Object.keys(sv).length > 0 ? { ...sv } : null;
@@ -140,7 +143,7 @@ export class FunctionIntegration implements Integration {
       protocol: `HTTP/${ctx.req.httpVersion}`,
       requestTimeEpoch: ctx.startEpochMs,
       forwarded: forwardedOf(ctx),
-      ...principalFields(ctx.principal as Principal | undefined, this.#v2),
+      ...principalFields(ctx.principal as Principal | undefined, this.#v2, this.#principalShapes),
     };
   }
 

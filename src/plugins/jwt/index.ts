@@ -92,9 +92,8 @@ export interface VerifiedToken {
   /** Principal parts (shared, frozen); a fresh Principal object is made per request. */
   readonly kind: 'jwt' | 'cognito';
   readonly principalId: string | undefined;
-  readonly authorizerV1: Readonly<Record<string, unknown>>;
-  readonly authorizerV2: Readonly<Record<string, unknown>>;
-  readonly templateContext: Readonly<Record<string, unknown>>;
+  /** The scopes the principal passes on: the token's when the route asks for scopes, else null (as AWS). */
+  readonly scopesOut: readonly string[] | null;
 }
 
 export type VerifyResult = { ok: true; token: VerifiedToken } | { ok: false; description: string; error?: Error };
@@ -118,24 +117,6 @@ const TOKEN_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 /** Header parameters that only make sense for things a JWT verifier must not do here. */
 const REFUSED_HEADER_PARAMS = ['crit', 'b64'];
-
-/** Claims as AWS passes them: every value a string (HTTP APIs print lists as "[a b]"; REST joins them with commas). */
-export function stringifyClaims(claims: Record<string, unknown>, apiType: 'http' | 'rest'): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(claims)) out[k] = claimString(v, apiType);
-  return out;
-}
-
-function claimString(v: unknown, apiType: 'http' | 'rest'): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (v === null || v === undefined) return '';
-  if (Array.isArray(v)) {
-    const parts = v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x)));
-    return apiType === 'rest' ? parts.join(',') : `[${parts.join(' ')}]`;
-  }
-  return JSON.stringify(v);
-}
 
 /** Scopes a token carries: `scope` (space-separated) and `scp` (list or space-separated). */
 export function tokenScopes(claims: Record<string, unknown>): string[] {
@@ -331,20 +312,14 @@ export class JwtVerifier {
 
   #build(raw: Record<string, unknown>, expMs: number): VerifiedToken {
     const scopes = Object.freeze(tokenScopes(raw));
-    const claims = Object.freeze(stringifyClaims(raw, this.apiType));
-    // AWS passes the scopes only when the route has authorization scopes (null otherwise).
-    const scopesOut = this.#scopedRoute ? scopes : null;
-    const authorizerV2 = Object.freeze({ jwt: Object.freeze({ claims, scopes: scopesOut }) });
-    const authorizerV1 = this.apiType === 'rest' ? Object.freeze({ claims }) : Object.freeze({ claims, scopes: scopesOut });
     return Object.freeze({
       claims: Object.freeze({ ...raw }),
       scopes,
       expMs,
       kind: this.#kind,
       principalId: typeof raw.sub === 'string' ? raw.sub : undefined,
-      authorizerV1,
-      authorizerV2,
-      templateContext: Object.freeze({ claims }),
+      // AWS passes the scopes only when the route has authorization scopes (null otherwise).
+      scopesOut: this.#scopedRoute ? scopes : null,
     });
   }
 }
@@ -404,13 +379,8 @@ export const jwt: PluginDefinition<JwtConfig> = {
     };
     const accept = (ctx: RequestContext, t: VerifiedToken): undefined => {
       const prev = ctx.principal as Principal | undefined;
-      const p: Principal = {
-        kind: t.kind,
-        authorizerV1: t.authorizerV1 as Record<string, unknown>,
-        authorizerV2: t.authorizerV2 as Record<string, unknown>,
-        templateContext: t.templateContext as Record<string, unknown>,
-      };
-      if (t.principalId !== undefined) p.principalId = t.principalId;
+      const p: Principal = { kind: t.kind, claims: t.claims, scopes: t.scopesOut };
+      if (t.principalId !== undefined) p.id = t.principalId;
       if (prev?.identity !== undefined) p.identity = prev.identity;
       ctx.principal = p;
       if (required.length > 0) (ctx.state ??= {}).jwt = t;

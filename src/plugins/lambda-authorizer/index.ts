@@ -10,8 +10,9 @@
  * - Results are cached per identity (the identity source values) for resultTtlSeconds. What is cached
  *   is the compiled POLICY (or the simple response), never a yes/no: each request re-evaluates it against
  *   its own method ARN, so a policy that allows only GET never lets a cached POST through.
- * - On success `ctx.principal` gets kind 'lambda', principalId, authorizerV1 / authorizerV2 /
- *   templateContext as integrations pass them on, and `usageIdentifierKey` for the API-key plugin.
+ * - On success `ctx.principal` gets kind 'lambda', the principalId as `id`, the returned context and
+ *   the authorizer's latency (integrations shape them as their events need), and `usageIdentifierKey`
+ *   for the API-key plugin.
  *
  * Everything that depends only on the config (identity extractors, the validation regex, the invoker,
  * the error answers) is prepared once in create().
@@ -32,11 +33,9 @@ import { type LambdaAuthorizerConfig, schema } from './schema.js';
 
 export type { LambdaAuthorizerConfig } from './schema.js';
 
-/** The principal this plugin leaves on ctx.principal. */
+/** The principal this plugin leaves on ctx.principal (usageIdentifierKey: the API key the API-key plugin checks when the API's key source is AUTHORIZER). */
 export interface LambdaPrincipal extends Principal {
   kind: 'lambda';
-  /** The authorizer's usageIdentifierKey (REST): the API key the API-key plugin checks when the API's key source is AUTHORIZER. */
-  usageIdentifierKey?: string;
 }
 
 /** The refusals this plugin answers with (catalogue codes; AWS routes render them as the gateway responses of the same names). */
@@ -267,29 +266,11 @@ export function readAuthorizerResult(payload: unknown, opts: { apiType: 'rest' |
   return { ok: true, result: { kind: 'policy', policy: compiled.policy, principalId, context, usageIdentifierKey: typeof uik === 'string' ? uik : undefined } };
 }
 
-/** The principal integrations see (requestContext.authorizer, $context.authorizer.*). */
-export function principalOf(result: AuthorizerResult, apiType: 'rest' | 'http', latencyMs: number, previous: unknown): LambdaPrincipal {
+/** The principal this authorizer establishes: its principalId and context (integrations shape them as their events need). */
+export function principalOf(result: AuthorizerResult, latencyMs: number, previous: unknown): LambdaPrincipal {
   const prev = previous as Principal | undefined;
-  const principalId = result.kind === 'policy' ? result.principalId : undefined;
-  let v1: Record<string, unknown>;
-  if (apiType === 'rest') {
-    // REST: the context map arrives stringified next to principalId and integrationLatency.
-    v1 = {};
-    for (const [k, v] of Object.entries(result.context)) Object.defineProperty(v1, k, { value: String(v), enumerable: true, writable: true, configurable: true });
-    if (principalId !== undefined) v1.principalId = principalId;
-    v1.integrationLatency = latencyMs;
-  } else {
-    v1 = { lambda: { ...result.context } };
-  }
-  const templateContext: Record<string, unknown> = { ...result.context };
-  if (principalId !== undefined) templateContext.principalId = principalId;
-  const p: LambdaPrincipal = {
-    kind: 'lambda',
-    authorizerV1: v1,
-    authorizerV2: { lambda: { ...result.context } },
-    templateContext,
-  };
-  if (principalId !== undefined) p.principalId = principalId;
+  const p: LambdaPrincipal = { kind: 'lambda', context: result.context, authorizerLatencyMs: latencyMs };
+  if (result.kind === 'policy' && result.principalId !== undefined) p.id = result.principalId;
   if (prev?.identity !== undefined) p.identity = { ...prev.identity };
   if (result.kind === 'policy' && result.usageIdentifierKey !== undefined) p.usageIdentifierKey = result.usageIdentifierKey;
   return p;
@@ -421,7 +402,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
       if (d === 'explicit-deny') return fail('ACCESS_DENIED', ctx, EXPLICIT_DENY_MESSAGE);
       if (d === 'implicit-deny') return fail('ACCESS_DENIED', ctx, IMPLICIT_DENY_MESSAGE);
     }
-    ctx.principal = principalOf(result, apiType, latencyMs, ctx.principal);
+    ctx.principal = principalOf(result, latencyMs, ctx.principal);
     return undefined;
   };
 
