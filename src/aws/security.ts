@@ -41,7 +41,7 @@ export function jwtConfigFromAws(scheme: AwsSecurityScheme, routeScopes: readonl
     if (issuer === undefined) problems.push({ path: ['jwtConfiguration', 'issuer'], message: 'a jwt authorizer needs jwtConfiguration.issuer (or the scheme\'s openIdConnectUrl)' });
     const audience = Array.isArray(jc.audience) ? jc.audience.filter((x): x is string => typeof x === 'string') : typeof jc.audience === 'string' ? [jc.audience] : [];
     if (audience.length === 0) problems.push({ path: ['jwtConfiguration', 'audience'], message: 'a jwt authorizer needs jwtConfiguration.audience (at least one)' });
-    out = { apiType: 'http', audience };
+    out = { audience };
     if (issuer !== undefined) {
       out.issuer = issuer;
       const m = /^https:\/\/cognito-idp\.([a-z0-9-]+)\.amazonaws\.com\/([\w-]+_[0-9a-zA-Z]+)$/.exec(issuer);
@@ -55,7 +55,8 @@ export function jwtConfigFromAws(scheme: AwsSecurityScheme, routeScopes: readonl
     else if (arns.length > 1) problems.push({ path: ['providerARNs'], message: 'only one user pool per authorizer is supported (split the routes between authorizers)' });
     const m = arns[0] === undefined ? null : COGNITO_ARN.exec(arns[0]);
     if (arns.length >= 1 && !m) problems.push({ path: ['providerARNs', 0], message: `"${arns[0]}" is not a user pool ARN (arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID)` });
-    out = { apiType: 'rest' };
+    // REST Cognito authorizers check no audience and answer 401/403 without a Bearer challenge.
+    out = { requireAudience: false, challenge: false };
     if (m) out.cognito = { region: m[1] as string, userPoolId: m[2] as string };
     let src = typeof a.identitySource === 'string' ? a.identitySource.trim() : undefined;
     if (src === undefined && scheme.in === 'header' && scheme.name) src = `method.request.header.${scheme.name}`;

@@ -278,7 +278,7 @@ test('Cognito: issuer from region and pool id; access token (client_id) and ID t
   assert.ok(access.ok, fail(access));
   assert.equal(access.token.kind, 'cognito');
   assert.ok((await v.verify(await mint(k1, { iss: issuer, aud: 'client-1', token_use: 'id', 'cognito:groups': ['admin', 'dev'] }))).ok);
-  const rest = new JwtVerifier({ ...cfg, apiType: 'rest', audience: undefined }, { remote });
+  const rest = new JwtVerifier({ ...cfg, requireAudience: false, challenge: false, audience: undefined }, { remote });
   const r = await rest.verify(await mint(k1, { iss: issuer, aud: 'whatever', 'cognito:groups': ['admin', 'dev'], email_verified: true }));
   assert.ok(r.ok, fail(r));
   const restV1 = shapesOf(r.token, 'rest').authorizerV1;
@@ -297,7 +297,6 @@ test('jwtConfigFromAws: HTTP API jwt authorizer and REST cognito_user_pools', ()
     },
   };
   assert.deepEqual(jwtConfigFromAws(http, ['read']), {
-    apiType: 'http',
     audience: ['abc'],
     issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool1',
     cognito: { region: 'us-east-1', userPoolId: 'us-east-1_Pool1' },
@@ -318,7 +317,8 @@ test('jwtConfigFromAws: HTTP API jwt authorizer and REST cognito_user_pools', ()
     authorizer: { type: 'cognito_user_pools', providerARNs: ['arn:aws:cognito-idp:eu-central-1:123456789012:userpool/eu-central-1_XyZ9'] },
   };
   assert.deepEqual(jwtConfigFromAws(rest, []), {
-    apiType: 'rest',
+    requireAudience: false,
+    challenge: false,
     cognito: { region: 'eu-central-1', userPoolId: 'eu-central-1_XyZ9' },
     identitySource: 'method.request.header.Authorization',
   });

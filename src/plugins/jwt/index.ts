@@ -49,8 +49,8 @@ export function jwtConfigProblems(config: JwtConfig): JwtProblem[] {
   if (issuer === undefined) problems.push({ path: [], message: 'give the token issuer: "issuer" (e.g. https://auth.example.com/) or "cognito: { region, userPoolId }"' });
   if (config.issuer !== undefined && config.cognito !== undefined && config.issuer !== issuerOf({ cognito: config.cognito }))
     problems.push({ path: ['issuer'], message: `"issuer" and "cognito" disagree: a Cognito user pool's issuer is ${issuerOf({ cognito: config.cognito })}` });
-  if ((config.apiType ?? 'http') === 'http' && (config.audience === undefined || config.audience.length === 0))
-    problems.push({ path: ['audience'], message: 'an HTTP API JWT authorizer needs at least one audience (the token\'s aud, or client_id for Cognito access tokens)' });
+  if (config.requireAudience !== false && (config.audience === undefined || config.audience.length === 0))
+    problems.push({ path: ['audience'], message: 'give at least one audience (the token\'s aud, or client_id for Cognito access tokens), or requireAudience: false to accept any' });
   const algs = config.algorithms;
   if (config.secret !== undefined) {
     if (config.jwksUri !== undefined) problems.push({ path: ['jwksUri'], message: 'a "secret" (HS256/384/512) cannot be combined with a key set: give one or the other' });
@@ -143,7 +143,6 @@ export interface VerifierOptions {
 /** A token verifier for one config: key lookup, signature, claims, and the verified-token cache. */
 export class JwtVerifier {
   readonly issuer: string;
-  readonly apiType: 'http' | 'rest';
   readonly #audience: ReadonlySet<string> | undefined;
   readonly #algs: ReadonlySet<string>;
   readonly #skewMs: number;
@@ -160,11 +159,10 @@ export class JwtVerifier {
     const problems = jwtConfigProblems(config);
     if (problems.length > 0) throw new JwtConfigError(problems);
     this.issuer = issuerOf(config) as string;
-    this.apiType = config.apiType ?? 'http';
     this.#audience = config.audience !== undefined && config.audience.length > 0 ? new Set(config.audience) : undefined;
     this.#skewMs = (config.clockSkewSec ?? 0) * 1000;
     this.#now = opts.now ?? Date.now;
-    this.#kind = config.cognito !== undefined || this.apiType === 'rest' ? 'cognito' : 'jwt';
+    this.#kind = config.cognito !== undefined ? 'cognito' : 'jwt';
     this.#scopedRoute = (config.requiredScopes ?? []).length > 0;
     if (config.secret !== undefined) {
       this.#secret = new TextEncoder().encode(config.secret);
@@ -347,8 +345,8 @@ export function compileIdentitySource(source: string): (ctx: RequestContext) => 
 
 const quote = (s: string) => s.replace(/["\\]/g, '');
 
-function unauthorized(apiType: 'http' | 'rest', description: string | undefined): Denial {
-  if (apiType === 'rest') return denial('UNAUTHORIZED');
+function unauthorized(challenge: boolean, description: string | undefined): Denial {
+  if (!challenge) return denial('UNAUTHORIZED');
   // AWS (HTTP API troubleshooting guide): www-authenticate: Bearer scope="" error="invalid_token" error_description="..."
   const header = description === undefined ? 'Bearer' : `Bearer scope="" error="invalid_token" error_description="${quote(description)}"`;
   return denial('UNAUTHORIZED', { headers: Object.freeze({ 'www-authenticate': header }) });
@@ -364,15 +362,15 @@ export const jwt: PluginDefinition<JwtConfig> = {
     const problems = jwtConfigProblems(config);
     if (problems.length > 0) throw new JwtConfigError(problems, deps.scope);
     const verifier = new JwtVerifier(config);
-    const apiType = verifier.apiType;
+    const challenge = config.challenge !== false;
     const read = compileIdentitySource(config.identitySource ?? '$request.header.Authorization');
     const answers = new Map<string, Denial>();
-    const missing = unauthorized(apiType, undefined);
+    const missing = unauthorized(challenge, undefined);
     const reject = (r: Extract<VerifyResult, { ok: false }>): Denial => {
       if (r.error !== undefined && r.description === REASONS.keys) deps.logger.warn({ err: r.error, issuer: verifier.issuer }, 'jwt: signing keys unavailable');
       let a = answers.get(r.description);
       if (a === undefined) {
-        a = unauthorized(apiType, r.description);
+        a = unauthorized(challenge, r.description);
         answers.set(r.description, a);
       }
       return a;
@@ -389,7 +387,7 @@ export const jwt: PluginDefinition<JwtConfig> = {
     const required = config.requiredScopes ?? [];
     const forbidden = denial(
       'ACCESS_DENIED',
-      apiType === 'http'
+      challenge
         ? { headers: Object.freeze({ 'www-authenticate': `Bearer scope="${quote(required.join(' '))}" error="insufficient_scope" error_description="the token does not have the required scope"` }) }
         : undefined,
     );

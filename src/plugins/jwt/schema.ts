@@ -16,7 +16,7 @@ export const schema = Type.Object(
     audience: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         description:
-          'Accepted audiences: the token\'s `aud` (string or list) must contain one of them; a token without `aud` is matched on `client_id` (Cognito access tokens), as AWS does. Required for apiType http (AWS requires it); a REST Cognito authorizer without it accepts any client of the pool.',
+          'Accepted audiences: the token\'s `aud` (string or list) must contain one of them; a token without `aud` is matched on `client_id` (Cognito access tokens), as AWS does. Required unless `requireAudience: false` (AWS requires it for HTTP API JWT authorizers; a REST Cognito authorizer without it accepts any client of the pool).',
       }),
     ),
     jwksUri: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS URL, instead of OpenID discovery.' })),
@@ -64,11 +64,18 @@ export const schema = Type.Object(
         { additionalProperties: false, description: 'Cognito user pool shorthand: issuer https://cognito-idp.{region}.amazonaws.com/{userPoolId}.' },
       ),
     ),
-    apiType: Type.Optional(
-      Type.Union([Type.Literal('http'), Type.Literal('rest')], {
-        default: 'http',
+    challenge: Type.Optional(
+      Type.Boolean({
+        default: true,
         description:
-          'http: HTTP API JWT authorizer (401 with www-authenticate, claims and scopes in requestContext.authorizer.jwt); rest: REST API Cognito user pool authorizer (requestContext.authorizer.claims).',
+          'Whether 401 and 403 answers carry an RFC 6750 `www-authenticate: Bearer ...` challenge with the reason (AWS HTTP API JWT authorizers do; REST Cognito user pool authorizers answer without one). Default true.',
+      }),
+    ),
+    requireAudience: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          'Whether `audience` must be given (default true, as AWS requires for HTTP API JWT authorizers). false accepts a config without `audience`: any audience of the issuer is then accepted (REST Cognito user pool authorizers check none).',
       }),
     ),
     jwksTimeoutMs: Type.Optional(
