@@ -10,13 +10,12 @@ import type { FunctionIntegrationConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import { PrincipalShapes } from './principal-shapes.js';
-import { decodePathParam } from '../../server/path.js';
 import { DEADLINES, type DeadlineLane, raceDeadline } from '../../util/deadline-queue.js';
 import { HeaderList } from '../../util/header-list.js';
 import { type FunctionFailure, finishProxyAnswer, lambdaErrorAnswer } from './errors.js';
-import { forwardedOf } from './forwarded.js';
+import { type LambdaEventFormat, proxyEvent, proxyRequestOf, type RouteFacts } from './request.js';
 import { requestTraceId } from '../../util/trace-id.js';
-import { type ApiType, type ProxyRequest, buildEventV1, buildEventV2, isBinaryBody } from './events.js';
+import { type ApiType, type ProxyRequest, isBinaryBody } from './events.js';
 import { readResponseV1, readResponseV2 } from './responses.js';
 import { type InvokeResult, RemoteFunction } from './runtime/index.js';
 
@@ -90,8 +89,9 @@ export class FunctionIntegration implements Integration {
   readonly #v2: boolean;
   readonly #timeoutMs: number;
   readonly #timeoutLane: DeadlineLane;
-  readonly #routeKey: string;
-  readonly #stageVariables: Record<string, string> | null;
+  /** What the event says about the route (fixed per config). */
+  readonly #facts: RouteFacts;
+  readonly #format: LambdaEventFormat;
   readonly #principalShapes: PrincipalShapes;
 
   constructor(config: FunctionIntegrationConfig, opts: FunctionIntegrationOptions) {
@@ -103,9 +103,17 @@ export class FunctionIntegration implements Integration {
     this.#timeoutMs = config.timeoutMs ?? (this.#apiType === 'rest' ? 29_000 : 30_000);
     this.#timeoutLane = DEADLINES.lane(this.#timeoutMs);
     this.#principalShapes = new PrincipalShapes(this.#apiType);
-    this.#routeKey = opts.routePath === '$default' ? '$default' : `${opts.routeMethods.length === 1 ? opts.routeMethods[0] : 'ANY'} ${opts.routePath}`;
     const sv = config.stageVariables;
-    this.#stageVariables = sv && Object.keys(sv).length > 0 ? { ...sv } : null;
+    this.#facts = {
+      flavor: this.#apiType,
+      resourcePath: opts.routePath === '$default' ? '/{proxy+}' : opts.routePath,
+      routeKey: opts.routePath === '$default' ? '$default' : `${opts.routeMethods.length === 1 ? opts.routeMethods[0] : 'ANY'} ${opts.routePath}`,
+      stage: opts.stage ?? '$default',
+      stageVariables: sv && Object.keys(sv).length > 0 ? { ...sv } : null,
+      apiId: opts.apiName,
+      accountId: ACCOUNT_ID,
+    };
+    this.#format = this.#v2 ? 'http-2.0' : this.#apiType === 'rest' ? 'rest-1.0' : 'http-1.0';
   }
 
   describe(): Record<string, unknown> {
@@ -113,42 +121,15 @@ export class FunctionIntegration implements Integration {
   }
 
   buildRequest(ctx: RequestContext): ProxyRequest {
-    const headers = ctx.req.headers;
-    const host = ctx.host.replace(/:\d+$/, '');
-    let pathParameters: Record<string, string> | null = null;
-    if (ctx.params !== undefined) {
-      pathParameters = {};
-      // REST passes path parameters still encoded (recorded); HTTP APIs decode them.
-      for (const [k, v] of Object.entries(ctx.params)) pathParameters[k] = this.#apiType === 'rest' ? v : decodePathParam(v);
-    }
-    return {
-      method: ctx.method,
-      path: ctx.path,
-      resourcePath: this.#opts.routePath === '$default' ? '/{proxy+}' : this.#opts.routePath,
-      routeKey: this.#routeKey,
-      stage: this.#opts.stage ?? '$default',
-      rawQuery: ctx.rawQuery,
-      rawHeaders: ctx.req.rawHeaders,
-      pathParameters,
-      stageVariables: this.#stageVariables,
+    const req = proxyRequestOf(ctx, this.#facts, {
       body: ctx.body !== undefined && ctx.body.length > 0 ? ctx.body : undefined,
-      binary: isBinaryBody(headers['content-type'], this.#config.binaryMediaTypes, this.#apiType),
-      sourceIp: ctx.clientIp,
-      userAgent: String(headers['user-agent'] ?? ''),
-      requestId: ctx.id,
-      domainName: host,
-      domainPrefix: host.split('.')[0] ?? host,
-      apiId: this.#opts.apiName,
-      accountId: ACCOUNT_ID,
-      protocol: `HTTP/${ctx.req.httpVersion}`,
-      requestTimeEpoch: ctx.startEpochMs,
-      forwarded: forwardedOf(ctx),
-      ...principalFields(ctx.principal as Principal | undefined, this.#v2, this.#principalShapes),
-    };
+      binary: isBinaryBody(ctx.req.headers['content-type'], this.#config.binaryMediaTypes, this.#apiType),
+    });
+    return Object.assign(req, principalFields(ctx.principal as Principal | undefined, this.#v2, this.#principalShapes));
   }
 
   async invoke(ctx: RequestContext): Promise<void> {
-    const event = this.#v2 ? buildEventV2(this.buildRequest(ctx)) : buildEventV1(this.buildRequest(ctx), { apiType: this.#apiType });
+    const event = proxyEvent(this.buildRequest(ctx), this.#format);
     const started = performance.now();
     let result: InvokeResult;
     const deadlineMs = Date.now() + this.#timeoutMs;

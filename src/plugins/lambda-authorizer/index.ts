@@ -20,13 +20,11 @@
 import type { Logger } from 'pino';
 import { type Denial, denial } from '../../errors/catalogue.js';
 import type { Invoker } from '../../integrations/function/index.js';
-import { buildEventV1, buildEventV2, type ProxyRequest } from '../../integrations/function/events.js';
-import { forwardedOf } from '../../integrations/function/forwarded.js';
+import { authorizerRequestEvent, type LambdaEventFormat, proxyRequestOf, type RouteFacts } from '../../integrations/function/request.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/types.js';
 import { buildMethodArn, type CompiledPolicy, compilePolicy, evaluatePolicy } from '../../security/iam-policy.js';
-import { decodePathParam } from '../../server/path.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
 import { DEADLINES, raceDeadline } from '../../util/deadline-queue.js';
 import { type LambdaAuthorizerConfig, schema } from './schema.js';
@@ -182,44 +180,17 @@ export function requestArn(ctx: RequestContext, c: { region: string; accountId: 
   });
 }
 
-function proxyRequest(ctx: RequestContext, a: Prepared, apiId: string, accountId: string): ProxyRequest {
-  const headers = ctx.req.headers;
-  const host = ctx.host.replace(/:\d+$/, '');
-  let pathParameters: Record<string, string> | null = null;
-  if (ctx.params !== undefined) {
-    pathParameters = {};
-    for (const [k, v] of Object.entries(ctx.params)) pathParameters[k] = a.apiType === 'rest' ? v : decodePathParam(v);
-  }
+/** What the REQUEST event says about the route: per request, since one authorizer serves several routes. */
+function routeFacts(ctx: RequestContext, a: Prepared, apiId: string, accountId: string): RouteFacts {
   return {
-    method: ctx.method,
-    path: ctx.path,
+    flavor: a.apiType,
     resourcePath: resourcePathOf(ctx, a),
     routeKey: routeKeyOf(ctx, a),
     stage: a.stage,
-    rawQuery: ctx.rawQuery,
-    rawHeaders: ctx.req.rawHeaders,
-    pathParameters,
     stageVariables: a.stageVariables && Object.keys(a.stageVariables).length > 0 ? { ...a.stageVariables } : null,
-    body: undefined,
-    binary: false,
-    sourceIp: ctx.clientIp,
-    userAgent: String(headers['user-agent'] ?? ''),
-    requestId: ctx.id,
-    domainName: host,
-    domainPrefix: host.split('.')[0] ?? host,
     apiId,
     accountId,
-    protocol: `HTTP/${ctx.req.httpVersion}`,
-    requestTimeEpoch: ctx.startEpochMs,
-    // As in the integration's event: the client's X-Forwarded-* chain plus the peer, and the trace id.
-    forwarded: forwardedOf(ctx),
   };
-}
-
-/** Drops the keys an authorizer event does not carry (no body: authorizers never see it). */
-function withoutBody(e: Record<string, unknown>): Record<string, unknown> {
-  const { body: _b, isBase64Encoded: _i, version: _v, ...rest } = e;
-  return rest;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,6 +337,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
   const apiType = config.apiType ?? 'rest';
   const type = apiType === 'http' ? 'REQUEST' : (config.type ?? 'TOKEN');
   const v2 = apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0';
+  const format: LambdaEventFormat = apiType === 'rest' ? 'rest-1.0' : v2 ? 'http-2.0' : 'http-1.0';
   const simple = config.simpleResponses === true;
   const region = config.region ?? 'us-east-1';
   const accountId = config.accountId ?? '000000000000';
@@ -384,13 +356,8 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
 
   const buildEvent = (ctx: RequestContext, values: string[], arn: string): Record<string, unknown> => {
     if (type === 'TOKEN') return { type: 'TOKEN', authorizationToken: values[0], methodArn: arn };
-    const req = proxyRequest(ctx, prepared, arnOpts.apiId ?? ctx.route?.api ?? 'api', accountId);
-    if (apiType === 'rest') return { type: 'REQUEST', methodArn: arn, ...withoutBody(buildEventV1(req, { apiType: 'rest' })) };
-    if (!v2) {
-      const joined = values.join(',');
-      return { version: '1.0', type: 'REQUEST', methodArn: arn, identitySource: joined, authorizationToken: joined, ...withoutBody(buildEventV1(req, { apiType: 'http' })) };
-    }
-    return { version: '2.0', type: 'REQUEST', routeArn: arn, identitySource: values, ...withoutBody(buildEventV2(req)) };
+    const req = proxyRequestOf(ctx, routeFacts(ctx, prepared, arnOpts.apiId ?? ctx.route?.api ?? 'api', accountId));
+    return authorizerRequestEvent(req, format, arn, values);
   };
 
   /** Allow/deny of a (fresh or cached) result for this request's ARN. */
