@@ -80,8 +80,10 @@ export function lambdaAuthorizerConfigFromAws(scheme: AwsSecurityScheme, apiType
   if (a === undefined) return undefined;
   const t = String(a.type ?? '').toLowerCase();
   if (t !== 'token' && t !== 'request') return undefined;
-  const out: LambdaAuthorizerConfig = { function: functionName, apiType };
-  if (apiType === 'rest') out.type = t === 'token' ? 'TOKEN' : 'REQUEST';
+  // REST TOKEN / REQUEST authorizers, or an HTTP API's payload format version (2.0 unless the document says 1.0).
+  const format: LambdaAuthorizerConfig['format'] =
+    apiType === 'rest' ? (t === 'token' ? 'token' : 'request') : String(a.authorizerPayloadFormatVersion ?? '2.0') === '1.0' ? '1.0' : '2.0';
+  const out: LambdaAuthorizerConfig = { function: functionName, format };
   const src = a.identitySource;
   if (typeof src === 'string' && src.trim() !== '') out.identitySource = src.split(',').map((s) => s.trim()).filter((s) => s !== '');
   else if (Array.isArray(src) && src.length > 0) out.identitySource = src.map(String);
@@ -97,10 +99,6 @@ export function lambdaAuthorizerConfigFromAws(scheme: AwsSecurityScheme, apiType
   else if (apiType === 'http') out.resultTtlSeconds = 0;
   if (Array.isArray(out.identitySource) && out.identitySource.length === 0) out.resultTtlSeconds = 0;
   if (typeof a.identityValidationExpression === 'string' && apiType === 'rest' && t === 'token') out.identityValidationExpression = a.identityValidationExpression;
-  if (apiType === 'http') {
-    const v = String(a.authorizerPayloadFormatVersion ?? '2.0');
-    out.payloadVersion = v === '1.0' ? '1.0' : '2.0';
-    if (a.enableSimpleResponses === true) out.simpleResponses = true;
-  }
+  if (apiType === 'http' && a.enableSimpleResponses === true) out.simpleResponses = true;
   return out;
 }

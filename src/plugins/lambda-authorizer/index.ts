@@ -31,6 +31,9 @@ import { type LambdaAuthorizerConfig, schema } from './schema.js';
 
 export type { LambdaAuthorizerConfig } from './schema.js';
 
+/** The event the function gets and the answer contract (schema `format`). */
+export type AuthorizerFormat = NonNullable<LambdaAuthorizerConfig['format']>;
+
 /** The principal this plugin leaves on ctx.principal (usageIdentifierKey: the API key the API-key plugin checks when the API's key source is AUTHORIZER). */
 export interface LambdaPrincipal extends Principal {
   kind: 'lambda';
@@ -143,7 +146,8 @@ function sourceValue(ctx: RequestContext, s: IdentitySource, a: Prepared): strin
 // Request facts
 
 interface Prepared {
-  readonly apiType: 'rest' | 'http';
+  /** How path parameters appear in REQUEST events: as received (token, request) or decoded (1.0, 2.0). */
+  readonly flavor: 'rest' | 'http';
   readonly stage: string;
   readonly basePath: string | undefined;
   readonly stageVariables: Record<string, string> | undefined;
@@ -183,7 +187,7 @@ export function requestArn(ctx: RequestContext, c: { region: string; accountId: 
 /** What the REQUEST event says about the route: per request, since one authorizer serves several routes. */
 function routeFacts(ctx: RequestContext, a: Prepared, apiId: string, accountId: string): RouteFacts {
   return {
-    flavor: a.apiType,
+    flavor: a.flavor,
     resourcePath: resourcePathOf(ctx, a),
     routeKey: routeKeyOf(ctx, a),
     stage: a.stage,
@@ -208,14 +212,16 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * REST: `principalId` required; `context` values must be strings, numbers or booleans (AWS refuses
  * objects and arrays there). Simple responses: `isAuthorized` must be a boolean.
  */
-export function readAuthorizerResult(payload: unknown, opts: { apiType: 'rest' | 'http'; simple: boolean }): { ok: true; result: AuthorizerResult } | { ok: false; reason: string } {
+export function readAuthorizerResult(payload: unknown, opts: { format: AuthorizerFormat; simple: boolean }): { ok: true; result: AuthorizerResult } | { ok: false; reason: string } {
   if (!isObject(payload)) return { ok: false, reason: 'the authorizer result is not a JSON object' };
   const ctxRaw = payload.context;
   if (ctxRaw !== undefined && ctxRaw !== null && !isObject(ctxRaw)) return { ok: false, reason: 'context is not an object' };
   const context: Record<string, unknown> = {};
+  // token and request answers: principalId required, context values scalar (AWS refuses objects there).
+  const strict = opts.format === 'token' || opts.format === 'request';
   if (isObject(ctxRaw)) {
     for (const [k, v] of Object.entries(ctxRaw)) {
-      if (opts.apiType === 'rest' && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      if (strict && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
         return { ok: false, reason: `context.${k} must be a string, number or boolean` };
       }
       Object.defineProperty(context, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -229,7 +235,7 @@ export function readAuthorizerResult(payload: unknown, opts: { apiType: 'rest' |
   let principalId: string | undefined;
   if (typeof pid === 'string' || typeof pid === 'number') principalId = String(pid);
   else if (pid !== undefined && pid !== null) return { ok: false, reason: 'principalId is not a string' };
-  if (opts.apiType === 'rest' && principalId === undefined) return { ok: false, reason: 'principalId is missing' };
+  if (strict && principalId === undefined) return { ok: false, reason: 'principalId is missing' };
   const compiled = compilePolicy(payload.policyDocument);
   if (!compiled.ok) return { ok: false, reason: compiled.reason };
   const uik = payload.usageIdentifierKey;
@@ -289,26 +295,23 @@ class AuthorizerTimeout extends Error {}
 /** Every problem with a config that the schema cannot express (empty when it is usable). */
 export function lambdaAuthorizerConfigProblems(config: LambdaAuthorizerConfig): { problems: Problem[]; sources: IdentitySource[]; validation: RegExp | undefined } {
   const problems: Problem[] = [];
-  const apiType = config.apiType ?? 'rest';
-  const type = apiType === 'http' ? 'REQUEST' : (config.type ?? 'TOKEN');
-  const defaultSource = apiType === 'http' ? '$request.header.Authorization' : type === 'TOKEN' ? 'method.request.header.Authorization' : undefined;
+  const format = config.format ?? 'token';
+  const defaultSource = format === 'token' ? 'method.request.header.Authorization' : format === 'request' ? undefined : '$request.header.Authorization';
   const sources = parseSources(config.identitySource ?? defaultSource, ['identitySource'], problems);
-  if (type === 'TOKEN' && (sources.length !== 1 || sources[0]?.kind !== 'header') && problems.length === 0) {
-    problems.push({ path: ['identitySource'], message: 'a TOKEN authorizer takes exactly one header as its identity source (e.g. method.request.header.Authorization); use type REQUEST for several sources' });
+  if (format === 'token' && (sources.length !== 1 || sources[0]?.kind !== 'header') && problems.length === 0) {
+    problems.push({ path: ['identitySource'], message: 'a token authorizer takes exactly one header as its identity source (e.g. method.request.header.Authorization); use format request, 1.0 or 2.0 for several sources' });
   }
   const ttl = config.resultTtlSeconds ?? 300;
   if (ttl > 0 && sources.length === 0 && problems.length === 0) {
     problems.push({ path: ['identitySource'], message: 'caching (resultTtlSeconds > 0) needs at least one identity source, the cache key (as AWS); add identitySource or set resultTtlSeconds: 0' });
   }
-  if (config.simpleResponses === true && !(apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0')) {
-    problems.push({ path: ['simpleResponses'], message: 'simple responses exist only for HTTP API authorizers with payloadVersion 2.0 (as AWS)' });
+  if (config.simpleResponses === true && format !== '2.0') {
+    problems.push({ path: ['simpleResponses'], message: 'simple responses exist only for authorizers of format 2.0 (as AWS)' });
   }
-  if (apiType === 'http' && config.type === 'TOKEN') problems.push({ path: ['type'], message: 'HTTP API Lambda authorizers are REQUEST authorizers; TOKEN is for REST APIs' });
-  if (apiType === 'rest' && config.payloadVersion !== undefined) problems.push({ path: ['payloadVersion'], message: 'payloadVersion is for HTTP API authorizers (apiType: http)' });
   let validation: RegExp | undefined;
   const expr = config.identityValidationExpression;
   if (expr !== undefined) {
-    if (type !== 'TOKEN') problems.push({ path: ['identityValidationExpression'], message: 'identityValidationExpression applies to TOKEN authorizers only (as AWS)' });
+    if (format !== 'token') problems.push({ path: ['identityValidationExpression'], message: 'identityValidationExpression applies to token authorizers only (as AWS)' });
     else {
       try {
         new RegExp(expr);
@@ -334,10 +337,8 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
   if (problems.length > 0) throw Object.assign(new Error(problems.map((p) => p.message).join('; ')), { problems });
   const fn = invoker as Invoker;
 
-  const apiType = config.apiType ?? 'rest';
-  const type = apiType === 'http' ? 'REQUEST' : (config.type ?? 'TOKEN');
-  const v2 = apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0';
-  const format: LambdaEventFormat = apiType === 'rest' ? 'rest-1.0' : v2 ? 'http-2.0' : 'http-1.0';
+  const format: AuthorizerFormat = config.format ?? 'token';
+  const eventFormat: LambdaEventFormat = format === '2.0' ? 'http-2.0' : format === '1.0' ? 'http-1.0' : 'rest-1.0';
   const simple = config.simpleResponses === true;
   const region = config.region ?? 'us-east-1';
   const accountId = config.accountId ?? '000000000000';
@@ -346,18 +347,18 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
   const timeoutLane = DEADLINES.lane(timeoutMs);
   const ttl = config.resultTtlSeconds ?? 300;
   const cache = ttl > 0 ? new ResultCache(ttl, config.cacheSize ?? 10_000) : undefined;
-  const prepared: Prepared = { apiType, stage, basePath: config.basePath, stageVariables: config.stageVariables };
+  const prepared: Prepared = { flavor: format === 'token' || format === 'request' ? 'rest' : 'http', stage, basePath: config.basePath, stageVariables: config.stageVariables };
   const arnOpts = { region, accountId, apiId: config.apiId, stage, basePath: config.basePath };
   const logger: Logger = deps.logger;
-  // AWS's REST APIs carry the deny reason as the message; HTTP APIs answer the reason phrase.
-  const fail = (t: AuthorizerFailure, _ctx: RequestContext, message: string | undefined): Denial =>
-    denial(t, apiType === 'rest' && message !== undefined ? { message } : undefined);
+  // The deny reason travels as the denial's message; the route's error dialect decides whether the answer
+  // shows it (AWS REST gateway responses do, HTTP APIs answer the reason phrase).
+  const fail = (t: AuthorizerFailure, _ctx: RequestContext, message: string | undefined): Denial => denial(t, message !== undefined ? { message } : undefined);
   const fnName = config.function;
 
   const buildEvent = (ctx: RequestContext, values: string[], arn: string): Record<string, unknown> => {
-    if (type === 'TOKEN') return { type: 'TOKEN', authorizationToken: values[0], methodArn: arn };
+    if (format === 'token') return { type: 'TOKEN', authorizationToken: values[0], methodArn: arn };
     const req = proxyRequestOf(ctx, routeFacts(ctx, prepared, arnOpts.apiId ?? ctx.route?.api ?? 'api', accountId));
-    return authorizerRequestEvent(req, format, arn, values);
+    return authorizerRequestEvent(req, eventFormat, arn, values);
   };
 
   /** Allow/deny of a (fresh or cached) result for this request's ARN. */
@@ -410,7 +411,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
       );
       return fail('AUTHORIZER_CONFIGURATION_ERROR', ctx, undefined);
     }
-    const read = readAuthorizerResult(r.payload, { apiType, simple });
+    const read = readAuthorizerResult(r.payload, { format, simple });
     if (!read.ok) {
       logger.error({ requestId: ctx.id, function: fnName, reason: read.reason }, 'malformed authorizer result');
       return fail('AUTHORIZER_CONFIGURATION_ERROR', ctx, undefined);
