@@ -17,7 +17,7 @@ import type { Diagnostic } from '../config/diagnostics.js';
 import type { ApiConfig } from '../config/schema.js';
 import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
 import { HttpIntegration } from '../integrations/http/index.js';
-import { AwsIntegration as AwsNonProxyIntegration } from '../integrations/aws/index.js';
+import type { AwsMappingConfig } from '../integrations/aws/definition.js';
 import { MockIntegration } from '../integrations/mock/index.js';
 import { type AwsApiModel, type AwsIntegration, type AwsRoute, importAwsDocument, parseAwsSource } from '../openapi/index.js';
 import { isApiKeyScheme, isIamScheme } from '../openapi/types.js';
@@ -42,6 +42,13 @@ export interface AwsCompileContext {
   logger: Logger;
   maxBodyBytes: number;
   plugins: import('../compile/compile.js').PluginChoice;
+  /** Creates an integration through the registry (src/integrations/registry.ts), as for a native route; throws on a bad config. */
+  createIntegration: (
+    ic: { type: string },
+    route: import('../integrations/types.js').IntegrationDeps['route'],
+    invoker: (name: string) => Invoker | undefined,
+    warn: (path: (string | number)[], message: string) => void,
+  ) => import('../integrations/types.js').CreatedIntegration;
   /** True for the first caller only: the table-wide `$default` fallback can be added once. */
   claimTableDefault: () => boolean;
 }
@@ -404,8 +411,9 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
       return new HttpIntegration({ type: 'http', url: origin, path: pathTemplate }, upstream, b.path, c.maxBodyBytes);
     }
     default: {
-      // Non-proxy integrations (http, aws, mock) with mapping templates and integration responses.
-      let invoker: Invoker | undefined;
+      // Non-proxy integrations (http, aws, mock) with mapping templates and integration responses: the
+      // registry's aws-mapping type, from a config that names nothing of the document.
+      let functionName: string | undefined;
       if (ai.type === 'aws') {
         const fn = ai.lambdaFunction;
         if (!fn) {
@@ -417,27 +425,34 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
           c.err(b.at, `${route.location}: the function name uses stage variable(s) ${missing.join(', ')} that stage "${b.stageName}" does not define`);
           return undefined;
         }
-        invoker = c.functionForArn(name, b.docDir, b.at);
-        if (!invoker) return undefined;
+        if (!c.functionForArn(name, b.docDir, b.at)) return undefined;
+        functionName = name;
       }
+      const config: AwsMappingConfig = {
+        type: 'aws-mapping',
+        integration: ai as unknown as AwsMappingConfig['integration'],
+        apiType: model.apiType,
+        resourcePath: route.path,
+        method: route.method,
+        apiId: b.api.name,
+        accountId: '000000000000',
+        stageVariables: { ...b.vars },
+        binaryMediaTypes: model.binaryMediaTypes,
+        gatewayResponses: model.gatewayResponses,
+        ...(functionName !== undefined ? { function: functionName } : {}),
+        ...(b.api.endpointOverrides !== undefined ? { endpointOverrides: { ...b.api.endpointOverrides } } : {}),
+      };
       try {
-        return new AwsNonProxyIntegration(ai, {
-          apiType: model.apiType,
-          stage: b.stageName,
-          stageVariables: { ...b.vars },
-          route,
-          resourcePath: route.path,
-          invoker,
-          pools: c.pools,
-          rewriteOrigin: (origin) => overrideOrigin(origin, b.api.endpointOverrides),
-          apiId: b.api.name,
-          accountId: '000000000000',
-          logger: c.logger,
-          gatewayResponses: b.gr,
-          binaryMediaTypes: model.binaryMediaTypes,
-        });
+        return c.createIntegration(
+          config,
+          { api: b.api.name, path: b.path, methods: [route.method], maxBodyBytes: c.maxBodyBytes, stage: b.stageName },
+          (name) => c.functionForArn(name, b.docDir, b.at),
+          (_p, m) => c.logger.warn({ api: b.api.name, route: route.location }, m),
+        ).integration;
       } catch (e) {
-        c.err(b.at, `${route.location}: ${(e as Error).message}`);
+        const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
+        if (problems !== undefined) for (const p of problems) c.err(b.at, `${route.location}: ${p.message}`);
+        else c.err(b.at, `${route.location}: ${(e as Error).message}`);
         return undefined;
       }
     }

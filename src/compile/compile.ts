@@ -16,7 +16,7 @@ import { MockIntegration } from '../integrations/mock/index.js';
 import type { Invoker } from '../integrations/function/index.js';
 import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
 import { BUNDLED_INTEGRATIONS } from '../integrations/registry.js';
-import type { IntegrationDefinition } from '../integrations/types.js';
+import { type CreatedIntegration, IntegrationConfigError, type IntegrationDefinition, type IntegrationDeps } from '../integrations/types.js';
 import { lazyModule } from '../util/lazy.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
@@ -331,6 +331,35 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       definitionAt.push(r.at);
     };
 
+    /**
+     * A route's integration, created through the registry: native routes and AWS documents alike (no
+     * branch on integration types here). Throws IntegrationConfigError (paths relative to the
+     * integration config) or an Error; the caller reports them at its own key path.
+     */
+    const createIntegration = (
+      ic: { type: string },
+      route: IntegrationDeps['route'],
+      invoker: (name: string) => Invoker | undefined,
+      warnAt: (path: (string | number)[], message: string) => void,
+    ): CreatedIntegration => {
+      const def = integrationDefs.get(ic.type);
+      if (def === undefined) throw new IntegrationConfigError([{ path: ['type'], message: `unknown integration type "${ic.type}"; known: ${[...integrationDefs.keys()].join(', ')}` }]);
+      return def.create(ic as never, {
+        logger: deps.logger,
+        route,
+        upstream: (n) => upstreams.get(n),
+        upstreamNames: () => [...upstreams.keys()],
+        createUpstream: (url, timeouts) => {
+          const up = new Upstream(url, { targets: [{ url }], ...(timeouts !== undefined ? { timeouts } : {}) }, deps.pools, configDir);
+          created.push(up);
+          return up;
+        },
+        invoker,
+        warn: warnAt,
+        pools: deps.pools,
+      });
+    };
+
     config.apis.forEach((api: ApiConfig, ai: number) => {
       const errorAnswer = nativeApiDialect(api.errorDialect);
       const apiPath: (string | number)[] = ['apis', ai];
@@ -343,30 +372,19 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         let integration: Integration | undefined;
         const responseHooks: ResponseHook[] = [];
         const ic = route.integration;
-        const def = integrationDefs.get(ic.type);
-        if (def === undefined) err([...at, 'integration', 'type'], `unknown integration type "${ic.type}"; known: ${[...integrationDefs.keys()].join(', ')}`);
-        else {
-          try {
-            const made = def.create(ic as never, {
-              logger: deps.logger,
-              route: { api: api.name, path: fullPath, methods, maxBodyBytes },
-              upstream: (n) => upstreams.get(n),
-              upstreamNames: () => [...upstreams.keys()],
-              createUpstream: (url, timeouts) => {
-                const up = new Upstream(url, { targets: [{ url }], ...(timeouts !== undefined ? { timeouts } : {}) }, deps.pools, configDir);
-                created.push(up);
-                return up;
-              },
-              invoker: (n) => invokerFor(n, [...at, 'integration', 'function']),
-              warn: (p, m) => warn([...at, 'integration', ...p], m),
-            });
-            integration = made.integration;
-            if (made.responseHooks !== undefined) responseHooks.push(...made.responseHooks);
-          } catch (e) {
-            const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
-            if (problems !== undefined) for (const p of problems) err([...at, 'integration', ...p.path], p.message);
-            else err([...at, 'integration'], `cannot build the ${ic.type} integration: ${(e as Error).message}`);
-          }
+        try {
+          const made = createIntegration(
+            ic,
+            { api: api.name, path: fullPath, methods, maxBodyBytes },
+            (n) => invokerFor(n, [...at, 'integration', 'function']),
+            (p, m) => warn([...at, 'integration', ...p], m),
+          );
+          integration = made.integration;
+          if (made.responseHooks !== undefined) responseHooks.push(...made.responseHooks);
+        } catch (e) {
+          const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
+          if (problems !== undefined) for (const p of problems) err([...at, 'integration', ...p.path], p.message);
+          else err([...at, 'integration'], `cannot build the ${ic.type} integration: ${(e as Error).message}`);
         }
 
         if (!integration) return;
@@ -397,6 +415,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           report: (d) => (d.severity === 'error' ? diagnostics.push(d) : warnings.push(d)),
           addRoute,
           functionForArn,
+          createIntegration,
           pools: deps.pools,
           createdUpstreams: created,
           logger: deps.logger,
