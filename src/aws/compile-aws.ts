@@ -15,15 +15,15 @@ import { fromAwsCors } from './cors.js';
 import { jwtConfigFromAws, lambdaAuthorizerConfigFromAws } from './security.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { ApiConfig } from '../config/schema.js';
-import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
-import { HttpIntegration } from '../integrations/http/index.js';
+import type { Invoker } from '../integrations/function/index.js';
+import type { FunctionIntegrationConfig, HttpIntegrationConfig } from '../config/schema.js';
 import type { AwsMappingConfig } from '../integrations/aws/definition.js';
 import { MockIntegration } from '../integrations/mock/index.js';
 import { type AwsApiModel, type AwsIntegration, type AwsRoute, importAwsDocument, parseAwsSource } from '../openapi/index.js';
 import { isApiKeyScheme, isIamScheme } from '../openapi/types.js';
 import type { RequestHook, ResponseHook } from '../pipeline/types.js';
 import { proxyRequestParameters } from './proxy-parameters.js';
-import { type PoolRegistry, Upstream } from '../upstream/upstream.js';
+import type { PoolRegistry, Upstream } from '../upstream/upstream.js';
 
 export type KeyPath = (string | number)[];
 
@@ -368,28 +368,17 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
         c.err(b.at, `${route.location}: the function name uses stage variable(s) ${missing.join(', ')} that stage "${b.stageName}" does not define`);
         return undefined;
       }
-      const invoker = c.functionForArn(name, b.docDir, b.at);
-      if (!invoker) return undefined;
-      return new FunctionIntegration(
-        {
-          type: 'function',
-          function: name,
-          apiType: model.apiType,
-          payloadVersion: model.apiType === 'http' ? (ai.payloadFormatVersion ?? '2.0') : '1.0',
-          timeoutMs: ai.timeoutInMillis,
-          binaryMediaTypes: model.binaryMediaTypes,
-          stageVariables: { ...b.vars },
-        },
-        {
-          functionName: name,
-          invoker,
-          routePath: route.path,
-          routeMethods: [route.method],
-          apiName: b.api.name,
-          logger: c.logger,
-          stage: b.stageName,
-        },
-      );
+      // The registry's function type, from a native-shaped config.
+      const config: FunctionIntegrationConfig = {
+        type: 'function',
+        function: name,
+        apiType: model.apiType,
+        payloadVersion: model.apiType === 'http' ? (ai.payloadFormatVersion ?? '2.0') : '1.0',
+        timeoutMs: ai.timeoutInMillis,
+        binaryMediaTypes: model.binaryMediaTypes,
+        stageVariables: { ...b.vars },
+      };
+      return createThroughRegistry(config, route, b);
     }
     case 'http_proxy': {
       const { value: uri, missing } = substituteStageVariables(ai.uri ?? '', b.vars);
@@ -406,9 +395,9 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
         const s = /^method\.request\.path\.(.+)$/.exec(source);
         if (t && s) pathTemplate = pathTemplate.replaceAll(`{${t[1]}}`, `{${s[1]}}`);
       }
-      const upstream = new Upstream(origin, { targets: [{ url: origin }], timeouts: { firstByteMs: ai.timeoutInMillis, totalMs: ai.timeoutInMillis } }, c.pools, c.configDir);
-      c.createdUpstreams.push(upstream);
-      return new HttpIntegration({ type: 'http', url: origin, path: pathTemplate }, upstream, b.path, c.maxBodyBytes);
+      // The registry's http type: a private upstream with the integration's timeout.
+      const config: HttpIntegrationConfig = { type: 'http', url: origin, path: pathTemplate, timeouts: { firstByteMs: ai.timeoutInMillis, totalMs: ai.timeoutInMillis } };
+      return createThroughRegistry(config, route, b);
     }
     default: {
       // Non-proxy integrations (http, aws, mock) with mapping templates and integration responses: the
@@ -442,20 +431,26 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
         ...(functionName !== undefined ? { function: functionName } : {}),
         ...(b.api.endpointOverrides !== undefined ? { endpointOverrides: { ...b.api.endpointOverrides } } : {}),
       };
-      try {
-        return c.createIntegration(
-          config,
-          { api: b.api.name, path: b.path, methods: [route.method], maxBodyBytes: c.maxBodyBytes, stage: b.stageName },
-          (name) => c.functionForArn(name, b.docDir, b.at),
-          (_p, m) => c.logger.warn({ api: b.api.name, route: route.location }, m),
-        ).integration;
-      } catch (e) {
-        const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
-        if (problems !== undefined) for (const p of problems) c.err(b.at, `${route.location}: ${p.message}`);
-        else c.err(b.at, `${route.location}: ${(e as Error).message}`);
-        return undefined;
-      }
+      return createThroughRegistry(config, route, b);
     }
+  }
+}
+
+/** Creates a translated integration config through the registry, as a native route's; problems are reported at the stage's key path, naming the operation. */
+function createThroughRegistry(config: { type: string }, route: AwsRoute, b: BuildContext): Integration | undefined {
+  const { c } = b;
+  try {
+    return c.createIntegration(
+      config,
+      { api: b.api.name, path: b.path, methods: [route.method], maxBodyBytes: c.maxBodyBytes, stage: b.stageName, resourcePath: route.path },
+      (name) => c.functionForArn(name, b.docDir, b.at),
+      (_p, m) => c.logger.warn({ api: b.api.name, route: route.location }, m),
+    ).integration;
+  } catch (e) {
+    const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
+    if (problems !== undefined) for (const p of problems) c.err(b.at, `${route.location}: ${p.path.length > 0 ? `${p.path.join('.')}: ` : ''}${p.message}`);
+    else c.err(b.at, `${route.location}: ${(e as Error).message}`);
+    return undefined;
   }
 }
 
