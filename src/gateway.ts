@@ -3,26 +3,30 @@
  * serves it — over a socket (`listen`) or without one (`inject`, as fastify's inject does: the whole
  * pipeline runs — match, every phase, the integration, the response phases, the log — on an
  * in-memory request). Embedders, fast tests, the console's test-invoke and the management API's
- * TestInvokeMethod all use `inject()`. `turnpike serve` adds only process concerns (workers, signals,
- * TLS listeners, drain) around the same parts.
+ * TestInvokeMethod all use `inject()`. `turnpike serve` (src/server/serve.ts) builds its gateway here
+ * too and adds only process concerns around it: workers, signals, TLS and HTTP/2 listeners, drain,
+ * the Admin API.
  *
- * Each gateway owns its function runtime, counters and upstream pools (two gateways in one process
- * share nothing), and closes them in `close()`.
+ * Each gateway owns its function runtime and upstream pools, and its counters unless it is given a
+ * store (two gateways in one process share nothing they were not given), and closes them in `close()`.
+ * Its config versions go through the one Reloader (src/server/reloader.ts) that also serves the
+ * cluster primary: a version covers every file it read, an unchanged one is not rebuilt, a rejected
+ * one leaves the served one alone.
  */
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
-import injectRequest from 'light-my-request';
 import pino, { type Logger } from 'pino';
-import { compile } from './compile/compile.js';
 import type { RouteTable } from './compile/types.js';
-import { type SourceDocument, loadSourceFile } from './config/load.js';
-import { BUNDLED, type Extensions, parseConfigText, validateDocument } from './config/index.js';
+import { formatDiagnostic } from './config/diagnostics.js';
+import { BUNDLED, type Extensions, parseConfigText } from './config/index.js';
 import type { IntegrationDefinition } from './integrations/types.js';
 import { FunctionRegistry } from './integrations/function/runtime/index.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import type { PluginDefinition } from './pipeline/types.js';
+import { type ConfigSource, fileSource } from './server/config-source.js';
 import { createListener } from './server/listener.js';
 import { Gateway } from './server/gateway.js';
+import { type LoadedConfig, Reloader, type ServedConfig, loadVersion, servedPart } from './server/reloader.js';
 import { MemoryCounterStore } from './stores/memory-counters.js';
 import type { CounterStore } from './stores/types.js';
 import { PoolRegistry } from './upstream/upstream.js';
@@ -30,16 +34,41 @@ import { PoolRegistry } from './upstream/upstream.js';
 /** Where the config comes from: a file (re-read on reload), or text (with the name it is reported under). */
 export type GatewaySource = { file: string } | { text: string; file?: string };
 
+/** Shared state the gateway's plugins keep (default: in memory, this gateway's own). */
+export interface GatewayStores {
+  /** Counters for rate limits, quotas, usage plans and concurrency slots. */
+  counters?: CounterStore;
+  /** Counters the plugins' `fallback: local` uses when `counters` does not answer (default: `counters`). */
+  fallbackCounters?: CounterStore;
+}
+
 export interface GatewayOptions {
-  source: GatewaySource;
+  /** A file or text; a host process passes its own ConfigSource (src/server/config-source.ts: a watched file, PostgreSQL). */
+  source: GatewaySource | ConfigSource;
   /** Plugin definitions (default: the bundled ones). */
   plugins?: readonly PluginDefinition<never>[];
   /** Integration definitions (default: the bundled ones; docs/integrations.md). */
   integrations?: readonly IntegrationDefinition<never>[];
-  /** Counters for rate limits and usage plans (default: in memory, this gateway's own). */
+  stores?: GatewayStores;
+  /** @deprecated use `stores.counters`. */
   counters?: CounterStore;
   /** Default: silent. */
   logger?: Logger;
+  // Hosting (docs/embedding.md "Hosting the gateway in a process"):
+  /** The first version's text, instead of reading the source (a cluster worker given its primary's; a database's cached config). */
+  text?: string;
+  /** Metrics registry to count into (default: the gateway's own). */
+  metrics?: GatewayMetrics;
+  /**
+   * Once `reloader.start()` runs: reload when the `{ file }` or any file the served version read changes.
+   * Function modules are reloaded when their imports change.
+   */
+  watch?: boolean;
+  /**
+   * Called with each version before it is served (the first one with `prev` undefined), e.g. to swap
+   * certificates. Throwing refuses a new version (the served one stays); on the first, createGateway rejects.
+   */
+  onVersion?: (next: LoadedConfig, prev: ServedConfig | undefined) => void;
 }
 
 export interface InjectRequest {
@@ -72,43 +101,109 @@ export interface EmbeddedGateway {
   inject(req: InjectRequest): Promise<InjectResponse>;
   /** Serves over HTTP on 127.0.0.1 (or `host`); resolves with the port. */
   listen(opts?: { port?: number; host?: string }): Promise<{ port: number }>;
-  /** Re-reads the source, validates and compiles; swaps only if that succeeded (the old table keeps serving otherwise, and the error is thrown). */
+  /**
+   * Re-reads the source, validates and compiles; swaps only if that succeeded (the old table keeps
+   * serving otherwise, and the error is thrown). Nothing is rebuilt when no input changed.
+   */
   reload(): Promise<void>;
   routes(): RouteSummary[];
   /** The table being served (its version, warnings...). */
   readonly table: RouteTable;
   close(): Promise<void>;
+  // Hosting:
+  /** The gateway's reload loop: `start()` follows the source (and with `watch` the files read), `reloadText()` serves given text, `current` is the served version. */
+  readonly reloader: Reloader;
+  /** The request handler for listeners the host makes itself (`https`: ctx.protocol 'https'); every handler serves the same version. */
+  handler(protocol?: 'http' | 'https'): Gateway;
+}
+
+/** The ConfigSource behind a plain file or text source (`watch`: the file is followed once the reloader starts). */
+function sourceOf(source: GatewaySource | ConfigSource, watch: boolean): ConfigSource {
+  if ('read' in source) return source;
+  if (!('text' in source)) return fileSource(source.file, watch);
+  const { text } = source;
+  const file = source.file ?? 'inline.yaml';
+  return { file, read: async () => parseConfigText(text, file), readText: async () => text, watch: () => () => undefined };
 }
 
 export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGateway> {
   const logger = opts.logger ?? pino({ level: 'silent' });
-  const metrics = new GatewayMetrics();
+  const metrics = opts.metrics ?? new GatewayMetrics();
   const pools = new PoolRegistry();
-  const counters = opts.counters ?? new MemoryCounterStore();
+  const counters = opts.stores?.counters ?? opts.counters ?? new MemoryCounterStore();
+  const fallbackCounters = opts.stores?.fallbackCounters ?? counters;
   const functions = new FunctionRegistry({
     log: (r) => logger.info({ type: 'function-log', function: r.functionName, requestId: r.requestId, fnLevel: r.level, source: r.source }, r.message),
   });
+  // One object per gateway: the validator compiled for it is cached by its identity.
   const ext: Extensions =
-    opts.plugins === undefined && opts.integrations === undefined ? BUNDLED : { plugins: opts.plugins ?? BUNDLED.plugins, integrations: opts.integrations ?? BUNDLED.integrations };
+    opts.plugins === undefined && opts.integrations === undefined
+      ? BUNDLED
+      : { plugins: opts.plugins ?? BUNDLED.plugins, integrations: opts.integrations ?? BUNDLED.integrations };
+  const source = sourceOf(opts.source, opts.watch === true);
+  const deps = { logger, metrics, pools, functions, counters, fallbackCounters };
 
-  const read = async (): Promise<SourceDocument> =>
-    'text' in opts.source ? parseConfigText(opts.source.text, opts.source.file ?? 'inline.yaml') : loadSourceFile(opts.source.file);
-  const build = (doc: SourceDocument): RouteTable =>
-    compile(validateDocument(doc, ext), doc, { logger, metrics, pools, plugins: ext.plugins, integrations: ext.integrations, functions, counters, fallbackCounters: counters });
+  let first: LoadedConfig;
+  try {
+    const doc = opts.text === undefined ? await source.read() : parseConfigText(opts.text, source.file);
+    first = loadVersion(doc, deps, undefined, ext);
+    try {
+      opts.onVersion?.(first, undefined);
+    } catch (err) {
+      void first.table.close();
+      throw err;
+    }
+  } catch (err) {
+    // Nothing was returned, so nothing else will close these; the stores stay their owner's.
+    await functions.closeAll();
+    await pools.closeAll();
+    throw err;
+  }
+  // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start, never silent.
+  for (const w of [...first.doc.warnings, ...first.table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
+  source.loaded?.(first.doc);
+  metrics.reloads.inc({ result: 'success' });
+  if (opts.watch === true) functions.watch(true);
 
-  const gateway = new Gateway(build(await read()), logger, metrics);
+  const handlers: Partial<Record<'http' | 'https', Gateway>> = { http: new Gateway(first.table, logger, metrics) };
+  const reloader = new Reloader(
+    {
+      source,
+      load: (doc, reads) => loadVersion(doc, deps, reads, ext),
+      apply: (next, prev) => {
+        opts.onVersion?.(next, prev);
+        for (const h of Object.values(handlers)) h.swap(next.table);
+      },
+      logger,
+      metrics,
+      watchFiles: opts.watch === true,
+    },
+    servedPart(first),
+  );
+  const main = handlers.http as Gateway;
   let server: http.Server | undefined;
 
   return {
     get table() {
-      return gateway.table;
+      return main.table;
+    },
+    reloader,
+    handler(protocol = 'http') {
+      let h = handlers[protocol];
+      if (h === undefined) {
+        h = new Gateway(main.table, logger, metrics, protocol);
+        handlers[protocol] = h;
+      }
+      return h;
     },
     async inject(req) {
       const payload = req.body === undefined || typeof req.body === 'string' || Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body);
       const headers = { ...req.headers };
       if (payload !== undefined && typeof req.body === 'object' && !Buffer.isBuffer(req.body) && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
         headers['content-type'] = 'application/json';
-      const res = await injectRequest(gateway.onRequest as unknown as http.RequestListener, {
+      // Loaded on the first inject(): `turnpike serve` never injects, and its start pays for what it imports.
+      const { default: injectRequest } = await import('light-my-request');
+      const res = await injectRequest(main.onRequest as unknown as http.RequestListener, {
         method: (req.method ?? 'GET') as 'GET',
         url: req.url,
         headers,
@@ -126,7 +221,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
     },
     async listen(o = {}) {
       if (server !== undefined) throw new Error('the gateway is already listening');
-      const s = createListener(gateway, gateway.table.limits);
+      const s = createListener(main, main.table.limits);
       server = s;
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
@@ -135,23 +230,26 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
       return { port: (s.address() as AddressInfo).port };
     },
     async reload() {
-      gateway.swap(build(await read()));
+      const r = await reloader.reload();
+      if (!r.ok) throw r.error ?? new Error(r.errors);
     },
     routes() {
-      return gateway.table.routes.map((r) => ({ id: r.id, api: r.api, methods: r.methods, path: r.path }));
+      return main.table.routes.map((r) => ({ id: r.id, api: r.api, methods: r.methods, path: r.path }));
     },
     async close() {
+      reloader.stop();
       if (server !== undefined) {
         const s = server;
         server = undefined;
         s.closeAllConnections();
         await new Promise<void>((resolve) => s.close(() => resolve()));
       }
-      gateway.table.retired = true;
-      await gateway.table.close();
+      main.table.retired = true;
+      await main.table.close();
       await functions.closeAll();
       await pools.closeAll();
       await counters.close?.();
+      if (fallbackCounters !== counters) await fallbackCounters.close?.();
     },
   };
 }

@@ -39,6 +39,7 @@ import {
   weakMatch,
 } from '../cluster/entities.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
+import { ERRORS, type ErrorCode } from '../errors/catalogue.js';
 import { generateApiKey, generateKeyId, hashApiKey } from '../security/api-keys.js';
 import { AuthFailureGuard, bearerChecker } from './auth.js';
 import { BodyError, isJsonContentType, isPlainObject, MAX_BODY_BYTES, mergePatch, parseJson, readBody } from './body.js';
@@ -77,15 +78,18 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Read-merge-write rounds a PATCH makes when other writers keep changing the entity under it. */
 const PATCH_ROUNDS = 5;
 
+/** An answer the Admin API refuses with: a catalogue code (src/errors) and the detail a person can act on. */
 class ApiError extends Error {
+  readonly status: number;
   constructor(
-    readonly status: number,
+    readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
     /** More fields of the JSON error body. */
     readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
+    this.status = ERRORS[code].status;
   }
 }
 
@@ -149,7 +153,7 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
       const peer = req.socket.remoteAddress ?? '';
       const wait = guard.blockedFor(peer);
       if (wait > 0) {
-        throw new ApiError(429, `too many invalid admin tokens from this address: try again in ${wait} s`, { 'retry-after': String(wait) });
+        throw new ApiError('THROTTLED', `too many invalid admin tokens from this address: try again in ${wait} s`, { 'retry-after': String(wait) });
       }
       const check = checkToken(req.headers.authorization);
       if (!check.ok && check.reason === 'invalid' && guard.fail(peer)) {
@@ -162,7 +166,7 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
       const cond = preconditions(req);
       if (method === 'POST' && (cond.ifMatch !== undefined || cond.ifNoneMatch !== undefined)) {
         throw new ApiError(
-          400,
+          'BAD_REQUEST',
           'If-Match and If-None-Match apply to one entity, not to a collection: POST creates only (409 if it exists); PUT the entity with "If-None-Match: *" to create only, or with "If-Match" to replace the version you read',
         );
       }
@@ -176,7 +180,7 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
         const etag = out.headers?.etag ?? strongTag(typeof out.body === 'string' ? out.body : JSON.stringify(out.body, null, 2));
         const headers = { ...out.headers, etag };
         if (cond.ifMatch !== undefined && !strongMatch(cond.ifMatch, etag)) {
-          throw new ApiError(412, `If-Match does not hold: the current ETag is ${etag}`, { etag }, { etag });
+          throw new ApiError('PRECONDITION_FAILED', `If-Match does not hold: the current ETag is ${etag}`, { etag }, { etag });
         }
         // RFC 9110 §13.1.2: for GET and HEAD a matching If-None-Match answers 304 with the validator.
         if (cond.ifNoneMatch !== undefined && weakMatch(cond.ifNoneMatch, etag)) return send(304, undefined, headers);
@@ -250,7 +254,7 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
   };
 
   const requireApi = async (api: string) => {
-    if ((await store.get('apis', api)) === undefined) throw new ApiError(404, `no API named "${api}"`);
+    if ((await store.get('apis', api)) === undefined) throw new ApiError('RESOURCE_NOT_FOUND', `no API named "${api}"`);
   };
 
   /** GET, PUT, PATCH, DELETE of one entity (settings and routes have their own key rules); a failed precondition answers 412. */
@@ -300,7 +304,7 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
         };
       }
       case 'PATCH': {
-        if (!isPlainObject(body)) throw new ApiError(400, 'a merge patch (RFC 7396) must be a JSON object');
+        if (!isPlainObject(body)) throw new ApiError('BAD_REQUEST', 'a merge patch (RFC 7396) must be a JSON object');
         if (e.kind === 'apiKeys') refusePlaintextKey(body);
         // Read, merge, write, with the write conditional on the entity still being what was read
         // (If-Match: its ETag), checked by the store under its write lock. Another node's write in
@@ -317,7 +321,7 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
             return { status: 200, body: rep(r.record), headers: { 'x-config-version': r.version, etag: entityETag(r.record) } };
           } catch (err) {
             if (!(err instanceof PreconditionFailedError)) throw err;
-            if (round >= PATCH_ROUNDS) throw new ApiError(409, `${describe(e)} kept changing while the patch was applied (${PATCH_ROUNDS} tries); retry`);
+            if (round >= PATCH_ROUNDS) throw new ApiError('CONFLICT', `${describe(e)} kept changing while the patch was applied (${PATCH_ROUNDS} tries); retry`);
           }
         }
       }
@@ -327,7 +331,7 @@ export function createAdminApi(opts: AdminApiOptions, logger: Logger): AdminApi 
         return { status: 204, headers: { 'x-config-version': r.version } };
       }
       default:
-        throw new ApiError(405, 'Method Not Allowed');
+        throw new ApiError('METHOD_NOT_ALLOWED', 'Method Not Allowed');
     }
   };
 
@@ -355,19 +359,19 @@ function requestIdOf(req: http.IncomingMessage): string {
 }
 
 function allow(method: string, methods: readonly string[]): void {
-  if (!methods.includes(method)) throw new ApiError(405, `${method} is not allowed here; allowed: ${methods.join(', ')}`, { allow: methods.join(', ') });
+  if (!methods.includes(method)) throw new ApiError('METHOD_NOT_ALLOWED', `${method} is not allowed here; allowed: ${methods.join(', ')}`, { allow: methods.join(', ') });
 }
 
 function authorize(check: ReturnType<ReturnType<typeof bearerChecker>>): void {
   if (check.ok) return;
   if (check.reason === 'not-configured') {
     throw new ApiError(
-      403,
+      'ACCESS_DENIED',
       'the Admin API is disabled because no admin token is configured: set TURNPIKE_ADMIN_TOKEN or start with --admin-token-file PATH, then send "Authorization: Bearer <token>"',
     );
   }
   throw new ApiError(
-    401,
+    'UNAUTHORIZED',
     check.reason === 'missing' ? 'missing admin token: send "Authorization: Bearer <token>"' : 'invalid admin token',
     { 'www-authenticate': check.reason === 'missing' ? 'Bearer realm="turnpike-admin"' : 'Bearer realm="turnpike-admin", error="invalid_token"' },
   );
@@ -387,10 +391,10 @@ function resolve(rawPath: string): Target {
     // Segments are decoded one by one, so an encoded slash (route keys hold paths) stays inside its segment.
     segs = rawPath.split('/').slice(1).map(decodeURIComponent);
   } catch {
-    throw new ApiError(400, 'the path is not valid percent-encoding');
+    throw new ApiError('BAD_REQUEST', 'the path is not valid percent-encoding');
   }
   // A key becomes a property name when the document is assembled; `__proto__` there would set a prototype.
-  if (segs.includes('__proto__')) throw new ApiError(400, FORBIDDEN_KEY);
+  if (segs.includes('__proto__')) throw new ApiError('BAD_REQUEST', FORBIDDEN_KEY);
   const [first = '', second, third, fourth, ...rest] = segs;
   if (rest.length === 0 && second === undefined) {
     if (first === 'config') return { type: 'config' };
@@ -407,7 +411,7 @@ function resolve(rawPath: string): Target {
       }
     }
   }
-  throw new ApiError(404, `no such Admin API resource: ${rawPath} (see /openapi.json)`);
+  throw new ApiError('RESOURCE_NOT_FOUND', `no such Admin API resource: ${rawPath} (see /openapi.json)`);
 }
 
 function describe(e: { kind: EntityKind; key: string; parent: string | undefined }): string {
@@ -415,7 +419,7 @@ function describe(e: { kind: EntityKind; key: string; parent: string | undefined
 }
 
 function notFound(e: { kind: EntityKind; key: string; parent: string | undefined }): ApiError {
-  return new ApiError(404, `no ${describe(e)}`);
+  return new ApiError('RESOURCE_NOT_FOUND', `no ${describe(e)}`);
 }
 
 /**
@@ -430,7 +434,7 @@ function preconditions(req: http.IncomingMessage): Preconditions {
     const value = raw.trim();
     if (value === '*') return '*';
     const bad = () =>
-      new ApiError(400, `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be "*" or a comma-separated list of quoted entity tags, exactly as the ETag header gives them (quotes included); got ${JSON.stringify(raw)}`);
+      new ApiError('BAD_REQUEST', `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} must be "*" or a comma-separated list of quoted entity tags, exactly as the ETag header gives them (quotes included); got ${JSON.stringify(raw)}`);
     // A tag may itself hold commas, so the list is read tag by tag, not split.
     const item = /[ \t]*((?:W\/)?"[\x21\x23-\x7e\x80-\xff]*")?[ \t]*(,|$)/y;
     const tags: string[] = [];
@@ -441,7 +445,7 @@ function preconditions(req: http.IncomingMessage): Preconditions {
       if (m[1] !== undefined) tags.push(m[1]);
       i = item.lastIndex;
     }
-    if (tags.length === 0) throw new ApiError(400, `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} is empty`);
+    if (tags.length === 0) throw new ApiError('BAD_REQUEST', `${name === 'if-match' ? 'If-Match' : 'If-None-Match'} is empty`);
     return tags;
   };
   return { ifMatch: parse('if-match'), ifNoneMatch: parse('if-none-match') };
@@ -460,7 +464,7 @@ function preconditionFailed(e: { kind: EntityKind; key: string; parent: string |
         : cond.ifNoneMatch === '*'
           ? `precondition failed: ${what} exists already (If-None-Match: * creates only); its current ETag is ${tag}. Nothing was changed`
           : `precondition failed: ${what} matches If-None-Match (${sent(cond.ifNoneMatch)}); its current ETag is ${tag}. Nothing was changed`;
-  return new ApiError(412, message, tag === undefined ? {} : { etag: tag }, tag === undefined ? {} : { etag: tag });
+  return new ApiError('PRECONDITION_FAILED', message, tag === undefined ? {} : { etag: tag }, tag === undefined ? {} : { etag: tag });
 }
 
 const KIND_NOUN: Record<EntityKind, string> = {
@@ -481,7 +485,7 @@ function routeLocation(api: string, key: string): string {
 }
 
 function objectBody(input: unknown): Record<string, unknown> {
-  if (!isPlainObject(input)) throw new ApiError(400, 'the body must be a JSON object');
+  if (!isPlainObject(input)) throw new ApiError('BAD_REQUEST', 'the body must be a JSON object');
   return input;
 }
 
@@ -493,15 +497,15 @@ export function toRepresentation(col: Collection, r: EntityRecord): Record<strin
 export function fromRepresentation(col: Collection, urlKey: string | undefined, input: unknown): { key: string; body: Record<string, unknown> } {
   const obj = objectBody(input);
   const given = obj[col.keyField];
-  if (given !== undefined && typeof given !== 'string') throw new ApiError(400, `"${col.keyField}" must be a string`);
+  if (given !== undefined && typeof given !== 'string') throw new ApiError('BAD_REQUEST', `"${col.keyField}" must be a string`);
   if (urlKey !== undefined && given !== undefined && given !== urlKey) {
-    throw new ApiError(400, `"${col.keyField}" in the body ("${given}") does not match the URL ("${urlKey}"); renaming is a POST of the new entity and a DELETE of the old one`);
+    throw new ApiError('BAD_REQUEST', `"${col.keyField}" in the body ("${given}") does not match the URL ("${urlKey}"); renaming is a POST of the new entity and a DELETE of the old one`);
   }
   const key = urlKey ?? given;
-  if (key === undefined || key === '') throw new ApiError(400, `"${col.keyField}" is required`);
-  if (key === '__proto__') throw new ApiError(400, FORBIDDEN_KEY);
+  if (key === undefined || key === '') throw new ApiError('BAD_REQUEST', `"${col.keyField}" is required`);
+  if (key === '__proto__') throw new ApiError('BAD_REQUEST', FORBIDDEN_KEY);
   if (col.kind === 'apis' && 'routes' in obj) {
-    throw new ApiError(400, `an API's routes are entities of their own: manage them under /apis/${encodeURIComponent(key)}/routes`);
+    throw new ApiError('BAD_REQUEST', `an API's routes are entities of their own: manage them under /apis/${encodeURIComponent(key)}/routes`);
   }
   if (col.keyInBody) return { key, body: { ...obj, [col.keyField]: key } };
   const { [col.keyField]: _drop, ...body } = obj;
@@ -520,10 +524,10 @@ function keyOfRoute(obj: Record<string, unknown>): string | undefined {
 function routeFrom(urlKey: string | undefined, input: unknown): { key: string; body: Record<string, unknown> } {
   const obj = objectBody(input);
   const key = keyOfRoute(obj);
-  if (key === '__proto__') throw new ApiError(400, FORBIDDEN_KEY);
+  if (key === '__proto__') throw new ApiError('BAD_REQUEST', FORBIDDEN_KEY);
   if (urlKey !== undefined && key !== undefined && key !== urlKey) {
     throw new ApiError(
-      400,
+      'BAD_REQUEST',
       typeof obj.name === 'string'
         ? `"name" in the body ("${key}") does not match the URL ("${urlKey}")`
         : `this route has no name, so its key is "METHODS path" ("${key}"), which does not match the URL ("${urlKey}"): give the route a name, or create it under its new key and delete the old one`,
@@ -535,7 +539,7 @@ function routeFrom(urlKey: string | undefined, input: unknown): { key: string; b
 
 function refusePlaintextKey(input: unknown): void {
   if (isPlainObject(input) && 'key' in input) {
-    throw new ApiError(400, 'plaintext API keys are never accepted: send "hash" (sha256:<hex> of the key), or POST /api-keys without "hash" to have a key generated');
+    throw new ApiError('BAD_REQUEST', 'plaintext API keys are never accepted: send "hash" (sha256:<hex> of the key), or POST /api-keys without "hash" to have a key generated');
   }
 }
 
@@ -552,24 +556,26 @@ function prepareNewKey(input: unknown): { input: unknown; key?: string } {
   return { key, input: { ...withId, hash: hashApiKey(key), enabled: input.enabled ?? true, createdAt: input.createdAt ?? new Date().toISOString() } };
 }
 
-/** Store and body errors -> status, JSON body and headers. */
+/** Store and body errors -> status, JSON body `{message, code, requestId, ...}` (the gateway's catalogue codes) and headers. */
 export function errorAnswer(err: unknown, requestId: string): { status: number; body: Record<string, unknown>; headers: Record<string, string> } {
-  const answer = (status: number, message: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) => ({
-    status,
-    body: { message, requestId, ...extra },
+  const answer = (code: ErrorCode, message: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) => ({
+    status: ERRORS[code].status,
+    body: { message, code, requestId, ...extra },
     headers,
   });
-  if (err instanceof ApiError) return answer(err.status, err.message, { ...err.headers }, err.extra);
-  if (err instanceof BodyError) return answer(err.status, err.message);
+  if (err instanceof ApiError) return answer(err.code, err.message, { ...err.headers }, err.extra);
+  if (err instanceof BodyError) return answer(BODY_ERROR_CODES[err.status], err.message);
   if (err instanceof ConfigError) {
     const errors = err.diagnostics.map((d) => ({ path: d.path, message: d.message, text: formatDiagnostic(d), ...(d.severity === 'warning' ? { severity: 'warning' } : {}) }));
-    return answer(400, 'the change was rejected: the resulting configuration is invalid', {}, { errors });
+    return answer('CONFIG_REJECTED', 'the change was rejected: the resulting configuration is invalid', {}, { errors });
   }
-  if (err instanceof ReadOnlyStoreError) return answer(405, err.message, { allow: READ.join(', ') });
-  if (err instanceof EntityConflictError) return answer(409, err.message);
+  if (err instanceof ReadOnlyStoreError) return answer('CONFIG_READ_ONLY', err.message, { allow: READ.join(', ') });
+  if (err instanceof EntityConflictError) return answer('CONFLICT', err.message);
   if (err instanceof PreconditionFailedError) {
-    return answer(412, err.message, err.currentETag === undefined ? {} : { etag: err.currentETag }, err.currentETag === undefined ? {} : { etag: err.currentETag });
+    return answer('PRECONDITION_FAILED', err.message, err.currentETag === undefined ? {} : { etag: err.currentETag }, err.currentETag === undefined ? {} : { etag: err.currentETag });
   }
-  if (err instanceof StoreUnavailableError) return answer(503, err.message, { 'retry-after': String(RETRY_AFTER_S) });
-  return answer(500, 'internal error; see the gateway log for this requestId');
+  if (err instanceof StoreUnavailableError) return answer('STORE_UNAVAILABLE', err.message, { 'retry-after': String(RETRY_AFTER_S) });
+  return answer('INTERNAL_ERROR', 'internal error; see the gateway log for this requestId');
 }
+
+const BODY_ERROR_CODES = { 400: 'BAD_REQUEST_BODY', 413: 'BODY_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' } as const satisfies Record<BodyError['status'], ErrorCode>;

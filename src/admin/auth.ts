@@ -35,6 +35,7 @@ export function resolveAdminToken(opts: { file?: string; env?: NodeJS.ProcessEnv
     const env = (opts.env ?? process.env)[ADMIN_TOKEN_ENV];
     token = env === undefined || env === '' ? undefined : env;
   }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses.
   if (token !== undefined && /[\s\u0000-\u001f\u007f]/.test(token)) {
     // A token with whitespace or control characters cannot be sent in an Authorization header intact.
     throw new AdminTokenError(`the admin token must not contain whitespace or control characters`);

@@ -4,6 +4,7 @@
  * validator compiles, so the description cannot drift from what the API accepts. OpenAPI 3.1 uses JSON
  * Schema 2020-12, of which the TypeBox output is a subset.
  */
+import { ERRORS } from '../errors/catalogue.js';
 import { fullSchema } from '../config/index.js';
 
 type Schema = Record<string, unknown>;
@@ -91,9 +92,10 @@ export function buildAdminOpenApi(): Json {
     MergePatch: { type: 'object', description: 'JSON Merge Patch (RFC 7396): keys set to null are removed, objects merge, anything else replaces.' },
     Error: {
       type: 'object',
-      required: ['message', 'requestId'],
+      required: ['message', 'code', 'requestId'],
       properties: {
-        message: { type: 'string' },
+        message: { type: 'string', description: 'What went wrong, for a person; may gain detail between releases.' },
+        code: { type: 'string', enum: Object.keys(ERRORS), description: "The gateway's error code (docs/errors.md): test on this, not on message." },
         requestId: { type: 'string' },
         errors: { type: 'array', items: ref('Diagnostic') },
       },

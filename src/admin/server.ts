@@ -28,7 +28,7 @@ export function createAdminServer(source: AdminSource, logger: Logger, apiOption
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : text);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { message: 'Method Not Allowed' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { message: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' });
     switch (path) {
       case '/health':
         return send(200, { status: 'ok', ...source.status() });
@@ -43,12 +43,12 @@ export function createAdminServer(source: AdminSource, logger: Logger, apiOption
           (m) => send(200, m.body, m.contentType),
           (err: unknown) => {
             logger.error({ err }, 'metrics collection failed');
-            send(500, { message: 'metrics collection failed' });
+            send(500, { message: 'metrics collection failed', code: 'INTERNAL_ERROR' });
           },
         );
         return;
       default:
-        return send(404, { message: 'Not Found', endpoints });
+        return send(404, { message: 'Not Found', code: 'RESOURCE_NOT_FOUND', endpoints });
     }
   });
 }

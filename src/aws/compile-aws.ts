@@ -319,26 +319,24 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
     else if (!prefix && !model.routes.some((r) => r.path === '/') && !fallbacks.includes('/')) fallbacks.push('/');
     // Unknown stages too (AWS answers them like unknown resources); once per table.
     if (prefix && !fallbacks.includes('$default') && c.claimTableDefault()) fallbacks.push('$default');
-    {
-      for (const p of fallbacks) {
-        c.addRoute({
-          at,
-          api: api.name,
-          name: `${stageName} (not found) ${p}`,
-          stage: stageName,
-          methods: ['ANY'],
-          path: p,
-          hosts,
-          websocket: false,
-          allowEncodedSlashes: false,
-          maxBodyBytes: c.maxBodyBytes,
-          integration: new MockIntegration({ type: 'mock', status: gr.status('MISSING_AUTHENTICATION_TOKEN') }),
-          responseHooks: [],
-          leadingRequestHooks: [refuseWith('ROUTE_NOT_FOUND')],
-          plugins: basePlugins,
-          errorAnswer,
-        });
-      }
+    for (const p of fallbacks) {
+      c.addRoute({
+        at,
+        api: api.name,
+        name: `${stageName} (not found) ${p}`,
+        stage: stageName,
+        methods: ['ANY'],
+        path: p,
+        hosts,
+        websocket: false,
+        allowEncodedSlashes: false,
+        maxBodyBytes: c.maxBodyBytes,
+        integration: new MockIntegration({ type: 'mock', status: gr.status('MISSING_AUTHENTICATION_TOKEN') }),
+        responseHooks: [],
+        leadingRequestHooks: [refuseWith('ROUTE_NOT_FOUND')],
+        plugins: basePlugins,
+        errorAnswer,
+      });
     }
   }
 }

@@ -444,6 +444,7 @@ export const ServerTls = Type.Object(
 /** Redis connection shared by counters (server.counters.redis; also the default of rate-limit's `redis`). */
 export const RedisCounters = Type.Object(
   {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${REDIS_URL} is the config interpolation syntax, not a template literal.
     url: Type.String({ pattern: '^rediss?://', description: 'redis://[user:pass@]host:port[/db], or rediss:// for TLS. `${REDIS_URL}` interpolation works.' }),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, default: 50, description: 'Per-call deadline (ms, default 50): slower or failed calls apply `fallback`.' })),
     prefix: Type.Optional(
@@ -504,6 +505,7 @@ export const Server = Type.Object(
         {
           url: Type.String({
             pattern: '^postgres(ql)?://',
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: ${VAR} is the config interpolation syntax, not a template literal.
             description: 'Cluster mode (docs/cluster.md): serve the config stored in this PostgreSQL database; this file then only gives the node-local server block. postgres://user:pass@host:port/db[?sslmode=require]; ${VAR} works here.',
           }),
           pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, default: 5000, description: 'Version polling, the fallback for lost notifications (default 5000).' })),

@@ -42,6 +42,16 @@ export const ERRORS = {
   AUTHORIZER_CONFIGURATION_ERROR: { status: 500, message: 'Internal Server Error: the authorizer is misconfigured' },
   /** The route needs a security construct or part the gateway cannot enforce or serve: it refuses (fails closed). */
   ROUTE_MISCONFIGURED: { status: 500, message: 'Internal Server Error: this route cannot be served as configured' },
+  // The Admin API's answers (src/admin): the same body shape, with the detail in `message`.
+  RESOURCE_NOT_FOUND: { status: 404, message: 'Not Found' },
+  CONFLICT: { status: 409, message: 'Conflict' },
+  PRECONDITION_FAILED: { status: 412, message: 'Precondition Failed' },
+  /** A change that would leave the whole config invalid; the body lists every diagnostic. */
+  CONFIG_REJECTED: { status: 400, message: 'Bad Request: the resulting configuration is invalid' },
+  /** A write to a config store that cannot be written (a file-backed store serving a read-only file). */
+  CONFIG_READ_ONLY: { status: 405, message: 'Method Not Allowed: the config store is read-only' },
+  /** The config store (PostgreSQL) cannot be reached; retry after Retry-After. */
+  STORE_UNAVAILABLE: { status: 503, message: 'Service Unavailable: the config store cannot be reached' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

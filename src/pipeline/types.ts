@@ -13,7 +13,7 @@ export interface EarlyResponse {
 
 /** A hook's early answer: a response it builds itself (CORS preflight, a canned answer) or a coded denial. */
 export type EarlyAnswer = EarlyResponse | import('../errors/catalogue.js').Denial;
-export type HookResult = EarlyAnswer | undefined | void;
+export type HookResult = EarlyAnswer | undefined;
 /**
  * A request-phase hook: return nothing to continue, an answer to stop here; throw only on unexpected
  * failure. Refusals are Denials (a catalogue code), so the route's error dialect renders them.

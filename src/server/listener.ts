@@ -48,7 +48,7 @@ function clientErrorHandler(gateway: Gateway): (err: NodeJS.ErrnoException & { r
     // arriving): once its response has started, a raw error answer would be spliced into the middle
     // of it, so the only honest signal left is closing the connection.
     const inflight = (socket as Socket & { _httpMessage?: GatewayResponse | null })._httpMessage ?? undefined;
-    if (code === undefined || !socket.writable || (inflight !== undefined && inflight.headersSent)) {
+    if (code === undefined || !socket.writable || inflight?.headersSent) {
       // Only a parser or timeout problem is the client's fault; a socket error caused by our own abort
       // (upstream failure mid-stream) must keep the upstream's code in the access log.
       if (inflight?.ctx !== undefined && code !== undefined && inflight.ctx.errorCode === undefined && isClientFault(err)) inflight.ctx.errorCode = code;

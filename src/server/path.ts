@@ -282,17 +282,4 @@ function isDotWithParam(seg: string): boolean {
   return seg.startsWith('%3B', i);
 }
 
-/**
- * Percent-decodes a segment value taken from a normalized path (e.g. a router
- * param) for consumers that need the decoded form. %2F becomes '/', so never
- * feed the result back into routing or forwarding. Returns the input unchanged
- * if it holds no escape or cannot be decoded.
- */
-export function decodePathParam(raw: string): string {
-  if (!raw.includes('%')) return raw;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
+export { decodePathParam } from '../util/decode-path-param.js';

@@ -19,7 +19,8 @@
 import type { Logger } from 'pino';
 import type { RouteTable } from '../compile/types.js';
 import { ConfigError, type Diagnostic, formatDiagnostic } from '../config/diagnostics.js';
-import { type BuildDeps, compileValidated, parseConfigText, validateDocument } from '../config/index.js';
+import { compile } from '../compile/compile.js';
+import { BUNDLED, type BuildDeps, type Extensions, compileValidated, parseConfigText, validateDocument } from '../config/index.js';
 import type { SourceDocument } from '../config/load.js';
 import { ConfigReads } from '../config/reads.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -57,10 +58,14 @@ export function servedPart(l: LoadedConfig): ServedConfig {
  * Validates a document, loads its certificates and compiles it, every file read through `reads`.
  * Certificates come before compile so the table's version covers them; problems of both steps are
  * reported together. A failure leaves nothing open behind it.
+ *
+ * `ext`: the plugin and integration definitions a config may name (an embedder's own; default the
+ * bundled ones). Pass the same object on every load: the validator compiled for it is cached by identity.
+ * With other than the bundled ones, `deps` must name the function registry and counter stores.
  */
-export function loadVersion(doc: SourceDocument, deps: BuildDeps, reads: ConfigReads = new ConfigReads()): LoadedConfig {
+export function loadVersion(doc: SourceDocument, deps: BuildDeps, reads: ConfigReads = new ConfigReads(), ext: Extensions = BUNDLED): LoadedConfig {
   reads.document(doc.text);
-  const config = validateDocument(doc);
+  const config = validateDocument(doc, ext);
   let tls: TlsState | undefined;
   let tlsProblems: readonly Diagnostic[] = [];
   try {
@@ -71,7 +76,7 @@ export function loadVersion(doc: SourceDocument, deps: BuildDeps, reads: ConfigR
   }
   let table: RouteTable;
   try {
-    table = compileValidated(config, doc, { ...deps, reads });
+    table = ext === BUNDLED ? compileValidated(config, doc, { ...deps, reads }) : compileExtended(config, doc, deps, reads, ext);
   } catch (err) {
     if (err instanceof ConfigError && tlsProblems.length > 0) throw new ConfigError([...err.diagnostics, ...tlsProblems]);
     throw err;
@@ -81,6 +86,28 @@ export function loadVersion(doc: SourceDocument, deps: BuildDeps, reads: ConfigR
     throw new ConfigError(tlsProblems);
   }
   return { doc, table, tls, reads };
+}
+
+function compileExtended(
+  config: Parameters<typeof compileValidated>[0],
+  doc: SourceDocument,
+  deps: BuildDeps,
+  reads: ConfigReads,
+  ext: Extensions,
+): RouteTable {
+  const { functions, counters } = deps;
+  if (functions === undefined || counters === undefined) {
+    throw new Error('loadVersion: own plugin or integration definitions need deps.functions and deps.counters');
+  }
+  return compile(config, doc, {
+    ...deps,
+    functions,
+    counters,
+    fallbackCounters: deps.fallbackCounters ?? counters,
+    plugins: ext.plugins,
+    integrations: ext.integrations,
+    reads,
+  });
 }
 
 /** Diagnostics carried by one reload-failure log line (the rest are counted). */
@@ -124,7 +151,10 @@ export interface ReloadResult {
   version?: string;
   /** False when the served version was kept because nothing had changed. */
   changed?: boolean;
+  /** Every problem, one per line (a rejected version). */
   errors?: string;
+  /** What rejected it (a ConfigError with its diagnostics, usually). */
+  error?: unknown;
 }
 
 export interface ReloaderOptions {
@@ -183,6 +213,13 @@ export class Reloader {
     });
   }
 
+  /** A reload from the source now (after any queued), with its result: an embedder's `reload()`. */
+  reload(): Promise<ReloadResult> {
+    const run = this.#chain.then(() => this.#reload(undefined));
+    this.#chain = run;
+    return run;
+  }
+
   /** A reload from config text instead of the source (a cluster worker, given the primary's text). */
   reloadText(text: string): Promise<ReloadResult> {
     const run = this.#chain.then(() => this.#reload(text));
@@ -219,7 +256,7 @@ export class Reloader {
       return { ok: true, version: next.table.version, changed: true };
     } catch (err) {
       metrics.reloads.inc({ result: 'failure' });
-      return { ok: false, errors: reportConfigError(logger, err, 'reload') };
+      return { ok: false, errors: reportConfigError(logger, err, 'reload'), error: err };
     } finally {
       this.#files?.set([...this.#current.reads.files, ...reads.files]);
     }

@@ -1,6 +1,11 @@
 /**
  * `turnpike serve`: one process (workers = 1) or a node:cluster primary with N workers.
  * The process stays in the foreground so supervisors see its real pid.
+ *
+ * The gateway itself (tables, pools, functions, counters, the reload loop) comes from createGateway
+ * (src/gateway.ts), as an embedder's does; this module adds only what a process has: workers and the
+ * primary's metrics merge, signals, the HTTP and TLS (HTTP/2) listeners, drain, the Admin API. The
+ * primary serves nothing: it validates each version with the same Reloader and sends it to workers.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -13,20 +18,20 @@ import { adminApiOptions, createAdminServer } from '../admin/server.js';
 import { FileConfigStore } from '../cluster/file-store.js';
 import type { RouteTable } from '../compile/types.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { functionRegistry, parseConfigText } from '../config/index.js';
+import { counterStore, fallbackCounterStore, parseConfigText } from '../config/index.js';
 import type { SourceDocument } from '../config/load.js';
+import type { ConfigReads } from '../config/reads.js';
+import { createGateway } from '../gateway.js';
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { PoolRegistry } from '../upstream/upstream.js';
 import { type DatabaseServeOptions, configSource } from './config-source.js';
 import { describeTable } from './describe.js';
-import { Gateway } from './gateway.js';
 import { applyTlsSettings, createTlsListener, installHttpsRedirect } from './listener.js';
 import { createListener } from './listener.js';
-import { type LoadedConfig, Reloader, type ReloaderOptions, type ServedConfig, lifecycle, loadVersion, reportConfigError, servedPart } from './reloader.js';
+import { type LoadedConfig, Reloader, lifecycle, loadVersion, reportConfigError, servedPart } from './reloader.js';
 import type { TlsState } from './tls.js';
 // Node-wide counters: the primary serves its store to the workers (src/stores/cluster-counters.ts).
-import { counterStore } from '../config/index.js';
 import { serveCounters } from '../stores/cluster-counters.js';
 
 export interface ServeOptions {
@@ -60,7 +65,7 @@ type WorkerMessage =
   | { type: 'fatal'; message: string }
   | { type: 'reloaded'; ok: boolean; version?: string; changed?: boolean; errors?: string };
 
-/** How long shutdown waits for upstream pools to finish closing before exiting anyway. */
+/** How long shutdown waits for the gateway (upstream pools, function workers) to finish closing before exiting anyway. */
 const POOL_CLOSE_MS = 1_000;
 
 export async function serve(opts: ServeOptions): Promise<void> {
@@ -75,41 +80,31 @@ function applyLogLevel(logger: Logger, data: unknown): void {
   logger.level = typeof level === 'string' ? level : 'info';
 }
 
-/** How this process builds a config version (the Reloader's `load`). */
-function versionLoader(deps: { logger: Logger; metrics: GatewayMetrics; pools: PoolRegistry }): ReloaderOptions['load'] {
-  return (doc, reads) => loadVersion(doc, deps, reads);
-}
-
 /**
- * The first version (from the source, or in a worker from the text the primary sent): read, validate,
- * load its certificates, compile; or exit 1 with every problem on stderr, once.
+ * The first version, or exit 1 with every problem on stderr, once. `build` turns the first text
+ * (undefined: read the source; in a worker, the text the primary sent) into what this process serves:
+ * a gateway (single process, worker) or a validated version (cluster primary). A database whose
+ * config does not build gives the node's cached last good config instead, as a reload would keep it.
  */
-async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMetrics, pools: PoolRegistry, text?: string): Promise<ServedConfig> {
+async function firstVersion<T>(
+  opts: ServeOptions,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  text: string | undefined,
+  build: (text: string | undefined) => Promise<T>,
+): Promise<T> {
   const source = configSource(opts, logger);
-  const load = (doc: SourceDocument) => loadVersion(doc, { logger, metrics, pools });
-  const docOf = async (t: string | undefined): Promise<SourceDocument> => (t === undefined ? await source.read() : parseConfigText(t, source.file));
   try {
     text ??= await source.first?.({ logger, registry: metrics.registry, opts });
-    let loaded: LoadedConfig;
     try {
-      loaded = load(await docOf(text));
+      return await build(text);
     } catch (err) {
-      // A database whose config does not compile: the node's cached last good config, as a reload would keep it.
       const cached = source.fallback?.(err, logger);
       if (cached === undefined) throw err;
       reportConfigError(logger, err, 'start');
       metrics.reloads.inc({ result: 'failure' });
-      loaded = load(await docOf(cached));
+      return await build(cached);
     }
-    source.loaded?.(loaded.doc);
-    applyLogLevel(logger, loaded.doc.data);
-    // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start-up, never silent.
-    for (const w of [...loaded.doc.warnings, ...loaded.table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
-    metrics.reloads.inc({ result: 'success' });
-    // Watch mode also reloads Lambda-style handlers when modules they import change (an edit to the
-    // handler file itself is a new config version: see src/integrations/function/runtime/registry.ts).
-    if (opts.watch) functionRegistry(logger).watch(true);
-    return servedPart(loaded);
   } catch (err) {
     process.stderr.write(`${err instanceof ConfigError ? err.message : (err as Error).message}\n`);
     reportConfigError(logger, err, 'start');
@@ -124,6 +119,9 @@ async function firstTable(opts: ServeOptions, logger: Logger, metrics: GatewayMe
  * keeps the heap small and spares the first requests a long mark-compact pause.
  */
 function collectStartupGarbage(): void {
+  // A small config leaves little behind: a full collection of the freshly loaded heap (~20 MB for the
+  // quick start) would only add its ~20 ms to the start.
+  if (v8.getHeapStatistics().used_heap_size < STARTUP_GC_MIN_HEAP_BYTES) return;
   try {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as (() => void) | undefined;
@@ -132,6 +130,9 @@ function collectStartupGarbage(): void {
     // not available on this runtime: V8 collects it later on its own
   }
 }
+
+/** Heap in use below which the start-up collection is skipped (10,000 routes leave ~165 MB; the quick start ~20 MB). */
+const STARTUP_GC_MIN_HEAP_BYTES = 64 * 1024 * 1024;
 
 /** In a worker: asks the primary for the config text to serve. */
 function configFromPrimary(): Promise<string> {
@@ -150,7 +151,6 @@ function configFromPrimary(): Promise<string> {
 async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void> {
   const logger = createLogger();
   const metrics = new GatewayMetrics();
-  const pools = new PoolRegistry();
   if (isWorker) {
     // Answers the primary's metric requests (prom-client registers its IPC listener in this constructor).
     new client.AggregatorRegistry();
@@ -158,15 +158,33 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     // A SIGHUP sent to the whole process group must not kill workers (its default action): the primary reloads them.
     process.on('SIGHUP', () => undefined);
   }
-  const first = await firstTable(opts, logger, metrics, pools, isWorker ? await configFromPrimary() : undefined);
-  const { table, tls: firstTls } = first;
+  // What a new version changes in this process beyond the gateway's tables (set once the listeners exist).
+  let onNewVersion: ((next: LoadedConfig) => void) | undefined;
+  // The gateway reloads from its source; in a worker, from the text its primary sends (reloadText below).
+  const gw = await firstVersion(opts, logger, metrics, isWorker ? await configFromPrimary() : undefined, (text) =>
+    createGateway({
+      source: configSource(opts, logger),
+      ...(text !== undefined ? { text } : {}),
+      logger,
+      metrics,
+      // The process's counters, so limits keep counting across reloads; in a worker, the primary's (src/stores/cluster-counters.ts).
+      stores: { counters: counterStore(), fallbackCounters: fallbackCounterStore() },
+      watch: opts.watch,
+      onVersion: (next, prev) => {
+        if (prev !== undefined) onNewVersion?.(next);
+        applyLogLevel(logger, next.doc.data);
+      },
+    }),
+  );
+  const reloader = gw.reloader;
+  const { table, tls: firstTls } = reloader.current;
   collectStartupGarbage();
-  const gateway = new Gateway(table, logger, metrics);
+  const gateway = gw.handler('http');
   const server = createListener(gateway, table.limits);
   // HTTPS: a second gateway over the same tables (ctx.protocol 'https'), fed by one TLS listener that
   // serves HTTP/2 and HTTP/1.1. The TLS state (contexts per SNI name) is swapped as a whole on reload.
   const tlsSource: { state: TlsState } | undefined = firstTls === undefined ? undefined : { state: firstTls };
-  const httpsGateway = tlsSource === undefined ? undefined : new Gateway(table, logger, metrics, 'https');
+  const httpsGateway = tlsSource === undefined ? undefined : gw.handler('https');
   const tlsServer = tlsSource === undefined || httpsGateway === undefined ? undefined : createTlsListener(httpsGateway, table.limits, tlsSource);
   const tlsSockets = new Set<import('node:tls').TLSSocket>();
   const h2Sessions = new Set<import('node:http2').ServerHttp2Session>();
@@ -206,24 +224,10 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     lifecycle(logger).info({ tls: tlsSummary(next), certificates: next.certificates }, 'tls certificates reloaded');
   };
 
-  // The single process reloads from its source; a worker reloads from the text its primary sends.
-  const reloader = new Reloader(
-    {
-      source: configSource(opts),
-      load: versionLoader({ logger, metrics, pools }),
-      apply: (next) => {
-        reloadTls(next.tls);
-        applyServerLimits(server, next.table, table.limits.headerBytes, logger);
-        applyLogLevel(logger, next.doc.data);
-        gateway.swap(next.table);
-        httpsGateway?.swap(next.table);
-      },
-      logger,
-      metrics,
-      watchFiles: opts.watch,
-    },
-    first,
-  );
+  onNewVersion = (next) => {
+    reloadTls(next.tls);
+    applyServerLimits(server, next.table, table.limits.headerBytes, logger);
+  };
 
   let admin: http.Server | undefined;
   if (!isWorker) {
@@ -276,10 +280,9 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
     server.closeAllConnections();
     for (const session of h2Sessions) session.destroy();
     for (const s of tlsSockets) s.destroy();
-    await gateway.table.close();
-    // Pool.close() waits for requests still running upstream; a request cut at the grace period may
-    // leave one behind, so this is bounded.
-    await Promise.race([pools.closeAll(), delay(POOL_CLOSE_MS)]);
+    // The table, function workers, upstream pools and counters. Pool.close() waits for requests still
+    // running upstream; a request cut at the grace period may leave one behind, so this is bounded.
+    await Promise.race([gw.close(), delay(POOL_CLOSE_MS)]);
     if (admin) {
       admin.close();
       admin.closeAllConnections();
@@ -292,7 +295,10 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
   process.on('SIGINT', () => void shutdown('SIGINT'));
   if (isWorker) {
     process.on('message', (m: PrimaryMessage) => {
-      if (m.type === 'reload') void reloader.reloadText(m.text).then((r) => process.send?.({ type: 'reloaded', ...r } satisfies WorkerMessage));
+      if (m.type === 'reload')
+        void reloader
+          .reloadText(m.text)
+          .then(({ ok, version, changed, errors }) => process.send?.({ type: 'reloaded', ok, version, changed, errors } satisfies WorkerMessage));
       else if (m.type === 'shutdown') void shutdown('primary');
     });
     // If the primary dies, do not linger as an orphan.
@@ -375,7 +381,17 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const logger = createLogger();
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
-  const first = await firstTable(opts, logger, metrics, pools);
+  const load = (doc: SourceDocument, reads?: ConfigReads) => loadVersion(doc, { logger, metrics, pools }, reads);
+  const first = await firstVersion(opts, logger, metrics, undefined, async (text) => {
+    const source = configSource(opts);
+    const loaded = load(text === undefined ? await source.read() : parseConfigText(text, source.file));
+    source.loaded?.(loaded.doc);
+    applyLogLevel(logger, loaded.doc.data);
+    // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start-up, never silent.
+    for (const w of [...loaded.doc.warnings, ...loaded.table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
+    metrics.reloads.inc({ result: 'success' });
+    return servedPart(loaded);
+  });
   collectStartupGarbage();
   metrics.setConfigVersion(first.table.version);
   // The primary serves nothing itself: a new version is validated here, then its text goes to every
@@ -383,7 +399,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const reloader = new Reloader(
     {
       source: configSource(opts),
-      load: versionLoader({ logger, metrics, pools }),
+      load,
       apply: (next, prev) => {
         void prev.table.close();
         applyLogLevel(logger, next.doc.data);

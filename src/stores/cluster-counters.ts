@@ -29,13 +29,15 @@
  *
  * Deadline: every call rejects with CounterStoreUnavailable after `timeoutMs` (default 200 ms) or
  * at once when the connection is down, so a lost or stalled primary never hangs a request: the
- * plugin applies its fallback. Deadlines are checked by ONE timer over the pending calls in send
- * order (they all have the same timeout), not a timer per call.
+ * plugin applies its fallback. Each call's deadline is an entry in the process's deadline queue
+ * (src/util/deadline-queue.ts: one Node timer for every limit; arming appends to the lane of the
+ * timeout, a reply unlinks), not a timer per call.
  */
 import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEADLINES, Deadline, type DeadlineLane, type DeadlineQueue } from '../util/deadline-queue.js';
 import { CounterStoreUnavailable, type CounterStore, type SlotResult, type TokenBucketResult, type WindowResult } from './types.js';
 
 /** Where workers find the primary's socket (set by the primary before it forks; inherited by workers). */
@@ -238,17 +240,26 @@ function release(store: CounterStore, held: Map<number, string>, ticket: number)
 // ---------------------------------------------------------------------------------------------
 // Worker side
 
-/** One call waiting for its reply; linked in send order for the deadline sweep. */
-class Pending {
+/** One call waiting for its reply, armed in the deadline queue (which links it: `prev`/`next` are the queue's). */
+class Pending extends Deadline<Pending> {
   id = 0;
   op = 0;
-  deadline = 0;
   resolve: (v: never) => void = noop;
   reject: (e: unknown) => void = noop;
-  next: Pending | undefined = undefined;
-  prev: Pending | undefined = undefined;
+  readonly store: ClusterCounterStore;
+
+  constructor(store: ClusterCounterStore) {
+    // Ref'd, as the per-store timer it replaces was: a worker with calls in flight waits for their deadline.
+    super(expire, undefined as unknown as Pending);
+    this.arg = this;
+    this.store = store;
+  }
 }
 const noop = (): void => undefined;
+
+function expire(entry: Pending): void {
+  entry.store.expire(entry);
+}
 
 // Module-level executor: capturing resolve/reject without allocating a closure per call.
 let slotResolve: (v: never) => void = noop;
@@ -265,6 +276,8 @@ export interface ClusterCounterStoreOptions {
   timeoutMs?: number;
   /** Minimum time between two connection attempts in ms (default 100). */
   reconnectMs?: number;
+  /** Where the call deadlines are armed (default: the process's queue). */
+  queue?: DeadlineQueue;
 }
 
 /** A worker's deadline on its primary's counter store unless the config or TURNPIKE_COUNTERS_TIMEOUT_MS says otherwise. */
@@ -282,9 +295,9 @@ export class ClusterCounterStore implements CounterStore {
   #closed = false;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
-  #head: Pending | undefined;
-  #tail: Pending | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #queue: DeadlineQueue;
+  /** The lane of the current deadline (re-resolved when the config changes it). */
+  #lane: DeadlineLane;
   #corked = false;
   #rest: Buffer | undefined;
 
@@ -293,6 +306,8 @@ export class ClusterCounterStore implements CounterStore {
     this.#fixedTimeoutMs = options.timeoutMs;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#reconnectMs = options.reconnectMs ?? 100;
+    this.#queue = options.queue ?? DEADLINES;
+    this.#lane = this.#queue.lane(this.#timeoutMs);
   }
 
   get timeoutMs(): number {
@@ -304,13 +319,11 @@ export class ClusterCounterStore implements CounterStore {
     const next = this.#fixedTimeoutMs ?? ms ?? DEFAULT_TIMEOUT_MS;
     if (next === this.#timeoutMs) return;
     this.#timeoutMs = next;
-    if (this.#head === undefined) return;
-    // Calls in flight keep their order: clamping each deadline to now + next leaves the queue sorted,
-    // so the sweep still only looks at its head.
-    const limit = performance.now() + next;
-    for (let e: Pending | undefined = this.#head; e !== undefined; e = e.next) if (e.deadline > limit) e.deadline = limit;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(sweep, Math.max(1, Math.ceil(this.#head.deadline - performance.now())), this);
+    this.#lane = this.#queue.lane(next);
+    // Calls in flight keep their place: each is moved to the new lane, due no later than now + next.
+    const now = this.#queue.now();
+    const limit = now + next;
+    for (const e of this.#pending.values()) if (e.at > limit) this.#lane.startAt(e, limit, now);
   }
 
   get connected(): boolean {
@@ -361,7 +374,6 @@ export class ClusterCounterStore implements CounterStore {
     this.#failAll('counter store is closed');
     this.#socket?.destroy();
     this.#socket = undefined;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
   }
 
   #call(op: number, key: string, a: number, b: number, c: number, d: number): Promise<unknown> {
@@ -392,20 +404,13 @@ export class ClusterCounterStore implements CounterStore {
     socket.write(frame);
 
     const p = new Promise(executor);
-    const entry = new Pending();
+    const entry = new Pending(this);
     entry.id = id;
     entry.op = op;
-    entry.deadline = performance.now() + this.#timeoutMs;
     entry.resolve = slotResolve;
     entry.reject = slotReject;
     this.#pending.set(id, entry);
-    if (this.#tail === undefined) this.#head = entry;
-    else {
-      this.#tail.next = entry;
-      entry.prev = this.#tail;
-    }
-    this.#tail = entry;
-    if (this.#timer === undefined) this.#timer = setTimeout(sweep, this.#timeoutMs + 1, this);
+    this.#lane.start(entry);
     return p;
   }
 
@@ -475,29 +480,20 @@ export class ClusterCounterStore implements CounterStore {
 
   #unlink(entry: Pending): void {
     this.#pending.delete(entry.id);
-    if (entry.prev === undefined) this.#head = entry.next;
-    else entry.prev.next = entry.next;
-    if (entry.next === undefined) this.#tail = entry.prev;
-    else entry.next.prev = entry.prev;
-    entry.next = entry.prev = undefined;
+    entry.cancel();
   }
 
-  /** @internal rejects every call past its deadline and re-arms the timer for the oldest one left. */
-  sweep(): void {
-    this.#timer = undefined;
-    const now = performance.now();
-    while (this.#head !== undefined && this.#head.deadline <= now) {
-      const e = this.#head;
-      this.#unlink(e);
-      e.reject(new CounterStoreUnavailable(`the cluster primary's counter store did not answer within ${this.#timeoutMs} ms`));
-    }
-    if (this.#head !== undefined) this.#timer = setTimeout(sweep, Math.max(1, Math.ceil(this.#head.deadline - now)), this);
+  /** @internal a call's deadline passed (the queue has unlinked it). */
+  expire(entry: Pending): void {
+    this.#pending.delete(entry.id);
+    entry.reject(new CounterStoreUnavailable(`the cluster primary's counter store did not answer within ${this.#timeoutMs} ms`));
   }
 
   #failAll(message: string): void {
-    while (this.#head !== undefined) {
-      const e = this.#head;
-      this.#unlink(e);
+    const entries = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const e of entries) {
+      e.cancel();
       e.reject(new CounterStoreUnavailable(message));
     }
   }
@@ -505,9 +501,6 @@ export class ClusterCounterStore implements CounterStore {
 
 function uncork(store: ClusterCounterStore, socket: net.Socket): void {
   store.flush(socket);
-}
-function sweep(store: ClusterCounterStore): void {
-  store.sweep();
 }
 
 /**

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { createClient } from 'redis';
+import { DEADLINES, Deadline, type DeadlineLane, type DeadlineQueue, raceDeadline } from '../util/deadline-queue.js';
 import { lazyModule } from '../util/lazy.js';
 import { type CounterStore, CounterStoreUnavailable, type TokenBucketResult, type WindowResult } from './types.js';
 
@@ -31,6 +32,8 @@ export interface RedisCounterStoreOptions {
   maxInflight?: number;
   /** Called for client errors (connection lost, refused...); the store itself never throws from them. */
   onError?: (err: Error) => void;
+  /** Where the call deadlines are armed (default: the process's queue; tests pass their own). */
+  queue?: DeadlineQueue;
 }
 
 // Server time in ms. Redis >= 5 replicates script effects, so TIME before writes is allowed.
@@ -103,22 +106,25 @@ type Client = ReturnType<typeof createClient>;
 const redis = lazyModule<typeof import('redis')>('redis', import.meta.url);
 
 /**
- * A call waiting for Redis. Settled once: by the reply, by an error or by its deadline, whichever
- * comes first; later outcomes are ignored (the reply of a call that missed its deadline is dropped).
+ * A call waiting for Redis, armed as a deadline in the process's deadline queue
+ * (src/util/deadline-queue.ts): one Node timer for every time limit of the process, arming an append
+ * to a lane of this call's timeout and settling an unlink (a setTimeout + clearTimeout per call cost
+ * ~0.6 CPU-µs of the ~3.4 per call in bench/redis-counters-micro.mjs). Settled once: by the reply,
+ * by an error or by its deadline, whichever comes first; later outcomes are ignored (the reply of a
+ * call that missed its deadline is dropped).
  */
-class PendingCall {
+class PendingCall extends Deadline<PendingCall> {
   readonly promise: Promise<number[]>;
-  readonly deadline: number;
+  /** For the error message (the lane is unlinked by the time it fires). */
   readonly timeoutMs: number;
-  readonly queue: DeadlineQueue;
   settled = false;
-  next: PendingCall | undefined = undefined;
   #resolve!: (v: number[]) => void;
   #reject!: (e: Error) => void;
 
-  constructor(queue: DeadlineQueue, deadline: number, timeoutMs: number) {
-    this.queue = queue;
-    this.deadline = deadline;
+  constructor(timeoutMs: number) {
+    // Not ref'd: a call in flight never keeps the process alive on its own (the client's socket decides).
+    super(expire, undefined as unknown as PendingCall, false);
+    this.arg = this;
     this.timeoutMs = timeoutMs;
     this.promise = new Promise<number[]>((resolve, reject) => {
       this.#resolve = resolve;
@@ -129,73 +135,21 @@ class PendingCall {
   resolve(v: number[]): void {
     if (this.settled) return;
     this.settled = true;
+    this.cancel();
     this.#resolve(v);
-    this.queue.dropSettled();
   }
 
   reject(e: Error): void {
     if (this.settled) return;
     this.settled = true;
+    this.cancel();
     this.#reject(e);
-    this.queue.dropSettled();
   }
 }
 
-/**
- * Deadlines for calls that all have the same timeout, with ONE timer: calls join at the tail, so the
- * list is in deadline order; the timer fires for the oldest unsettled call, expires every call past
- * its deadline and re-arms for the next. A timer per call (setTimeout + clearTimeout) cost ~0.6 CPU-µs
- * of the ~3.4 per call in bench/redis-counters-micro.mjs; under steady traffic this one fires about
- * once per timeout period. Replies come back in order on the one connection, so a settled call is
- * nearly always the head and is dropped at once (the list holds only calls in flight, and nothing
- * lives long enough to be promoted to the old generation).
- */
-class DeadlineQueue {
-  readonly #timeoutMs: number;
-  #head: PendingCall | undefined = undefined;
-  #tail: PendingCall | undefined = undefined;
-  #timer: NodeJS.Timeout | undefined = undefined;
-
-  constructor(timeoutMs: number) {
-    this.#timeoutMs = timeoutMs;
-  }
-
-  add(call: PendingCall): void {
-    if (this.#tail === undefined) this.#head = call;
-    else this.#tail.next = call;
-    this.#tail = call;
-    if (this.#timer === undefined) this.#arm(this.#timeoutMs);
-  }
-
-  /** Drops settled calls from the head. */
-  dropSettled(): void {
-    let c = this.#head;
-    while (c !== undefined && c.settled) c = c.next;
-    this.#head = c;
-    if (c === undefined) this.#tail = undefined;
-  }
-
-  stop(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #arm(ms: number): void {
-    this.#timer = setTimeout(this.#fire, Math.max(1, Math.ceil(ms)));
-    this.#timer.unref();
-  }
-
-  readonly #fire = (): void => {
-    this.#timer = undefined;
-    const now = performance.now();
-    this.dropSettled();
-    // reject() drops settled heads itself; the loop re-reads the head after each.
-    for (let c = this.#head; c !== undefined && c.deadline <= now; c = this.#head) {
-      c.reject(new CounterStoreUnavailable(`Redis did not answer within ${c.timeoutMs} ms`));
-    }
-    const head = this.#head;
-    if (head !== undefined) this.#arm(head.deadline - now);
-  };
+/** A PendingCall's deadline passed (the queue has already unlinked it; `lane` is undefined from here). */
+function expire(call: PendingCall): void {
+  call.reject(new CounterStoreUnavailable(`Redis did not answer within ${call.timeoutMs} ms`));
 }
 
 export class RedisCounterStore implements CounterStore {
@@ -204,8 +158,9 @@ export class RedisCounterStore implements CounterStore {
   readonly #timeoutMs: number;
   readonly #maxInflight: number;
   #inflight = 0;
-  /** One deadline queue per distinct deadline (views may have their own): FIFO order is deadline order. */
-  readonly #deadlines = new Map<number, DeadlineQueue>();
+  readonly #queue: DeadlineQueue;
+  /** The lane of this store's own deadline (views resolve theirs once, when made). */
+  readonly #lane: DeadlineLane;
   #connecting: Promise<unknown> | undefined;
   #closed = false;
 
@@ -213,6 +168,8 @@ export class RedisCounterStore implements CounterStore {
     this.#prefix = `turnpike:${options.prefix ?? ''}`;
     this.#timeoutMs = options.timeoutMs ?? 50;
     this.#maxInflight = options.maxInflight ?? 10_000;
+    this.#queue = options.queue ?? DEADLINES;
+    this.#lane = this.#queue.lane(this.#timeoutMs);
     const onError = options.onError;
     this.#client = redis().createClient({
       url: options.url,
@@ -248,35 +205,27 @@ export class RedisCounterStore implements CounterStore {
     return this.#connecting;
   }
 
+  /** Connect and close: rare calls, on the same queue; any failure becomes CounterStoreUnavailable. */
   #withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new CounterStoreUnavailable(`Redis did not answer within ${ms} ms`)), ms);
-      p.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof CounterStoreUnavailable ? err : new CounterStoreUnavailable(`Redis error: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
-        },
-      );
+    const mapped = p.catch((err: unknown) => {
+      throw err instanceof CounterStoreUnavailable ? err : new CounterStoreUnavailable(`Redis error: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
+    return raceDeadline(mapped, this.#queue.lane(ms), () => new CounterStoreUnavailable(`Redis did not answer within ${ms} ms`));
   }
 
-  /** @internal one script call with its own deadline (views share the client with their own deadline). */
-  run(s: Script, key: string, args: Array<string | number>, timeoutMs = this.#timeoutMs): Promise<number[]> {
+  /** The deadline lane of `timeoutMs` on this store's queue (a view resolves its own once). */
+  lane(timeoutMs: number): DeadlineLane {
+    return this.#queue.lane(timeoutMs);
+  }
+
+  /** @internal one script call under the deadline of `lane` (views share the client with their own deadline). */
+  run(s: Script, key: string, args: Array<string | number>, lane: DeadlineLane = this.#lane): Promise<number[]> {
     if (this.#closed) return Promise.reject(new CounterStoreUnavailable('counter store is closed'));
     // node-redis has no per-command timeout here (see the constructor): a hung server keeps commands
     // in its queue until the connection dies. Past this many, fail fast instead of queueing more.
     if (this.#inflight >= this.#maxInflight) return Promise.reject(new CounterStoreUnavailable(`${this.#inflight} Redis calls unanswered: not sending more`));
-    let queue = this.#deadlines.get(timeoutMs);
-    if (queue === undefined) {
-      queue = new DeadlineQueue(timeoutMs);
-      this.#deadlines.set(timeoutMs, queue);
-    }
-    const call = new PendingCall(queue, performance.now() + timeoutMs, timeoutMs);
-    queue.add(call);
+    const call = new PendingCall(lane.ms);
+    lane.start(call);
     void this.#exec(s, key, args, call);
     return call.promise;
   }
@@ -311,15 +260,15 @@ export class RedisCounterStore implements CounterStore {
   }
 
   takeToken(key: string, rate: number, burst: number, cost = 1): Promise<TokenBucketResult> {
-    return takeToken(this, this.#prefix, this.#timeoutMs, key, rate, burst, cost);
+    return takeToken(this, this.#prefix, this.#lane, key, rate, burst, cost);
   }
 
   incrementWindow(key: string, windowStartMs: number, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
-    return incrementWindow(this, this.#prefix, this.#timeoutMs, key, windowStartMs, windowMs, limit, cost);
+    return incrementWindow(this, this.#prefix, this.#lane, key, windowStartMs, windowMs, limit, cost);
   }
 
   incrementSliding(key: string, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
-    return incrementSliding(this, this.#prefix, this.#timeoutMs, key, windowMs, limit, cost);
+    return incrementSliding(this, this.#prefix, this.#lane, key, windowMs, limit, cost);
   }
 
   /**
@@ -333,7 +282,6 @@ export class RedisCounterStore implements CounterStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const q of this.#deadlines.values()) q.stop();
     if (this.#connecting === undefined) return;
     try {
       if (this.#client.isReady) await this.#withDeadline(this.#client.close(), 1000);
@@ -344,39 +292,39 @@ export class RedisCounterStore implements CounterStore {
   }
 }
 
-async function takeToken(r: RedisCounterStore, prefix: string, timeoutMs: number, key: string, rate: number, burst: number, cost: number): Promise<TokenBucketResult> {
-  const [allowed, remaining, retry] = await r.run(SCRIPTS.bucket, `${prefix}tb:${key}`, [rate, burst, cost], timeoutMs);
+async function takeToken(r: RedisCounterStore, prefix: string, lane: DeadlineLane, key: string, rate: number, burst: number, cost: number): Promise<TokenBucketResult> {
+  const [allowed, remaining, retry] = await r.run(SCRIPTS.bucket, `${prefix}tb:${key}`, [rate, burst, cost], lane);
   return { allowed: allowed === 1, remaining: remaining!, retryAfterMs: retry === -1 ? Number.POSITIVE_INFINITY : retry! };
 }
 
-async function incrementWindow(r: RedisCounterStore, prefix: string, timeoutMs: number, key: string, windowStartMs: number, windowMs: number, limit: number, cost: number): Promise<WindowResult> {
+async function incrementWindow(r: RedisCounterStore, prefix: string, lane: DeadlineLane, key: string, windowStartMs: number, windowMs: number, limit: number, cost: number): Promise<WindowResult> {
   const resetAtMs = windowStartMs + windowMs;
-  const [allowed, count] = await r.run(SCRIPTS.fixed, `${prefix}fw:${key}:${windowStartMs}`, [resetAtMs, limit, cost], timeoutMs);
+  const [allowed, count] = await r.run(SCRIPTS.fixed, `${prefix}fw:${key}:${windowStartMs}`, [resetAtMs, limit, cost], lane);
   return { allowed: allowed === 1, count: count!, remaining: Math.max(0, limit - count!), resetAtMs };
 }
 
-async function incrementSliding(r: RedisCounterStore, prefix: string, timeoutMs: number, key: string, windowMs: number, limit: number, cost: number): Promise<WindowResult> {
-  const [allowed, count, remaining, resetAtMs] = await r.run(SCRIPTS.sliding, `${prefix}sw:${key}:${windowMs}`, [windowMs, limit, cost], timeoutMs);
+async function incrementSliding(r: RedisCounterStore, prefix: string, lane: DeadlineLane, key: string, windowMs: number, limit: number, cost: number): Promise<WindowResult> {
+  const [allowed, count, remaining, resetAtMs] = await r.run(SCRIPTS.sliding, `${prefix}sw:${key}:${windowMs}`, [windowMs, limit, cost], lane);
   return { allowed: allowed === 1, count: count!, remaining: remaining!, resetAtMs: resetAtMs! };
 }
 
 class RedisCounterView implements CounterStore {
   readonly #base: RedisCounterStore;
   readonly #prefix: string;
-  readonly #timeoutMs: number;
+  readonly #lane: DeadlineLane;
   constructor(base: RedisCounterStore, prefix: string, timeoutMs: number) {
     this.#base = base;
     this.#prefix = prefix;
-    this.#timeoutMs = timeoutMs;
+    this.#lane = base.lane(timeoutMs);
   }
   takeToken(key: string, rate: number, burst: number, cost = 1): Promise<TokenBucketResult> {
-    return takeToken(this.#base, this.#prefix, this.#timeoutMs, key, rate, burst, cost);
+    return takeToken(this.#base, this.#prefix, this.#lane, key, rate, burst, cost);
   }
   incrementWindow(key: string, windowStartMs: number, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
-    return incrementWindow(this.#base, this.#prefix, this.#timeoutMs, key, windowStartMs, windowMs, limit, cost);
+    return incrementWindow(this.#base, this.#prefix, this.#lane, key, windowStartMs, windowMs, limit, cost);
   }
   incrementSliding(key: string, windowMs: number, limit: number, cost = 1): Promise<WindowResult> {
-    return incrementSliding(this.#base, this.#prefix, this.#timeoutMs, key, windowMs, limit, cost);
+    return incrementSliding(this.#base, this.#prefix, this.#lane, key, windowMs, limit, cost);
   }
   async close(): Promise<void> {}
 }

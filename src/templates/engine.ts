@@ -200,7 +200,7 @@ function checkBlocks(source: string, name: string | undefined): void {
         throw new TemplateError(`${name ? `${name}: ` : ''}#end without a matching #if/#foreach/#macro`, 'TEMPLATE_SYNTAX', posOf(t.pos ?? lastPos));
     } else if (type === 'else' || type === 'elseif') {
       const top = stack[stack.length - 1];
-      if (!top || top.type !== 'if')
+      if (top?.type !== 'if')
         throw new TemplateError(`${name ? `${name}: ` : ''}#${type} without a matching #if`, 'TEMPLATE_SYNTAX', posOf(t.pos ?? lastPos));
     }
   }

@@ -4,7 +4,7 @@
  * metrics at scrape time: nothing hashes labels on the request path. Registered once per registry by
  * the compiler when a config uses retries or a circuit breaker.
  */
-import client from 'prom-client';
+import type client from 'prom-client';
 import { REASONS } from './retry.js';
 
 export class ResilienceStats {

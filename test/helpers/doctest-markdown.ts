@@ -314,7 +314,7 @@ function compareJson(e: unknown, a: unknown, path: string, subset: boolean, out:
       out.push(`${path}: expected an array of ${e.length}, got ${JSON.stringify(a)}`);
       return;
     }
-    e.forEach((v, i) => compareJson(v, a[i], `${path}[${i}]`, subset, out));
+    for (const [i, v] of e.entries()) compareJson(v, a[i], `${path}[${i}]`, subset, out);
     return;
   }
   if (e !== null && typeof e === 'object') {

@@ -76,7 +76,7 @@ export async function startGateway(configText: string, opts: StartOptions = {}):
       logs.push(obj);
       for (let i = waiters.length - 1; i >= 0; i--) {
         const w = waiters[i];
-        if (w && w.pred(obj)) {
+        if (w?.pred(obj)) {
           waiters.splice(i, 1);
           w.resolve(obj);
         }

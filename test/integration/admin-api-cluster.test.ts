@@ -29,20 +29,18 @@ type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
 const TOKEN = 'cluster-admin-token-0123456789abcdef';
 const H = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
-{
-  configStoreConformance('postgres', async (initial) => {
-    const db = await pg.createTestDatabase();
-    const store = await pg.makeStore(db.url);
-    await store.replaceAll(initial);
-    return {
-      store,
-      close: async () => {
-        await store.close();
-        await db.drop();
-      },
-    };
-  });
-}
+configStoreConformance('postgres', async (initial) => {
+  const db = await pg.createTestDatabase();
+  const store = await pg.makeStore(db.url);
+  await store.replaceAll(initial);
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await db.drop();
+    },
+  };
+});
 
 describe('Admin API on the PostgreSQL store', () => {
   let db: TestDb;
@@ -76,7 +74,8 @@ describe('Admin API on the PostgreSQL store', () => {
     assert.ok(elapsed < 1_000, `took ${elapsed} ms`);
 
     const bad = await fetch(`${b.adminUrl}/upstreams`, { method: 'POST', headers: H, body: JSON.stringify({ name: 'u', targets: [{ url: 'ftp://x' }] }) });
-    const body = (await bad.json()) as { errors: { path: string; text: string }[] };
+    const body = (await bad.json()) as { code: string; errors: { path: string; text: string }[] };
+    assert.equal(body.code, 'CONFIG_REJECTED');
     assert.equal(bad.status, 400);
     assert.ok(body.errors.some((e) => e.path === 'upstreams.u.targets[0].url' && /^database:\d+:\d+ upstreams\.u\.targets\[0\]\.url: /.test(e.text)), JSON.stringify(body));
 
@@ -95,6 +94,7 @@ describe('Admin API on the PostgreSQL store', () => {
     try {
       const r = await fetch(`${node.adminUrl}/upstreams`, { method: 'POST', headers: H, body: JSON.stringify({ name: 'u', targets: [{ url: 'http://127.0.0.1:9' }] }) });
       assert.equal(r.status, 503, await r.clone().text());
+      assert.equal(((await r.json()) as { code: string }).code, 'STORE_UNAVAILABLE');
       assert.equal(r.headers.get('retry-after'), '5');
       assert.equal((await request(`${node.url}/ping`)).status, 200);
     } finally {

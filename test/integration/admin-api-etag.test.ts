@@ -23,6 +23,7 @@ const STRONG = /^"[A-Za-z0-9_-]{22}"$/;
 interface Answer {
   status: number;
   etag: string | null;
+  // biome-ignore lint/suspicious/noExplicitAny: the answers are untyped JSON, walked field by field.
   json: any;
 }
 
@@ -70,6 +71,7 @@ describe('Admin API ETag / If-Match / If-None-Match on the PostgreSQL store, two
     // If-Match on a read: 412 when it does not hold.
     const readStale = await call(a.adminUrl, '/upstreams/users', 'GET', undefined, { 'if-match': '"other"' });
     assert.equal(readStale.status, 412);
+    assert.equal((readStale.json as { code?: string }).code, 'PRECONDITION_FAILED');
     assert.equal(readStale.etag, viaA.etag);
 
     // Routes and settings too; unset settings have a tag (GET answers {}).

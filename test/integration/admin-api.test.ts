@@ -42,6 +42,7 @@ after(async () => {
 const auth = { authorization: `Bearer ${TOKEN}` };
 async function get(base: string, path: string, headers: Record<string, string> = auth) {
   const r = await fetch(base + path, { headers });
+  // biome-ignore lint/suspicious/noExplicitAny: the answers are untyped JSON, walked field by field.
   return { status: r.status, headers: r.headers, json: (await r.json()) as any };
 }
 
@@ -59,6 +60,7 @@ test('entity reads reflect the file as written; the version is the served one', 
   // The gateway serves the interpolated value; the API shows the placeholder, not the environment's secret.
   assert.equal(await (await fetch(`${gw.url}/hello`)).text(), 'hello-from-env');
   const hello = await get(gw.adminUrl, '/apis/shop/routes/hello');
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${GREETING} is the config interpolation syntax, kept as written.
   assert.equal(hello.json.integration.body, '${GREETING}');
   const unnamed = await get(gw.adminUrl, `/apis/shop/routes/${encodeURIComponent('GET,POST /users/{id}')}`);
   assert.equal(unnamed.status, 200);
@@ -75,8 +77,9 @@ test('writes answer 405 with Allow: GET, HEAD and say to edit the file or use --
     ['DELETE', '/upstreams/users'],
   ] as const) {
     const r = await fetch(gw.adminUrl + path, { method, headers: { ...auth, 'content-type': 'application/json' }, ...(method === 'DELETE' ? {} : { body: '{"name":"x"}' }) });
-    const body = (await r.json()) as { message: string; requestId: string };
+    const body = (await r.json()) as { message: string; code: string; requestId: string };
     assert.equal(r.status, 405, `${method} ${path}`);
+    assert.equal(body.code, 'CONFIG_READ_ONLY');
     assert.equal(r.headers.get('allow'), 'GET, HEAD');
     assert.match(body.message, /edit the file/);
     assert.match(body.message, /--database/);
@@ -88,6 +91,7 @@ test('writes answer 405 with Allow: GET, HEAD and say to edit the file or use --
 test('the token is required (401 + WWW-Authenticate); probes and /openapi.json are open', async () => {
   const none = await get(gw.adminUrl, '/apis', {});
   assert.equal(none.status, 401);
+  assert.equal(none.json.code, 'UNAUTHORIZED', 'the gateway\'s error vocabulary (src/errors/catalogue.ts)');
   assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
   assert.equal((await get(gw.adminUrl, '/apis', { authorization: 'Bearer wrong' })).status, 401);
   assert.equal((await get(gw.adminUrl, '/health', {})).status, 200);
@@ -97,6 +101,7 @@ test('the token is required (401 + WWW-Authenticate); probes and /openapi.json a
   assert.ok(spec.json.paths['/apis/{name}/routes/{route}']);
   const notFound = await get(gw.adminUrl, '/nope', {});
   assert.equal(notFound.status, 404);
+  assert.equal(notFound.json.code, 'RESOURCE_NOT_FOUND');
   assert.ok(notFound.json.endpoints.includes('/openapi.json'));
 });
 
@@ -125,8 +130,9 @@ test('10 wrong tokens from one address lock it out (429 + Retry-After, even with
   assert.equal(locked.status, 429, 'the right token gets no answer while locked out');
   const retry = Number(locked.headers['retry-after']);
   assert.ok(retry >= 1 && retry <= 60, `retry-after ${locked.headers['retry-after']}`);
-  const body = JSON.parse(locked.body) as { message: string; requestId: string };
+  const body = JSON.parse(locked.body) as { message: string; code: string; requestId: string };
   assert.match(body.message, /too many invalid admin tokens/);
+  assert.equal(body.code, 'THROTTLED');
   assert.equal(body.requestId, locked.headers['x-request-id']);
   // A missing token is not a guess and is not what locked the address: still 429 while locked, though.
   assert.equal((await getFrom(guesser, '/apis', {})).status, 429);

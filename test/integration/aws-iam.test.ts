@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the echoed Lambda event is untyped JSON, walked field by field.
 /**
  * The aws-iam plugin through the real gateway process: requests signed by the AWS SDK's own signer
  * (@smithy/signature-v4) reach a function integration with their IAM identity, and an HTTP upstream

@@ -57,6 +57,7 @@ test('import, export, import the export: same version, same content; placeholder
   const v1 = await version();
   // Stored raw: the secret-bearing placeholder is not expanded at import.
   const [up] = await db.sql`select body from turnpike_entities where kind = 'upstreams' and key = 'backend'`;
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: ${BACKEND_URL} is the config interpolation syntax, kept as written.
   assert.deepEqual(up?.body, { targets: [{ url: '${BACKEND_URL}' }] });
 
   const out = join(tempConfig('').replace(/gateway\.yaml$/, ''), 'exported.yaml');

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the echoed Lambda event is untyped JSON, walked field by field.
 // A real Express 4 app wrapped by serverless-http (test/fixtures/express-app), served through the real
 // gateway process three ways: a native HTTP API route (payload 2.0), a native REST route (payload 1.0),
 // and an AWS REST OpenAPI document ({proxy+} + ANY, aws_proxy, functions/app.mjs beside the document).

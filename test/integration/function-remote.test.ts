@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the echoed Lambda event is untyped JSON, walked field by field.
 // Functions behind a Lambda-compatible Invoke API (`functions.NAME.endpoint`): a small Invoke server
 // started here (POST /2015-03-31/functions/{name}/invocations) runs the Express app's serverless-http
 // handler in this process, answers function errors as Lambda does (200 + X-Amz-Function-Error), and

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the echoed Lambda event is untyped JSON, walked field by field.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { RedisCounterStore, CounterStoreUnavailable } from '../../src/stores/redis-counters.js';
-import { startRedisServer, type PrivateRedis } from '../helpers/redis.js';
+import { startRedisServer } from '../helpers/redis.js';
 
 const MAIN_URL = 'redis://127.0.0.1:6379';
 const prefix = `test-${randomUUID()}:`;

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the echoed Lambda event is untyped JSON, walked field by field.
 /**
  * HTTPS listener through the real gateway process: certificates chosen by SNI, the default
  * certificate without SNI, HTTP/2 (ALPN h2) and HTTP/1.1 over TLS proxied to a real upstream, the

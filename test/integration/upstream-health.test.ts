@@ -123,7 +123,11 @@ apis:
 `);
   try {
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await fetch(`${pgw.url}/p`).then(async (r) => (await r.text(), r.status))));
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`${pgw.url}/p`);
+      await r.text();
+      statuses.push(r.status);
+    }
     // alternating a / dead until the dead one has failed twice
     assert.deepEqual(statuses, [200, 502, 200, 502]);
     for (let i = 0; i < 10; i++) {

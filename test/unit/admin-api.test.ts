@@ -75,6 +75,7 @@ async function call(admin: { url: string }, method: string, path: string, body?:
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: the answers are untyped JSON, walked field by field.
   let json: any;
   try {
     json = text === '' ? undefined : JSON.parse(text);
@@ -238,7 +239,7 @@ describe('entities', () => {
     const expected = fileDiagnostics(doc);
     assert.ok(expected.length >= 3, JSON.stringify(expected));
     assert.deepEqual(
-      r.json.errors.map((e: { path: string; message: string }) => ({ path: e.path, message: e.message })).sort((a: any, b: any) => a.path.localeCompare(b.path)),
+      r.json.errors.map((e: { path: string; message: string }) => ({ path: e.path, message: e.message })).sort((a: { path: string }, b: { path: string }) => a.path.localeCompare(b.path)),
       [...expected].sort((a, b) => a.path.localeCompare(b.path)),
     );
     assert.ok(r.json.errors.some((e: { path: string }) => e.path === 'upstreams.bad.targets[0].url'));
@@ -548,7 +549,8 @@ describe('concurrency', () => {
       Array(n).fill(200),
     );
     const route = await admin.store.get('routes', 'items', 'shop');
-    const set = (route?.body.integration as { requestHeaders: { set: Record<string, string> } }).requestHeaders.set;
+    assert.ok(route, 'the route is stored');
+    const set = (route.body.integration as { requestHeaders: { set: Record<string, string> } }).requestHeaders.set;
     assert.equal(Object.keys(set).length, n);
   });
 

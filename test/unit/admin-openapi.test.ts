@@ -15,17 +15,18 @@ import { BUNDLED_PLUGINS, pluginSchemas } from '../../src/plugins/registry.js';
 import { MemoryConfigStore } from '../helpers/memory-config-store.js';
 
 const Ajv2020 = Ajv2020Module.default;
+// biome-ignore lint/suspicious/noExplicitAny: the generated document is walked as untyped JSON.
 type Obj = Record<string, any>;
 const doc = buildAdminOpenApi() as Obj;
 const plain = (x: unknown) => JSON.parse(JSON.stringify(x)) as Obj;
 
 function pointer(root: Obj, ref: string): unknown {
   assert.ok(ref.startsWith('#/'), `only local refs: ${ref}`);
-  let cur: any = root;
+  let cur: unknown = root;
   for (const raw of ref.slice(2).split('/')) {
     const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
     if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, seg)) return undefined;
-    cur = cur[seg];
+    cur = (cur as Record<string, unknown>)[seg];
   }
   return cur;
 }

@@ -86,7 +86,7 @@ test('request: binary Content-Type matching binaryMediaTypes, contentHandling un
   const h = await serve(build(httpModel(), 'POST', '/obj', { binaryMediaTypes: ['image/png'] }));
   const { r, got } = await lastReceived(() => send(`${h.url}/obj`, { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: RAW }));
   assert.equal(r.status, 200);
-  assert.ok(got && got.equals(RAW), 'upstream got the exact bytes');
+  assert.ok(got?.equals(RAW), 'upstream got the exact bytes');
   assert.equal(received.at(-1)?.headers['content-type'], 'image/png');
 });
 
@@ -95,7 +95,7 @@ test('request: wildcard entries (image/*, */*) and Content-Type parameters match
     const h = await serve(build(httpModel({ contentHandling: 'CONVERT_TO_BINARY' }), 'POST', '/obj', { binaryMediaTypes: bmt }));
     const { r, got } = await lastReceived(() => send(`${h.url}/obj`, { method: 'POST', headers: { 'Content-Type': 'image/png; charset=binary' }, body: RAW }));
     assert.equal(r.status, 200, `binaryMediaTypes ${bmt.join(',')}`);
-    assert.ok(got && got.equals(RAW), `binaryMediaTypes ${bmt.join(',')}: bytes untouched`);
+    assert.ok(got?.equals(RAW), `binaryMediaTypes ${bmt.join(',')}: bytes untouched`);
   }
 });
 
@@ -149,7 +149,7 @@ test('request: CONVERT_TO_BINARY base64-decodes a text payload; a body that is n
   const h = await serve(build(httpModel({ contentHandling: 'CONVERT_TO_BINARY' }), 'POST', '/obj'));
   const ok = await lastReceived(() => send(`${h.url}/obj`, { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: B64 }));
   assert.equal(ok.r.status, 200);
-  assert.ok(ok.got && ok.got.equals(RAW), 'upstream got the decoded blob');
+  assert.ok(ok.got?.equals(RAW), 'upstream got the decoded blob');
 
   for (const [body, type] of [
     [RAW, 'image/png'],
@@ -167,7 +167,7 @@ test('request: CONVERT_TO_BINARY with a matching request template is 500 (the re
   const h = await serve(build(m, 'PUT', '/obj'));
   const noMatch = await lastReceived(() => send(`${h.url}/obj`, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body: B64 }));
   assert.equal(noMatch.r.status, 200);
-  assert.ok(noMatch.got && noMatch.got.equals(RAW));
+  assert.ok(noMatch.got?.equals(RAW));
   const match = await lastReceived(() => send(`${h.url}/obj`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: B64 }));
   assert.equal(match.r.status, 500);
   assert.equal(match.got, undefined);

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${NAME} is the config interpolation syntax under test, not a template literal.
 /**
  * FileConfigStore: the read-only store of the embedded mode. It shows the served text as written
  * (`${VAR}` kept, so environment secrets stay out of the Admin API), follows the served text (a reload is

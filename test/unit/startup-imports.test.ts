@@ -45,7 +45,7 @@ test('the CLI entry loads only commander: --version and --help import no subsyst
 
 test('serve (file mode) does not load what only some configs use', () => {
   const g = staticGraph('server/serve.js');
-  for (const pkg of ['redis', 'postgres', 'jose', 'velocityjs', 'jsonpath-plus', 'lru-cache']) assert.ok(!g.packages.has(pkg), `serve loads ${pkg}`);
+  for (const pkg of ['redis', 'postgres', 'jose', 'velocityjs', 'jsonpath-plus', 'lru-cache', 'light-my-request']) assert.ok(!g.packages.has(pkg), `serve loads ${pkg}`);
   const optional = [...g.modules].filter(
     (m) =>
       // The aws-mapping registry entry itself is a schema (typebox, loaded anyway); it loads the integration lazily.

@@ -41,6 +41,7 @@ test('query: decoded (+ and %XX), per argument by name, raw as received', async 
 
 test('header without a name inspects every header, duplicates included (Node would drop a second User-Agent)', async () => {
   const c: Cond = { field: 'header', operator: 'contains', value: '${jndi:' };
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell payload, not a template literal.
   assert.equal(await blocked(c, { headers: [['x-a', 'fine'], ['x-b', '${jndi:ldap://x}']] }), true);
   assert.equal(await blocked(c, { headers: [['x-a', 'fine']] }), false);
   const ua: Cond = { field: 'header', name: 'user-agent', operator: 'contains', value: 'evil' };

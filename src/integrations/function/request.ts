@@ -5,7 +5,7 @@
  * authorizer input example carries the same headers, context and forwarded values: docs/lambda-events.md).
  */
 import type { RequestContext } from '../../pipeline/context.js';
-import { decodePathParam } from '../../server/path.js';
+import { decodePathParam } from '../../util/decode-path-param.js';
 import { requestTraceId } from '../../util/trace-id.js';
 import { type ApiType, buildEventV1, buildEventV2, type ForwardedHeaders, type ProxyRequest } from './events.js';
 

@@ -14,7 +14,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { type ErrorCode } from '../../errors/catalogue.js';
+import type { ErrorCode } from '../../errors/catalogue.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { runResponseHooks } from '../../pipeline/runner.js';
 import { R_STATUS, retryReasonOf } from '../../upstream/retry.js';
@@ -281,7 +281,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     // Headers normally go out with the first body chunk (or at end), saving a syscall on small
     // responses; an event stream may wait long for its first event, so its headers go out now.
     const type = state.headers.get('content-type');
-    if (type !== undefined && type.startsWith('text/event-stream')) res.flushHeaders();
+    if (type?.startsWith('text/event-stream')) res.flushHeaders();
     return true;
   }
 

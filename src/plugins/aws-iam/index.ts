@@ -10,7 +10,7 @@
  * - success sets `ctx.principal` (kind 'iam') with the signer's identity facts (access key, account,
  *   caller, user ARN); the function integration shapes them as AWS's events do.
  */
-import { type Principal } from '../../pipeline/principal.js';
+import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
 import type { Denial } from '../../errors/catalogue.js';
 import { EMPTY_SHA256, type SigV4Failure, SigningKeyCache, sha256Hex, verifySigV4 } from '../../security/sigv4.js';

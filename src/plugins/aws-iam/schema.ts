@@ -3,6 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 export const Credential = Type.Object(
   {
     accessKeyId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_+=.@-]+$', description: 'The access key id clients sign with (AKIA..., ASIA...).' }),
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${ENV_VAR} is the config interpolation syntax, not a template literal.
     secretAccessKey: Type.String({ minLength: 1, description: 'The secret access key. Write it as ${ENV_VAR}: the loader interpolates it; it is never logged.' }),
     sessionToken: Type.Optional(
       Type.String({ minLength: 1, description: 'For temporary credentials: requests must carry exactly this X-Amz-Security-Token (header or presigned query).' }),

@@ -46,7 +46,7 @@ export const ipRestriction: PluginDefinition<IpRestrictionConfig> = {
     return {
       onRequest(ctx) {
         const ip = ctx.clientIp;
-        if (deny !== undefined && deny.has(ip)) return forbidden(ctx, 'deny');
+        if (deny?.has(ip)) return forbidden(ctx, 'deny');
         if (allow !== undefined && !allow.has(ip)) return forbidden(ctx, isAddress(ip) ? 'not allowed' : 'no client address');
         if (allow === undefined && !isAddress(ip)) return forbidden(ctx, 'no client address');
         return undefined;

@@ -84,7 +84,7 @@ class RequestView {
     return this.#body;
   }
   get bodySize(): number {
-    return this.ctx.body !== undefined ? this.ctx.body.length : this.ctx.contentLength > 0 ? this.ctx.contentLength : 0;
+    return this.ctx.body !== undefined ? this.ctx.body.length : Math.max(this.ctx.contentLength, 0);
   }
 }
 const NONE: readonly string[] = Object.freeze([]);
