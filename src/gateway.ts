@@ -107,6 +107,8 @@ export interface EmbeddedGateway {
    */
   reload(): Promise<void>;
   routes(): RouteSummary[];
+  /** This gateway's metrics in the Prometheus text format (what the admin listener's /metrics serves). */
+  metrics(): Promise<string>;
   /** The table being served (its version, warnings...). */
   readonly table: RouteTable;
   close(): Promise<void>;
@@ -203,7 +205,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
         headers['content-type'] = 'application/json';
       // Loaded on the first inject(): `turnpike serve` never injects, and its start pays for what it imports.
       const { default: injectRequest } = await import('light-my-request');
-      const res = await injectRequest(main.onRequest as unknown as http.RequestListener, {
+      const res = await injectRequest(asSent(main.onRequest as unknown as http.RequestListener, req.url), {
         method: (req.method ?? 'GET') as 'GET',
         url: req.url,
         headers,
@@ -233,6 +235,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
       const r = await reloader.reload();
       if (!r.ok) throw r.error ?? new Error(r.errors);
     },
+    metrics: () => metrics.registry.metrics(),
     routes() {
       return main.table.routes.map((r) => ({ id: r.id, api: r.api, methods: r.methods, path: r.path }));
     },
@@ -251,5 +254,37 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
       await counters.close?.();
       if (fallbackCounters !== counters) await fallbackCounters.close?.();
     },
+  };
+}
+
+/**
+ * What light-my-request changes in an exchange, put back so the pipeline sees what a socket gives it:
+ * - the target: it parses the URL as WHATWG does, which resolves dot segments (`%2e%2e` too) and
+ *   re-encodes some characters, so `/a/%2e%2e/admin` arrived as `/admin`; path-traversal rules, AWS
+ *   path matching and SigV4 canonical paths must see the request line as sent;
+ * - repeated response headers: its response starts with a (removed) header set, so Node's writeHead
+ *   takes its slow path for a header list and calls setHeader per pair, keeping only the last of two
+ *   Set-Cookie; the pipeline answers with lists, so the list is grouped by name first.
+ */
+function asSent(listener: http.RequestListener, target: string): http.RequestListener {
+  return (req, res) => {
+    req.url = target;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: http.ServerResponse, status: number, ...rest: unknown[]) {
+      const last = rest.length - 1;
+      const list = rest[last];
+      if (Array.isArray(list) && typeof list[0] === 'string') {
+        const grouped: Record<string, string | string[]> = {};
+        for (let i = 0; i + 1 < list.length; i += 2) {
+          const name = list[i] as string;
+          const value = String(list[i + 1]);
+          const prev = grouped[name];
+          grouped[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+        }
+        rest[last] = grouped;
+      }
+      return (writeHead as (...a: unknown[]) => http.ServerResponse).call(this, status, ...rest);
+    } as typeof res.writeHead;
+    listener(req, res);
   };
 }

@@ -119,3 +119,25 @@ test('an integration type is a registered definition: an embedder adds one and a
     /c\.yaml:3/,
   );
 });
+
+test('inject gives the pipeline the request line as sent and the client every response header line', async () => {
+  const { startUpstream } = await import('../helpers/upstream.js');
+  const up = await startUpstream((req, res) => {
+    res.writeHead(200, ['set-cookie', 'a=1', 'set-cookie', 'b=2', 'content-type', 'text/plain']);
+    res.end(req.url);
+  });
+  try {
+    const gw = await createGateway({ source: { text: `apis:\n  - name: a\n    routes: [{ path: "/{proxy+}", integration: { type: http, url: "${up.url}" } }]\n` } });
+    open.push(gw);
+    // A WHATWG URL parse would re-encode the quote (it%27s) and resolve %2e%2e before the gateway saw
+    // it; the gateway's own path handling must be what resolves the dot segment.
+    const res = await gw.inject({ url: "/x/%2e%2e/y?q=it's" });
+    assert.equal(res.text(), "/y?q=it's");
+    assert.equal(up.seen[0]?.url, "/y?q=it's");
+    assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+    const encoded = await gw.inject({ url: '/caf%C3%A9/a%20b?x=%41' });
+    assert.equal(encoded.text(), '/caf%C3%A9/a%20b?x=%41');
+  } finally {
+    await up.close();
+  }
+});

@@ -270,7 +270,10 @@ interface RequestOverrides {
 const NO_OVERRIDES: RequestOverrides = Object.freeze({ header: EMPTY, querystring: EMPTY, path: EMPTY, responseHeader: EMPTY }) as RequestOverrides;
 
 export class AwsIntegration implements Integration {
-  readonly type: 'aws-http' | 'aws-lambda' | 'aws-mock';
+  /** The registry type (src/integrations/aws/definition.ts). */
+  readonly type = 'aws-mapping';
+  /** Which backend the mapping calls: an HTTP endpoint, a Lambda function, or none (MOCK). */
+  readonly #kind: 'aws-http' | 'aws-lambda' | 'aws-mock';
   readonly needsRequestBody = true;
   readonly #model: AwsIntegrationModel;
   readonly #opts: AwsIntegrationOptions;
@@ -302,14 +305,14 @@ export class AwsIntegration implements Integration {
     this.#gatewayResponses = opts.gatewayResponses ?? new GatewayResponses(opts.apiType, undefined);
     switch (integration.type) {
       case 'http':
-        this.type = 'aws-http';
+        this.#kind = 'aws-http';
         break;
       case 'aws':
-        this.type = 'aws-lambda';
+        this.#kind = 'aws-lambda';
         if (!opts.invoker) throw new AwsIntegrationConfigError(`integration type 'aws' needs a Lambda invoker (${integration.uri ?? 'no uri'})`);
         break;
       case 'mock':
-        this.type = 'aws-mock';
+        this.#kind = 'aws-mock';
         break;
       default:
         throw new AwsIntegrationConfigError(`integration type '${integration.type}' is not a non-proxy integration`);
@@ -362,6 +365,7 @@ export class AwsIntegration implements Integration {
     const m = this.#model;
     return {
       type: this.type,
+      backend: this.#kind,
       integrationType: m.type,
       ...(m.uri !== undefined ? { uri: m.uri } : {}),
       ...(this.#uri ? { origin: this.#uri.origin } : {}),
@@ -463,13 +467,13 @@ export class AwsIntegration implements Integration {
     // 3. The integration.
     let endpoint: EndpointResponse;
     const started = performance.now();
-    if (this.type === 'aws-mock') endpoint = mockEndpoint(body);
-    else if (this.type === 'aws-lambda') endpoint = await this.#callLambda(ctx, body);
+    if (this.#kind === 'aws-mock') endpoint = mockEndpoint(body);
+    else if (this.#kind === 'aws-lambda') endpoint = await this.#callLambda(ctx, body);
     else endpoint = await this.#callHttp(ctx, input, mapped, body);
-    if (this.type !== 'aws-mock') ctx.upstreamMs = performance.now() - started;
+    if (this.#kind !== 'aws-mock') ctx.upstreamMs = performance.now() - started;
 
     // 4. Integration response.
-    const selectionValue = this.type === 'aws-lambda' ? endpoint.errorMessage : String(endpoint.status);
+    const selectionValue = this.#kind === 'aws-lambda' ? endpoint.errorMessage : String(endpoint.status);
     const chosen = selectResponse(this.#selection, selectionValue);
     if (chosen === undefined) {
       throw new GatewayFailure(
@@ -502,7 +506,7 @@ export class AwsIntegration implements Integration {
       for (const [k, v] of Object.entries(r.overrides.response.header)) setHeader(headers, k, v);
       if (r.overrides.response.status !== undefined) status = r.overrides.response.status;
     }
-    out = responseToBinary(out, wantsBinary, this.type === 'aws-lambda');
+    out = responseToBinary(out, wantsBinary, this.#kind === 'aws-lambda');
     return this.#send(ctx, status, headers, out);
   }
 

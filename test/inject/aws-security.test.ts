@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { send, signRequest } from '../helpers/aws-iam.js';
-import { ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { signRequest } from '../helpers/aws-iam.js';
+import { ROOT } from '../helpers/gateway.js';
+import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 import { type Issuer, makeKey, mint, type SigningKey, startIssuer } from '../helpers/jwt.js';
 import { hashApiKey } from '../../src/security/api-keys.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,14 +13,14 @@ let signingKey: SigningKey;
 
 // An AWS document's security is enforced by the security plugins, on exactly the routes that require it.
 const CREDS = { accessKeyId: 'AKIDEXAMPLEGATEWAY01', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
-let gw: RunningGateway;
-let secured: RunningGateway;
-let jwtApi: RunningGateway;
+let gw: InjectedGateway;
+let secured: InjectedGateway;
+let jwtApi: InjectedGateway;
 let issuer: Issuer;
 const KEY = 'k'.repeat(40);
 
 before(async () => {
-  gw = await startGateway(`
+  gw = await injectGateway(`
 apis:
   - name: iam-api
     openapi: ${ROOT}/test/fixtures/aws/iam.yaml
@@ -28,7 +29,7 @@ apis:
         credentials:
           - { accessKeyId: ${CREDS.accessKeyId}, secretAccessKey: "${CREDS.secretAccessKey}", userArn: "arn:aws:iam::123456789012:user/ci", accountId: "123456789012" }
 `);
-  secured = await startGateway(`
+  secured = await injectGateway(`
 usagePlans:
   basic: { apiStages: [{ api: secured, stage: dev }] }
 apiKeys:
@@ -64,68 +65,68 @@ components:
     join(dir, 'gateway.yaml'),
     `functions:\n  me: { module: ${ROOT}/test/fixtures/aws/secured/functions/whoami.mjs }\napis:\n  - name: jwt-api\n    openapi: api.yaml\n`,
   );
-  jwtApi = await startGateway(readFileSync(join(dir, 'gateway.yaml'), 'utf8'), { dir });
+  jwtApi = await injectGateway(readFileSync(join(dir, 'gateway.yaml'), 'utf8'), { dir });
 });
 after(async () => {
-  await Promise.all([gw?.stop(), secured?.stop(), jwtApi?.stop()]);
+  await Promise.all([gw?.close(), secured?.close(), jwtApi?.close()]);
   await issuer?.close();
 });
 
 test('AWS_IAM route: a request signed with the AWS SDK signer passes and its identity reaches the template', async () => {
   const signed = await signRequest(CREDS, { host: `127.0.0.1:${gw.port}`, path: '/dev/private' });
-  const res = await send(gw.url, signed);
+  const res = await gw.send(signed);
   assert.equal(res.status, 200, res.body);
   assert.deepEqual(JSON.parse(res.body), { caller: 'arn:aws:iam::123456789012:user/ci' });
 });
 
 test('AWS_IAM route: unsigned and wrongly signed requests are refused as AWS does', async () => {
-  const unsigned = await fetch(`${gw.url}/dev/private`);
+  const unsigned = await gw.fetch(`${gw.url}/dev/private`);
   assert.equal(unsigned.status, 403);
   assert.deepEqual(await unsigned.json(), { message: 'Missing Authentication Token' });
   const bad = await signRequest({ ...CREDS, secretAccessKey: 'not-the-secret' }, { host: `127.0.0.1:${gw.port}`, path: '/dev/private' });
-  const res = await send(gw.url, bad);
+  const res = await gw.send(bad);
   assert.equal(res.status, 403);
   assert.equal(res.headers['x-amzn-errortype'], 'InvalidSignatureException');
 });
 
 test('a route without AWS_IAM does not require a signature', async () => {
-  const res = await fetch(`${gw.url}/dev/public`);
+  const res = await gw.fetch(`${gw.url}/dev/public`);
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { public: true });
 });
 
 test('TOKEN authorizer from the document: allow, Unauthorized, and a cached policy re-evaluated per method', async () => {
-  const ok = await fetch(`${secured.url}/dev/token`, { headers: { authorization: 'allow-get' } });
+  const ok = await secured.fetch(`${secured.url}/dev/token`, { headers: { authorization: 'allow-get' } });
   assert.equal(ok.status, 200);
   const body = (await ok.json()) as { authorizer: Record<string, unknown> };
   assert.equal(body.authorizer.principalId, 'user-7');
   assert.equal(body.authorizer.tier, 'gold');
-  const post = await fetch(`${secured.url}/dev/token`, { method: 'POST', headers: { authorization: 'allow-get' } });
+  const post = await secured.fetch(`${secured.url}/dev/token`, { method: 'POST', headers: { authorization: 'allow-get' } });
   assert.equal(post.status, 403, 'the cached GET-only policy must not let a POST through');
-  const denied = await fetch(`${secured.url}/dev/token`, { headers: { authorization: 'nope' } });
+  const denied = await secured.fetch(`${secured.url}/dev/token`, { headers: { authorization: 'nope' } });
   assert.equal(denied.status, 401);
-  const missing = await fetch(`${secured.url}/dev/token`);
+  const missing = await secured.fetch(`${secured.url}/dev/token`);
   assert.equal(missing.status, 401);
 });
 
 test('api_key routes from the document require a key of a plan for this API and stage', async () => {
-  const none = await fetch(`${secured.url}/dev/keyed`);
+  const none = await secured.fetch(`${secured.url}/dev/keyed`);
   assert.equal(none.status, 403);
   assert.deepEqual(await none.json(), { message: 'Forbidden' });
-  const ok = await fetch(`${secured.url}/dev/keyed`, { headers: { 'x-api-key': KEY } });
+  const ok = await secured.fetch(`${secured.url}/dev/keyed`, { headers: { 'x-api-key': KEY } });
   assert.equal(ok.status, 200);
   assert.equal(((await ok.json()) as { apiKeyId: string }).apiKeyId, 'key1');
 });
 
 test('JWT authorizer from an HTTP API document: valid token and scope pass with claims in the event; others 401/403', async () => {
   const good = await mint(signingKey, { iss: issuer.url, aud: 'my-client', sub: 'ada', scope: 'read write' });
-  const ok = await fetch(`${jwtApi.url}/me`, { headers: { authorization: `Bearer ${good}` } });
+  const ok = await jwtApi.fetch(`${jwtApi.url}/me`, { headers: { authorization: `Bearer ${good}` } });
   assert.equal(ok.status, 200);
   const body = (await ok.json()) as { authorizer: { jwt: { claims: Record<string, string>; scopes: string[] } } };
   assert.equal(body.authorizer.jwt.claims.sub, 'ada');
   const noScope = await mint(signingKey, { iss: issuer.url, aud: 'my-client', sub: 'ada', scope: 'write' });
-  assert.equal((await fetch(`${jwtApi.url}/me`, { headers: { authorization: `Bearer ${noScope}` } })).status, 403);
+  assert.equal((await jwtApi.fetch(`${jwtApi.url}/me`, { headers: { authorization: `Bearer ${noScope}` } })).status, 403);
   const wrongAud = await mint(signingKey, { iss: issuer.url, aud: 'other', sub: 'ada', scope: 'read' });
-  assert.equal((await fetch(`${jwtApi.url}/me`, { headers: { authorization: `Bearer ${wrongAud}` } })).status, 401);
-  assert.equal((await fetch(`${jwtApi.url}/me`)).status, 401);
+  assert.equal((await jwtApi.fetch(`${jwtApi.url}/me`, { headers: { authorization: `Bearer ${wrongAud}` } })).status, 401);
+  assert.equal((await jwtApi.fetch(`${jwtApi.url}/me`)).status, 401);
 });

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 import { type Upstream, deadPort, startUpstream } from '../helpers/upstream.js';
 
 let up: Upstream;
-let gw: RunningGateway;
+let gw: InjectedGateway;
 
 before(async () => {
   up = await startUpstream();
   const dead = await deadPort();
-  gw = await startGateway(`
+  gw = await injectGateway(`
 upstreams:
   backend:
     targets: [{ url: "${up.url}" }]
@@ -42,12 +42,12 @@ apis:
 `);
 });
 after(async () => {
-  await gw?.stop();
+  await gw?.close();
   await up?.close();
 });
 
 test('a response-phase plugin runs on proxied responses and after integration header ops', async () => {
-  const res = await fetch(`${gw.url}/items/a/b`);
+  const res = await gw.fetch(`${gw.url}/items/a/b`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-frame-options'), 'DENY');
   assert.equal(res.headers.get('x-internal'), null);
@@ -55,7 +55,7 @@ test('a response-phase plugin runs on proxied responses and after integration he
 
 test('an early answer skips the integration, and response phases still run on it', async () => {
   const before = up.seen.length;
-  const res = await fetch(`${gw.url}/maintenance`);
+  const res = await gw.fetch(`${gw.url}/maintenance`);
   assert.equal(res.status, 503);
   assert.deepEqual(await res.json(), { message: 'down for maintenance' });
   assert.equal(res.headers.get('x-frame-options'), 'DENY');
@@ -63,14 +63,14 @@ test('an early answer skips the integration, and response phases still run on it
 });
 
 test('response phases run on gateway errors of a matched route too', async () => {
-  const res = await fetch(`${gw.url}/dead`);
+  const res = await gw.fetch(`${gw.url}/dead`);
   assert.equal(res.status, 502);
   assert.equal(((await res.json()) as { code: string }).code, 'UPSTREAM_UNAVAILABLE');
   assert.equal(res.headers.get('x-frame-options'), 'DENY');
 });
 
 test('enabled: false turns off an inherited plugin for one route', async () => {
-  const res = await fetch(`${gw.url}/plain`);
+  const res = await gw.fetch(`${gw.url}/plain`);
   assert.equal(res.status, 200);
   assert.equal(await res.text(), 'plain');
   assert.equal(res.headers.get('x-frame-options'), null);

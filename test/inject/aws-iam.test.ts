@@ -1,14 +1,15 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the echoed Lambda event is untyped JSON, walked field by field.
 /**
- * The aws-iam plugin through the real gateway process: requests signed by the AWS SDK's own signer
+ * The aws-iam plugin in-process (test/helpers/inject.ts): requests signed by the AWS SDK's own signer
  * (@smithy/signature-v4) reach a function integration with their IAM identity, and an HTTP upstream
  * at exactly the path that was signed; everything else gets AWS's 403 answers.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { ROOT } from '../helpers/gateway.js';
+import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 import { type Upstream, startUpstream } from '../helpers/upstream.js';
-import { type Creds, presign, send, signRequest } from '../helpers/aws-iam.js';
+import { type Creds, presign, signRequest } from '../helpers/aws-iam.js';
 
 const FN = `${ROOT}/test/fixtures/gateway-functions`;
 const SECRET = 'tP+secret/value/FOR-tests-0123456789abcd';
@@ -16,12 +17,12 @@ const ALICE: Creds = { accessKeyId: 'AKIAALICE0000001', secretAccessKey: SECRET 
 const TEMP: Creds = { accessKeyId: 'ASIATEMP00000001', secretAccessKey: 'temp/secret+2', sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE+token/=' };
 
 let up: Upstream;
-let gw: RunningGateway;
+let gw: InjectedGateway;
 let host: string;
 
 before(async () => {
   up = await startUpstream();
-  gw = await startGateway(
+  gw = await injectGateway(
     `
 upstreams:
   backend:
@@ -56,7 +57,7 @@ apis:
   host = new URL(gw.url).host;
 });
 after(async () => {
-  await gw?.stop();
+  await gw?.close();
   await up?.close();
 });
 
@@ -65,7 +66,7 @@ const sign = (c: Creds, input: { method?: string; path: string; query?: Record<s
 
 test('a GET signed by @smithy/signature-v4 passes and the IAM identity reaches a 2.0 event as authorizer.iam', async () => {
   const s = await sign(ALICE, { path: '/fn/v2/42', query: { q: 'a b', tag: ['x', 'y'] } });
-  const res = await send(gw.url, s);
+  const res = await gw.send(s);
   assert.equal(res.status, 200, res.body);
   const { event } = JSON.parse(res.body) as { event: Record<string, any> };
   assert.deepEqual(event.requestContext.authorizer, {
@@ -84,7 +85,7 @@ test('a GET signed by @smithy/signature-v4 passes and the IAM identity reaches a
 
 test('a signed POST with a body reaches a REST (1.0) event with requestContext.identity filled as AWS does', async () => {
   const s = await sign(TEMP, { method: 'POST', path: '/fn/v1/7', headers: { 'content-type': 'application/json' }, body: '{"order":1}' });
-  const res = await send(gw.url, s);
+  const res = await gw.send(s);
   assert.equal(res.status, 200, res.body);
   const { event } = JSON.parse(res.body) as { event: Record<string, any> };
   assert.equal(event.body, '{"order":1}');
@@ -96,28 +97,28 @@ test('a signed POST with a body reaches a REST (1.0) event with requestContext.i
   assert.equal(id.userArn, 'arn:aws:sts::123456789012:assumed-role/ops/session1');
   assert.equal(id.sourceIp, '127.0.0.1');
   // The same request with a different body: refused before the function runs.
-  const tampered = await send(gw.url, s, { body: '{"order":2}' });
+  const tampered = await gw.send(s, { body: '{"order":2}' });
   assert.equal(tampered.status, 403);
   assert.equal(tampered.headers['x-amzn-errortype'], 'InvalidSignatureException');
 });
 
 test('AWS answers: missing token, wrong secret, unknown key, forged session token', async () => {
-  const none = await send(gw.url, { method: 'GET', target: '/fn/v2/1', headers: { host }, body: undefined });
+  const none = await gw.send({ method: 'GET', target: '/fn/v2/1', headers: { host }, body: undefined });
   assert.equal(none.status, 403);
   assert.deepEqual(JSON.parse(none.body), { message: 'Missing Authentication Token' });
   assert.equal(none.headers['x-amzn-errortype'], 'MissingAuthenticationTokenException');
 
-  const wrong = await send(gw.url, await sign({ ...ALICE, secretAccessKey: 'wrong' }, { path: '/fn/v2/1' }));
+  const wrong = await gw.send(await sign({ ...ALICE, secretAccessKey: 'wrong' }, { path: '/fn/v2/1' }));
   assert.equal(wrong.status, 403);
   assert.equal(wrong.headers['x-amzn-errortype'], 'InvalidSignatureException');
   assert.match((JSON.parse(wrong.body) as { message: string }).message, /^The request signature we calculated does not match the signature you provided\./);
 
-  const unknown = await send(gw.url, await sign({ accessKeyId: 'AKIANOBODY000000', secretAccessKey: 'x' }, { path: '/fn/v2/1' }));
+  const unknown = await gw.send(await sign({ accessKeyId: 'AKIANOBODY000000', secretAccessKey: 'x' }, { path: '/fn/v2/1' }));
   assert.equal(unknown.status, 403);
   assert.deepEqual(JSON.parse(unknown.body), { message: 'The security token included in the request is invalid.' });
   assert.equal(unknown.headers['x-amzn-errortype'], 'UnrecognizedClientException');
 
-  const forged = await send(gw.url, await sign({ ...TEMP, sessionToken: 'forged' }, { path: '/fn/v2/1' }));
+  const forged = await gw.send(await sign({ ...TEMP, sessionToken: 'forged' }, { path: '/fn/v2/1' }));
   assert.equal(forged.status, 403);
   assert.equal(forged.headers['x-amzn-errortype'], 'UnrecognizedClientException');
   assert.equal(up.seen.length, 0, 'nothing refused reached the upstream');
@@ -125,25 +126,25 @@ test('AWS answers: missing token, wrong secret, unknown key, forged session toke
 
 test('expired date and replay outside the skew: 403 "Signature expired"; a fresh signature passes', async () => {
   const old = await sign(ALICE, { path: '/orders', signingDate: new Date(Date.now() - 6 * 60_000) });
-  const r = await send(gw.url, old);
+  const r = await gw.send(old);
   assert.equal(r.status, 403);
   assert.equal(r.headers['x-amzn-errortype'], 'InvalidSignatureException');
   assert.match((JSON.parse(r.body) as { message: string }).message, /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)$/);
-  const future = await send(gw.url, await sign(ALICE, { path: '/orders', signingDate: new Date(Date.now() + 6 * 60_000) }));
+  const future = await gw.send(await sign(ALICE, { path: '/orders', signingDate: new Date(Date.now() + 6 * 60_000) }));
   assert.equal(future.status, 403);
   assert.match((JSON.parse(future.body) as { message: string }).message, /^Signature not yet current/);
-  const fresh = await send(gw.url, await sign(ALICE, { path: '/orders' }));
+  const fresh = await gw.send(await sign(ALICE, { path: '/orders' }));
   assert.equal(fresh.status, 200);
   assert.equal((JSON.parse(fresh.body) as { url: string }).url, '/orders');
 });
 
 test('presigned URL through the gateway', async () => {
   const p = await presign(ALICE, { host, path: '/reports', query: { year: '2026' } }, 60);
-  const ok = await send(gw.url, p);
+  const ok = await gw.send(p);
   assert.equal(ok.status, 200, ok.body);
   const seen = JSON.parse(ok.body) as { url: string };
   assert.ok(seen.url.startsWith('/reports?'), seen.url);
-  const bad = await send(gw.url, p, { target: p.target.replace('year=2026', 'year=2027') });
+  const bad = await gw.send(p, { target: p.target.replace('year=2026', 'year=2027') });
   assert.equal(bad.status, 403);
 });
 
@@ -152,29 +153,29 @@ test('normalized-path attacks: the decision is made on the path that is forwarde
   // Signed for /public, sent as /public/../admin (forwarded as /admin): refused, the upstream never sees it.
   const pub = await sign(ALICE, { path: '/public' });
   for (const target of ['/public/../admin', '/public/%2e%2e/admin', '/public/./../admin', '//public/../admin']) {
-    const r = await send(gw.url, pub, { target });
+    const r = await gw.send(pub, { target });
     assert.equal(r.status, 403, target);
     assert.equal(r.headers['x-amzn-errortype'], 'InvalidSignatureException', target);
   }
   // Signed with encoded dots (the SDK keeps %2e literally): the gateway resolves them, so refused.
   const enc = await sign(ALICE, { path: '/public/%2e%2e/admin' });
-  assert.equal((await send(gw.url, enc)).status, 403);
+  assert.equal((await gw.send(enc)).status, 403);
   assert.equal(up.seen.length, before, 'no refused request reached the upstream');
   // Signed as /x/../admin: the SDK signs /admin, the gateway forwards /admin: accepted, and /admin is what arrives.
   const dots = await sign(ALICE, { path: '/x/../admin' });
-  const ok = await send(gw.url, dots);
+  const ok = await gw.send(dots);
   assert.equal(ok.status, 200, ok.body);
   assert.equal((JSON.parse(ok.body) as { url: string }).url, '/admin');
   // Percent-encoded UTF-8 in the path: signed and forwarded byte for byte.
-  const uni = await send(gw.url, await sign(ALICE, { path: '/caf%C3%A9/a%20b' }));
+  const uni = await gw.send(await sign(ALICE, { path: '/caf%C3%A9/a%20b' }));
   assert.equal(uni.status, 200, uni.body);
   assert.equal((JSON.parse(uni.body) as { url: string }).url, '/caf%C3%A9/a%20b');
 });
 
 test('secrets, signatures and tokens never reach the logs', async () => {
-  await send(gw.url, await sign({ ...ALICE, secretAccessKey: 'wrong' }, { path: '/fn/v2/1' }));
+  await gw.send(await sign({ ...ALICE, secretAccessKey: 'wrong' }, { path: '/fn/v2/1' }));
   const s = await sign(TEMP, { path: '/fn/v2/1' });
-  await send(gw.url, s);
+  await gw.send(s);
   await new Promise((r) => setTimeout(r, 200)); // access-log batches flush every 50 ms
   const text = JSON.stringify(gw.logs) + gw.stderr();
   assert.ok(gw.logs.length > 0);

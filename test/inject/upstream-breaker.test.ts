@@ -1,17 +1,17 @@
 /**
- * Circuit breaker through the real gateway process: consecutive failures open a target (no request
+ * Circuit breaker in-process (test/helpers/inject.ts): consecutive failures open a target (no request
  * reaches it while open, counted on the server), after openMs one probe is let through (half-open);
  * a failed probe re-opens, a successful one closes. State on the admin port (/routes, /metrics) and in
  * the logs. With every target open the gateway answers 503 at once.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 import { type Upstream, startUpstream } from '../helpers/upstream.js';
 
 const OPEN_MS = 2_000;
 
-let gw: RunningGateway;
+let gw: InjectedGateway;
 let bad: Upstream;
 let good: Upstream;
 let badOk = false;
@@ -30,7 +30,7 @@ before(async () => {
     res.writeHead(502, { 'content-type': 'text/plain' });
     res.end('other');
   });
-  gw = await startGateway(`
+  gw = await injectGateway(`
 server: { accessLog: false }
 upstreams:
   cb:
@@ -48,25 +48,25 @@ apis:
 });
 
 after(async () => {
-  await gw?.stop();
+  await gw?.close();
   await Promise.all([bad, good, other].map((u) => u?.close()));
 });
 
 async function get(path: string): Promise<{ status: number; text: string; ms: number }> {
   const t0 = performance.now();
-  const res = await fetch(gw.url + path);
+  const res = await gw.fetch(gw.url + path);
   const text = await res.text();
   return { status: res.status, text, ms: performance.now() - t0 };
 }
 
 async function circuit(route: string): Promise<Record<string, string>> {
-  const body = (await (await fetch(`${gw.adminUrl}/routes`)).json()) as { routes: { name: string; integration: { circuit?: { target: string; state: string }[] } }[] };
+  const body = (await (await gw.fetch(`${gw.adminUrl}/routes`)).json()) as { routes: { name: string; integration: { circuit?: { target: string; state: string }[] } }[] };
   const r = body.routes.find((x) => x.name === route);
   return Object.fromEntries((r?.integration.circuit ?? []).map((c) => [c.target, c.state]));
 }
 
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  const text = await (await gw.fetch(`${gw.adminUrl}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;

@@ -1,5 +1,5 @@
 /**
- * Upstream health through the real gateway process: active probes eject a stopped target and bring
+ * Upstream health in-process (test/helpers/inject.ts): active probes eject a stopped target and bring
  * it back when it restarts on the same port; with every target down the gateway answers 503
  * SERVICE_UNAVAILABLE at once. Also: consistent hashing is sticky per header value through the gateway.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 import { deadPort } from '../helpers/upstream.js';
 
 interface Named {
@@ -37,14 +37,14 @@ async function startNamed(name: string, port = 0): Promise<Named> {
   };
 }
 
-let gw: RunningGateway;
+let gw: InjectedGateway;
 let a: Named;
 let b: Named;
 const running = new Set<Named>();
 
 async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; ms: number }> {
   const t0 = performance.now();
-  const res = await fetch(gw.url + path, { headers });
+  const res = await gw.fetch(gw.url + path, { headers });
   const text = await res.text();
   return { status: res.status, text, ms: performance.now() - t0 };
 }
@@ -63,7 +63,7 @@ before(async () => {
   a = await startNamed('a');
   b = await startNamed('b');
   running.add(a).add(b);
-  gw = await startGateway(`
+  gw = await injectGateway(`
 server: { accessLog: false }
 upstreams:
   checked:
@@ -83,7 +83,7 @@ apis:
 });
 
 after(async () => {
-  await gw?.stop();
+  await gw?.close();
   for (const s of running) await s.close();
 });
 
@@ -110,7 +110,7 @@ test('both healthy: round-robin reaches both targets', async () => {
 
 test('passive: consecutive connect failures on real traffic eject a target (no active probes)', async () => {
   const dead = await deadPort();
-  const pgw = await startGateway(`
+  const pgw = await injectGateway(`
 server: { accessLog: false }
 upstreams:
   passive:
@@ -124,19 +124,19 @@ apis:
   try {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const r = await fetch(`${pgw.url}/p`);
+      const r = await pgw.fetch(`${pgw.url}/p`);
       await r.text();
       statuses.push(r.status);
     }
     // alternating a / dead until the dead one has failed twice
     assert.deepEqual(statuses, [200, 502, 200, 502]);
     for (let i = 0; i < 10; i++) {
-      const r = await fetch(`${pgw.url}/p`);
+      const r = await pgw.fetch(`${pgw.url}/p`);
       assert.equal(r.status, 200);
       assert.equal(await r.text(), 'a');
     }
   } finally {
-    await pgw.stop();
+    await pgw.close();
   }
 });
 
@@ -161,14 +161,14 @@ test('a stopped target is ejected, then gets traffic again after restarting on t
     assert.equal(r.text, 'a');
   }
   // health is visible on the admin port: /routes and the gauge
-  const routes = (await (await fetch(`${gw.adminUrl}/routes`)).json()) as { routes: { name: string; integration: { health?: { target: string; healthy: boolean }[] } }[] };
+  const routes = (await (await gw.fetch(`${gw.adminUrl}/routes`)).json()) as { routes: { name: string; integration: { health?: { target: string; healthy: boolean }[] } }[] };
   const checked = routes.routes.find((r) => r.name === 'checked');
   assert.deepEqual(checked?.integration.health, [
     { target: `http://127.0.0.1:${a.port}`, healthy: true },
     { target: `http://127.0.0.1:${b.port}`, healthy: false },
   ]);
   assert.equal(routes.routes.find((r) => r.name === 'hashed')?.integration.health, undefined);
-  const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  const metrics = await (await gw.fetch(`${gw.adminUrl}/metrics`)).text();
   assert.match(metrics, new RegExp(`turnpike_upstream_target_healthy\\{upstream="checked",target="http://127.0.0.1:${a.port}"\\} 1`));
   assert.match(metrics, new RegExp(`turnpike_upstream_target_healthy\\{upstream="checked",target="http://127.0.0.1:${b.port}"\\} 0`));
   b = await startNamed('b', b.port);

@@ -4,13 +4,14 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { ROOT } from '../helpers/gateway.js';
+import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 
 const AUTH = `${ROOT}/test/fixtures/authorizers`;
 const FN = `${ROOT}/test/fixtures/gateway-functions`;
 const LOG = join(mkdtempSync(join(tmpdir(), 'turnpike-authz-')), 'auth.log');
 const ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod';
-let gw: RunningGateway;
+let gw: InjectedGateway;
 
 /** Authorizer invocations so far whose identity is `identity`, with the events they got. */
 function calls(identity: string): Record<string, any>[] {
@@ -28,7 +29,7 @@ let seq = 0;
 const id = (kind: string) => `${kind}.${process.pid}.${++seq}`;
 
 before(async () => {
-  gw = await startGateway(`
+  gw = await injectGateway(`
 functions:
   auth: { module: "${AUTH}/policy.mjs", environment: { AUTH_LOG: "${LOG}" } }
   simple: { module: "${AUTH}/simple.mjs", environment: { AUTH_LOG: "${LOG}" } }
@@ -79,10 +80,10 @@ apis:
 `);
 });
 after(async () => {
-  await gw?.stop();
+  await gw?.close();
 });
 
-const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => fetch(`${gw.url}${path}`, { method, headers });
+const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => gw.fetch(`${gw.url}${path}`, { method, headers });
 
 test('TOKEN allow: the event is {type, authorizationToken, methodArn}; principalId and context reach the integration', async () => {
   const token = id('allow');
@@ -222,7 +223,7 @@ test('REQUEST: every identity source required; the event is the request with met
   assert.equal(e.httpMethod, 'GET');
   assert.equal(e.headers['x-user'], user);
   // API Gateway's own headers, as in AWS's REQUEST authorizer input example, and the same as the integration's event.
-  const port = new URL(gw.url).port;
+  const port = String(gw.port);
   assert.equal(e.headers['X-Forwarded-For'], '127.0.0.1');
   assert.equal(e.headers['X-Forwarded-Port'], port);
   assert.equal(e.headers['X-Forwarded-Proto'], 'http');
@@ -249,7 +250,7 @@ test('REQUEST: every identity source required; the event is the request with met
 
 test('HTTP API 2.0 simple responses: isAuthorized true passes {lambda: context}; false is 403 Forbidden; malformed 500', async () => {
   const user = `ok-${process.pid}-${++seq}`;
-  const res = await fetch(`${gw.url}/s/9?a=b`, { method: 'POST', headers: { 'x-user': user, 'content-type': 'application/json' }, body: '{"secret":1}' });
+  const res = await gw.fetch(`${gw.url}/s/9?a=b`, { method: 'POST', headers: { 'x-user': user, 'content-type': 'application/json' }, body: '{"secret":1}' });
   assert.equal(res.status, 200);
   const { event } = (await res.json()) as { event: Record<string, any> };
   assert.equal(event.version, '2.0');
@@ -267,20 +268,20 @@ test('HTTP API 2.0 simple responses: isAuthorized true passes {lambda: context};
   assert.equal(e.headers['x-user'], user);
   assert.equal(e.headers['x-forwarded-for'], '127.0.0.1');
   assert.equal(e.headers['x-forwarded-proto'], 'http');
-  assert.equal(e.headers['x-forwarded-port'], new URL(gw.url).port);
+  assert.equal(e.headers['x-forwarded-port'], String(gw.port));
   assert.equal(e.headers['x-amzn-trace-id'], event.headers['x-amzn-trace-id'], 'one trace id per request');
   assert.deepEqual(e.pathParameters, { id: '9' });
   assert.equal(e.requestContext.http.method, 'POST');
   assert.equal('body' in e, false, 'authorizers never see the body');
 
-  const no = await fetch(`${gw.url}/s/9`, { method: 'POST', headers: { 'x-user': `no-${seq}` } });
+  const no = await gw.fetch(`${gw.url}/s/9`, { method: 'POST', headers: { 'x-user': `no-${seq}` } });
   assert.equal(no.status, 403);
   assert.equal(no.headers.get('x-amzn-errortype'), null);
   assert.deepEqual(await no.json(), { message: 'Forbidden' });
-  const bad = await fetch(`${gw.url}/s/9`, { method: 'POST', headers: { 'x-user': `bad-${seq}` } });
+  const bad = await gw.fetch(`${gw.url}/s/9`, { method: 'POST', headers: { 'x-user': `bad-${seq}` } });
   assert.equal(bad.status, 500);
   assert.deepEqual(await bad.json(), { message: 'Internal Server Error' });
-  const missing = await fetch(`${gw.url}/s/9`, { method: 'POST' });
+  const missing = await gw.fetch(`${gw.url}/s/9`, { method: 'POST' });
   assert.equal(missing.status, 401);
   assert.deepEqual(await missing.json(), { message: 'Unauthorized' });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { ROOT } from '../helpers/gateway.js';
+import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 import { type Upstream, startUpstream } from '../helpers/upstream.js';
 
 // AWS's PetStore example (test/fixtures/aws/petstore/petstore.json: LocalStack's recorded copy with AWS's
@@ -10,8 +11,8 @@ const PETS = [
   { id: 2, type: 'cat', price: 124.99 },
 ];
 let petstore: Upstream;
-let gw: RunningGateway;
-let validated: RunningGateway;
+let gw: InjectedGateway;
+let validated: InjectedGateway;
 
 before(async () => {
   petstore = await startUpstream((req, res, body) => {
@@ -27,7 +28,7 @@ before(async () => {
     if (m && req.method === 'GET') return send(200, PETS.find((p) => String(p.id) === m[1]) ?? {});
     send(404, { message: 'not found' });
   });
-  gw = await startGateway(`
+  gw = await injectGateway(`
 apis:
   - name: petstore
     openapi: ${ROOT}/test/fixtures/aws/petstore/petstore.json
@@ -36,15 +37,15 @@ apis:
     endpointOverrides:
       "http://petstore-demo-endpoint.execute-api.com": "${petstore.url}"
 `);
-  validated = await startGateway(`apis:\n  - name: validated\n    openapi: ${ROOT}/test/fixtures/aws/validated.yaml\n`);
+  validated = await injectGateway(`apis:\n  - name: validated\n    openapi: ${ROOT}/test/fixtures/aws/validated.yaml\n`);
 });
 after(async () => {
-  await Promise.all([gw?.stop(), validated?.stop()]);
+  await Promise.all([gw?.close(), validated?.close()]);
   await petstore?.close();
 });
 
 test('PetStore: GET /pets maps only the declared query parameters and adds the CORS header', async () => {
-  const res = await fetch(`${gw.url}/test/pets?type=dog&page=2&secret=x`);
+  const res = await gw.fetch(`${gw.url}/test/pets?type=dog&page=2&secret=x`);
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('access-control-allow-origin'), '*');
   assert.equal(res.headers.get('x-backend'), null, 'non-proxy integrations return only mapped headers');
@@ -56,21 +57,21 @@ test('PetStore: GET /pets maps only the declared query parameters and adds the C
 });
 
 test('PetStore: GET /pets/{petId} maps the path parameter into the URI', async () => {
-  const res = await fetch(`${gw.url}/test/pets/2`);
+  const res = await gw.fetch(`${gw.url}/test/pets/2`);
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { id: 2, type: 'cat', price: 124.99 });
   assert.equal(petstore.seen.at(-1)?.url, '/petstore/pets/2');
 });
 
 test('PetStore: POST /pets passes the body through', async () => {
-  const res = await fetch(`${gw.url}/test/pets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"bird","price":9.5}' });
+  const res = await gw.fetch(`${gw.url}/test/pets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"bird","price":9.5}' });
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { pet: { type: 'bird', price: 9.5 }, message: 'success' });
 });
 
 test('PetStore: the mock OPTIONS methods answer the CORS preflight without the backend', async () => {
   const before = petstore.seen.length;
-  const res = await fetch(`${gw.url}/test/pets`, { method: 'OPTIONS' });
+  const res = await gw.fetch(`${gw.url}/test/pets`, { method: 'OPTIONS' });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('access-control-allow-methods'), 'POST,GET,OPTIONS');
   assert.equal(res.headers.get('access-control-allow-headers'), 'Content-Type,X-Amz-Date,Authorization,X-Api-Key');
@@ -79,33 +80,33 @@ test('PetStore: the mock OPTIONS methods answer the CORS preflight without the b
 });
 
 test('PetStore: GET / renders the HTML response template (at /{stage} and /{stage}/)', async () => {
-  const bare = await fetch(`${gw.url}/test`);
+  const bare = await gw.fetch(`${gw.url}/test`);
   assert.equal(bare.status, 200);
   await bare.arrayBuffer();
-  const res = await fetch(`${gw.url}/test/`);
+  const res = await gw.fetch(`${gw.url}/test/`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/html/);
   assert.match(await res.text(), /<html>[\s\S]*Welcome to your Pet Store API/);
 });
 
 test('PetStore: an unknown method on a resource is 403 Missing Authentication Token', async () => {
-  const res = await fetch(`${gw.url}/test/pets/2`, { method: 'DELETE' });
+  const res = await gw.fetch(`${gw.url}/test/pets/2`, { method: 'DELETE' });
   assert.equal(res.status, 403);
   assert.deepEqual(await res.json(), { message: 'Missing Authentication Token' });
   assert.equal(res.headers.get('x-amzn-errortype'), 'MissingAuthenticationTokenException');
 });
 
 test('request validators: missing parameters, invalid body (customised gateway response), valid request', async () => {
-  const missing = await fetch(`${validated.url}/dev/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
+  const missing = await validated.fetch(`${validated.url}/dev/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x"}' });
   assert.equal(missing.status, 400);
   assert.deepEqual(await missing.json(), { message: 'Missing required request parameters: [tenant]' });
-  const invalid = await fetch(`${validated.url}/dev/items`, { method: 'POST', headers: { 'content-type': 'application/json', tenant: 't1' }, body: '{"price":-1}' });
+  const invalid = await validated.fetch(`${validated.url}/dev/items`, { method: 'POST', headers: { 'content-type': 'application/json', tenant: 't1' }, body: '{"price":-1}' });
   assert.equal(invalid.status, 422);
   assert.equal(invalid.headers.get('x-reason'), 'schema');
   const body = (await invalid.json()) as { error: string; requestId: string };
   assert.equal(body.error, 'Invalid request body');
   assert.equal(body.requestId, invalid.headers.get('x-request-id'));
-  const ok = await fetch(`${validated.url}/dev/items`, { method: 'POST', headers: { 'content-type': 'application/json', tenant: 't1' }, body: '{"name":"lamp","price":3}' });
+  const ok = await validated.fetch(`${validated.url}/dev/items`, { method: 'POST', headers: { 'content-type': 'application/json', tenant: 't1' }, body: '{"name":"lamp","price":3}' });
   assert.equal(ok.status, 201);
   assert.deepEqual(await ok.json(), { created: true, stage: 'dev' });
 });

@@ -1,5 +1,5 @@
 /**
- * Retries through the real gateway process against real upstream servers on 127.0.0.1:
+ * Retries in-process (test/helpers/inject.ts) against real upstream servers on 127.0.0.1:
  * a GET (and a PUT whose body was never read) to a dead target is retried to a live one; a POST is
  * never duplicated (dead target, 503, an upstream that reads the body then closes the connection,
  * also with retryNonIdempotent); retried statuses; and the retry budget caps retries at its share.
@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 import { type Upstream, deadPort, startUpstream } from '../helpers/upstream.js';
 
-let gw: RunningGateway;
+let gw: InjectedGateway;
 let live: Upstream;
 let closer: Upstream;
 let failing: Upstream;
@@ -35,7 +35,7 @@ before(async () => {
     res.end('failing-b');
   });
   dead = await deadPort();
-  gw = await startGateway(`
+  gw = await injectGateway(`
 server: { accessLog: false }
 upstreams:
   deadfirst:
@@ -73,7 +73,7 @@ apis:
 });
 
 after(async () => {
-  await gw?.stop();
+  await gw?.close();
   await Promise.all([live, closer, failing, failing2].map((u) => u?.close()));
 });
 
@@ -82,12 +82,12 @@ function reset(): void {
 }
 
 async function call(method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(gw.url + path, { method, body, headers: body !== undefined ? { 'content-type': 'text/plain' } : {} });
+  const res = await gw.fetch(gw.url + path, { method, body, headers: body !== undefined ? { 'content-type': 'text/plain' } : {} });
   return { status: res.status, text: await res.text() };
 }
 
 async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+  const text = await (await gw.fetch(`${gw.adminUrl}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 import { selfSignedCert, within } from '../helpers/proxy.js';
 import { type Upstream, startUpstream } from '../helpers/upstream.js';
 
-let gw: RunningGateway;
+let gw: InjectedGateway;
 let a: Upstream;
 let b: Upstream;
 let tlsServer: https.Server | undefined;
@@ -29,7 +29,7 @@ before(async () => {
     await new Promise<void>((r) => tlsServer?.listen(0, '127.0.0.1', r));
     tlsPort = (tlsServer.address() as AddressInfo).port;
   }
-  gw = await startGateway(`
+  gw = await injectGateway(`
 server: { accessLog: false }
 upstreams:
   weighted:
@@ -54,7 +54,7 @@ apis:
 `);
 });
 after(async () => {
-  await gw?.stop();
+  await gw?.close();
   await Promise.all([a?.close(), b?.close()]);
   if (tlsServer) {
     tlsServer.closeAllConnections();
@@ -63,21 +63,21 @@ after(async () => {
 });
 
 test('an HTTPS upstream verified with tls.ca answers 200', { skip: cert === undefined && 'openssl CLI not available' }, async () => {
-  const res = await within(fetch(`${gw.url}/tls/x/y?z=1`), 5_000, 'tls request');
+  const res = await within(gw.fetch(`${gw.url}/tls/x/y?z=1`), 5_000, 'tls request');
   assert.equal(res.status, 200);
   assert.deepEqual(await res.json(), { secure: true, url: '/api/x/y?z=1' });
 });
 
 test('an HTTPS upstream with an unknown CA is a 502, not a hang', { skip: cert === undefined && 'openssl CLI not available' }, async () => {
   for (const path of ['/tls-no-ca', '/tls-wrong-name']) {
-    const res = await within(fetch(`${gw.url}${path}`), 5_000, path);
+    const res = await within(gw.fetch(`${gw.url}${path}`), 5_000, path);
     assert.equal(res.status, 502, path);
     const body = (await res.json()) as { code: string; requestId: string };
     assert.equal(body.code, 'UPSTREAM_UNAVAILABLE');
     assert.equal(body.requestId, res.headers.get('x-request-id'));
   }
   // the verified route still works afterwards
-  assert.equal((await within(fetch(`${gw.url}/tls/ok`), 5_000, 'after')).status, 200);
+  assert.equal((await within(gw.fetch(`${gw.url}/tls/ok`), 5_000, 'after')).status, 200);
 });
 
 test('weights 1:3 spread 400 requests about 100:300', async () => {
@@ -86,7 +86,7 @@ test('weights 1:3 spread 400 requests about 100:300', async () => {
   const worker = async () => {
     while (next < 400) {
       next++;
-      const res = await within(fetch(`${gw.url}/lb`), 5_000, 'lb request');
+      const res = await within(gw.fetch(`${gw.url}/lb`), 5_000, 'lb request');
       assert.equal(res.status, 200);
       const t = await res.text();
       counts[t] = (counts[t] ?? 0) + 1;

@@ -1,10 +1,11 @@
 /**
- * The jwt plugin through the real gateway process: a real key server on 127.0.0.1 (discovery,
+ * The jwt plugin through the gateway in-process (inject tier): a real key server on 127.0.0.1 (discovery,
  * rotating JWKS, hit counting), tokens signed with jose, a function integration that echoes its event.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { ROOT } from '../helpers/gateway.js';
+import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 import { type Issuer, makeKey, mint, type SigningKey, startIssuer, unsigned } from '../helpers/jwt.js';
 
 const FN = `${ROOT}/test/fixtures/gateway-functions`;
@@ -12,12 +13,12 @@ let iss: Issuer;
 let k1: SigningKey;
 let k2: SigningKey;
 let evil: SigningKey;
-let gw: RunningGateway;
+let gw: InjectedGateway;
 
 before(async () => {
   [k1, k2, evil] = await Promise.all([makeKey('k1'), makeKey('k2'), makeKey('evil')]);
   iss = await startIssuer([k1]);
-  gw = await startGateway(`
+  gw = await injectGateway(`
 functions:
   echo: { module: "${FN}/echo.mjs" }
 apis:
@@ -44,12 +45,12 @@ apis:
 `);
 });
 after(async () => {
-  await gw?.stop();
+  await gw?.close();
   await iss?.close();
 });
 
 const get = (path: string, token?: string, prefix = 'Bearer ') =>
-  fetch(`${gw.url}${path}`, { headers: token === undefined ? {} : { authorization: `${prefix}${token}` } });
+  gw.fetch(`${gw.url}${path}`, { headers: token === undefined ? {} : { authorization: `${prefix}${token}` } });
 
 const claims = (extra: Record<string, unknown> = {}) => ({ iss: iss.url, aud: 'api', sub: 'user-1', ...extra });
 
@@ -119,8 +120,8 @@ test('route scopes: one of them in scope/scp passes, scopes reach the event; non
 
 test('identity source in the query string; a route with the plugin disabled is open', async () => {
   const t = await mint(k1, claims());
-  assert.equal((await fetch(`${gw.url}/query?access_token=${t}`)).status, 200);
-  await expect401(await fetch(`${gw.url}/query`));
+  assert.equal((await gw.fetch(`${gw.url}/query?access_token=${t}`)).status, 200);
+  await expect401(await gw.fetch(`${gw.url}/query`));
   assert.equal((await get('/open')).status, 200);
 });
 
