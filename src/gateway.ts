@@ -23,6 +23,7 @@ import type { IntegrationDefinition } from './integrations/types.js';
 import { FunctionRegistry } from './integrations/function/runtime/index.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import type { PluginDefinition } from './pipeline/types.js';
+import { createPluginServices } from './plugins/services.js';
 import { type ConfigSource, fileSource } from './server/config-source.js';
 import { createListener } from './server/listener.js';
 import { Gateway } from './server/gateway.js';
@@ -143,7 +144,9 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
       ? BUNDLED
       : { plugins: opts.plugins ?? BUNDLED.plugins, integrations: opts.integrations ?? BUNDLED.integrations };
   const source = sourceOf(opts.source, opts.watch === true);
-  const deps = { logger, metrics, pools, functions, counters, fallbackCounters };
+  // This gateway's own plugin state (JWKS caches, ...): kept across reloads, shared with no other gateway.
+  const pluginServices = createPluginServices({ registry: metrics.registry });
+  const deps = { logger, metrics, pools, functions, counters, fallbackCounters, pluginServices };
 
   let first: LoadedConfig;
   try {

@@ -20,6 +20,9 @@ import { type CreatedIntegration, IntegrationConfigError, type IntegrationDefini
 import { lazyModule } from '../util/lazy.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
+import { applyDefaults } from '../plugins/schema-defaults.js';
+import { createPluginServices, type PluginServices } from '../plugins/services.js';
+import { StateMap } from '../plugins/state.js';
 import type { DoneHook, LogHook, PluginDefinition, PluginDeps, PluginHooks, RequestHook, ResponseHook } from '../pipeline/types.js';
 import { Router, RouterBuildError, type RouteDefinition } from '../routing/router.js';
 import { regexProblem } from '../util/regex-safety.js';
@@ -61,6 +64,12 @@ export interface CompileDeps {
   fallbackCounters?: import('../stores/types.js').CounterStore;
   /** Redis clients by URL (default: the process's registry). */
   redis?: RedisClients;
+  /**
+   * What the gateway gives its plugins across config versions (metrics, clock, deadlines, gateway-scoped
+   * state). The gateway builds one and passes it to every compile; without it, a new one for this
+   * compile alone (`turnpike validate`, one-shot builds: nothing then survives a reload).
+   */
+  pluginServices?: PluginServices;
   /**
    * Records every file compile reads or looks up; the table's version is taken from it (so it covers
    * what was recorded before compile too, e.g. certificates). Default: a new recorder.
@@ -118,6 +127,9 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
   const reads = deps.reads ?? new ConfigReads();
   reads.document(doc.text);
   const pluginDefs = new Map(deps.plugins.map((p) => [p.name, p]));
+  const services = deps.pluginServices ?? createPluginServices({ registry: deps.metrics.registry });
+  // Shared by every plugin instance of this config version, dropped with it.
+  const pluginState = { gateway: services.state, config: new StateMap() };
   const integrationDefs = new Map((deps.integrations ?? BUNDLED_INTEGRATIONS).map((d) => [d.type, d]));
 
   // Upstreams named in the config: one object per table, pools shared through the registry.
@@ -212,11 +224,16 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       const { enabled: _e, ...pluginConfig } = cfg;
       let hooks: PluginHooks;
       try {
-        hooks = def.create(pluginConfig as never, {
+        // Defaults from the schema, once per instance: create() sees every defaulted property set.
+        hooks = def.create(applyDefaults(def.configSchema, pluginConfig) as never, {
           logger: deps.logger.child({ plugin: name, scope }),
           scope,
           functions: functionLookup,
           config,
+          metrics: services.metrics,
+          clock: services.clock,
+          deadlines: services.deadlines,
+          state: pluginState,
           stores: { counters: deps.counters, fallbackCounters: deps.fallbackCounters ?? deps.counters, redis: deps.redis ?? redisClients },
         });
       } catch (e) {

@@ -50,8 +50,6 @@ export class RequestContext {
   bytesIn = 0;
   bytesOut = 0;
   upstreamMs = -1;
-  /** Absolute time (performance.now() clock) by which the integration must have answered. */
-  deadline = Number.POSITIVE_INFINITY;
   errorCode: ErrorCode | undefined = undefined;
   errorDetail: string | undefined = undefined;
   /** Name of the upstream target that served the request, for the access log. */
@@ -79,7 +77,12 @@ export class RequestContext {
     this.upstreamHeaders = new HeaderList();
   }
 
-  /** Aborted when the client goes away or the deadline passes. Created on first use only. */
+  /**
+   * Aborted (with the reason abort() was given) when the client goes away before the answer is complete:
+   * the server calls abort() when the connection closes early. Nothing else aborts it — there is no
+   * per-request deadline: each limit (upstream timeouts, a function's or an authorizer's timeout) is
+   * armed by whoever owns it, on the deadline queue (src/util/deadline-queue.ts). Created on first use only.
+   */
   get signal(): AbortSignal {
     if (this.#abort === undefined) this.#abort = new AbortController();
     return this.#abort.signal;

@@ -1,5 +1,7 @@
-import type { TObject } from '@sinclair/typebox';
+import type { Static, TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { Counter, Registry } from 'prom-client';
+import type { DeadlineQueue } from '../util/deadline-queue.js';
 import type { RequestContext } from './context.js';
 import type { RequestPhase, ResponsePhase } from './phases.js';
 
@@ -41,7 +43,45 @@ export type PluginHooks = { [P in RequestPhase]?: RequestHook } & { [P in Respon
   close?: () => void | Promise<void>;
 };
 
-/** The only way a plugin reaches the outside world. */
+/** Time as plugins read it; tests and embedders may inject another. */
+export interface PluginClock {
+  /** Epoch milliseconds (Date.now): token expiry, quota periods. */
+  now(): number;
+  /** performance.now(): durations, and the deadline queue's clock. */
+  monotonic(): number;
+}
+
+/** The gateway's metrics registry, as plugins use it. */
+export interface PluginMetrics {
+  readonly registry: Registry;
+  /**
+   * The counter of this name in the gateway's registry, registered on first use: every instance and
+   * config version gets the same one, so it keeps counting across reloads.
+   */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L>;
+}
+
+/** Names a piece of plugin state and how to build it (stateKey() in src/plugins/state.ts). */
+export interface StateKey<T> {
+  /** For messages: 'plugin-name:what'. */
+  readonly name: string;
+  readonly create: () => T;
+}
+
+/** Values by key, built on first use. */
+export interface StateScope {
+  get<T>(key: StateKey<T>): T;
+}
+
+/** Where a plugin keeps what outlives a request, instead of module-level variables (src/plugins/state.ts). */
+export interface PluginState {
+  /** As long as the gateway: every config version it serves (a JWKS cache that survives reloads). */
+  readonly gateway: StateScope;
+  /** As long as the config version being compiled (an index every instance of that config shares). */
+  readonly config: StateScope;
+}
+
+/** The only way a plugin reaches the outside world: no module-level state, no process globals. */
 export interface PluginDeps {
   logger: Logger;
   /** Where this instance sits, for messages: 'global', 'api:NAME' or 'route:API/NAME'. */
@@ -50,7 +90,16 @@ export interface PluginDeps {
   functions: { invoker(name: string): import('../integrations/function/index.js').Invoker | undefined };
   /** The whole validated config (read-only): entities such as API keys and usage plans live at its top level. */
   config: Readonly<import('../config/schema.js').GatewayConfig>;
-  /** Process-wide shared state (counters survive config reloads). */
+  metrics: PluginMetrics;
+  clock: PluginClock;
+  /**
+   * Time limits (a key fetch, an authorizer call): lanes of the process's one deadline queue
+   * (src/util/deadline-queue.ts). Resolve `deadlines.lane(ms)` in create(), not per request.
+   */
+  deadlines: DeadlineQueue;
+  /** State beyond one request: the gateway's (survives reloads) and the config version's (src/plugins/state.ts). */
+  state: PluginState;
+  /** Shared stores: they survive config reloads and belong to the gateway. */
   stores: {
     /**
      * The node's counters: in memory in a single process; with --workers N the primary's store,
@@ -64,20 +113,36 @@ export interface PluginDeps {
     fallbackCounters?: import('../stores/types.js').CounterStore;
     /** Redis clients, one per URL per process (lease in create(), release in close()). */
     redis?: import('../stores/redis-counters.js').RedisClients;
+    /** Reserved for the response cache store (a later issue); undefined until it exists. */
+    cache?: undefined;
   };
 }
 
-export interface PluginDefinition<C = Record<string, unknown>> {
+/** Keys of an object schema's properties declared with a default (withDefault, src/plugins/schema-defaults.ts). */
+type DefaultedKeys<S extends TObject> = { [K in keyof S['properties']]: S['properties'][K] extends { default: unknown } ? K : never }[keyof S['properties']];
+
+/**
+ * The config `create()` receives: the schema's static type, with every property that has a default
+ * present (compile applied the defaults, src/plugins/schema-defaults.ts).
+ */
+export type PluginConfig<S extends TObject> = Static<S> & { [K in DefaultedKeys<S> & keyof Static<S>]-?: Exclude<Static<S>[K], undefined> };
+
+/**
+ * A plugin, typed by its config schema: `const p: PluginDefinition<typeof schema> = { ..., create(config, deps) }`
+ * gets `config` typed without a cast. `PluginDefinition<never>` is any plugin (what registries and the
+ * compiler hold; its create() takes a config only the compiler builds).
+ */
+export interface PluginDefinition<S extends TObject = TObject> {
   name: string;
   /** Higher runs first within a phase; no two bundled plugins share a priority in a phase (a test pins it). */
   priority: number;
   /** The phases its hooks run in (`done` and `close` need no listing); compile refuses a hook for any other. */
   phases: readonly (RequestPhase | ResponsePhase | 'log')[];
   description: string;
-  /** Validates the config, gives defaults and the docs. Must be an object schema. */
-  configSchema: TObject;
+  /** Validates the config, gives defaults (the only place they are written) and the docs. Must be an object schema. */
+  configSchema: [S] extends [never] ? TObject : S;
   /** Set when a hook reads the request body (`ctx.readBody()`); without it bodies stream straight through. */
   needsRequestBody?: boolean;
   /** Runs once per compiled config and scope; returns the hooks for the phases the plugin uses. */
-  create(config: C, deps: PluginDeps): PluginHooks;
+  create(config: [S] extends [never] ? never : PluginConfig<S>, deps: PluginDeps): PluginHooks;
 }

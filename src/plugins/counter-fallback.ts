@@ -62,7 +62,7 @@ export class CounterFallback {
     const store = from === this.#redis ? 'redis' : 'primary';
     const fallback = this.reject ? 'reject' : 'local';
     fallbackMetric(ctx.table.metrics.registry).inc({ plugin: this.#plugin, store, fallback });
-    const now = Date.now();
+    const now = this.#deps.clock.now();
     if (now - this.#lastWarnMs >= 60_000) {
       this.#lastWarnMs = now;
       this.#deps.logger.warn(

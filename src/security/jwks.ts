@@ -12,11 +12,12 @@
  * - Fetches are bounded (jwksTimeoutMs, default 5 s, for the whole fetch on the shared deadline
  *   queue; body size), never follow anything a token names (`jku`, `x5u`).
  *
- * Remote sources are shared process-wide by URL (and fetch timeout) so the instances of one issuer (one per route
- * config, and every config version across reloads) share one cache and one rate limit.
+ * Remote sources are shared per gateway by URL (and fetch timeout), through `JwksSources`, so the instances
+ * of one issuer (one per route config, and every config version across reloads) share one cache and one
+ * rate limit.
  */
 import { type CryptoKey, type JWK, importJWK, type KeyObject } from 'jose';
-import { DEADLINES, type DeadlineLane, deadlineSignal } from '../util/deadline-queue.js';
+import { DEADLINES, type DeadlineLane, type DeadlineQueue, deadlineSignal } from '../util/deadline-queue.js';
 
 export type VerifyKey = CryptoKey | KeyObject | Uint8Array;
 
@@ -98,8 +99,10 @@ export interface RemoteJwksOptions {
   minRefreshIntervalMs?: number;
   timeoutMs?: number;
   maxBytes?: number;
-  /** For tests: the clock (ms). */
+  /** The clock (epoch ms); default Date.now. */
   now?: () => number;
+  /** Where the fetch deadline is armed (the gateway's deps.deadlines); default the process's queue. */
+  deadlines?: DeadlineQueue;
 }
 
 export const JWKS_DEFAULT_TTL_MS = 10 * 60_000;
@@ -167,7 +170,8 @@ async function fetchJsonWithin(url: string, signal: AbortSignal, maxBytes: numbe
 /** One remote key set (shared by URL): cache, TTL, stale serving, rate-limited refresh. */
 export class RemoteJwks {
   readonly source: string;
-  readonly #opts: Required<Omit<RemoteJwksOptions, 'jwksUri' | 'issuer'>>;
+  readonly #opts: Required<Omit<RemoteJwksOptions, 'jwksUri' | 'issuer' | 'deadlines'>>;
+  readonly #lane: DeadlineLane;
   #jwksUri: string | undefined;
   readonly #issuer: string | undefined;
   #set: KeySet | undefined;
@@ -191,6 +195,7 @@ export class RemoteJwks {
       maxBytes: opts.maxBytes ?? 1 << 20,
       now: opts.now ?? Date.now,
     };
+    this.#lane = (opts.deadlines ?? DEADLINES).lane(this.#opts.timeoutMs);
   }
 
   get lastError(): Error | undefined {
@@ -243,8 +248,8 @@ export class RemoteJwks {
   }
 
   async #load(): Promise<{ set: KeySet; ttlMs: number }> {
-    const { timeoutMs, maxBytes } = this.#opts;
-    const lane = DEADLINES.lane(timeoutMs);
+    const { maxBytes } = this.#opts;
+    const lane = this.#lane;
     if (this.#jwksUri === undefined) {
       const discovery = this.source;
       const { body } = await fetchJson(discovery, lane, maxBytes);
@@ -262,18 +267,26 @@ export class RemoteJwks {
   }
 }
 
-const shared = new Map<string, RemoteJwks>();
-
 /**
- * The process-wide source for a JWKS URL (or an issuer's discovery document). Options apply when
- * the source is first created.
+ * Remote key sources by URL (and fetch timeout), one registry per gateway (the jwt plugin keeps it in
+ * deps.state.gateway): the instances of one issuer — one per route config, and every config version
+ * across reloads — share one cache and one refresh rate limit, and two gateways share nothing.
  */
-export function sharedRemoteJwks(opts: RemoteJwksOptions): RemoteJwks {
-  const key = `${opts.jwksUri !== undefined ? `uri:${opts.jwksUri}` : `iss:${opts.issuer}`}|${opts.timeoutMs ?? JWKS_TIMEOUT_MS}`;
-  let r = shared.get(key);
-  if (r === undefined) {
-    r = new RemoteJwks(opts);
-    shared.set(key, r);
+export class JwksSources {
+  readonly #byKey = new Map<string, RemoteJwks>();
+
+  /** The source for a JWKS URL (or an issuer's discovery document); options apply when it is first created. */
+  get(opts: RemoteJwksOptions): RemoteJwks {
+    const key = `${opts.jwksUri !== undefined ? `uri:${opts.jwksUri}` : `iss:${opts.issuer}`}|${opts.timeoutMs ?? JWKS_TIMEOUT_MS}`;
+    let r = this.#byKey.get(key);
+    if (r === undefined) {
+      r = new RemoteJwks(opts);
+      this.#byKey.set(key, r);
+    }
+    return r;
   }
-  return r;
+
+  get size(): number {
+    return this.#byKey.size;
+  }
 }

@@ -24,6 +24,7 @@ import type { ConfigReads } from '../config/reads.js';
 import { createGateway } from '../gateway.js';
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
+import { createPluginServices } from '../plugins/services.js';
 import { PoolRegistry } from '../upstream/upstream.js';
 import { type DatabaseServeOptions, configSource } from './config-source.js';
 import { describeTable } from './describe.js';
@@ -381,7 +382,9 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const logger = createLogger();
   const metrics = new GatewayMetrics();
   const pools = new PoolRegistry();
-  const load = (doc: SourceDocument, reads?: ConfigReads) => loadVersion(doc, { logger, metrics, pools }, reads);
+  // The primary validates and compiles (workers serve); one set of plugin services across its reloads.
+  const pluginServices = createPluginServices({ registry: metrics.registry });
+  const load = (doc: SourceDocument, reads?: ConfigReads) => loadVersion(doc, { logger, metrics, pools, pluginServices }, reads);
   const first = await firstVersion(opts, logger, metrics, undefined, async (text) => {
     const source = configSource(opts);
     const loaded = load(text === undefined ? await source.read() : parseConfigText(text, source.file));

@@ -7,7 +7,9 @@ import client from 'prom-client';
 import pino from 'pino';
 import type { RequestContext } from '../../src/pipeline/context.js';
 import { ERRORS, errorBody, isDenial } from '../../src/errors/catalogue.js';
+import type { Static, TObject } from '@sinclair/typebox';
 import type { EarlyResponse, PluginDefinition, PluginHooks } from '../../src/pipeline/types.js';
+import { instantiate } from './plugin-deps.js';
 
 export interface FakeRequest {
   method?: string;
@@ -67,9 +69,9 @@ export function captureLogger(level = 'debug') {
   return { logger: pino({ level }, stream), lines };
 }
 
-/** Builds a plugin instance the way compile does (deps reduced to what these plugins use). */
-export function instance<C>(def: PluginDefinition<C>, config: C, logger = pino({ level: 'silent' })): PluginHooks {
-  return def.create(config, { logger, scope: 'global' } as never);
+/** Builds a plugin instance the way compile does. */
+export function instance<S extends TObject>(def: PluginDefinition<S>, config: Static<S>, logger = pino({ level: 'silent' })): PluginHooks {
+  return instantiate(def, config, { logger });
 }
 
 /** Runs the onRequest hook against a fake request; a denial is rendered as the native dialect renders it. */

@@ -10,7 +10,8 @@ import { buildTable, parseConfigText } from '../../src/config/index.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { GatewayMetrics } from '../../src/observability/metrics.js';
 import type { RequestContext } from '../../src/pipeline/context.js';
-import type { EarlyAnswer, PluginDeps, PluginHooks } from '../../src/pipeline/types.js';
+import type { EarlyAnswer, PluginHooks } from '../../src/pipeline/types.js';
+import { instantiate } from '../helpers/plugin-deps.js';
 import { apiKey, FORBIDDEN, QUOTA_EXCEEDED, THROTTLED } from '../../src/plugins/api-key/index.js';
 import {
   equalConstantTime,
@@ -180,14 +181,7 @@ function config(): GatewayConfig {
 }
 
 function hooksFor(cfg: GatewayConfig, counters: MemoryCounterStore, source?: 'HEADER' | 'AUTHORIZER'): PluginHooks {
-  const deps: PluginDeps = {
-    logger: pino({ level: 'silent' }),
-    scope: 'global',
-    functions: { invoker: () => undefined },
-    config: cfg,
-    stores: { counters },
-  };
-  return apiKey.create(source ? { source } : {}, deps);
+  return instantiate(apiKey, source ? { source } : {}, { config: cfg, stores: { counters } });
 }
 
 interface FakeCtx {

@@ -8,7 +8,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { requestValidationConfig } from '../../src/aws/request-validation.js';
-import { compileRequestValidator as compileSpec, RequestValidatorCompileError, type RequestToValidate, type RequestValidator } from '../../src/plugins/request-validation/validator.js';
+import {
+  compileRequestValidator as compileSpec,
+  RequestValidatorCompileError,
+  type RequestToValidate,
+  type RequestValidator,
+  ValidatorStates,
+} from '../../src/plugins/request-validation/validator.js';
 import { type AwsApiModel, type AwsRoute, importAwsDocument, parseAwsSource } from '../../src/openapi/index.js';
 
 const dir = join(process.cwd(), 'test/fixtures/aws-validation');
@@ -17,9 +23,10 @@ const dir = join(process.cwd(), 'test/fixtures/aws-validation');
  * What serving a route does: the AWS validator as plugin config, compiled. The results are compared
  * without `details` (validationErrorString, tested on its own below).
  */
+const STATES = new ValidatorStates(); // one config version's
 function compileRequestValidator(r: AwsRoute, model: AwsApiModel): RequestValidator | undefined {
   const c = requestValidationConfig(r, model);
-  const v = c === undefined ? undefined : compileSpec(c);
+  const v = c === undefined ? undefined : compileSpec(c, STATES);
   if (v === undefined) return undefined;
   return {
     readsBody: v.readsBody,

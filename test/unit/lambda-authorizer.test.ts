@@ -14,9 +14,10 @@ import {
   readAuthorizerResult,
 } from '../../src/plugins/lambda-authorizer/index.js';
 import { evaluatePolicy } from '../../src/security/iam-policy.js';
+import { DEADLINES } from '../../src/util/deadline-queue.js';
 
 const invoker: Invoker = { invoke: async () => ({ ok: true, payload: null, durationMs: 0 }) };
-const deps = { logger: pino({ level: 'silent' }), functions: { invoker: (name: string) => (name === 'auth' ? invoker : undefined) } };
+const deps = { logger: pino({ level: 'silent' }), functions: { invoker: (name: string) => (name === 'auth' ? invoker : undefined) }, deadlines: DEADLINES };
 
 function problemsOf(config: LambdaAuthorizerConfig): { path: (string | number)[]; message: string }[] {
   try {

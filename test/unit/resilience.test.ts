@@ -10,6 +10,7 @@ import { DnsRefresher, type ResolvedAddress } from '../../src/upstream/dns.js';
 import { RetryBudget, RetryPolicy, nonIdempotentListed, retryReasonOf } from '../../src/upstream/retry.js';
 import { PoolRegistry, Upstream } from '../../src/upstream/upstream.js';
 import { concurrencyLimit } from '../../src/plugins/concurrency-limit/index.js';
+import { instantiate } from '../helpers/plugin-deps.js';
 import pino from 'pino';
 import { ConfigError } from '../../src/config/diagnostics.js';
 import { buildTable, parseConfigText } from '../../src/config/index.js';
@@ -277,9 +278,8 @@ test('retry target choice: another target than those tried, also for consistent-
 });
 
 test('concurrency-limit hooks: refuse beyond max with Retry-After, release once per held slot', () => {
-  const hooks = concurrencyLimit.create({ max: 2, retryAfterSeconds: 7 }, { scope: 'route:a/b' } as never);
-  const registry = { getSingleMetric: () => ({}) };
-  const mk = () => ({ state: undefined as Record<string, unknown> | undefined, route: { id: 'a/b' }, table: { metrics: { registry } } }) as never;
+  const hooks = instantiate(concurrencyLimit, { max: 2, retryAfterSeconds: 7 }, { scope: 'route:a/b' });
+  const mk = () => ({ state: undefined as Record<string, unknown> | undefined, route: { id: 'a/b' } }) as never;
   const a = mk();
   const b = mk();
   const c = mk();

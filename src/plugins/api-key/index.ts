@@ -20,13 +20,14 @@
 import type { ApiKeyConfig, GatewayConfig, UsagePlanConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { addIdentity } from '../../pipeline/principal.js';
-import type { HookResult, PluginDefinition } from '../../pipeline/types.js';
+import type { HookResult, PluginClock, PluginDefinition } from '../../pipeline/types.js';
 import { denial } from '../../errors/catalogue.js';
 import { KeyIndex, type QuotaPeriod, quotaLimit, quotaWindow } from '../../security/api-keys.js';
 import { type RedisLease, redisClients } from '../../stores/redis-counters.js';
 import type { CounterStore, TokenBucketResult, WindowResult } from '../../stores/types.js';
 import { CounterFallback, UNAVAILABLE } from '../counter-fallback.js';
-import { type ApiKeyPluginConfig, schema } from './schema.js';
+import { stateKey } from '../state.js';
+import { schema } from './schema.js';
 
 export type { ApiKeyPluginConfig } from './schema.js';
 
@@ -73,18 +74,20 @@ interface CompiledKeys {
   reported: boolean;
 }
 
-/** One compilation per config version, shared by every instance of the plugin (global, API and route scopes). */
-const compiledByConfig = new WeakMap<object, CompiledKeys>();
 
 function covers(plan: PlanRuntime, api: string, stage: string | undefined): boolean {
   for (const s of plan.stages) if (s.api === api && (s.stage === undefined || s.stage === stage)) return true;
   return false;
 }
 
+/**
+ * One compilation per config version, shared by every instance of the plugin (global, API and route
+ * scopes): kept in deps.state.config, so it goes with the version and no two gateways share it.
+ */
+const COMPILED_KEYS = stateKey('api-key:compiled-keys', (): { keys?: CompiledKeys } => ({}));
+
 /** Builds the key index and checks the references between keys, plans and APIs that the schema cannot. */
 export function compileKeys(config: Readonly<GatewayConfig>): CompiledKeys {
-  const cached = compiledByConfig.get(config);
-  if (cached) return cached;
   const problems: Problem[] = [];
   const bad = (where: string, message: string) => problems.push({ path: [], message: `${where}: ${message}` });
   const apis = new Map(config.apis.map((a) => [a.name, a]));
@@ -147,9 +150,7 @@ export function compileKeys(config: Readonly<GatewayConfig>): CompiledKeys {
     if (!index.add(k.hash, runtime)) bad(`${where}.hash`, 'the same key hash appears twice (two entries for one key)');
   });
 
-  const compiled: CompiledKeys = { index, problems, reported: false };
-  compiledByConfig.set(config, compiled);
-  return compiled;
+  return { index, problems, reported: false };
 }
 
 /**
@@ -167,10 +168,10 @@ const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => v !== undefined && 
  * Counting, hot path: sync all the way with the in-process memory store; with a store that answers
  * later (Redis, or the cluster primary's store in a worker) async functions, not per-request closures.
  */
-function checkQuota(counters: CounterStore, sel: Selected): HookResult | Promise<HookResult> {
+function checkQuota(counters: CounterStore, sel: Selected, clock: PluginClock): HookResult | Promise<HookResult> {
   const q = sel.plan.quota;
   if (q === undefined) return undefined;
-  const w = quotaWindow(q.period, Date.now());
+  const w = quotaWindow(q.period, clock.now());
   const limit = quotaLimit(q.limit, q.offset, q.period, w.startMs, sel.key.createdAtMs);
   const r = counters.incrementWindow(`${sel.key.quotaKey}:${sel.plan.name}`, w.startMs, w.endMs - w.startMs, limit);
   return isPromise(r) ? quotaLater(r) : r.allowed ? undefined : QUOTA_EXCEEDED;
@@ -181,19 +182,19 @@ async function quotaLater(p: Promise<WindowResult>): Promise<HookResult> {
 }
 
 /** Throttle first, so refused requests never count against the quota. */
-function checkPlan(counters: CounterStore, sel: Selected): HookResult | Promise<HookResult> {
+function checkPlan(counters: CounterStore, sel: Selected, clock: PluginClock): HookResult | Promise<HookResult> {
   const t = sel.plan.throttle;
-  if (t === undefined) return checkQuota(counters, sel);
+  if (t === undefined) return checkQuota(counters, sel, clock);
   const r = counters.takeToken(`${sel.key.throttleKey}:${sel.plan.name}`, t.rate, t.burst);
-  return isPromise(r) ? throttleLater(counters, sel, r) : r.allowed ? checkQuota(counters, sel) : THROTTLED;
+  return isPromise(r) ? throttleLater(counters, sel, clock, r) : r.allowed ? checkQuota(counters, sel, clock) : THROTTLED;
 }
 
-async function throttleLater(counters: CounterStore, sel: Selected, p: Promise<TokenBucketResult>): Promise<HookResult> {
-  return (await p).allowed ? checkQuota(counters, sel) : THROTTLED;
+async function throttleLater(counters: CounterStore, sel: Selected, clock: PluginClock, p: Promise<TokenBucketResult>): Promise<HookResult> {
+  return (await p).allowed ? checkQuota(counters, sel, clock) : THROTTLED;
 }
 
 /** Waits for the store; when it is unavailable, counts again down the fallback chain or answers 503. */
-async function settle(ctx: RequestContext, fallback: CounterFallback, sel: Selected, pending: Promise<HookResult>, from: CounterStore): Promise<HookResult> {
+async function settle(ctx: RequestContext, fallback: CounterFallback, sel: Selected, clock: PluginClock, pending: Promise<HookResult>, from: CounterStore): Promise<HookResult> {
   let store = from;
   let p = pending;
   for (;;) {
@@ -203,21 +204,22 @@ async function settle(ctx: RequestContext, fallback: CounterFallback, sel: Selec
       const next = fallback.next(ctx, store, err);
       if (next === undefined) return UNAVAILABLE;
       store = next;
-      const r = checkPlan(store, sel);
+      const r = checkPlan(store, sel, clock);
       if (!isPromise(r)) return r;
       p = r;
     }
   }
 }
 
-export const apiKey: PluginDefinition<ApiKeyPluginConfig> = {
+export const apiKey: PluginDefinition<typeof schema> = {
   name: NAME,
   priority: 900,
   phases: ['authenticate', 'rateLimit'],
   description: 'API keys (x-api-key or an authorizer\'s usageIdentifierKey) and usage plans (throttle and quota per key), as AWS REST APIs.',
   configSchema: schema,
   create(config, deps) {
-    const compiled = compileKeys(deps.config);
+    const slot = deps.state.config.get(COMPILED_KEYS);
+    const compiled = (slot.keys ??= compileKeys(deps.config));
     if (compiled.problems.length > 0 && !compiled.reported) {
       // Reported once per config version, at the first place the plugin is used.
       compiled.reported = true;
@@ -238,6 +240,7 @@ export const apiKey: PluginDefinition<ApiKeyPluginConfig> = {
     }
     const fallback = new CounterFallback(NAME, deps, settings?.fallback ?? 'local', lease?.store);
     const counters = fallback.first;
+    const clock = deps.clock;
     return {
       authenticate(ctx) {
         let presented: unknown;
@@ -264,8 +267,8 @@ export const apiKey: PluginDefinition<ApiKeyPluginConfig> = {
       rateLimit(ctx) {
         const sel = ctx.state?.[NAME] as Selected | undefined;
         if (sel === undefined) return undefined;
-        const r = checkPlan(counters, sel);
-        return isPromise(r) ? settle(ctx, fallback, sel, r, counters) : r;
+        const r = checkPlan(counters, sel, clock);
+        return isPromise(r) ? settle(ctx, fallback, sel, clock, r, counters) : r;
       },
       async close() {
         await lease?.release();

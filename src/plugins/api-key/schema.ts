@@ -1,13 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../schema-defaults.js';
 
 export const schema = Type.Object(
   {
     source: Type.Optional(
-      Type.Union([Type.Literal('HEADER'), Type.Literal('AUTHORIZER')], {
-        default: 'HEADER',
+      withDefault(Type.Union([Type.Literal('HEADER'), Type.Literal('AUTHORIZER')], {
         description:
           'Where the key comes from, as AWS\'s apiKeySource: HEADER reads the x-api-key request header (default); AUTHORIZER reads `usageIdentifierKey` that an authorizer plugin (running earlier in the authenticate phase) left on ctx.principal.',
-      }),
+      }), 'HEADER'),
     ),
   },
   {

@@ -14,14 +14,9 @@ import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
 import type { Denial } from '../../errors/catalogue.js';
 import { EMPTY_SHA256, type SigV4Failure, SigningKeyCache, sha256Hex, verifySigV4 } from '../../security/sigv4.js';
-import { type AwsIamConfig, type AwsIamCredential, schema } from './schema.js';
+import { type AwsIamCredential, schema } from './schema.js';
 
 export type { AwsIamConfig, AwsIamCredential } from './schema.js';
-
-export const DEFAULT_REGION = 'us-east-1';
-export const DEFAULT_SERVICE = 'execute-api';
-/** API Gateway's window: "Signature expired: ... (... - 5 min.)" (see docs/aws-iam.md). */
-export const DEFAULT_MAX_SKEW_SEC = 300;
 
 interface Entry extends AwsIamCredential {
   readonly identity: Readonly<Record<string, unknown>>;
@@ -44,7 +39,7 @@ export function identityOf(c: AwsIamCredential): Record<string, unknown> {
   return { accessKey: c.accessKeyId, accountId: c.accountId, caller, user: caller, userArn: c.userArn };
 }
 
-export const awsIam: PluginDefinition<AwsIamConfig> = {
+export const awsIam: PluginDefinition<typeof schema> = {
   name: 'aws-iam',
   priority: 1100,
   phases: ['authenticate'],
@@ -62,13 +57,11 @@ export const awsIam: PluginDefinition<AwsIamConfig> = {
       const e = new Error(`aws-iam (${deps.scope}): ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
       throw Object.assign(e, { problems });
     }
-    const region = config.region ?? DEFAULT_REGION;
-    const service = config.service ?? DEFAULT_SERVICE;
-    const maxSkewSec = config.maxSkewSec ?? DEFAULT_MAX_SKEW_SEC;
-    const allowUnsignedPayload = config.allowUnsignedPayload === true;
+    const { region, service, maxSkewSec, allowUnsignedPayload } = config;
     const keys = new SigningKeyCache();
     const lookup = (id: string) => byKey.get(id);
     const logger = deps.logger;
+    const clock = deps.clock;
 
     return {
       authenticate(ctx) {
@@ -81,7 +74,7 @@ export const awsIam: PluginDefinition<AwsIamConfig> = {
             rawHeaders: ctx.req.rawHeaders,
             bodySha256: () => (body === undefined || body.length === 0 ? EMPTY_SHA256 : sha256Hex(body)),
           },
-          { region, service, maxSkewSec, now: Date.now(), lookup, allowUnsignedPayload, keys },
+          { region, service, maxSkewSec, now: clock.now(), lookup, allowUnsignedPayload, keys },
         );
         if (!r.ok) {
           // Never the signature, the token or the secret: the key id and why.

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../schema-defaults.js';
 
 export const Credential = Type.Object(
   {
@@ -24,21 +25,19 @@ export const Credential = Type.Object(
 export const schema = Type.Object(
   {
     credentials: Type.Array(Credential, { minItems: 1, description: 'Access keys accepted for SigV4-signed requests and the identity each one stands for.' }),
-    region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', default: 'us-east-1', description: 'Region the credential scope must name.' })),
-    service: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', default: 'execute-api', description: 'Service the credential scope must name.' })),
+    region: Type.Optional(withDefault(Type.String({ pattern: '^[a-z0-9-]+$', description: 'Region the credential scope must name.' }), 'us-east-1')),
+    service: Type.Optional(withDefault(Type.String({ pattern: '^[a-z0-9-]+$', description: 'Service the credential scope must name.' }), 'execute-api')),
     maxSkewSec: Type.Optional(
-      Type.Integer({
+      withDefault(Type.Integer({
         minimum: 1,
         maximum: 3600,
-        default: 300,
         description: 'How far the request time (X-Amz-Date or Date) may be from the gateway clock, in seconds. API Gateway allows 5 minutes.',
-      }),
+      }), 300),
     ),
     allowUnsignedPayload: Type.Optional(
-      Type.Boolean({
-        default: false,
+      withDefault(Type.Boolean({
         description: 'Accept x-amz-content-sha256: UNSIGNED-PAYLOAD (the body is then NOT covered by the signature). Off by default.',
-      }),
+      }), false),
     ),
   },
   {

@@ -20,48 +20,38 @@
  * `done` may run while the acquisition is still on its way (the client left during the round trip):
  * the mark then says so, and the slot is handed back as soon as the answer arrives.
  */
-import client from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { PluginDefinition, PluginDeps } from '../../pipeline/types.js';
 import { type Denial, denial } from '../../errors/catalogue.js';
 import { ClusterCounterStore } from '../../stores/cluster-counters.js';
 import type { SlotResult } from '../../stores/types.js';
 import { CounterFallback } from '../counter-fallback.js';
-import { type ConcurrencyLimitConfig, schema } from './schema.js';
+import { schema } from './schema.js';
 
 const NAME = 'concurrency-limit';
 const REJECTED_METRIC = 'turnpike_concurrency_limit_rejected_total';
-
-/** Refusals by scope, kept for the process so the counter stays monotonic across reloads. */
-const REJECTED = new Map<string, number>();
-
-function registerRejected(registry: client.Registry): void {
-  if (registry.getSingleMetric(REJECTED_METRIC) !== undefined) return;
-  new client.Counter({
-    name: REJECTED_METRIC,
-    help: 'Requests refused with 503 by the concurrency-limit plugin, by plugin scope.',
-    labelNames: ['scope'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [scope, n] of REJECTED) this.inc({ scope }, n);
-    },
-  });
-}
+const REJECTED_HELP = 'Requests refused with 503 by the concurrency-limit plugin, by plugin scope.';
 
 class Limiter {
   inflight = 0;
   readonly max: number;
   readonly answer: Denial;
   readonly scope: string;
-  constructor(max: number, retryAfterSeconds: number, scope: string) {
+  /**
+   * Refusals, in the gateway's registry: every instance and config version of the gateway counts in the
+   * same counter, so it stays monotonic across reloads (and another gateway in the process has its own).
+   */
+  readonly rejected: Counter<'scope'>;
+  constructor(max: number, retryAfterSeconds: number, scope: string, rejected: Counter<'scope'>) {
     this.max = max;
     this.scope = scope;
+    this.rejected = rejected;
     this.answer = denial('CONCURRENCY_LIMITED', { headers: Object.freeze({ 'retry-after': String(retryAfterSeconds) }) });
   }
 }
 
-export const concurrencyLimit: PluginDefinition<ConcurrencyLimitConfig> = {
+export const concurrencyLimit: PluginDefinition<typeof schema> = {
   name: NAME,
   // After rate-limit (800): a request refused for its rate never holds a slot.
   priority: 750,
@@ -69,7 +59,8 @@ export const concurrencyLimit: PluginDefinition<ConcurrencyLimitConfig> = {
   description: 'At most `max` requests in flight on the route (per node, also with --workers N); 503 with Retry-After beyond it.',
   configSchema: schema,
   create(config, deps) {
-    const limiter = new Limiter(config.max, config.retryAfterSeconds ?? 1, deps.scope);
+    const rejected = deps.metrics.counter(REJECTED_METRIC, REJECTED_HELP, ['scope']);
+    const limiter = new Limiter(config.max, config.retryAfterSeconds, deps.scope, rejected);
     // Optional chaining: hand-built deps (unit tests, embedders) may leave the stores out.
     const node = (deps.stores as PluginDeps['stores'] | undefined)?.counters;
     if (node instanceof ClusterCounterStore) return createNodeHooks(limiter, node, deps);
@@ -77,9 +68,9 @@ export const concurrencyLimit: PluginDefinition<ConcurrencyLimitConfig> = {
   },
 };
 
-function refuse(ctx: RequestContext, limiter: Limiter): Denial {
-  REJECTED.set(limiter.scope, (REJECTED.get(limiter.scope) ?? 0) + 1);
-  registerRejected(ctx.table.metrics.registry);
+function refuse(limiter: Limiter): Denial {
+  // Not the hot path: a refusal pays prom-client's label hashing, an admitted request nothing.
+  limiter.rejected.inc({ scope: limiter.scope });
   return limiter.answer;
 }
 
@@ -103,7 +94,7 @@ function createNodeHooks(limiter: Limiter, store: ClusterCounterStore, deps: Plu
       held.ticket = 0;
       held.ended = true; // nothing to give back
       if (ctx.state !== undefined && ctx.state[NAME] === held) ctx.state[NAME] = undefined;
-      return refuse(ctx, limiter);
+      return refuse(limiter);
     }
     held.ticket = r.ticket ?? 0;
     if (held.ended) store.releaseSlot(key, held.ticket);
@@ -123,7 +114,7 @@ function createNodeHooks(limiter: Limiter, store: ClusterCounterStore, deps: Plu
             held.ticket = 0;
             held.ended = true;
             if (ctx.state !== undefined && ctx.state[NAME] === held) ctx.state[NAME] = undefined;
-            return refuse(ctx, limiter);
+            return refuse(limiter);
           }
           if (held.ended) return undefined; // ended already: take nothing
           limiter.inflight++;
@@ -149,7 +140,7 @@ function createNodeHooks(limiter: Limiter, store: ClusterCounterStore, deps: Plu
 function createHooks(limiter: Limiter) {
   return {
     rateLimit(ctx: RequestContext): Denial | undefined {
-      if (limiter.inflight >= limiter.max) return refuse(ctx, limiter);
+      if (limiter.inflight >= limiter.max) return refuse(limiter);
       limiter.inflight++;
       const state = ctx.state ?? (ctx.state = {});
       state[NAME] = limiter;

@@ -1,9 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../schema-defaults.js';
 
 export const schema = Type.Object(
   {
     max: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Requests in flight at most on this route, per node (also with --workers N); the next one gets 503.' }),
-    retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86_400, default: 1, description: 'Value of the Retry-After header on a refusal (default 1).' })),
+    retryAfterSeconds: Type.Optional(withDefault(Type.Integer({ minimum: 0, maximum: 86_400, description: 'Value of the Retry-After header on a refusal (default 1).' }), 1)),
   },
   {
     additionalProperties: false,

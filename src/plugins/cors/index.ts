@@ -234,7 +234,7 @@ export function rawHeader(raw: readonly string[], lowerName: string): string | u
 /** The early answer to every preflight; its headers are added by transformResponse like any other answer's. */
 const PREFLIGHT_ANSWER: EarlyResponse = Object.freeze({ status: 204 });
 
-export const cors: PluginDefinition<CorsConfig> = {
+export const cors: PluginDefinition<typeof schema> = {
   name: 'cors',
   priority: 1000,
   phases: ['onRequest', 'transformResponse'],

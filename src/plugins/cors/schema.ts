@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../schema-defaults.js';
 
 /** An RFC 9110 token: a header or method name, or `*`. */
 const TOKEN = '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$';
@@ -24,7 +25,7 @@ export const schema = Type.Object(
       Type.Integer({ minimum: -1, maximum: 86400, description: 'Seconds a browser may cache a preflight answer (Access-Control-Max-Age); AWS accepts -1 to 86400. Not sent when unset.' }),
     ),
     allowCredentials: Type.Optional(
-      Type.Boolean({ default: false, description: 'Send Access-Control-Allow-Credentials: true. Not allowed together with the "*" origin (browsers refuse that combination).' }),
+      withDefault(Type.Boolean({ description: 'Send Access-Control-Allow-Credentials: true. Not allowed together with the "*" origin (browsers refuse that combination).' }), false),
     ),
   },
   {

@@ -9,14 +9,14 @@ import { type Denial, denial } from '../../errors/catalogue.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
 import { CidrSet, buildCidrList, isAddress } from './cidr.js';
-import { type IpRestrictionConfig, schema } from './schema.js';
+import { schema } from './schema.js';
 
 const IP_FORBIDDEN = denial('IP_FORBIDDEN');
 
 export type { IpRestrictionConfig } from './schema.js';
 
 
-export const ipRestriction: PluginDefinition<IpRestrictionConfig> = {
+export const ipRestriction: PluginDefinition<typeof schema> = {
   name: 'ip-restriction',
   priority: 3000,
   phases: ['onRequest'],

@@ -21,7 +21,10 @@ import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
 import { type Denial, denial } from '../../errors/catalogue.js';
-import { ASYMMETRIC_ALGS, HMAC_ALGS, JWKS_TIMEOUT_MS, KeySet, type RemoteJwks, sharedRemoteJwks, type VerifyKey } from '../../security/jwks.js';
+import { ASYMMETRIC_ALGS, HMAC_ALGS, JwksSources, KeySet, RemoteJwks, type VerifyKey } from '../../security/jwks.js';
+import type { DeadlineQueue } from '../../util/deadline-queue.js';
+import { applyDefaults } from '../schema-defaults.js';
+import { stateKey } from '../state.js';
 import { type JwtConfig, schema } from './schema.js';
 
 export type { JwtConfig } from './schema.js';
@@ -40,7 +43,10 @@ export function issuerOf(config: JwtConfig): string | undefined {
   return undefined;
 }
 
-const HMAC = new Set<string>(HMAC_ALGS);
+const HMAC: ReadonlySet<string> = new Set<string>(HMAC_ALGS);
+
+/** Remote key sources, one registry per gateway: shared by every instance and config version it serves. */
+const JWKS_SOURCES = stateKey('jwt:jwks-sources', () => new JwksSources());
 
 /** Every problem the schema cannot express (empty when usable). */
 export function jwtConfigProblems(config: JwtConfig): JwtProblem[] {
@@ -134,10 +140,14 @@ export function tokenScopes(claims: Record<string, unknown>): string[] {
 }
 
 export interface VerifierOptions {
-  /** For tests: the clock (ms). */
+  /** The clock (epoch ms); default Date.now. */
   now?: () => number;
-  /** For tests: a private JWKS source instead of the process-wide one. */
+  /** The key source to use (tests); otherwise one from `sources`. */
   remote?: RemoteJwks;
+  /** The gateway's key sources (shared by URL); without it, a source of this verifier's own. */
+  sources?: JwksSources;
+  /** Where key fetches arm their deadline (deps.deadlines). */
+  deadlines?: DeadlineQueue;
 }
 
 /** A token verifier for one config: key lookup, signature, claims, and the verified-token cache. */
@@ -155,12 +165,14 @@ export class JwtVerifier {
   readonly #scopedRoute: boolean;
   readonly #cache: LRUCache<string, VerifiedToken> | undefined;
 
-  constructor(config: JwtConfig, opts: VerifierOptions = {}) {
-    const problems = jwtConfigProblems(config);
+  constructor(input: JwtConfig, opts: VerifierOptions = {}) {
+    const problems = jwtConfigProblems(input);
     if (problems.length > 0) throw new JwtConfigError(problems);
+    // Compile has applied them for the plugin; a verifier built on its own (tests) gets the same ones.
+    const config = applyDefaults(schema, input);
     this.issuer = issuerOf(config) as string;
     this.#audience = config.audience !== undefined && config.audience.length > 0 ? new Set(config.audience) : undefined;
-    this.#skewMs = (config.clockSkewSec ?? 0) * 1000;
+    this.#skewMs = config.clockSkewSec * 1000;
     this.#now = opts.now ?? Date.now;
     this.#kind = config.cognito !== undefined ? 'cognito' : 'jwt';
     this.#scopedRoute = (config.requiredScopes ?? []).length > 0;
@@ -170,14 +182,13 @@ export class JwtVerifier {
     } else {
       this.#algs = new Set(config.algorithms ?? ASYMMETRIC_ALGS);
       if (config.keys !== undefined) this.#inline = new KeySet(config.keys.keys as JWK[]);
-      else
-        this.#remote =
-          opts.remote ??
-          (config.jwksUri !== undefined
-            ? sharedRemoteJwks({ jwksUri: config.jwksUri, timeoutMs: config.jwksTimeoutMs ?? JWKS_TIMEOUT_MS })
-            : sharedRemoteJwks({ issuer: this.issuer, timeoutMs: config.jwksTimeoutMs ?? JWKS_TIMEOUT_MS }));
+      else {
+        const where = config.jwksUri !== undefined ? { jwksUri: config.jwksUri } : { issuer: this.issuer };
+        const sourceOpts = { ...where, timeoutMs: config.jwksTimeoutMs, now: this.#now, ...(opts.deadlines !== undefined ? { deadlines: opts.deadlines } : {}) };
+        this.#remote = opts.remote ?? opts.sources?.get(sourceOpts) ?? new RemoteJwks(sourceOpts);
+      }
     }
-    const size = config.cacheSize ?? 10_000;
+    const size = config.cacheSize;
     this.#cache =
       size > 0
         ? new LRUCache<string, VerifiedToken>({ max: size, maxSize: Math.max(size * 256, 1 << 20) * 8, sizeCalculation: (_v, k) => k.length + 512 })
@@ -352,7 +363,7 @@ function unauthorized(challenge: boolean, description: string | undefined): Deni
   return denial('UNAUTHORIZED', { headers: Object.freeze({ 'www-authenticate': header }) });
 }
 
-export const jwt: PluginDefinition<JwtConfig> = {
+export const jwt: PluginDefinition<typeof schema> = {
   name: 'jwt',
   priority: 1050,
   phases: ['authenticate', 'authorize'],
@@ -361,9 +372,9 @@ export const jwt: PluginDefinition<JwtConfig> = {
   create(config, deps) {
     const problems = jwtConfigProblems(config);
     if (problems.length > 0) throw new JwtConfigError(problems, deps.scope);
-    const verifier = new JwtVerifier(config);
+    const verifier = new JwtVerifier(config, { now: () => deps.clock.now(), sources: deps.state.gateway.get(JWKS_SOURCES), deadlines: deps.deadlines });
     const challenge = config.challenge !== false;
-    const read = compileIdentitySource(config.identitySource ?? '$request.header.Authorization');
+    const read = compileIdentitySource(config.identitySource);
     const answers = new Map<string, Denial>();
     const missing = unauthorized(challenge, undefined);
     const reject = (r: Extract<VerifyResult, { ok: false }>): Denial => {

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../schema-defaults.js';
 
 const ALG = Type.Union(
   ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'].map((a) => Type.Literal(a)),
@@ -40,7 +41,7 @@ export const schema = Type.Object(
       }),
     ),
     clockSkewSec: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 300, default: 0, description: 'Leeway for exp, nbf and iat, in seconds (default 0: AWS documents none).' }),
+      withDefault(Type.Integer({ minimum: 0, maximum: 300, description: 'Leeway for exp, nbf and iat, in seconds (default 0: AWS documents none).' }), 0),
     ),
     requiredScopes: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
@@ -49,11 +50,10 @@ export const schema = Type.Object(
       }),
     ),
     identitySource: Type.Optional(
-      Type.String({
+      withDefault(Type.String({
         pattern: '^(\\$request|method\\.request)\\.(header|querystring)\\.[^.\\s]+$',
-        default: '$request.header.Authorization',
         description: 'Where the token is: $request.header.NAME or $request.querystring.NAME (REST spelling method.request.header.NAME also accepted). A `Bearer ` prefix is optional.',
-      }),
+      }), '$request.header.Authorization'),
     ),
     cognito: Type.Optional(
       Type.Object(
@@ -65,30 +65,33 @@ export const schema = Type.Object(
       ),
     ),
     challenge: Type.Optional(
-      Type.Boolean({
-        default: true,
-        description:
-          'Whether 401 and 403 answers carry an RFC 6750 `www-authenticate: Bearer ...` challenge with the reason (AWS HTTP API JWT authorizers do; REST Cognito user pool authorizers answer without one). Default true.',
-      }),
+      withDefault(
+        Type.Boolean({
+          description:
+            'Whether 401 and 403 answers carry an RFC 6750 `www-authenticate: Bearer ...` challenge with the reason (AWS HTTP API JWT authorizers do; REST Cognito user pool authorizers answer without one). Default true.',
+        }),
+        true,
+      ),
     ),
     requireAudience: Type.Optional(
-      Type.Boolean({
-        default: true,
-        description:
-          'Whether `audience` must be given (default true, as AWS requires for HTTP API JWT authorizers). false accepts a config without `audience`: any audience of the issuer is then accepted (REST Cognito user pool authorizers check none).',
-      }),
+      withDefault(
+        Type.Boolean({
+          description:
+            'Whether `audience` must be given (default true, as AWS requires for HTTP API JWT authorizers). false accepts a config without `audience`: any audience of the issuer is then accepted (REST Cognito user pool authorizers check none).',
+        }),
+        true,
+      ),
     ),
     jwksTimeoutMs: Type.Optional(
-      Type.Integer({
+      withDefault(Type.Integer({
         minimum: 1,
         maximum: 60_000,
-        default: 5_000,
         description:
           'Longest wait for one key fetch (OpenID discovery document or JWKS, headers and body), in milliseconds (default 5000); a fetch that takes longer fails, and a request that needed the keys gets 401. Sources are shared per URL and timeout.',
-      }),
+      }), 5_000),
     ),
     cacheSize: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, description: 'Verified tokens kept (until they expire) so repeat requests skip signature checks; 0 disables.' }),
+      withDefault(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Verified tokens kept (until they expire) so repeat requests skip signature checks; 0 disables.' }), 10_000),
     ),
   },
   {

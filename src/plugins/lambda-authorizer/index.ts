@@ -26,7 +26,8 @@ import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/types.js';
 import { buildMethodArn, type CompiledPolicy, compilePolicy, evaluatePolicy } from '../../security/iam-policy.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
-import { DEADLINES, raceDeadline } from '../../util/deadline-queue.js';
+import { raceDeadline } from '../../util/deadline-queue.js';
+import { applyDefaults } from '../schema-defaults.js';
 import { type LambdaAuthorizerConfig, schema } from './schema.js';
 
 export type { LambdaAuthorizerConfig } from './schema.js';
@@ -330,23 +331,20 @@ export function lambdaAuthorizerConfigProblems(config: LambdaAuthorizerConfig): 
  * Builds the authorizer's request hook. Failures are denials: the route's error dialect renders them
  * (AWS routes as their gateway responses, with the policy's deny message as $context.error.message).
  */
-export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pick<PluginDeps, 'logger' | 'functions'>): PluginHooks & { clearCache(): void } {
-  const { problems, sources, validation } = lambdaAuthorizerConfigProblems(config);
+export function createLambdaAuthorizer(input: LambdaAuthorizerConfig, deps: Pick<PluginDeps, 'logger' | 'functions' | 'deadlines'>): PluginHooks & { clearCache(): void } {
+  const { problems, sources, validation } = lambdaAuthorizerConfigProblems(input);
+  // Compile has applied them for the plugin; an authorizer built on its own (tests) gets the same ones.
+  const config = applyDefaults(schema, input);
   const invoker: Invoker | undefined = deps.functions.invoker(config.function);
   if (invoker === undefined) problems.unshift({ path: ['function'], message: `unknown function "${config.function}"; define it under "functions"` });
   if (problems.length > 0) throw Object.assign(new Error(problems.map((p) => p.message).join('; ')), { problems });
   const fn = invoker as Invoker;
 
+  const { simpleResponses: simple, region, accountId, stage, timeoutMs, resultTtlSeconds: ttl } = config;
   const format: AuthorizerFormat = config.format ?? 'token';
   const eventFormat: LambdaEventFormat = format === '2.0' ? 'http-2.0' : format === '1.0' ? 'http-1.0' : 'rest-1.0';
-  const simple = config.simpleResponses === true;
-  const region = config.region ?? 'us-east-1';
-  const accountId = config.accountId ?? '000000000000';
-  const stage = config.stage ?? '$default';
-  const timeoutMs = config.timeoutMs ?? 29_000;
-  const timeoutLane = DEADLINES.lane(timeoutMs);
-  const ttl = config.resultTtlSeconds ?? 300;
-  const cache = ttl > 0 ? new ResultCache(ttl, config.cacheSize ?? 10_000) : undefined;
+  const timeoutLane = deps.deadlines.lane(timeoutMs);
+  const cache = ttl > 0 ? new ResultCache(ttl, config.cacheSize) : undefined;
   const prepared: Prepared = { flavor: format === 'token' || format === 'request' ? 'rest' : 'http', stage, basePath: config.basePath, stageVariables: config.stageVariables };
   const arnOpts = { region, accountId, apiId: config.apiId, stage, basePath: config.basePath };
   const logger: Logger = deps.logger;
@@ -427,7 +425,7 @@ export function createLambdaAuthorizer(config: LambdaAuthorizerConfig, deps: Pic
   };
 }
 
-export const lambdaAuthorizer: PluginDefinition<LambdaAuthorizerConfig> = {
+export const lambdaAuthorizer: PluginDefinition<typeof schema> = {
   name: 'lambda-authorizer',
   priority: 1000,
   phases: ['authenticate'],

@@ -1,17 +1,20 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../schema-defaults.js';
 
 export const schema = Type.Object(
   {
     function: Type.String({ minLength: 1, description: 'Name of the authorizer function in the top-level `functions` map.' }),
     format: Type.Optional(
-      Type.Union([Type.Literal('token'), Type.Literal('request'), Type.Literal('1.0'), Type.Literal('2.0')], {
-        default: 'token',
-        description:
-          'The event the function gets and the answer it must give. token: {type: TOKEN, authorizationToken, methodArn} (one header); request: the request-shaped payload 1.0 event with type and methodArn (path parameters as received); 1.0 / 2.0: authorizer payload format 1.0 or 2.0 (identitySource, routeArn for 2.0; path parameters decoded). token and request answers need a principalId and scalar context values; 1.0 / 2.0 answers may omit principalId and nest context. Default token. (AWS: REST TOKEN and REQUEST authorizers; HTTP API authorizerPayloadFormatVersion.)',
-      }),
+      withDefault(
+        Type.Union([Type.Literal('token'), Type.Literal('request'), Type.Literal('1.0'), Type.Literal('2.0')], {
+          description:
+            'The event the function gets and the answer it must give. token: {type: TOKEN, authorizationToken, methodArn} (one header); request: the request-shaped payload 1.0 event with type and methodArn (path parameters as received); 1.0 / 2.0: authorizer payload format 1.0 or 2.0 (identitySource, routeArn for 2.0; path parameters decoded). token and request answers need a principalId and scalar context values; 1.0 / 2.0 answers may omit principalId and nest context. Default token. (AWS: REST TOKEN and REQUEST authorizers; HTTP API authorizerPayloadFormatVersion.)',
+        }),
+        'token',
+      ),
     ),
     simpleResponses: Type.Optional(
-      Type.Boolean({ default: false, description: 'format 2.0: the function answers {isAuthorized, context} instead of an IAM policy (enableSimpleResponses). Default false.' }),
+      withDefault(Type.Boolean({ description: 'format 2.0: the function answers {isAuthorized, context} instead of an IAM policy (enableSimpleResponses). Default false.' }), false),
     ),
     identitySource: Type.Optional(
       Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))], {
@@ -23,21 +26,21 @@ export const schema = Type.Object(
       Type.String({ minLength: 1, description: 'format token: a regular expression the whole token must match, or 401 without calling the function. Checked against catastrophic backtracking at load.' }),
     ),
     resultTtlSeconds: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 3600, default: 300, description: 'How long a result (the policy, or the simple response) is cached per identity; 0 disables caching. Default 300, at most 3600 (as AWS).' }),
+      withDefault(Type.Integer({ minimum: 0, maximum: 3600, description: 'How long a result (the policy, or the simple response) is cached per identity; 0 disables caching. Default 300, at most 3600 (as AWS).' }), 300),
     ),
-    region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$', default: 'us-east-1', description: 'Region in the method ARN. Default us-east-1.' })),
-    accountId: Type.Optional(Type.String({ pattern: '^[0-9]{12}$', default: '000000000000', description: 'Account id in the method ARN. Default 000000000000.' })),
+    region: Type.Optional(withDefault(Type.String({ pattern: '^[a-z0-9-]+$', description: 'Region in the method ARN. Default us-east-1.' }), 'us-east-1')),
+    accountId: Type.Optional(withDefault(Type.String({ pattern: '^[0-9]{12}$', description: 'Account id in the method ARN. Default 000000000000.' }), '000000000000')),
     apiId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', description: 'API id in the method ARN. Default: the name of the API the route belongs to.' })),
-    stage: Type.Optional(Type.String({ pattern: '^(\\$default|[A-Za-z0-9_-]+)$', default: '$default', description: 'Stage in the method ARN and the event. Default $default.' })),
+    stage: Type.Optional(withDefault(Type.String({ pattern: '^(\\$default|[A-Za-z0-9_-]+)$', description: 'Stage in the method ARN and the event. Default $default.' }), '$default')),
     basePath: Type.Optional(
       Type.String({ pattern: '^/', description: 'A prefix of the request path that is not part of the resource path in the ARN (e.g. "/dev" for a REST stage served at /dev/...).' }),
     ),
     stageVariables: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Stage variables: the event\'s stageVariables and the stageVariables.X identity sources.' })),
     timeoutMs: Type.Optional(
-      Type.Integer({ minimum: 50, maximum: 900_000, default: 29_000, description: 'Longest wait for the authorizer function (its own timeout applies too); exceeded answers 500. Default 29000.' }),
+      withDefault(Type.Integer({ minimum: 50, maximum: 900_000, description: 'Longest wait for the authorizer function (its own timeout applies too); exceeded answers 500. Default 29000.' }), 29_000),
     ),
     cacheSize: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most cached identities per authorizer; the oldest entry is dropped first. Default 10000.' }),
+      withDefault(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Most cached identities per authorizer; the oldest entry is dropped first. Default 10000.' }), 10_000),
     ),
   },
   {

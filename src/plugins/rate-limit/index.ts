@@ -180,7 +180,7 @@ class RateHeaders {
   ) {}
 }
 
-export const rateLimit: PluginDefinition<RateLimitConfig> = {
+export const rateLimit: PluginDefinition<typeof schema> = {
   name: 'rate-limit',
   priority: 800,
   phases: ['rateLimit', 'transformResponse'],
@@ -188,12 +188,12 @@ export const rateLimit: PluginDefinition<RateLimitConfig> = {
   configSchema: schema,
   create(config, deps) {
     const limits = compileLimits(config);
-    const keyOf = compileKey(config.key ?? ['ip']);
-    const headers = config.headers ?? true;
-    const fallbackMode = config.fallback ?? 'local';
+    const keyOf = compileKey(config.key);
+    const headers = config.headers;
+    const fallbackMode = config.fallback;
     const prefix = `rl:${deps.scope}:`;
     let lease: RedisLease | undefined;
-    if ((config.policy ?? 'local') === 'redis') {
+    if (config.policy === 'redis') {
       // Own redis block, else the gateway's server.counters.redis: one connection settings place.
       const shared = deps.config.server?.counters?.redis;
       const url = config.redis?.url ?? shared?.url;

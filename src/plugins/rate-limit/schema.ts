@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../schema-defaults.js';
 
 const Limit = Type.Object(
   {
@@ -25,26 +26,25 @@ export const schema = Type.Object(
   {
     limits: Type.Array(Limit, { minItems: 1, description: 'Limits that stack: a request must pass every one.' }),
     key: Type.Optional(
-      Type.Array(Type.String({ pattern: '^(consumer|apiKey|ip|route|stage|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$' }), {
+      withDefault(Type.Array(Type.String({ pattern: '^(consumer|apiKey|ip|route|stage|header:[!#$%&\'*+.^_`|~0-9A-Za-z-]+)$' }), {
         minItems: 1,
-        default: ['ip'],
         description: 'What is counted together: consumer, apiKey, ip, route, stage, header:NAME; several are combined.',
-      }),
+      }), ['ip']),
     ),
-    policy: Type.Optional(Type.Union([Type.Literal('local'), Type.Literal('redis')], { default: 'local' })),
+    policy: Type.Optional(withDefault(Type.Union([Type.Literal('local'), Type.Literal('redis')]), 'local')),
     redis: Type.Optional(
       Type.Object(
         {
           url: Type.String({ description: 'redis:// or rediss:// URL.' }),
-          timeoutMs: Type.Optional(Type.Integer({ minimum: 1, default: 50, description: 'Per-call deadline.' })),
+          timeoutMs: Type.Optional(withDefault(Type.Integer({ minimum: 1, description: 'Per-call deadline.' }), 50)),
         },
         { additionalProperties: false },
       ),
     ),
     fallback: Type.Optional(
-      Type.Union([Type.Literal('local'), Type.Literal('reject')], { default: 'local', description: 'What happens when Redis is unreachable: count locally, or answer 503.' }),
+      withDefault(Type.Union([Type.Literal('local'), Type.Literal('reject')], { description: 'What happens when Redis is unreachable: count locally, or answer 503.' }), 'local'),
     ),
-    headers: Type.Optional(Type.Boolean({ default: true, description: 'Send RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.' })),
+    headers: Type.Optional(withDefault(Type.Boolean({ description: 'Send RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset.' }), true)),
   },
   { additionalProperties: false, description: 'Rate limiting: sliding windows and token buckets, local or in Redis. See docs/rate-limiting.md.' },
 );

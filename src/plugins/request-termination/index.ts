@@ -1,8 +1,8 @@
 /** Shows the early-answer contract: an onRequest hook that returns a response. */
 import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
-import { type RequestTerminationConfig, schema } from './schema.js';
+import { schema } from './schema.js';
 
-export const requestTermination: PluginDefinition<RequestTerminationConfig> = {
+export const requestTermination: PluginDefinition<typeof schema> = {
   name: 'request-termination',
   priority: 10,
   phases: ['onRequest'],
@@ -10,9 +10,9 @@ export const requestTermination: PluginDefinition<RequestTerminationConfig> = {
   configSchema: schema,
   create(config) {
     const answer: EarlyResponse = Object.freeze({
-      status: config.status ?? 503,
-      headers: { 'content-type': config.body !== undefined ? (config.contentType ?? 'application/json') : 'application/json' },
-      body: config.body ?? JSON.stringify({ message: config.message ?? 'Service Unavailable' }),
+      status: config.status,
+      headers: { 'content-type': config.body !== undefined ? config.contentType : 'application/json' },
+      body: config.body ?? JSON.stringify({ message: config.message }),
     });
     return { onRequest: () => answer };
   },

@@ -11,21 +11,25 @@
 import { denial } from '../../errors/catalogue.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
-import { compileRequestValidator, RequestValidatorCompileError } from './validator.js';
-import { type RequestValidationConfig, schema } from './schema.js';
+import { stateKey } from '../state.js';
+import { compileRequestValidator, RequestValidatorCompileError, ValidatorStates } from './validator.js';
+import { schema } from './schema.js';
 
 export type { RequestValidationConfig } from './schema.js';
 
-export const requestValidation: PluginDefinition<RequestValidationConfig> = {
+/** Compiled models shared by the instances of one config version (routes of one API share its models). */
+const VALIDATOR_STATES = stateKey('request-validation:states', () => new ValidatorStates());
+
+export const requestValidation: PluginDefinition<typeof schema> = {
   name: 'request-validation',
   priority: 1000,
   phases: ['transformRequest'],
   description: 'Validates required parameters and the JSON body against a JSON Schema (draft-07, or draft-04 as AWS models), after every auth and limit check.',
   configSchema: schema,
-  create(config) {
+  create(config, deps) {
     let validator: ReturnType<typeof compileRequestValidator>;
     try {
-      validator = compileRequestValidator(config);
+      validator = compileRequestValidator(config, deps.state.config.get(VALIDATOR_STATES));
     } catch (e) {
       if (e instanceof RequestValidatorCompileError) throw Object.assign(new Error(e.message), { problems: [{ path: ['body', 'schemas', e.contentType], message: e.message }] });
       throw e;

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../schema-defaults.js';
 
 export const Parameter = Type.Object(
   {
@@ -24,10 +25,9 @@ export const schema = Type.Object(
               'JSON Schema per media type of the request (Content-Type without parameters; application/json when absent); "$default" for any other. A media type with no schema and no "$default" is not checked.',
           }),
           dialect: Type.Optional(
-            Type.Union([Type.Literal('draft-04'), Type.Literal('draft-07')], {
-              default: 'draft-07',
+            withDefault(Type.Union([Type.Literal('draft-04'), Type.Literal('draft-07')], {
               description: 'JSON Schema version of the schemas. draft-04 is what AWS API Gateway models use (keywords of later drafts are ignored).',
-            }),
+            }), 'draft-07'),
           ),
           models: Type.Optional(
             Type.Record(Type.String({ minLength: 1 }), Type.Unknown(), {

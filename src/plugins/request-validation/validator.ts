@@ -74,7 +74,7 @@ const DEFAULT_CONTENT_TYPE = 'application/json';
 const AWS_MODEL_URL = /^https?:\/\/apigateway\.[a-z0-9.-]*amazonaws\.com(?:\.cn)?\/restapis\/[^/]+\/models\/([^/?#]+)$/i;
 /** Draft-4 formats (JSON Schema draft 4, section 7.3) plus regex; other formats are ignored, as draft 4 allows. */
 const DRAFT4_FORMATS = ['date-time', 'email', 'hostname', 'ipv4', 'ipv6', 'uri', 'regex'] as const;
-const FORMATS = new Set<string>(DRAFT4_FORMATS);
+const FORMATS: ReadonlySet<string> = new Set<string>(DRAFT4_FORMATS);
 
 // ---------------------------------------------------------------------------------------------
 // Per-models compile state
@@ -88,37 +88,43 @@ interface ApiState {
   compiled: WeakMap<object, ValidateFunction>;
 }
 
-/** Keyed by the models map (one ajv per API), then by dialect. */
-const states = new WeakMap<object, Partial<Record<Dialect, ApiState>>>();
 const NO_MODELS: Models = Object.freeze({});
 
-function stateFor(models: Models, dialect: Dialect): ApiState {
-  let byDialect = states.get(models);
-  if (byDialect === undefined) {
-    byDialect = {};
-    states.set(models, byDialect);
+/**
+ * Compile state keyed by the models map (one ajv per API), then by dialect: what lets the routes of an
+ * API that share a model share its compiled function. One per config version (the plugin keeps it in
+ * deps.state.config), so it goes with the version and no two gateways share an ajv.
+ */
+export class ValidatorStates {
+  readonly #byModels = new WeakMap<object, Partial<Record<Dialect, ApiState>>>();
+
+  for(models: Models, dialect: Dialect): ApiState {
+    let byDialect = this.#byModels.get(models);
+    if (byDialect === undefined) {
+      byDialect = {};
+      this.#byModels.set(models, byDialect);
+    }
+    return (byDialect[dialect] ??= newApiState(models, dialect));
   }
-  let s = byDialect[dialect];
-  if (!s) {
-    const ajv = new Ajv({
-      strict: false,
-      // Every violation, for validationErrorString (only failing requests pay for it).
-      allErrors: true,
-      logger: false,
-      // Only what JSON.parse put on the object counts (`required: ["constructor"]` must not be met by the prototype).
-      ownProperties: true,
-      // Draft 4 patterns are ECMA 262 regular expressions; without the u flag more of them compile as written.
-      unicodeRegExp: false,
-      useDefaults: false,
-      coerceTypes: false,
-      validateFormats: true,
-      addUsedSchema: false,
-    });
-    addFormats(ajv, { mode: 'full', formats: [...DRAFT4_FORMATS] });
-    s = { dialect, models, ajv, modelUris: new Map(), compiled: new WeakMap() };
-    byDialect[dialect] = s;
-  }
-  return s;
+}
+
+function newApiState(models: Models, dialect: Dialect): ApiState {
+  const ajv = new Ajv({
+    strict: false,
+    // Every violation, for validationErrorString (only failing requests pay for it).
+    allErrors: true,
+    logger: false,
+    // Only what JSON.parse put on the object counts (`required: ["constructor"]` must not be met by the prototype).
+    ownProperties: true,
+    // Draft 4 patterns are ECMA 262 regular expressions; without the u flag more of them compile as written.
+    unicodeRegExp: false,
+    useDefaults: false,
+    coerceTypes: false,
+    validateFormats: true,
+    addUsedSchema: false,
+  });
+  addFormats(ajv, { mode: 'full', formats: [...DRAFT4_FORMATS] });
+  return { dialect, models, ajv, modelUris: new Map(), compiled: new WeakMap() };
 }
 
 /** The model a `$ref` names, or undefined when it is not a reference to a model of this API. */
@@ -162,10 +168,10 @@ function modelUri(state: ApiState, name: string): string {
 // ---------------------------------------------------------------------------------------------
 // Draft 4 -> ajv (draft-07) rewrite, and model references in both dialects
 
-const SCHEMA_KEYS = new Set(['not', 'additionalItems', 'additionalProperties']);
-const SCHEMA_MAP_KEYS = new Set(['properties', 'patternProperties', 'definitions']);
-const SCHEMA_LIST_KEYS = new Set(['allOf', 'anyOf', 'oneOf']);
-const PLAIN_KEYS = new Set([
+const SCHEMA_KEYS: ReadonlySet<string> = new Set(['not', 'additionalItems', 'additionalProperties']);
+const SCHEMA_MAP_KEYS: ReadonlySet<string> = new Set(['properties', 'patternProperties', 'definitions']);
+const SCHEMA_LIST_KEYS: ReadonlySet<string> = new Set(['allOf', 'anyOf', 'oneOf']);
+const PLAIN_KEYS: ReadonlySet<string> = new Set([
   'type',
   'enum',
   'required',
@@ -356,11 +362,11 @@ export interface ValidatorSpec {
  * The validator for a spec, or undefined when it has nothing to check. Compiles every schema now;
  * throws RequestValidatorCompileError when one cannot be compiled.
  */
-export function compileRequestValidator(spec: ValidatorSpec): RequestValidator | undefined {
+export function compileRequestValidator(spec: ValidatorSpec, states: ValidatorStates = new ValidatorStates()): RequestValidator | undefined {
   const params: RequiredParam[] = (spec.parameters ?? []).map((p) => ({ in: p.in, name: p.name, lower: p.name.toLowerCase() }));
   const bodies = new Map<string, ValidateFunction>();
   if (spec.body !== undefined) {
-    const state = stateFor(spec.body.models ?? NO_MODELS, spec.body.dialect ?? 'draft-07');
+    const state = states.for(spec.body.models ?? NO_MODELS, spec.body.dialect ?? 'draft-07');
     for (const [contentType, schema] of Object.entries(spec.body.schemas)) {
       const key = contentType === '$default' ? '$default' : mediaTypeOf(contentType);
       if (bodies.has(key)) continue;

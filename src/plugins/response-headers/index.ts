@@ -3,9 +3,9 @@
  * once in create(), nothing done per request but the header edits themselves.
  */
 import type { PluginDefinition } from '../../pipeline/types.js';
-import { type ResponseHeadersConfig, schema } from './schema.js';
+import { schema } from './schema.js';
 
-export const responseHeaders: PluginDefinition<ResponseHeadersConfig> = {
+export const responseHeaders: PluginDefinition<typeof schema> = {
   name: 'response-headers',
   priority: 100,
   phases: ['transformResponse'],

@@ -27,7 +27,7 @@ import { isCatastrophic } from '../../util/regex-safety.js';
 import { CidrSet, buildCidrList } from '../ip-restriction/cidr.js';
 import { cookieFields, decodeQuery, formFields, headerText, isPlain, jsonFields, needsWork, viewsOf } from './decode.js';
 import { type CompiledTarget, type CoreGroup, CORE_RULES, compileCore, matchCore } from './rules/core.js';
-import { type WafCondition, type WafConfig, schema } from './schema.js';
+import { type WafCondition, schema } from './schema.js';
 
 export type { WafConfig } from './schema.js';
 
@@ -238,7 +238,7 @@ interface CompiledRule {
   conds: Cond[];
 }
 
-export const waf: PluginDefinition<WafConfig> = {
+export const waf: PluginDefinition<typeof schema> = {
   name: 'waf',
   priority: 2900,
   phases: ['onRequest'],
@@ -276,11 +276,11 @@ export const waf: PluginDefinition<WafConfig> = {
     if (rules.length === 0 && groups.size === 0) problems.push({ path: [], message: 'give "rules", "managed" or both' });
     if (problems.length > 0) throw Object.assign(new Error(problems.map((p) => p.message).join('; ')), { problems });
 
-    const core = compileCore(groups, config.paranoia ?? 1, new Set(config.disabledRules ?? []));
+    const core = compileCore(groups, config.paranoia, new Set(config.disabledRules ?? []));
     const corePath = core.get('path');
     const coreRaw = core.get('raw');
     const coreQuery = core.get('query');
-    const coreBody = config.inspectBody === false ? undefined : core.get('body');
+    const coreBody = !config.inspectBody ? undefined : core.get('body');
     const coreCookie = core.get('cookie');
     const coreUa = core.get('user-agent');
     const coreHeader = core.get('header');
@@ -288,7 +288,7 @@ export const waf: PluginDefinition<WafConfig> = {
     const inspectedHeaders = [...new Set(['user-agent', 'referer', ...(config.inspectHeaders ?? []).map((h) => h.toLowerCase())])];
     if (coreBody !== undefined) bodyContent = true;
     const managedAction: Action = config.managedAction ?? 'block';
-    const inspectBytes = config.bodyInspectBytes ?? 65_536;
+    const inspectBytes = config.bodyInspectBytes;
     const logger = deps.logger;
 
     const report = (ctx: RequestContext, ruleId: string, action: Action, field: string): Denial | undefined => {

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../schema-defaults.js';
 
 const lit = <T extends string>(values: readonly T[], description: string) =>
   Type.Union(
@@ -25,8 +26,8 @@ export const Condition = Type.Object(
     value: Type.Union([Type.String(), Type.Integer({ minimum: 0 }), Type.Array(Type.String(), { minItems: 1, maxItems: 10_000 })], {
       description: 'A pattern or string (or a list: any of them), a number for size-gt / count-gt, CIDRs for ip-in.',
     }),
-    caseInsensitive: Type.Optional(Type.Boolean({ default: false, description: 'Compare case-insensitively (regex, contains, equals, starts-with).' })),
-    negate: Type.Optional(Type.Boolean({ default: false, description: 'The condition holds when the operator does NOT match.' })),
+    caseInsensitive: Type.Optional(withDefault(Type.Boolean({ description: 'Compare case-insensitively (regex, contains, equals, starts-with).' }), false)),
+    negate: Type.Optional(withDefault(Type.Boolean({ description: 'The condition holds when the operator does NOT match.' }), false)),
   },
   { additionalProperties: false },
 );
@@ -45,7 +46,7 @@ export const schema = Type.Object(
   {
     rules: Type.Optional(Type.Array(Rule, { maxItems: 1000, description: 'Rules evaluated in order, before the managed set.' })),
     managed: Type.Optional(Type.Array(lit(MANAGED, 'A managed rule group.'), { description: 'Managed core rule groups: sqli, xss, traversal, scanners.' })),
-    paranoia: Type.Optional(Type.Integer({ minimum: 1, maximum: 2, default: 1, description: 'Managed set paranoia level: 1 (default, few false positives) or 2 (broader, flags some legitimate input).' })),
+    paranoia: Type.Optional(withDefault(Type.Integer({ minimum: 1, maximum: 2, description: 'Managed set paranoia level: 1 (default, few false positives) or 2 (broader, flags some legitimate input).' }), 1)),
     managedAction: Type.Optional(lit(['block', 'count'] as const, 'What a managed rule match does: block (default) or count (detection only).')),
     disabledRules: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Managed rule ids to turn off (false positives), e.g. core-xss-handler.' })),
     inspectHeaders: Type.Optional(
@@ -55,9 +56,9 @@ export const schema = Type.Object(
           'Request headers the managed sqli and xss rules inspect besides User-Agent and Referer (names, case-insensitive), e.g. X-Forwarded-Host or a header your application echoes. Values are decoded like the other inspected values.',
       }),
     ),
-    inspectBody: Type.Optional(Type.Boolean({ default: true, description: 'Managed rules inspect request bodies (the body is then buffered before the integration).' })),
+    inspectBody: Type.Optional(withDefault(Type.Boolean({ description: 'Managed rules inspect request bodies (the body is then buffered before the integration).' }), true)),
     bodyInspectBytes: Type.Optional(
-      Type.Integer({ minimum: 0, maximum: 10_485_760, default: 65_536, description: 'Bytes of the body that content rules inspect (default 65536); size-gt always sees the whole size.' }),
+      withDefault(Type.Integer({ minimum: 0, maximum: 10_485_760, description: 'Bytes of the body that content rules inspect (default 65536); size-gt always sees the whole size.' }), 65_536),
     ),
   },
   {
