@@ -1,7 +1,7 @@
 // Import boundaries of Turnpike's core shape (issue 10). `npm run depcruise` fails the build on any
 // violation that is not listed in .dependency-cruiser-known-violations.json. That baseline holds only
-// known violations other changes are removing (the AWS translators leaving plugins and integrations; the
-// integration schemas leaving src/config/schema.ts); regenerate it when it shrinks, never to admit one:
+// known violations other changes are removing (the AWS translators leaving plugins and integrations);
+// regenerate it when it shrinks, never to admit one:
 //   npm run depcruise:baseline
 // The rules are explained for readers in docs/architecture.md ("Import boundaries").
 

@@ -2,60 +2,23 @@
  * The native configuration schema: the single source of truth for types, defaults,
  * validation and the published JSON Schema (schema/turnpike.schema.json).
  * Descriptions here become the reference docs, so they say what a key does and its default.
+ * Each integration's config schema lives in its own folder (src/integrations/<type>/schema.ts) and the
+ * pieces shared with them in src/schemas/, so the request path builds on them without importing
+ * config code; this module assembles them into the whole.
  */
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
+import { FunctionIntegrationSchema } from '../integrations/function/schema.js';
+import { HttpIntegrationSchema } from '../integrations/http/schema.js';
+import { MockIntegrationSchema } from '../integrations/mock/schema.js';
+import { Millis, UpstreamTimeouts } from '../schemas/timeouts.js';
 import { DEFAULT_GROUPS, DEFAULT_TLS12_CIPHERS, DEFAULT_TLS13_SUITES } from './tls-policy.js';
 
-/** RFC 9110 §5.1 token, and a field value without CR, LF or NUL. */
-const HEADER_NAME = '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$';
-const HEADER_VALUE = '^[^\\r\\n\\u0000]*$';
-
-const Millis = (description: string, def: number) =>
-  Type.Integer({ minimum: 1, maximum: 3_600_000, default: def, description: `${description} (milliseconds, default ${def})` });
-
-export const HeaderOps = Type.Object(
-  {
-    add: Type.Optional(
-      Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ pattern: HEADER_VALUE }), {
-        description: 'Headers appended (an existing header of the same name is kept).',
-      }),
-    ),
-    set: Type.Optional(
-      Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ pattern: HEADER_VALUE }), {
-        description: 'Headers set, replacing any existing value.',
-      }),
-    ),
-    remove: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Header names removed.' })),
-  },
-  { additionalProperties: false },
-);
-
-export const QueryOps = Type.Object(
-  {
-    add: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String(), { description: 'Query parameters appended.' })),
-    set: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String(), { description: 'Query parameters set, replacing existing ones.' })),
-    remove: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Query parameter names removed.' })),
-  },
-  { additionalProperties: false },
-);
-
-export const UpstreamTimeouts = Type.Object(
-  {
-    connectMs: Type.Optional(Millis('Time to establish the TCP/TLS connection; exceeded -> 504', 5_000)),
-    firstByteMs: Type.Optional(Millis('Time from sending the request to the response headers; exceeded -> 504', 30_000)),
-    totalMs: Type.Optional(Millis('Whole exchange, including streaming the response body; exceeded -> 504 (or abort once streaming)', 60_000)),
-    // No schema default: an unset idleMs means "no idle limit but totalMs", and a filled-in default would hide that.
-    idleMs: Type.Optional(
-      Type.Integer({
-        minimum: 1,
-        maximum: 3_600_000,
-        description:
-          'Longest silence of the upstream while its response body streams: from the headers to the first body chunk, then between chunks (time the gateway itself waits for a slow client does not count); exceeded -> the client connection is aborted (504 if nothing was sent yet). Default: no idle limit apart from totalMs (milliseconds)',
-      }),
-    ),
-  },
-  { additionalProperties: false, description: 'Upstream time limits (docs/proxying.md#timeouts); each fires within a few ms of its setting.' },
-);
+// Config types of the parts defined elsewhere, so config types keep one place to be named from.
+export type { FunctionIntegrationConfig } from '../integrations/function/schema.js';
+export type { HttpIntegrationConfig } from '../integrations/http/schema.js';
+export type { MockIntegrationConfig } from '../integrations/mock/schema.js';
+export type { HeaderOpsConfig, QueryOpsConfig } from '../schemas/http-fields.js';
+export type { UpstreamTimeoutsConfig } from '../schemas/timeouts.js';
 
 export const Target = Type.Object(
   {
@@ -216,77 +179,6 @@ export const Upstream = Type.Object(
   { additionalProperties: false },
 );
 
-export const Rewrite = Type.Object(
-  {
-    stripPrefix: Type.Optional(Type.String({ pattern: '^/', description: 'Removed from the start of the forwarded path when present.' })),
-    regex: Type.Optional(
-      Type.Object(
-        {
-          pattern: Type.String({ minLength: 1, description: 'JavaScript regular expression matched against the path (checked for catastrophic backtracking).' }),
-          replacement: Type.String({ description: 'Replacement; $1.. refer to capture groups.' }),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-export const HttpIntegration = Type.Object(
-  {
-    type: Type.Literal('http'),
-    upstream: Type.Optional(Type.String({ minLength: 1, description: 'Name of an entry in `upstreams`.' })),
-    url: Type.Optional(Type.String({ pattern: '^https?://', description: 'Shorthand for a one-target upstream: http(s)://host:port[/base-path].' })),
-    path: Type.Optional(
-      Type.String({ pattern: '^/', description: 'Template for the forwarded path, with the route\'s {params} (e.g. /v2/users/{id}); default: the request path.' }),
-    ),
-    rewrite: Type.Optional(Rewrite),
-    requestHeaders: Type.Optional(HeaderOps),
-    responseHeaders: Type.Optional(HeaderOps),
-    query: Type.Optional(QueryOps),
-    preserveHost: Type.Optional(Type.Boolean({ default: false, description: 'Forward the client\'s Host header instead of the upstream\'s (default false).' })),
-    retryNonIdempotent: Type.Optional(
-      Type.Boolean({ description: 'Overrides the upstream\'s retries.retryNonIdempotent for this route (e.g. true for a POST known to be idempotent).' }),
-    ),
-    timeouts: Type.Optional(UpstreamTimeouts),
-  },
-  { additionalProperties: false },
-);
-
-export const MockIntegration = Type.Object(
-  {
-    type: Type.Literal('mock'),
-    status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599, default: 200, description: 'Status code (default 200).' })),
-    headers: Type.Optional(
-      Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({ pattern: HEADER_VALUE }), { description: 'Response headers.' }),
-    ),
-    body: Type.Optional(Type.Unknown({ description: 'Response body: a string is sent as is; anything else as JSON.' })),
-  },
-  { additionalProperties: false },
-);
-
-export const FunctionIntegration = Type.Object(
-  {
-    type: Type.Literal('function'),
-    function: Type.String({ minLength: 1, description: 'Name of an entry in `functions`.' }),
-    apiType: Type.Optional(
-      Type.Union([Type.Literal('http'), Type.Literal('rest')], {
-        default: 'http',
-        description: 'Whose Lambda proxy semantics to follow: an AWS HTTP API (default) or a REST API (events, error answers, binary rules).',
-      }),
-    ),
-    payloadVersion: Type.Optional(
-      Type.Union([Type.Literal('1.0'), Type.Literal('2.0')], { description: 'Event payload format; default 2.0 for http, 1.0 for rest (REST APIs only have 1.0).' }),
-    ),
-    timeoutMs: Type.Optional(
-      Type.Integer({ minimum: 50, maximum: 900_000, description: 'Integration timeout (default 29000 for rest, 30000 for http, as AWS).' }),
-    ),
-    binaryMediaTypes: Type.Optional(Type.Array(Type.String(), { description: 'REST semantics: content types delivered base64-encoded.' })),
-    stageVariables: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Passed as the event\'s stageVariables.' })),
-  },
-  { additionalProperties: false },
-);
-
 export const FunctionDef = Type.Object(
   {
     module: Type.Optional(Type.String({ minLength: 1, description: 'Handler file (.mjs/.js/.cjs), relative to this config file.' })),
@@ -303,7 +195,7 @@ export const FunctionDef = Type.Object(
   { additionalProperties: false },
 );
 
-export const Integration = Type.Union([HttpIntegration, MockIntegration, FunctionIntegration], { description: 'What answers the route.' });
+export const Integration = Type.Union([HttpIntegrationSchema, MockIntegrationSchema, FunctionIntegrationSchema], { description: 'What answers the route.' });
 
 /** Plugin configuration maps are validated per plugin against each plugin's own schema (see buildConfigSchema). */
 export const PluginsMap = Type.Record(Type.String(), Type.Unknown(), {
@@ -616,16 +508,10 @@ export type HealthCheckConfig = Static<typeof HealthCheck>;
 export type RetriesConfig = Static<typeof Retries>;
 export type CircuitBreakerConfig = Static<typeof CircuitBreaker>;
 export type DnsConfig = Static<typeof Dns>;
-export type HttpIntegrationConfig = Static<typeof HttpIntegration>;
-export type MockIntegrationConfig = Static<typeof MockIntegration>;
-export type FunctionIntegrationConfig = Static<typeof FunctionIntegration>;
 export type FunctionDefConfig = Static<typeof FunctionDef>;
 export type LimitsConfig = Static<typeof Limits>;
 export type ServerTlsConfig = Static<typeof ServerTls>;
 export type CountersConfig = Static<typeof Counters>;
-export type HeaderOpsConfig = Static<typeof HeaderOps>;
-export type QueryOpsConfig = Static<typeof QueryOps>;
-export type UpstreamTimeoutsConfig = Static<typeof UpstreamTimeouts>;
 export type ApiKeyConfig = Static<typeof ApiKey>;
 export type UsagePlanConfig = Static<typeof UsagePlan>;
 
@@ -633,7 +519,7 @@ export type UsagePlanConfig = Static<typeof UsagePlan>;
  * The full schema with every bundled plugin's config schema in place of the open PluginsMap,
  * so validation (and editor completion from the published JSON Schema) covers plugin names and options.
  */
-export function buildConfigSchema(pluginSchemas: Readonly<Record<string, TObject>>, integrationSchemas: readonly TObject[] = [HttpIntegration, MockIntegration, FunctionIntegration]): TSchema {
+export function buildConfigSchema(pluginSchemas: Readonly<Record<string, TObject>>, integrationSchemas: readonly TObject[] = [HttpIntegrationSchema, MockIntegrationSchema, FunctionIntegrationSchema]): TSchema {
   const properties: Record<string, TSchema> = {};
   for (const [name, schema] of Object.entries(pluginSchemas)) {
     properties[name] = Type.Optional(Type.Object(

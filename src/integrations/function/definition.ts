@@ -1,6 +1,6 @@
-import { FunctionIntegration as FunctionSchema, type FunctionIntegrationConfig } from '../../config/schema.js';
 import { IntegrationConfigError, type IntegrationDefinition } from '../types.js';
 import { FunctionIntegration } from './index.js';
+import { FunctionIntegrationSchema as FunctionSchema, type FunctionIntegrationConfig } from './schema.js';
 
 /** `type: function`: a Lambda-style function of the config, with AWS's proxy events (1.0 / 2.0). */
 export const functionIntegration: IntegrationDefinition<FunctionIntegrationConfig> = {

@@ -1,14 +1,14 @@
-import { HttpIntegration as HttpSchema, type HttpIntegrationConfig } from '../../config/schema.js';
 import type { ResponseHook } from '../../pipeline/types.js';
 import { regexProblem } from '../../util/regex-safety.js';
 import { IntegrationConfigError, type IntegrationDefinition, type IntegrationProblem } from '../types.js';
 import { compileHeaderOps, HttpIntegration } from './index.js';
+import { type HttpIntegrationConfig, HttpIntegrationSchema } from './schema.js';
 
 /** `type: http`: the streaming proxy to a named upstream (pools, balancing, retries) or a URL. */
 export const httpIntegration: IntegrationDefinition<HttpIntegrationConfig> = {
   type: 'http',
   description: 'Proxies the request to an upstream (a named pool or a URL), streaming both ways.',
-  configSchema: HttpSchema,
+  configSchema: HttpIntegrationSchema,
   create(ic, deps) {
     const problems: IntegrationProblem[] = [];
     let up: import('../../upstream/upstream.js').Upstream | undefined;

@@ -1,11 +1,12 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { CompiledRoute, Integration } from '../../compile/types.js';
-import type { HeaderOpsConfig, HttpIntegrationConfig, QueryOpsConfig } from '../../config/schema.js';
+import type { HeaderOpsConfig, QueryOpsConfig } from '../../schemas/http-fields.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Upstream, UpstreamTimeouts } from '../../upstream/upstream.js';
 import { UpstreamLimits } from '../../upstream/timeouts.js';
 import { BodyLimitError, ProxyHandler } from './proxy.js';
 import { RetryState } from './retry.js';
+import type { HttpIntegrationConfig } from './schema.js';
 import { proxyUpgrade, writeRawError } from './websocket.js';
 
 type PathBuilder = (ctx: RequestContext) => string;

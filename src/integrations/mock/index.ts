@@ -1,7 +1,7 @@
 import type { Integration } from '../../compile/types.js';
-import type { MockIntegrationConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { HeaderList } from '../../util/header-list.js';
+import type { MockIntegrationConfig } from './schema.js';
 
 /** A fixed answer: status, headers and body are rendered once per config. */
 export class MockIntegration implements Integration {
