@@ -9,22 +9,21 @@ import type { Logger } from 'pino';
 import type { Integration } from '../compile/types.js';
 import { type ErrorCode, denial } from '../errors/catalogue.js';
 import { awsErrorDialect } from './dialect.js';
-import { GatewayResponses } from './gateway-responses.js';
+import { GatewayResponses } from '../integrations/aws/gateway-responses.js';
 import { requestValidationConfig } from './request-validation.js';
-import { fromAwsCors } from '../plugins/cors/index.js';
-import { jwtConfigFromAws } from '../plugins/jwt/index.js';
-import { lambdaAuthorizerConfigFromAws } from '../plugins/lambda-authorizer/index.js';
+import { fromAwsCors } from './cors.js';
+import { jwtConfigFromAws, lambdaAuthorizerConfigFromAws } from './security.js';
 import type { Diagnostic } from '../config/diagnostics.js';
 import type { ApiConfig } from '../config/schema.js';
-import { FunctionIntegration, type Invoker } from '../integrations/function/index.js';
-import { HttpIntegration } from '../integrations/http/index.js';
-import { AwsIntegration as AwsNonProxyIntegration } from '../integrations/aws/index.js';
+import type { Invoker } from '../integrations/function/index.js';
+import type { FunctionIntegrationConfig, HttpIntegrationConfig } from '../config/schema.js';
+import type { AwsMappingConfig } from '../integrations/aws/definition.js';
 import { MockIntegration } from '../integrations/mock/index.js';
 import { type AwsApiModel, type AwsIntegration, type AwsRoute, importAwsDocument, parseAwsSource } from '../openapi/index.js';
 import { isApiKeyScheme, isIamScheme } from '../openapi/types.js';
 import type { RequestHook, ResponseHook } from '../pipeline/types.js';
 import { proxyRequestParameters } from './proxy-parameters.js';
-import { type PoolRegistry, Upstream } from '../upstream/upstream.js';
+import type { PoolRegistry, Upstream } from '../upstream/upstream.js';
 
 export type KeyPath = (string | number)[];
 
@@ -43,6 +42,13 @@ export interface AwsCompileContext {
   logger: Logger;
   maxBodyBytes: number;
   plugins: import('../compile/compile.js').PluginChoice;
+  /** Creates an integration through the registry (src/integrations/registry.ts), as for a native route; throws on a bad config. */
+  createIntegration: (
+    ic: { type: string },
+    route: import('../integrations/types.js').IntegrationDeps['route'],
+    invoker: (name: string) => Invoker | undefined,
+    warn: (path: (string | number)[], message: string) => void,
+  ) => import('../integrations/types.js').CreatedIntegration;
   /** True for the first caller only: the table-wide `$default` fallback can be added once. */
   claimTableDefault: () => boolean;
 }
@@ -283,6 +289,7 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
         at,
         api: api.name,
         name: p === path ? name : `${name} (trailing slash)`,
+        stage: stageName,
         methods: [route.method],
         path: p,
         hosts,
@@ -317,6 +324,7 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
         at,
         api: api.name,
         name: `${stageName} (not found) ${p}`,
+        stage: stageName,
         methods: ['ANY'],
         path: p,
         hosts,
@@ -358,28 +366,17 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
         c.err(b.at, `${route.location}: the function name uses stage variable(s) ${missing.join(', ')} that stage "${b.stageName}" does not define`);
         return undefined;
       }
-      const invoker = c.functionForArn(name, b.docDir, b.at);
-      if (!invoker) return undefined;
-      return new FunctionIntegration(
-        {
-          type: 'function',
-          function: name,
-          apiType: model.apiType,
-          payloadVersion: model.apiType === 'http' ? (ai.payloadFormatVersion ?? '2.0') : '1.0',
-          timeoutMs: ai.timeoutInMillis,
-          binaryMediaTypes: model.binaryMediaTypes,
-          stageVariables: { ...b.vars },
-        },
-        {
-          functionName: name,
-          invoker,
-          routePath: route.path,
-          routeMethods: [route.method],
-          apiName: b.api.name,
-          logger: c.logger,
-          stage: b.stageName,
-        },
-      );
+      // The registry's function type, from a native-shaped config.
+      const config: FunctionIntegrationConfig = {
+        type: 'function',
+        function: name,
+        apiType: model.apiType,
+        payloadVersion: model.apiType === 'http' ? (ai.payloadFormatVersion ?? '2.0') : '1.0',
+        timeoutMs: ai.timeoutInMillis,
+        binaryMediaTypes: model.binaryMediaTypes,
+        stageVariables: { ...b.vars },
+      };
+      return createThroughRegistry(config, route, b);
     }
     case 'http_proxy': {
       const { value: uri, missing } = substituteStageVariables(ai.uri ?? '', b.vars);
@@ -396,13 +393,14 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
         const s = /^method\.request\.path\.(.+)$/.exec(source);
         if (t && s) pathTemplate = pathTemplate.replaceAll(`{${t[1]}}`, `{${s[1]}}`);
       }
-      const upstream = new Upstream(origin, { targets: [{ url: origin }], timeouts: { firstByteMs: ai.timeoutInMillis, totalMs: ai.timeoutInMillis } }, c.pools, c.configDir);
-      c.createdUpstreams.push(upstream);
-      return new HttpIntegration({ type: 'http', url: origin, path: pathTemplate }, upstream, b.path, c.maxBodyBytes);
+      // The registry's http type: a private upstream with the integration's timeout.
+      const config: HttpIntegrationConfig = { type: 'http', url: origin, path: pathTemplate, timeouts: { firstByteMs: ai.timeoutInMillis, totalMs: ai.timeoutInMillis } };
+      return createThroughRegistry(config, route, b);
     }
     default: {
-      // Non-proxy integrations (http, aws, mock) with mapping templates and integration responses.
-      let invoker: Invoker | undefined;
+      // Non-proxy integrations (http, aws, mock) with mapping templates and integration responses: the
+      // registry's aws-mapping type, from a config that names nothing of the document.
+      let functionName: string | undefined;
       if (ai.type === 'aws') {
         const fn = ai.lambdaFunction;
         if (!fn) {
@@ -414,30 +412,43 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
           c.err(b.at, `${route.location}: the function name uses stage variable(s) ${missing.join(', ')} that stage "${b.stageName}" does not define`);
           return undefined;
         }
-        invoker = c.functionForArn(name, b.docDir, b.at);
-        if (!invoker) return undefined;
+        if (!c.functionForArn(name, b.docDir, b.at)) return undefined;
+        functionName = name;
       }
-      try {
-        return new AwsNonProxyIntegration(ai, {
-          apiType: model.apiType,
-          stage: b.stageName,
-          stageVariables: { ...b.vars },
-          route,
-          resourcePath: route.path,
-          invoker,
-          pools: c.pools,
-          rewriteOrigin: (origin) => overrideOrigin(origin, b.api.endpointOverrides),
-          apiId: b.api.name,
-          accountId: '000000000000',
-          logger: c.logger,
-          gatewayResponses: b.gr,
-          binaryMediaTypes: model.binaryMediaTypes,
-        });
-      } catch (e) {
-        c.err(b.at, `${route.location}: ${(e as Error).message}`);
-        return undefined;
-      }
+      const config: AwsMappingConfig = {
+        type: 'aws-mapping',
+        integration: ai as unknown as AwsMappingConfig['integration'],
+        apiType: model.apiType,
+        resourcePath: route.path,
+        method: route.method,
+        apiId: b.api.name,
+        accountId: '000000000000',
+        stageVariables: { ...b.vars },
+        binaryMediaTypes: model.binaryMediaTypes,
+        gatewayResponses: model.gatewayResponses,
+        ...(functionName !== undefined ? { function: functionName } : {}),
+        ...(b.api.endpointOverrides !== undefined ? { endpointOverrides: { ...b.api.endpointOverrides } } : {}),
+      };
+      return createThroughRegistry(config, route, b);
     }
+  }
+}
+
+/** Creates a translated integration config through the registry, as a native route's; problems are reported at the stage's key path, naming the operation. */
+function createThroughRegistry(config: { type: string }, route: AwsRoute, b: BuildContext): Integration | undefined {
+  const { c } = b;
+  try {
+    return c.createIntegration(
+      config,
+      { api: b.api.name, path: b.path, methods: [route.method], maxBodyBytes: c.maxBodyBytes, stage: b.stageName, resourcePath: route.path },
+      (name) => c.functionForArn(name, b.docDir, b.at),
+      (_p, m) => c.logger.warn({ api: b.api.name, route: route.location }, m),
+    ).integration;
+  } catch (e) {
+    const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
+    if (problems !== undefined) for (const p of problems) c.err(b.at, `${route.location}: ${p.path.length > 0 ? `${p.path.join('.')}: ` : ''}${p.message}`);
+    else c.err(b.at, `${route.location}: ${(e as Error).message}`);
+    return undefined;
   }
 }
 

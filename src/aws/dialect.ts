@@ -11,7 +11,7 @@
 import type { ErrorRenderer } from '../compile/types.js';
 import { type ErrorCode, ERRORS } from '../errors/catalogue.js';
 import { gatewayInput } from '../integrations/aws/index.js';
-import type { GatewayResponseType, GatewayResponses } from './gateway-responses.js';
+import type { GatewayResponseType, GatewayResponses } from '../integrations/aws/gateway-responses.js';
 
 export const GATEWAY_RESPONSE_TYPE_OF: Readonly<Partial<Record<ErrorCode, GatewayResponseType>>> = Object.freeze({
   UPSTREAM_TIMEOUT: 'INTEGRATION_TIMEOUT',

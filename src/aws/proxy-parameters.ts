@@ -9,6 +9,7 @@
 import { contextValue, parseRequestParameters, type RequestMappingOp } from '../integrations/aws/mapping.js';
 import type { RequestContext } from '../pipeline/context.js';
 import type { Principal } from '../pipeline/principal.js';
+import { PrincipalShapes } from '../integrations/function/principal-shapes.js';
 import type { RequestHook } from '../pipeline/types.js';
 
 function headerOf(ctx: RequestContext, name: string, multi: boolean): string | undefined {
@@ -18,7 +19,7 @@ function headerOf(ctx: RequestContext, name: string, multi: boolean): string | u
   return v;
 }
 
-function contextOf(ctx: RequestContext, stage: string, resourcePath: string): Record<string, unknown> {
+function contextOf(ctx: RequestContext, stage: string, resourcePath: string, shapes: PrincipalShapes): Record<string, unknown> {
   const p = ctx.principal as Principal | undefined;
   return {
     requestId: ctx.id,
@@ -28,7 +29,7 @@ function contextOf(ctx: RequestContext, stage: string, resourcePath: string): Re
     resourcePath,
     path: ctx.path,
     identity: { sourceIp: ctx.clientIp, userAgent: ctx.req.headers['user-agent'] ?? '', ...p?.identity },
-    authorizer: p?.templateContext ?? p?.authorizerV1 ?? {},
+    authorizer: shapes.template(p) ?? {},
   };
 }
 
@@ -40,8 +41,10 @@ export function proxyRequestParameters(params: Readonly<Record<string, string>>,
   }
   if (ops.length === 0) return undefined;
   const needsContext = ops.some((op) => op.source.kind === 'context');
+  // REST APIs only (HTTP_PROXY requestParameters): $context.authorizer in the REST shape.
+  const shapes = new PrincipalShapes('rest');
   return (ctx) => {
-    const context = needsContext ? contextOf(ctx, stage, resourcePath) : undefined;
+    const context = needsContext ? contextOf(ctx, stage, resourcePath, shapes) : undefined;
     let query: URLSearchParams | undefined;
     const original = ctx.rawQuery === '' ? undefined : new URLSearchParams(ctx.rawQuery);
     for (const op of ops) {

@@ -16,7 +16,7 @@ import { MockIntegration } from '../integrations/mock/index.js';
 import type { Invoker } from '../integrations/function/index.js';
 import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
 import { BUNDLED_INTEGRATIONS } from '../integrations/registry.js';
-import type { IntegrationDefinition } from '../integrations/types.js';
+import { type CreatedIntegration, IntegrationConfigError, type IntegrationDefinition, type IntegrationDeps } from '../integrations/types.js';
 import { lazyModule } from '../util/lazy.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { LOG_PHASES, REQUEST_PHASES, RESPONSE_PHASES } from '../pipeline/phases.js';
@@ -37,7 +37,7 @@ import type { CompiledRoute, ErrorRenderer, Integration, Limits, RouteTable } fr
 // (VTL): loaded only when a config has one (src/util/lazy.ts).
 const aws = lazyModule<typeof import('../aws/compile-aws.js')>('../aws/compile-aws.js', import.meta.url);
 const awsDialect = lazyModule<typeof import('../aws/dialect.js')>('../aws/dialect.js', import.meta.url);
-const awsGatewayResponses = lazyModule<typeof import('../aws/gateway-responses.js')>('../aws/gateway-responses.js', import.meta.url);
+const awsGatewayResponses = lazyModule<typeof import('../integrations/aws/gateway-responses.js')>('../integrations/aws/gateway-responses.js', import.meta.url);
 
 export const DEFAULT_LIMITS: Limits = {
   headerBytes: 16_384,
@@ -86,6 +86,8 @@ export interface RouteSpec {
   at: (string | number)[];
   api: string;
   name: string;
+  /** The stage this route serves (AWS-document APIs); undefined for native routes. */
+  stage?: string;
   methods: readonly string[];
   path: string;
   hosts: readonly string[];
@@ -320,6 +322,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         id,
         api: r.api,
         name: r.name,
+        stage: r.stage,
         methods: r.methods,
         path: r.path,
         hosts: r.hosts,
@@ -345,6 +348,35 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       definitionAt.push(r.at);
     };
 
+    /**
+     * A route's integration, created through the registry: native routes and AWS documents alike (no
+     * branch on integration types here). Throws IntegrationConfigError (paths relative to the
+     * integration config) or an Error; the caller reports them at its own key path.
+     */
+    const createIntegration = (
+      ic: { type: string },
+      route: IntegrationDeps['route'],
+      invoker: (name: string) => Invoker | undefined,
+      warnAt: (path: (string | number)[], message: string) => void,
+    ): CreatedIntegration => {
+      const def = integrationDefs.get(ic.type);
+      if (def === undefined) throw new IntegrationConfigError([{ path: ['type'], message: `unknown integration type "${ic.type}"; known: ${[...integrationDefs.keys()].join(', ')}` }]);
+      return def.create(ic as never, {
+        logger: deps.logger,
+        route,
+        upstream: (n) => upstreams.get(n),
+        upstreamNames: () => [...upstreams.keys()],
+        createUpstream: (url, timeouts) => {
+          const up = new Upstream(url, { targets: [{ url }], ...(timeouts !== undefined ? { timeouts } : {}) }, deps.pools, configDir);
+          created.push(up);
+          return up;
+        },
+        invoker,
+        warn: warnAt,
+        pools: deps.pools,
+      });
+    };
+
     config.apis.forEach((api: ApiConfig, ai: number) => {
       const errorAnswer = nativeApiDialect(api.errorDialect);
       const apiPath: (string | number)[] = ['apis', ai];
@@ -357,30 +389,19 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         let integration: Integration | undefined;
         const responseHooks: ResponseHook[] = [];
         const ic = route.integration;
-        const def = integrationDefs.get(ic.type);
-        if (def === undefined) err([...at, 'integration', 'type'], `unknown integration type "${ic.type}"; known: ${[...integrationDefs.keys()].join(', ')}`);
-        else {
-          try {
-            const made = def.create(ic as never, {
-              logger: deps.logger,
-              route: { api: api.name, path: fullPath, methods, maxBodyBytes },
-              upstream: (n) => upstreams.get(n),
-              upstreamNames: () => [...upstreams.keys()],
-              createUpstream: (url, timeouts) => {
-                const up = new Upstream(url, { targets: [{ url }], ...(timeouts !== undefined ? { timeouts } : {}) }, deps.pools, configDir);
-                created.push(up);
-                return up;
-              },
-              invoker: (n) => invokerFor(n, [...at, 'integration', 'function']),
-              warn: (p, m) => warn([...at, 'integration', ...p], m),
-            });
-            integration = made.integration;
-            if (made.responseHooks !== undefined) responseHooks.push(...made.responseHooks);
-          } catch (e) {
-            const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
-            if (problems !== undefined) for (const p of problems) err([...at, 'integration', ...p.path], p.message);
-            else err([...at, 'integration'], `cannot build the ${ic.type} integration: ${(e as Error).message}`);
-          }
+        try {
+          const made = createIntegration(
+            ic,
+            { api: api.name, path: fullPath, methods, maxBodyBytes },
+            (n) => invokerFor(n, [...at, 'integration', 'function']),
+            (p, m) => warn([...at, 'integration', ...p], m),
+          );
+          integration = made.integration;
+          if (made.responseHooks !== undefined) responseHooks.push(...made.responseHooks);
+        } catch (e) {
+          const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
+          if (problems !== undefined) for (const p of problems) err([...at, 'integration', ...p.path], p.message);
+          else err([...at, 'integration'], `cannot build the ${ic.type} integration: ${(e as Error).message}`);
         }
 
         if (!integration) return;
@@ -411,6 +432,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           report: (d) => (d.severity === 'error' ? diagnostics.push(d) : warnings.push(d)),
           addRoute,
           functionForArn,
+          createIntegration,
           pools: deps.pools,
           createdUpstreams: created,
           logger: deps.logger,
@@ -562,6 +584,7 @@ function addPreflightRoutes(candidates: readonly RouteSpec[], definitions: reado
       at: first.at,
       api: first.api,
       name: `${first.name} (CORS preflight)`,
+      ...(first.stage !== undefined ? { stage: first.stage } : {}),
       methods: ['OPTIONS'],
       path: first.path,
       hosts: first.hosts,

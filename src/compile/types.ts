@@ -24,6 +24,11 @@ export interface CompiledRoute {
   readonly id: string;
   readonly api: string;
   readonly name: string;
+  /**
+   * The deployment stage the route belongs to (AWS-document APIs: one route set per stage); undefined
+   * for native routes. Plugins read this, never the route name (usage plans cover API stages).
+   */
+  readonly stage: string | undefined;
   readonly methods: readonly string[];
   readonly path: string;
   readonly hosts: readonly string[];

@@ -1,3 +1,4 @@
+import { awsMappingIntegration } from './aws/definition.js';
 import { functionIntegration } from './function/definition.js';
 import { httpIntegration } from './http/definition.js';
 import { mockIntegration } from './mock/definition.js';
@@ -8,4 +9,5 @@ export const BUNDLED_INTEGRATIONS: readonly IntegrationDefinition<never>[] = [
   httpIntegration as IntegrationDefinition<never>,
   mockIntegration as IntegrationDefinition<never>,
   functionIntegration as IntegrationDefinition<never>,
+  awsMappingIntegration as IntegrationDefinition<never>,
 ];

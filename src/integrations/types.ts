@@ -13,8 +13,20 @@ import type { Invoker } from './function/index.js';
 
 export interface IntegrationDeps {
   logger: Logger;
-  /** The route the integration serves. */
-  route: { readonly api: string; readonly path: string; readonly methods: readonly string[]; readonly maxBodyBytes: number };
+  /**
+   * The route the integration serves. AWS-document routes also give their deployment `stage` and the
+   * `resourcePath` as the API names it (without the stage prefix `path` carries).
+   */
+  route: {
+    readonly api: string;
+    readonly path: string;
+    readonly methods: readonly string[];
+    readonly maxBodyBytes: number;
+    readonly stage?: string;
+    readonly resourcePath?: string;
+  };
+  /** The process's connection pools, for integrations that keep their own (aws-mapping's HTTP endpoints). */
+  pools?: import('../upstream/upstream.js').PoolRegistry;
   /** An upstream named under `upstreams` (shared by the routes of this config), or undefined. */
   upstream(name: string): Upstream | undefined;
   /** Names of the configured upstreams, for messages. */

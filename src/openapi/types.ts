@@ -16,58 +16,9 @@
 
 export type ApiType = 'rest' | 'http';
 
-export type IntegrationType = 'aws_proxy' | 'aws' | 'http' | 'http_proxy' | 'mock';
-export type PassthroughBehavior = 'WHEN_NO_MATCH' | 'WHEN_NO_TEMPLATES' | 'NEVER';
-export type ContentHandling = 'CONVERT_TO_TEXT' | 'CONVERT_TO_BINARY';
-
-/** A Lambda function named by an integration or authorizer URI. Parts may hold `${stageVariables.x}`. */
-export interface LambdaFunctionRef {
-  /** Function name (never a full ARN); may be or contain `${stageVariables.x}`. */
-  name: string;
-  region?: string;
-  accountId?: string;
-  /** Version or alias (`:live`, `:${stageVariables.alias}`), without the colon. */
-  qualifier?: string;
-}
-
-export interface AwsIntegrationResponse {
-  /** The key as written in `responses` ('default' or a selection regex such as `2\d{2}`). */
-  key: string;
-  /** The selection regex; absent for the 'default' response. */
-  selectionPattern?: string;
-  statusCode: string;
-  responseParameters: Record<string, string>;
-  responseTemplates: Record<string, string>;
-  contentHandling?: string;
-}
-
-export interface AwsIntegration {
-  type: IntegrationType;
-  /** Raw, may contain `{param}` and `${stageVariables.x}`. */
-  uri?: string;
-  lambdaFunction?: LambdaFunctionRef;
-  /** Upper-case. */
-  httpMethod?: string;
-  passthroughBehavior?: PassthroughBehavior;
-  /** REST: 'integration.request.header.x' -> 'method.request.path.id' | "'static'" | ...; HTTP API: 'overwrite:header.x' -> '$request...'. */
-  requestParameters: Record<string, string>;
-  requestTemplates: Record<string, string>;
-  /** Selection patterns in document order, the 'default' response last. */
-  responses: AwsIntegrationResponse[];
-  contentHandling?: ContentHandling;
-  /** Defaults: 29000 for REST APIs, 30000 for HTTP APIs. */
-  timeoutInMillis: number;
-  /** HTTP APIs only ('2.0' assumed for Lambda proxy integrations that omit it, '1.0' otherwise). */
-  payloadFormatVersion?: '1.0' | '2.0';
-  connectionType?: string;
-  connectionId?: string;
-  credentials?: string;
-  cacheKeyParameters?: string[];
-  cacheNamespace?: string;
-  /** HTTP APIs: AWS service integration subtype (e.g. SQS-SendMessage). Not served yet. */
-  integrationSubtype?: string;
-  tlsConfig?: { insecureSkipVerification?: boolean; serverNameToVerify?: string };
-}
+import type { AwsGatewayResponse, AwsIntegration, LambdaFunctionRef } from '../integrations/aws/model.js';
+export type { AwsGatewayResponse, AwsIntegration, AwsIntegrationResponse, ContentHandling, IntegrationType, LambdaFunctionRef, PassthroughBehavior } from '../integrations/aws/model.js';
+export { GATEWAY_RESPONSE_TYPES } from '../integrations/aws/model.js';
 
 export interface AwsParameter {
   name: string;
@@ -97,12 +48,6 @@ export interface AwsRoute {
   methodResponses: Record<string, { headers: string[]; models: Record<string, unknown> }>;
   /** Key path of the operation, for messages. */
   location: string;
-}
-
-export interface AwsGatewayResponse {
-  statusCode?: string;
-  responseParameters: Record<string, string>;
-  responseTemplates: Record<string, string>;
 }
 
 export interface AwsCors {
@@ -147,31 +92,6 @@ export interface AwsApiModel {
   /** x-amazon-apigateway-policy, as written (kept so the compiler can refuse it: not enforced yet). */
   resourcePolicy?: unknown;
 }
-
-/** AWS's gateway response types ("Gateway response types for API Gateway"). */
-export const GATEWAY_RESPONSE_TYPES = [
-  'ACCESS_DENIED',
-  'API_CONFIGURATION_ERROR',
-  'AUTHORIZER_CONFIGURATION_ERROR',
-  'AUTHORIZER_FAILURE',
-  'BAD_REQUEST_BODY',
-  'BAD_REQUEST_PARAMETERS',
-  'DEFAULT_4XX',
-  'DEFAULT_5XX',
-  'EXPIRED_TOKEN',
-  'INTEGRATION_FAILURE',
-  'INTEGRATION_TIMEOUT',
-  'INVALID_API_KEY',
-  'INVALID_SIGNATURE',
-  'MISSING_AUTHENTICATION_TOKEN',
-  'QUOTA_EXCEEDED',
-  'REQUEST_TOO_LARGE',
-  'RESOURCE_NOT_FOUND',
-  'THROTTLED',
-  'UNAUTHORIZED',
-  'UNSUPPORTED_MEDIA_TYPE',
-  'WAF_FILTERED',
-] as const;
 
 /** The IAM forms of a scheme: `x-amazon-apigateway-authtype: awsSigv4` (as AWS exports IAM auth) or `aws_iam`. */
 export function isIamScheme(s: AwsSecurityScheme | undefined): boolean {

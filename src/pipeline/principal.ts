@@ -1,22 +1,29 @@
 /**
- * Who the caller is, as the authenticate phase leaves it on `ctx.principal`. Each security plugin
- * fills the shapes AWS passes on, so integrations copy them without knowing which mechanism ran:
- * - `authorizerV1`: requestContext.authorizer of payload 1.0 events (REST: { principalId, ...context }
- *   for Lambda authorizers, { claims } for Cognito; HTTP API 1.0: { claims, scopes } for JWT);
- * - `authorizerV2`: requestContext.authorizer of payload 2.0 events ({ jwt: { claims, scopes } },
- *   { lambda: context }, { iam: {...} });
- * - `identity`: requestContext.identity fields to set (apiKey, apiKeyId, caller, user, userArn,
- *   accessKey, accountId, cognitoIdentityId..., clientCert);
- * - `templateContext`: $context.authorizer.* in mapping templates.
+ * Who the caller is, as the authenticate phase leaves it on `ctx.principal`: generic facts, never an
+ * event shape. Each security plugin says what it established; integrations that speak a dialect map
+ * these facts onto it (src/integrations/function/principal-shapes.ts: Lambda's requestContext.authorizer
+ * of payload 1.0 and 2.0, and $context.authorizer in mapping templates).
  */
 export interface Principal {
-  /** Which mechanism authenticated the caller. */
+  /** How the caller was established. */
   kind: 'jwt' | 'cognito' | 'lambda' | 'iam' | 'api-key' | 'mtls';
-  principalId?: string;
-  authorizerV1?: Record<string, unknown>;
-  authorizerV2?: Record<string, unknown>;
+  /** The caller's id: a token's `sub`, an authorizer's principalId, an IAM caller. */
+  id?: string;
+  /** A verified token's claims, as the token carried them (jwt, cognito). Shared and frozen per token. */
+  claims?: Readonly<Record<string, unknown>>;
+  /** The token's scopes, when the route asks for scopes; null when it asks for none (AWS then passes null). */
+  scopes?: readonly string[] | null;
+  /** What an authorizer returned about the caller (a Lambda authorizer's context map). Shared per cached result. */
+  context?: Readonly<Record<string, unknown>>;
+  /** How long the authorizer took, in ms (0 for a cached answer). */
+  authorizerLatencyMs?: number;
+  /**
+   * Identity facts about the caller, flat: apiKey, apiKeyId (API key); accessKey, accountId, caller,
+   * user, userArn (a SigV4 signer); clientCert (mutual TLS). Several mechanisms add to it.
+   */
   identity?: Record<string, unknown>;
-  templateContext?: Record<string, unknown>;
+  /** An API key the authenticating mechanism vouches for (checked by the api-key plugin with source AUTHORIZER). */
+  usageIdentifierKey?: string;
 }
 
 /**

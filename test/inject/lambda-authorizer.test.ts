@@ -38,7 +38,7 @@ apis:
   - name: token
     errorDialect: aws-rest
     plugins:
-      lambda-authorizer: { function: auth, type: TOKEN, stage: prod, apiId: abc123, region: eu-west-1, accountId: "123456789012", basePath: /t }
+      lambda-authorizer: { function: auth, format: token, stage: prod, apiId: abc123, region: eu-west-1, accountId: "123456789012", basePath: /t }
     routes:
       - { path: /t/items, methods: [GET, POST], integration: { type: function, function: echo, apiType: rest } }
       - { path: "/t/items/{id}", methods: [GET, DELETE], integration: { type: function, function: echo, apiType: rest } }
@@ -53,7 +53,7 @@ apis:
     plugins:
       lambda-authorizer:
         function: auth
-        type: REQUEST
+        format: request
         identitySource: [method.request.header.X-User, method.request.querystring.tenant]
         stage: dev
         stageVariables: { env: test }
@@ -62,19 +62,19 @@ apis:
   - name: simple
     errorDialect: aws-http
     plugins:
-      lambda-authorizer: { function: simple, apiType: http, payloadVersion: "2.0", simpleResponses: true, identitySource: ["$request.header.X-User"] }
+      lambda-authorizer: { function: simple, format: "2.0", simpleResponses: true, identitySource: ["$request.header.X-User"] }
     routes:
       - { path: "/s/{id}", methods: [POST], integration: { type: function, function: echo } }
   - name: httpv1
     errorDialect: aws-http
     plugins:
-      lambda-authorizer: { function: auth, apiType: http, payloadVersion: "1.0", identitySource: ["$request.header.X-User", "$request.querystring.q"] }
+      lambda-authorizer: { function: auth, format: "1.0", identitySource: ["$request.header.X-User", "$request.querystring.q"] }
     routes:
       - { path: /h1, methods: [GET], integration: { type: function, function: echo, payloadVersion: "1.0" } }
   - name: httpv2
     errorDialect: aws-http
     plugins:
-      lambda-authorizer: { function: auth, apiType: http, identitySource: "$request.header.X-User" }
+      lambda-authorizer: { function: auth, format: "2.0", identitySource: "$request.header.X-User" }
     routes:
       - { path: /h2, methods: [GET, PUT], integration: { type: function, function: echo } }
 `);

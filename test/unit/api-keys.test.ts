@@ -186,13 +186,13 @@ function hooksFor(cfg: GatewayConfig, counters: MemoryCounterStore, source?: 'HE
 
 interface FakeCtx {
   req: { headers: Record<string, string | undefined> };
-  route: { api: string; name: string };
+  route: { api: string; name: string; stage: string | undefined };
   state: Record<string, unknown> | undefined;
   principal: unknown;
 }
 
-function ctx(headers: Record<string, string | undefined>, api = 'shop', name = 'GET /x', principal?: unknown): FakeCtx {
-  return { req: { headers }, route: { api, name }, state: undefined, principal };
+function ctx(headers: Record<string, string | undefined>, api = 'shop', name = 'GET /x', principal?: unknown, stage?: string): FakeCtx {
+  return { req: { headers }, route: { api, name, stage }, state: undefined, principal };
 }
 
 /** authenticate then rateLimit, as the runner calls them; the first early answer or undefined. */
@@ -225,8 +225,10 @@ test('authenticate: a valid key sets identity.apiKey and apiKeyId (requestContex
 
 test('stages: a plan listing {api, stage} covers that stage of an AWS-document API only', async () => {
   const hooks = hooksFor(config(), new MemoryCounterStore(() => 0));
-  assert.equal(await run(hooks, ctx({ 'x-api-key': KEY_B }, 'aws', 'prod GET /pets')), undefined);
-  assert.equal(await run(hooks, ctx({ 'x-api-key': KEY_B }, 'aws', 'dev GET /pets')), FORBIDDEN);
+  assert.equal(await run(hooks, ctx({ 'x-api-key': KEY_B }, 'aws', 'prod GET /pets', undefined, 'prod')), undefined);
+  assert.equal(await run(hooks, ctx({ 'x-api-key': KEY_B }, 'aws', 'dev GET /pets', undefined, 'dev')), FORBIDDEN);
+  // The stage is the route's field, never parsed out of its name.
+  assert.equal(await run(hooks, ctx({ 'x-api-key': KEY_B }, 'aws', 'prod GET /pets', undefined, 'dev')), FORBIDDEN);
 });
 
 test('source AUTHORIZER reads principal.usageIdentifierKey and ignores x-api-key', async () => {

@@ -1,4 +1,4 @@
-// Gateway responses (src/aws/gateway-responses.ts): AWS defaults for every type, customisation,
+// Gateway responses (src/integrations/aws/gateway-responses.ts): AWS defaults for every type, customisation,
 // DEFAULT_4XX/DEFAULT_5XX inheritance, header mappings, templates. Where a body or header was
 // recorded against AWS (/work/shared/aws-groundtruth/localstack), the recorded value is asserted.
 import assert from 'node:assert/strict';
@@ -12,7 +12,7 @@ import {
   type GatewayResponseInput,
   GatewayResponses,
   type GatewayResponseType,
-} from '../../src/aws/gateway-responses.js';
+} from '../../src/integrations/aws/gateway-responses.js';
 import type { AwsGatewayResponse } from '../../src/openapi/types.js';
 import { GROUND_TRUTH } from '../helpers/gateway.js';
 

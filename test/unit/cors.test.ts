@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { fromAwsCors } from '../../src/aws/cors.js';
 import { test } from 'node:test';
 import pino from 'pino';
 import { ConfigError } from '../../src/config/diagnostics.js';
@@ -11,7 +12,6 @@ import {
   addPreflightHeaders,
   compileCors,
   corsConfigProblems,
-  fromAwsCors,
   originAllowed,
   rawHeader,
   stripCorsHeaders,

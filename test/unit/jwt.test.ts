@@ -3,6 +3,8 @@
  * down, hits are counted) and real tokens signed with jose.
  */
 import assert from 'node:assert/strict';
+import { type ApiFlavor, PrincipalShapes, stringifyClaims } from '../../src/integrations/function/principal-shapes.js';
+import { jwtConfigFromAws } from '../../src/aws/security.js';
 import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { type JWK, SignJWT } from 'jose';
@@ -10,11 +12,10 @@ import type { AwsSecurityScheme } from '../../src/openapi/types.js';
 import {
   type JwtConfig,
   JwtVerifier,
-  jwtConfigFromAws,
   jwtConfigProblems,
   REASONS,
-  stringifyClaims,
   tokenScopes,
+  type VerifiedToken,
   type VerifyResult,
 } from '../../src/plugins/jwt/index.js';
 import { maxAgeOf, RemoteJwks } from '../../src/security/jwks.js';
@@ -60,6 +61,13 @@ function verifier(cfg: Partial<JwtConfig> = {}, clock: { t: number } = liveClock
 
 const fail = (r: VerifyResult) => (r.ok ? 'ok' : r.description);
 
+/** The event shapes a verified token's principal takes (what the plugin leaves on ctx.principal, as the function integration maps it). */
+function shapesOf(t: VerifiedToken, flavor: ApiFlavor) {
+  const p = { kind: t.kind, claims: t.claims, scopes: t.scopesOut };
+  const s = new PrincipalShapes(flavor);
+  return { authorizerV1: s.v1(p) as Record<string, unknown>, authorizerV2: s.v2(p) as Record<string, unknown>, templateContext: s.template(p) };
+}
+
 test('a valid RS256 token: keys found through OpenID discovery, claims stringified as AWS passes them', async () => {
   const { v } = verifier({ requiredScopes: ['read'] });
   const token = await mint(k1, { iss: iss.url, aud: 'api', sub: 'u1', scope: 'read write', 'cognito:groups': ['a', 'b'], n: 5, ok: true });
@@ -67,15 +75,16 @@ test('a valid RS256 token: keys found through OpenID discovery, claims stringifi
   assert.ok(r.ok, fail(r));
   assert.equal(r.token.principalId, 'u1');
   assert.equal(r.token.kind, 'jwt');
-  const jwt = (r.token.authorizerV2 as { jwt: { claims: Record<string, string>; scopes: string[] } }).jwt;
+  const shaped = shapesOf(r.token, 'http');
+  const jwt = (shaped.authorizerV2 as { jwt: { claims: Record<string, string>; scopes: string[] } }).jwt;
   assert.equal(jwt.claims.sub, 'u1');
   assert.equal(jwt.claims.n, '5');
   assert.equal(jwt.claims.ok, 'true');
   assert.equal(jwt.claims['cognito:groups'], '[a b]');
   assert.equal(typeof jwt.claims.exp, 'string');
   assert.deepEqual(jwt.scopes, ['read', 'write']);
-  assert.deepEqual(r.token.authorizerV1, { claims: jwt.claims, scopes: ['read', 'write'] });
-  assert.deepEqual(r.token.templateContext, { claims: jwt.claims });
+  assert.deepEqual(shaped.authorizerV1, { claims: jwt.claims, scopes: ['read', 'write'] });
+  assert.deepEqual(shaped.templateContext, { claims: jwt.claims });
   // Cached: the synchronous lookup answers without verifying again.
   const c = v.cached(token);
   assert.ok(c?.ok);
@@ -85,7 +94,7 @@ test('scopes are null in the authorizer when the route has no authorization scop
   const { v } = verifier();
   const r = await v.verify(await mint(k1, { iss: iss.url, aud: 'api', scope: 'read' }));
   assert.ok(r.ok, fail(r));
-  assert.equal((r.token.authorizerV2 as { jwt: { scopes: unknown } }).jwt.scopes, null);
+  assert.equal((shapesOf(r.token, 'http').authorizerV2 as { jwt: { scopes: unknown } }).jwt.scopes, null);
 });
 
 test('time claims: expired, not yet valid, issued in the future, no exp; clock skew tolerates small offsets', async () => {
@@ -269,12 +278,13 @@ test('Cognito: issuer from region and pool id; access token (client_id) and ID t
   assert.ok(access.ok, fail(access));
   assert.equal(access.token.kind, 'cognito');
   assert.ok((await v.verify(await mint(k1, { iss: issuer, aud: 'client-1', token_use: 'id', 'cognito:groups': ['admin', 'dev'] }))).ok);
-  const rest = new JwtVerifier({ ...cfg, apiType: 'rest', audience: undefined }, { remote });
+  const rest = new JwtVerifier({ ...cfg, requireAudience: false, challenge: false, audience: undefined }, { remote });
   const r = await rest.verify(await mint(k1, { iss: issuer, aud: 'whatever', 'cognito:groups': ['admin', 'dev'], email_verified: true }));
   assert.ok(r.ok, fail(r));
-  assert.deepEqual(Object.keys(r.token.authorizerV1), ['claims']);
-  assert.equal((r.token.authorizerV1 as { claims: Record<string, string> }).claims['cognito:groups'], 'admin,dev');
-  assert.equal((r.token.authorizerV1 as { claims: Record<string, string> }).claims.email_verified, 'true');
+  const restV1 = shapesOf(r.token, 'rest').authorizerV1;
+  assert.deepEqual(Object.keys(restV1), ['claims']);
+  assert.equal((restV1 as { claims: Record<string, string> }).claims['cognito:groups'], 'admin,dev');
+  assert.equal((restV1 as { claims: Record<string, string> }).claims.email_verified, 'true');
 });
 
 test('jwtConfigFromAws: HTTP API jwt authorizer and REST cognito_user_pools', () => {
@@ -287,7 +297,6 @@ test('jwtConfigFromAws: HTTP API jwt authorizer and REST cognito_user_pools', ()
     },
   };
   assert.deepEqual(jwtConfigFromAws(http, ['read']), {
-    apiType: 'http',
     audience: ['abc'],
     issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool1',
     cognito: { region: 'us-east-1', userPoolId: 'us-east-1_Pool1' },
@@ -308,7 +317,8 @@ test('jwtConfigFromAws: HTTP API jwt authorizer and REST cognito_user_pools', ()
     authorizer: { type: 'cognito_user_pools', providerARNs: ['arn:aws:cognito-idp:eu-central-1:123456789012:userpool/eu-central-1_XyZ9'] },
   };
   assert.deepEqual(jwtConfigFromAws(rest, []), {
-    apiType: 'rest',
+    requireAudience: false,
+    challenge: false,
     cognito: { region: 'eu-central-1', userPoolId: 'eu-central-1_XyZ9' },
     identitySource: 'method.request.header.Authorization',
   });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { PrincipalShapes } from '../../src/integrations/function/principal-shapes.js';
+import { lambdaAuthorizerConfigFromAws } from '../../src/aws/security.js';
 import { gatewayResponseTypeOf } from '../../src/aws/dialect.js';
-import { GatewayResponses } from '../../src/aws/gateway-responses.js';
+import { GatewayResponses } from '../../src/integrations/aws/gateway-responses.js';
 import { test } from 'node:test';
 import pino from 'pino';
 import type { Invoker } from '../../src/integrations/function/index.js';
@@ -8,7 +10,6 @@ import {
   type AuthorizerResult,
   createLambdaAuthorizer,
   type LambdaAuthorizerConfig,
-  lambdaAuthorizerConfigFromAws,
   principalOf,
   readAuthorizerResult,
 } from '../../src/plugins/lambda-authorizer/index.js';
@@ -31,11 +32,11 @@ function problemsOf(config: LambdaAuthorizerConfig): { path: (string | number)[]
 
 test('config: usable configs have no problems; defaults give a TOKEN authorizer on Authorization', () => {
   assert.deepEqual(problemsOf({ function: 'auth' }), []);
-  assert.deepEqual(problemsOf({ function: 'auth', type: 'REQUEST', identitySource: ['method.request.header.X-User', 'method.request.querystring.t'] }), []);
-  assert.deepEqual(problemsOf({ function: 'auth', type: 'REQUEST', identitySource: 'method.request.header.X, context.identity.sourceIp, stageVariables.v' }), []);
-  assert.deepEqual(problemsOf({ function: 'auth', type: 'REQUEST', resultTtlSeconds: 0 }), []);
-  assert.deepEqual(problemsOf({ function: 'auth', apiType: 'http' }), []);
-  assert.deepEqual(problemsOf({ function: 'auth', apiType: 'http', simpleResponses: true, identitySource: ['$request.header.X', '$request.querystring.y', '$context.routeKey', '$stageVariables.s'] }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', format: 'request', identitySource: ['method.request.header.X-User', 'method.request.querystring.t'] }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', format: 'request', identitySource: 'method.request.header.X, context.identity.sourceIp, stageVariables.v' }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', format: 'request', resultTtlSeconds: 0 }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', format: '2.0' }), []);
+  assert.deepEqual(problemsOf({ function: 'auth', format: '2.0', simpleResponses: true, identitySource: ['$request.header.X', '$request.querystring.y', '$context.routeKey', '$stageVariables.s'] }), []);
   assert.deepEqual(problemsOf({ function: 'auth', identityValidationExpression: '^Bearer [A-Za-z0-9._-]+$' }), []);
 });
 
@@ -43,18 +44,16 @@ test('config: problems carry the key path within the plugin config', () => {
   const cases: [LambdaAuthorizerConfig, (string | number)[]][] = [
     [{ function: 'nope' }, ['function']],
     [{ function: 'auth', identitySource: 'method.request.path.id' }, ['identitySource']],
-    [{ function: 'auth', type: 'REQUEST', identitySource: ['method.request.header.X', 'bogus.x'] }, ['identitySource', 1]],
+    [{ function: 'auth', format: 'request', identitySource: ['method.request.header.X', 'bogus.x'] }, ['identitySource', 1]],
     [{ function: 'auth', identitySource: ['method.request.header.A', 'method.request.header.B'] }, ['identitySource']],
     [{ function: 'auth', identitySource: 'method.request.querystring.token' }, ['identitySource']],
-    [{ function: 'auth', type: 'REQUEST' }, ['identitySource']],
-    [{ function: 'auth', type: 'REQUEST', identitySource: ['context.nope'], resultTtlSeconds: 0 }, ['identitySource', 0]],
+    [{ function: 'auth', format: 'request' }, ['identitySource']],
+    [{ function: 'auth', format: 'request', identitySource: ['context.nope'], resultTtlSeconds: 0 }, ['identitySource', 0]],
     [{ function: 'auth', simpleResponses: true }, ['simpleResponses']],
-    [{ function: 'auth', apiType: 'http', payloadVersion: '1.0', simpleResponses: true }, ['simpleResponses']],
-    [{ function: 'auth', apiType: 'http', type: 'TOKEN' }, ['type']],
-    [{ function: 'auth', payloadVersion: '2.0' }, ['payloadVersion']],
+    [{ function: 'auth', format: '1.0', simpleResponses: true }, ['simpleResponses']],
     [{ function: 'auth', identityValidationExpression: '(a+)+$' }, ['identityValidationExpression']],
     [{ function: 'auth', identityValidationExpression: '([' }, ['identityValidationExpression']],
-    [{ function: 'auth', type: 'REQUEST', identitySource: ['method.request.header.X'], identityValidationExpression: 'x' }, ['identityValidationExpression']],
+    [{ function: 'auth', format: 'request', identitySource: ['method.request.header.X'], identityValidationExpression: 'x' }, ['identityValidationExpression']],
   ];
   for (const [config, path] of cases) {
     const problems = problemsOf(config);
@@ -90,7 +89,7 @@ test('AWS default answers for the authorizer denials: REST bodies and x-amzn-Err
 const POLICY = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'execute-api:Invoke', Resource: 'arn:aws:execute-api:*:*:*/*/GET/*' }] };
 
 test('results: a policy answer is compiled and kept for re-evaluation', () => {
-  const r = readAuthorizerResult({ principalId: 'u1', policyDocument: POLICY, context: { a: 'x', n: 2, b: false }, usageIdentifierKey: 'k' }, { apiType: 'rest', simple: false });
+  const r = readAuthorizerResult({ principalId: 'u1', policyDocument: POLICY, context: { a: 'x', n: 2, b: false }, usageIdentifierKey: 'k' }, { format: 'token', simple: false });
   assert.ok(r.ok);
   if (!r.ok || r.result.kind !== 'policy') return;
   assert.equal(r.result.principalId, 'u1');
@@ -100,7 +99,7 @@ test('results: a policy answer is compiled and kept for re-evaluation', () => {
 });
 
 test('results: malformed answers are refused (→ 500)', () => {
-  const rest = { apiType: 'rest' as const, simple: false };
+  const rest = { format: 'token' as const, simple: false };
   const bad: [unknown, typeof rest][] = [
     [null, rest],
     ['{"principalId":"u"}', rest],
@@ -112,27 +111,28 @@ test('results: malformed answers are refused (→ 500)', () => {
     [{ principalId: 'u', policyDocument: POLICY, context: 'x' }, rest],
     [{ principalId: { a: 1 }, policyDocument: POLICY }, rest],
     [{ principalId: 'u', policyDocument: POLICY, usageIdentifierKey: 5 }, rest],
-    [{ isAuthorized: 'true' }, { apiType: 'http', simple: true } as never],
-    [{}, { apiType: 'http', simple: true } as never],
+    [{ isAuthorized: 'true' }, { format: '2.0', simple: true } as never],
+    [{}, { format: '2.0', simple: true } as never],
   ];
   for (const [payload, opts] of bad) assert.equal(readAuthorizerResult(payload, opts).ok, false, JSON.stringify(payload));
   // HTTP APIs: no principalId needed, nested context allowed.
-  assert.equal(readAuthorizerResult({ policyDocument: POLICY, context: { o: { a: 1 } } }, { apiType: 'http', simple: false }).ok, true);
-  assert.equal(readAuthorizerResult({ isAuthorized: false }, { apiType: 'http', simple: true }).ok, true);
+  assert.equal(readAuthorizerResult({ policyDocument: POLICY, context: { o: { a: 1 } } }, { format: '2.0', simple: false }).ok, true);
+  assert.equal(readAuthorizerResult({ isAuthorized: false }, { format: '2.0', simple: true }).ok, true);
 });
 
 test('principal: REST stringifies the context beside principalId and integrationLatency; HTTP APIs pass it as lambda', () => {
   const result: AuthorizerResult = { kind: 'simple', isAuthorized: true, context: { user: 'a', n: 1 } };
-  const http = principalOf(result, 'http', 5, undefined);
+  const http = principalOf(result, 5, undefined);
   assert.equal(http.kind, 'lambda');
-  assert.deepEqual(http.authorizerV2, { lambda: { user: 'a', n: 1 } });
-  const r = readAuthorizerResult({ principalId: 'p', policyDocument: POLICY, context: { n: 1, ok: true, s: 'x' }, usageIdentifierKey: 'key' }, { apiType: 'rest', simple: false });
+  assert.deepEqual(new PrincipalShapes('http').v2(http), { lambda: { user: 'a', n: 1 } });
+  const r = readAuthorizerResult({ principalId: 'p', policyDocument: POLICY, context: { n: 1, ok: true, s: 'x' }, usageIdentifierKey: 'key' }, { format: 'token', simple: false });
   assert.ok(r.ok);
   if (!r.ok) return;
-  const rest = principalOf(r.result, 'rest', 12, { kind: 'mtls', identity: { clientCert: { subjectDN: 'CN=x' } } });
-  assert.deepEqual(rest.authorizerV1, { n: '1', ok: 'true', s: 'x', principalId: 'p', integrationLatency: 12 });
-  assert.deepEqual(rest.templateContext, { n: 1, ok: true, s: 'x', principalId: 'p' });
-  assert.equal(rest.principalId, 'p');
+  const rest = principalOf(r.result, 12, { kind: 'mtls', identity: { clientCert: { subjectDN: 'CN=x' } } });
+  const shapes = new PrincipalShapes('rest');
+  assert.deepEqual(shapes.v1(rest), { n: '1', ok: 'true', s: 'x', principalId: 'p', integrationLatency: 12 });
+  assert.deepEqual(shapes.template(rest), { n: 1, ok: true, s: 'x', principalId: 'p' });
+  assert.equal(rest.id, 'p');
   assert.equal(rest.usageIdentifierKey, 'key');
   assert.deepEqual(rest.identity, { clientCert: { subjectDN: 'CN=x' } });
 });
@@ -149,7 +149,7 @@ test('lambdaAuthorizerConfigFromAws: token, request and HTTP API request authori
       'rest',
       'auth',
     ),
-    { function: 'auth', apiType: 'rest', type: 'TOKEN', identitySource: ['method.request.header.Authorization'], resultTtlSeconds: 60, identityValidationExpression: '^Bearer .+$' },
+    { function: 'auth', format: 'token', identitySource: ['method.request.header.Authorization'], resultTtlSeconds: 60, identityValidationExpression: '^Bearer .+$' },
   );
   assert.deepEqual(
     lambdaAuthorizerConfigFromAws(
@@ -157,7 +157,7 @@ test('lambdaAuthorizerConfigFromAws: token, request and HTTP API request authori
       'rest',
       'auth',
     ),
-    { function: 'auth', apiType: 'rest', type: 'REQUEST', identitySource: ['method.request.header.X-User', 'method.request.querystring.t'] },
+    { function: 'auth', format: 'request', identitySource: ['method.request.header.X-User', 'method.request.querystring.t'] },
   );
   assert.deepEqual(
     lambdaAuthorizerConfigFromAws(
@@ -170,10 +170,10 @@ test('lambdaAuthorizerConfigFromAws: token, request and HTTP API request authori
       'http',
       'auth',
     ),
-    { function: 'auth', apiType: 'http', identitySource: ['$request.header.Authorization'], resultTtlSeconds: 300, payloadVersion: '2.0', simpleResponses: true },
+    { function: 'auth', format: '2.0', identitySource: ['$request.header.Authorization'], resultTtlSeconds: 300, simpleResponses: true },
   );
   const noSource = lambdaAuthorizerConfigFromAws({ type: 'apiKey', authorizer: { type: 'request', authorizerPayloadFormatVersion: '1.0', authorizerResultTtlInSeconds: 300 } }, 'http', 'auth');
-  assert.deepEqual(noSource, { function: 'auth', apiType: 'http', identitySource: [], resultTtlSeconds: 0, payloadVersion: '1.0' });
+  assert.deepEqual(noSource, { function: 'auth', format: '1.0', identitySource: [], resultTtlSeconds: 0 });
   assert.equal(lambdaAuthorizerConfigFromAws({ type: 'apiKey', authorizer: { type: 'cognito_user_pools' } }, 'rest', 'x'), undefined);
   assert.equal(lambdaAuthorizerConfigFromAws({ type: 'oauth2', authorizer: { type: 'jwt' } }, 'http', 'x'), undefined);
   assert.equal(lambdaAuthorizerConfigFromAws({ type: 'apiKey' }, 'rest', 'x'), undefined);

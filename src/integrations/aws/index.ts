@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Dispatcher, Pool } from 'undici';
 import type { Integration } from '../../compile/types.js';
-import type { AwsIntegration as AwsIntegrationModel, AwsIntegrationResponse, AwsRoute } from '../../openapi/types.js';
+import type { AwsIntegration as AwsIntegrationModel, AwsIntegrationResponse } from './model.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { type CompiledTemplate, compileTemplate, selectTemplate, TemplateError, type TemplateRequest } from '../../templates/index.js';
 import type { PoolRegistry } from '../../upstream/upstream.js';
@@ -17,7 +17,8 @@ import { DEADLINES, type DeadlineLane, deadlineSignal, raceDeadline } from '../.
 import { HeaderList } from '../../util/header-list.js';
 import { requestTraceId } from '../../util/trace-id.js';
 import type { Invoker } from '../function/index.js';
-import { type GatewayResponseType, GatewayResponses } from '../../aws/gateway-responses.js';
+import { PrincipalShapes } from '../function/principal-shapes.js';
+import { type GatewayResponseType, GatewayResponses } from './gateway-responses.js';
 import {
   asText,
   BinaryConversionError,
@@ -50,14 +51,15 @@ import {
   type UriTemplate,
 } from './mapping.js';
 
-export type { GatewayResponseType } from '../../aws/gateway-responses.js';
+export type { GatewayResponseType } from './gateway-responses.js';
 export { AwsIntegrationConfigError } from './mapping.js';
 
 export interface AwsIntegrationOptions {
   apiType: 'rest' | 'http';
   stage: string;
   stageVariables: Record<string, string>;
-  route: AwsRoute;
+  /** The method the route serves (upper-case, ANY included), for $context.resourceId and messages. */
+  route: { readonly method: string };
   /** route.path as AWS names it in $context.resourcePath. */
   resourcePath: string;
   /** For type 'aws' (Lambda non-proxy). */
@@ -70,7 +72,7 @@ export interface AwsIntegrationOptions {
   accountId: string;
   logger: Logger;
   /** The API's gateway responses (defaults + x-amazon-apigateway-gateway-responses); built-in defaults when absent. */
-  gatewayResponses?: import('../../aws/gateway-responses.js').GatewayResponses;
+  gatewayResponses?: import('./gateway-responses.js').GatewayResponses;
   /**
    * REST: the API's binaryMediaTypes (`x-amazon-apigateway-binary-media-types`). With contentHandling
    * they decide base64 conversions of request and response payloads; absent or empty = all text.
@@ -148,6 +150,7 @@ function rawHeader(raw: readonly string[], lower: string): string | undefined {
 export function buildTemplateContext(
   ctx: RequestContext,
   opts: Pick<AwsIntegrationOptions, 'stage' | 'resourcePath' | 'apiId' | 'accountId' | 'route'>,
+  shapes: PrincipalShapes = new PrincipalShapes('rest'),
 ): Record<string, unknown> {
   const raw = ctx.req.rawHeaders;
   const host = (ctx.host || rawHeader(raw, 'host') || '').replace(/:\d+$/, '');
@@ -157,7 +160,7 @@ export function buildTemplateContext(
   return {
     accountId: opts.accountId,
     apiId: opts.apiId,
-    authorizer: { ...principal?.templateContext },
+    authorizer: { ...shapes.template(principal) },
     awsEndpointRequestId: ctx.id,
     deploymentId: resourceIdOf(opts.apiId, `deployment ${opts.stage}`).slice(0, 6),
     domainName: host,
@@ -267,10 +270,15 @@ interface RequestOverrides {
 const NO_OVERRIDES: RequestOverrides = Object.freeze({ header: EMPTY, querystring: EMPTY, path: EMPTY, responseHeader: EMPTY }) as RequestOverrides;
 
 export class AwsIntegration implements Integration {
-  readonly type: 'aws-http' | 'aws-lambda' | 'aws-mock';
+  /** The registry type (src/integrations/aws/definition.ts). */
+  readonly type = 'aws-mapping';
+  /** Which backend the mapping calls: an HTTP endpoint, a Lambda function, or none (MOCK). */
+  readonly #kind: 'aws-http' | 'aws-lambda' | 'aws-mock';
   readonly needsRequestBody = true;
   readonly #model: AwsIntegrationModel;
   readonly #opts: AwsIntegrationOptions;
+  /** $context.authorizer from the generic principal (memoized per token / authorizer result). */
+  readonly #principalShapes: PrincipalShapes;
   /** The API's gateway responses; AWS's defaults when the caller gave none. */
   readonly #gatewayResponses: GatewayResponses;
   readonly #requestTemplates: Readonly<Record<string, CompiledTemplate>>;
@@ -293,17 +301,18 @@ export class AwsIntegration implements Integration {
   constructor(integration: AwsIntegrationModel, opts: AwsIntegrationOptions) {
     this.#model = integration;
     this.#opts = opts;
+    this.#principalShapes = new PrincipalShapes(opts.apiType);
     this.#gatewayResponses = opts.gatewayResponses ?? new GatewayResponses(opts.apiType, undefined);
     switch (integration.type) {
       case 'http':
-        this.type = 'aws-http';
+        this.#kind = 'aws-http';
         break;
       case 'aws':
-        this.type = 'aws-lambda';
+        this.#kind = 'aws-lambda';
         if (!opts.invoker) throw new AwsIntegrationConfigError(`integration type 'aws' needs a Lambda invoker (${integration.uri ?? 'no uri'})`);
         break;
       case 'mock':
-        this.type = 'aws-mock';
+        this.#kind = 'aws-mock';
         break;
       default:
         throw new AwsIntegrationConfigError(`integration type '${integration.type}' is not a non-proxy integration`);
@@ -356,6 +365,7 @@ export class AwsIntegration implements Integration {
     const m = this.#model;
     return {
       type: this.type,
+      backend: this.#kind,
       integrationType: m.type,
       ...(m.uri !== undefined ? { uri: m.uri } : {}),
       ...(this.#uri ? { origin: this.#uri.origin } : {}),
@@ -399,7 +409,7 @@ export class AwsIntegration implements Integration {
   async #run(ctx: RequestContext): Promise<void> {
     const opts = this.#opts;
     const input = methodRequest(ctx);
-    const context = buildTemplateContext(ctx, opts);
+    const context = buildTemplateContext(ctx, opts, this.#principalShapes);
     // Binary support (AWS "Content type conversions in API Gateway", request table): the payload the
     // template or the pass-through sees. CONVERT_TO_TEXT of a binary request gives `$input.body` base64.
     const contentType = input.headerNames.has('content-type') ? input.header[input.headerNames.get('content-type') as string] : undefined;
@@ -457,13 +467,13 @@ export class AwsIntegration implements Integration {
     // 3. The integration.
     let endpoint: EndpointResponse;
     const started = performance.now();
-    if (this.type === 'aws-mock') endpoint = mockEndpoint(body);
-    else if (this.type === 'aws-lambda') endpoint = await this.#callLambda(ctx, body);
+    if (this.#kind === 'aws-mock') endpoint = mockEndpoint(body);
+    else if (this.#kind === 'aws-lambda') endpoint = await this.#callLambda(ctx, body);
     else endpoint = await this.#callHttp(ctx, input, mapped, body);
-    if (this.type !== 'aws-mock') ctx.upstreamMs = performance.now() - started;
+    if (this.#kind !== 'aws-mock') ctx.upstreamMs = performance.now() - started;
 
     // 4. Integration response.
-    const selectionValue = this.type === 'aws-lambda' ? endpoint.errorMessage : String(endpoint.status);
+    const selectionValue = this.#kind === 'aws-lambda' ? endpoint.errorMessage : String(endpoint.status);
     const chosen = selectResponse(this.#selection, selectionValue);
     if (chosen === undefined) {
       throw new GatewayFailure(
@@ -496,7 +506,7 @@ export class AwsIntegration implements Integration {
       for (const [k, v] of Object.entries(r.overrides.response.header)) setHeader(headers, k, v);
       if (r.overrides.response.status !== undefined) status = r.overrides.response.status;
     }
-    out = responseToBinary(out, wantsBinary, this.type === 'aws-lambda');
+    out = responseToBinary(out, wantsBinary, this.#kind === 'aws-lambda');
     return this.#send(ctx, status, headers, out);
   }
 

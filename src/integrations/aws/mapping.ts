@@ -4,7 +4,7 @@
  * integration URI template, and integration-response selection.
  */
 
-import type { AwsIntegrationResponse } from '../../openapi/types.js';
+import type { AwsIntegrationResponse } from './model.js';
 import { javaRegex } from '../../templates/java-methods.js';
 import { evaluatePath } from '../../templates/jsonpath.js';
 import { parseJson, toJson } from '../../templates/values.js';

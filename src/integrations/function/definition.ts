@@ -16,10 +16,11 @@ export const functionIntegration: IntegrationDefinition<FunctionIntegrationConfi
       integration: new FunctionIntegration(ic, {
         functionName: ic.function,
         invoker,
-        routePath: deps.route.path,
+        routePath: deps.route.resourcePath ?? deps.route.path,
         routeMethods: deps.route.methods,
         apiName: deps.route.api,
         logger: deps.logger,
+        ...(deps.route.stage !== undefined ? { stage: deps.route.stage } : {}),
       }),
     };
   },

@@ -9,13 +9,13 @@ import type { Integration } from '../../compile/types.js';
 import type { FunctionIntegrationConfig } from '../../config/schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
-import { decodePathParam } from '../../util/decode-path-param.js';
+import { PrincipalShapes } from './principal-shapes.js';
 import { DEADLINES, type DeadlineLane, raceDeadline } from '../../util/deadline-queue.js';
 import { HeaderList } from '../../util/header-list.js';
 import { type FunctionFailure, finishProxyAnswer, lambdaErrorAnswer } from './errors.js';
-import { forwardedOf } from './forwarded.js';
+import { type LambdaEventFormat, proxyEvent, proxyRequestOf, type RouteFacts } from './request.js';
 import { requestTraceId } from '../../util/trace-id.js';
-import { type ApiType, type ProxyRequest, buildEventV1, buildEventV2, isBinaryBody } from './events.js';
+import { type ApiType, type ProxyRequest, isBinaryBody } from './events.js';
 import { readResponseV1, readResponseV2 } from './responses.js';
 import { type InvokeResult, RemoteFunction } from './runtime/index.js';
 
@@ -69,10 +69,10 @@ class IntegrationTimeout extends Error {}
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** requestContext.authorizer / identity from whatever the authenticate phase established. */
-function principalFields(p: Principal | undefined, v2: boolean): Partial<ProxyRequest> {
+function principalFields(p: Principal | undefined, v2: boolean, shapes: PrincipalShapes): Partial<ProxyRequest> {
   if (p === undefined) return {};
   const out: Partial<ProxyRequest> = {};
-  const authorizer = v2 ? p.authorizerV2 : p.authorizerV1;
+  const authorizer = v2 ? shapes.v2(p) : shapes.v1(p);
   if (authorizer !== undefined) out.authorizer = authorizer;
   if (p.identity !== undefined) out.identity = p.identity;
   // Payload 2.0 has no identity block: a mutual-TLS client certificate travels in requestContext.authentication.
@@ -89,8 +89,10 @@ export class FunctionIntegration implements Integration {
   readonly #v2: boolean;
   readonly #timeoutMs: number;
   readonly #timeoutLane: DeadlineLane;
-  readonly #routeKey: string;
-  readonly #stageVariables: Record<string, string> | null;
+  /** What the event says about the route (fixed per config). */
+  readonly #facts: RouteFacts;
+  readonly #format: LambdaEventFormat;
+  readonly #principalShapes: PrincipalShapes;
 
   constructor(config: FunctionIntegrationConfig, opts: FunctionIntegrationOptions) {
     this.#config = config;
@@ -100,9 +102,18 @@ export class FunctionIntegration implements Integration {
     this.#v2 = this.#apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0';
     this.#timeoutMs = config.timeoutMs ?? (this.#apiType === 'rest' ? 29_000 : 30_000);
     this.#timeoutLane = DEADLINES.lane(this.#timeoutMs);
-    this.#routeKey = opts.routePath === '$default' ? '$default' : `${opts.routeMethods.length === 1 ? opts.routeMethods[0] : 'ANY'} ${opts.routePath}`;
+    this.#principalShapes = new PrincipalShapes(this.#apiType);
     const sv = config.stageVariables;
-    this.#stageVariables = sv && Object.keys(sv).length > 0 ? { ...sv } : null;
+    this.#facts = {
+      flavor: this.#apiType,
+      resourcePath: opts.routePath === '$default' ? '/{proxy+}' : opts.routePath,
+      routeKey: opts.routePath === '$default' ? '$default' : `${opts.routeMethods.length === 1 ? opts.routeMethods[0] : 'ANY'} ${opts.routePath}`,
+      stage: opts.stage ?? '$default',
+      stageVariables: sv && Object.keys(sv).length > 0 ? { ...sv } : null,
+      apiId: opts.apiName,
+      accountId: ACCOUNT_ID,
+    };
+    this.#format = this.#v2 ? 'http-2.0' : this.#apiType === 'rest' ? 'rest-1.0' : 'http-1.0';
   }
 
   describe(): Record<string, unknown> {
@@ -110,42 +121,15 @@ export class FunctionIntegration implements Integration {
   }
 
   buildRequest(ctx: RequestContext): ProxyRequest {
-    const headers = ctx.req.headers;
-    const host = ctx.host.replace(/:\d+$/, '');
-    let pathParameters: Record<string, string> | null = null;
-    if (ctx.params !== undefined) {
-      pathParameters = {};
-      // REST passes path parameters still encoded (recorded); HTTP APIs decode them.
-      for (const [k, v] of Object.entries(ctx.params)) pathParameters[k] = this.#apiType === 'rest' ? v : decodePathParam(v);
-    }
-    return {
-      method: ctx.method,
-      path: ctx.path,
-      resourcePath: this.#opts.routePath === '$default' ? '/{proxy+}' : this.#opts.routePath,
-      routeKey: this.#routeKey,
-      stage: this.#opts.stage ?? '$default',
-      rawQuery: ctx.rawQuery,
-      rawHeaders: ctx.req.rawHeaders,
-      pathParameters,
-      stageVariables: this.#stageVariables,
+    const req = proxyRequestOf(ctx, this.#facts, {
       body: ctx.body !== undefined && ctx.body.length > 0 ? ctx.body : undefined,
-      binary: isBinaryBody(headers['content-type'], this.#config.binaryMediaTypes, this.#apiType),
-      sourceIp: ctx.clientIp,
-      userAgent: String(headers['user-agent'] ?? ''),
-      requestId: ctx.id,
-      domainName: host,
-      domainPrefix: host.split('.')[0] ?? host,
-      apiId: this.#opts.apiName,
-      accountId: ACCOUNT_ID,
-      protocol: `HTTP/${ctx.req.httpVersion}`,
-      requestTimeEpoch: ctx.startEpochMs,
-      forwarded: forwardedOf(ctx),
-      ...principalFields(ctx.principal as Principal | undefined, this.#v2),
-    };
+      binary: isBinaryBody(ctx.req.headers['content-type'], this.#config.binaryMediaTypes, this.#apiType),
+    });
+    return Object.assign(req, principalFields(ctx.principal as Principal | undefined, this.#v2, this.#principalShapes));
   }
 
   async invoke(ctx: RequestContext): Promise<void> {
-    const event = this.#v2 ? buildEventV2(this.buildRequest(ctx)) : buildEventV1(this.buildRequest(ctx), { apiType: this.#apiType });
+    const event = proxyEvent(this.buildRequest(ctx), this.#format);
     const started = performance.now();
     let result: InvokeResult;
     const deadlineMs = Date.now() + this.#timeoutMs;

@@ -70,8 +70,6 @@ interface Problem {
 
 interface CompiledKeys {
   readonly index: KeyIndex<KeyRuntime>;
-  /** Names of APIs served from an AWS document: their route names start with the stage. */
-  readonly awsApis: ReadonlySet<string>;
   readonly problems: readonly Problem[];
   reported: boolean;
 }
@@ -93,7 +91,6 @@ export function compileKeys(config: Readonly<GatewayConfig>): CompiledKeys {
   const problems: Problem[] = [];
   const bad = (where: string, message: string) => problems.push({ path: [], message: `${where}: ${message}` });
   const apis = new Map(config.apis.map((a) => [a.name, a]));
-  const awsApis = new Set(config.apis.filter((a) => a.openapi !== undefined).map((a) => a.name));
 
   const plans = new Map<string, PlanRuntime>();
   for (const [name, p] of Object.entries(config.usagePlans ?? {}) as [string, UsagePlanConfig][]) {
@@ -153,15 +150,7 @@ export function compileKeys(config: Readonly<GatewayConfig>): CompiledKeys {
     if (!index.add(k.hash, runtime)) bad(`${where}.hash`, 'the same key hash appears twice (two entries for one key)');
   });
 
-  return { index, awsApis, problems, reported: false };
-}
-
-/** The stage of a route: routes of AWS-document APIs are named "<stage> <METHOD> <path>"; native APIs have none. */
-function stageOf(ctx: RequestContext, awsApis: ReadonlySet<string>): string | undefined {
-  const route = ctx.route;
-  if (route === undefined || !awsApis.has(route.api)) return undefined;
-  const sp = route.name.indexOf(' ');
-  return sp > 0 ? route.name.slice(0, sp) : undefined;
+  return { index, problems, reported: false };
 }
 
 /**
@@ -236,7 +225,7 @@ export const apiKey: PluginDefinition<typeof schema> = {
       compiled.reported = true;
       throw Object.assign(new Error(compiled.problems.map((p) => p.message).join('; ')), { problems: compiled.problems });
     }
-    const { index, awsApis } = compiled;
+    const { index } = compiled;
     const fromAuthorizer = config.source === 'AUTHORIZER';
     // server.counters: where usage plans count (docs/api-keys.md). One Redis client per URL per process.
     const settings = deps.config.server?.counters;
@@ -261,7 +250,7 @@ export const apiKey: PluginDefinition<typeof schema> = {
         const key = index.find(presented, connectionOf(ctx.req));
         if (key === undefined || !key.enabled) return FORBIDDEN;
         const api = ctx.route?.api ?? '';
-        const stage = stageOf(ctx, awsApis);
+        const stage = ctx.route?.stage;
         let selected: Selected | undefined;
         for (let i = 0; i < key.plans.length; i++) {
           if (covers(key.plans[i]!, api, stage)) {

@@ -7,8 +7,8 @@
  * - the canonical request uses `ctx.path`, the normalized path that is routed and forwarded;
  * - failures answer 403 with AWS's body and x-amzn-ErrorType; nothing secret is logged (the access
  *   key id and the failure kind only, at debug level);
- * - success sets `ctx.principal` (kind 'iam') with AWS's requestContext.identity fields and the HTTP
- *   API `authorizer.iam` shape.
+ * - success sets `ctx.principal` (kind 'iam') with the signer's identity facts (access key, account,
+ *   caller, user ARN); the function integration shapes them as AWS's events do.
  */
 import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
@@ -20,7 +20,6 @@ export type { AwsIamConfig, AwsIamCredential } from './schema.js';
 
 interface Entry extends AwsIamCredential {
   readonly identity: Readonly<Record<string, unknown>>;
-  readonly iam: Readonly<Record<string, unknown>>;
 }
 
 const CODE_OF: Record<SigV4Failure['gatewayResponseType'], 'MISSING_AUTHENTICATION' | 'INVALID_SIGNATURE' | 'SIGNATURE_EXPIRED'> = {
@@ -34,16 +33,10 @@ export function failureDenial(f: SigV4Failure): Denial {
   return { deny: CODE_OF[f.gatewayResponseType], message: f.message, errorType: f.errorType };
 }
 
-/** Identity fields as API Gateway fills requestContext.identity for an IAM-authorized request. */
+/** The signer's identity facts (the names API Gateway uses in requestContext.identity for an IAM-authorized request). */
 export function identityOf(c: AwsIamCredential): Record<string, unknown> {
   const caller = c.caller ?? c.accessKeyId;
   return { accessKey: c.accessKeyId, accountId: c.accountId, caller, user: caller, userArn: c.userArn };
-}
-
-/** requestContext.authorizer.iam of HTTP API payload 2.0 events. */
-export function iamAuthorizerOf(c: AwsIamCredential): Record<string, unknown> {
-  const caller = c.caller ?? c.accessKeyId;
-  return { accessKey: c.accessKeyId, accountId: c.accountId, callerId: caller, cognitoIdentity: null, principalOrgId: null, userArn: c.userArn, userId: caller };
 }
 
 export const awsIam: PluginDefinition<typeof schema> = {
@@ -58,7 +51,7 @@ export const awsIam: PluginDefinition<typeof schema> = {
     const byKey = new Map<string, Entry>();
     config.credentials.forEach((c, i) => {
       if (byKey.has(c.accessKeyId)) problems.push({ path: ['credentials', i, 'accessKeyId'], message: `access key id "${c.accessKeyId}" is listed twice` });
-      byKey.set(c.accessKeyId, Object.freeze({ ...c, identity: Object.freeze(identityOf(c)), iam: Object.freeze(iamAuthorizerOf(c)) }));
+      byKey.set(c.accessKeyId, Object.freeze({ ...c, identity: Object.freeze(identityOf(c)) }));
     });
     if (problems.length > 0) {
       const e = new Error(`aws-iam (${deps.scope}): ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
@@ -93,9 +86,8 @@ export const awsIam: PluginDefinition<typeof schema> = {
         const prev = ctx.principal as Principal | undefined;
         const principal: Principal = {
           kind: 'iam',
-          principalId: c.identity.caller as string,
+          id: c.identity.caller as string,
           identity: prev?.identity !== undefined ? { ...prev.identity, ...c.identity } : { ...c.identity },
-          authorizerV2: { iam: { ...c.iam } },
         };
         ctx.principal = principal;
         return undefined;

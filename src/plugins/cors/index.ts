@@ -13,7 +13,6 @@
  * Everything is compiled once in create(): Sets for exact origins, methods and headers, one RegExp
  * for the wildcard origins, the constant header values.
  */
-import type { AwsCors } from '../../openapi/types.js';
 import type { EarlyResponse, PluginDefinition } from '../../pipeline/types.js';
 import type { HeaderList } from '../../util/header-list.js';
 import { type CorsConfig, schema } from './schema.js';
@@ -230,19 +229,6 @@ export function rawHeader(raw: readonly string[], lowerName: string): string | u
     if (n.length === len && (n === lowerName || n.toLowerCase() === lowerName)) return raw[i + 1];
   }
   return undefined;
-}
-
-/** The AWS document's x-amazon-apigateway-cors (or an HTTP API's corsConfiguration) as this plugin's config. */
-export function fromAwsCors(cors: AwsCors): CorsConfig {
-  const out: CorsConfig = {
-    allowOrigins: [...cors.allowOrigins],
-    allowMethods: [...cors.allowMethods],
-    allowHeaders: [...cors.allowHeaders],
-    exposeHeaders: [...cors.exposeHeaders],
-    allowCredentials: cors.allowCredentials === true,
-  };
-  if (cors.maxAge !== undefined) out.maxAge = cors.maxAge;
-  return out;
 }
 
 /** The early answer to every preflight; its headers are added by transformResponse like any other answer's. */

@@ -17,7 +17,6 @@
  */
 import { compactVerify, decodeProtectedHeader, type JWK } from 'jose';
 import { LRUCache } from 'lru-cache';
-import type { AwsSecurityScheme } from '../../openapi/types.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition } from '../../pipeline/types.js';
@@ -56,8 +55,8 @@ export function jwtConfigProblems(config: JwtConfig): JwtProblem[] {
   if (issuer === undefined) problems.push({ path: [], message: 'give the token issuer: "issuer" (e.g. https://auth.example.com/) or "cognito: { region, userPoolId }"' });
   if (config.issuer !== undefined && config.cognito !== undefined && config.issuer !== issuerOf({ cognito: config.cognito }))
     problems.push({ path: ['issuer'], message: `"issuer" and "cognito" disagree: a Cognito user pool's issuer is ${issuerOf({ cognito: config.cognito })}` });
-  if ((config.apiType ?? 'http') === 'http' && (config.audience === undefined || config.audience.length === 0))
-    problems.push({ path: ['audience'], message: 'an HTTP API JWT authorizer needs at least one audience (the token\'s aud, or client_id for Cognito access tokens)' });
+  if (config.requireAudience !== false && (config.audience === undefined || config.audience.length === 0))
+    problems.push({ path: ['audience'], message: 'give at least one audience (the token\'s aud, or client_id for Cognito access tokens), or requireAudience: false to accept any' });
   const algs = config.algorithms;
   if (config.secret !== undefined) {
     if (config.jwksUri !== undefined) problems.push({ path: ['jwksUri'], message: 'a "secret" (HS256/384/512) cannot be combined with a key set: give one or the other' });
@@ -99,9 +98,8 @@ export interface VerifiedToken {
   /** Principal parts (shared, frozen); a fresh Principal object is made per request. */
   readonly kind: 'jwt' | 'cognito';
   readonly principalId: string | undefined;
-  readonly authorizerV1: Readonly<Record<string, unknown>>;
-  readonly authorizerV2: Readonly<Record<string, unknown>>;
-  readonly templateContext: Readonly<Record<string, unknown>>;
+  /** The scopes the principal passes on: the token's when the route asks for scopes, else null (as AWS). */
+  readonly scopesOut: readonly string[] | null;
 }
 
 export type VerifyResult = { ok: true; token: VerifiedToken } | { ok: false; description: string; error?: Error };
@@ -125,24 +123,6 @@ const TOKEN_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 /** Header parameters that only make sense for things a JWT verifier must not do here. */
 const REFUSED_HEADER_PARAMS = ['crit', 'b64'];
-
-/** Claims as AWS passes them: every value a string (HTTP APIs print lists as "[a b]"; REST joins them with commas). */
-export function stringifyClaims(claims: Record<string, unknown>, apiType: 'http' | 'rest'): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(claims)) out[k] = claimString(v, apiType);
-  return out;
-}
-
-function claimString(v: unknown, apiType: 'http' | 'rest'): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (v === null || v === undefined) return '';
-  if (Array.isArray(v)) {
-    const parts = v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x)));
-    return apiType === 'rest' ? parts.join(',') : `[${parts.join(' ')}]`;
-  }
-  return JSON.stringify(v);
-}
 
 /** Scopes a token carries: `scope` (space-separated) and `scp` (list or space-separated). */
 export function tokenScopes(claims: Record<string, unknown>): string[] {
@@ -173,7 +153,6 @@ export interface VerifierOptions {
 /** A token verifier for one config: key lookup, signature, claims, and the verified-token cache. */
 export class JwtVerifier {
   readonly issuer: string;
-  readonly apiType: 'http' | 'rest';
   readonly #audience: ReadonlySet<string> | undefined;
   readonly #algs: ReadonlySet<string>;
   readonly #skewMs: number;
@@ -192,11 +171,10 @@ export class JwtVerifier {
     // Compile has applied them for the plugin; a verifier built on its own (tests) gets the same ones.
     const config = applyDefaults(schema, input);
     this.issuer = issuerOf(config) as string;
-    this.apiType = config.apiType;
     this.#audience = config.audience !== undefined && config.audience.length > 0 ? new Set(config.audience) : undefined;
     this.#skewMs = config.clockSkewSec * 1000;
     this.#now = opts.now ?? Date.now;
-    this.#kind = config.cognito !== undefined || this.apiType === 'rest' ? 'cognito' : 'jwt';
+    this.#kind = config.cognito !== undefined ? 'cognito' : 'jwt';
     this.#scopedRoute = (config.requiredScopes ?? []).length > 0;
     if (config.secret !== undefined) {
       this.#secret = new TextEncoder().encode(config.secret);
@@ -343,20 +321,14 @@ export class JwtVerifier {
 
   #build(raw: Record<string, unknown>, expMs: number): VerifiedToken {
     const scopes = Object.freeze(tokenScopes(raw));
-    const claims = Object.freeze(stringifyClaims(raw, this.apiType));
-    // AWS passes the scopes only when the route has authorization scopes (null otherwise).
-    const scopesOut = this.#scopedRoute ? scopes : null;
-    const authorizerV2 = Object.freeze({ jwt: Object.freeze({ claims, scopes: scopesOut }) });
-    const authorizerV1 = this.apiType === 'rest' ? Object.freeze({ claims }) : Object.freeze({ claims, scopes: scopesOut });
     return Object.freeze({
       claims: Object.freeze({ ...raw }),
       scopes,
       expMs,
       kind: this.#kind,
       principalId: typeof raw.sub === 'string' ? raw.sub : undefined,
-      authorizerV1,
-      authorizerV2,
-      templateContext: Object.freeze({ claims }),
+      // AWS passes the scopes only when the route has authorization scopes (null otherwise).
+      scopesOut: this.#scopedRoute ? scopes : null,
     });
   }
 }
@@ -384,8 +356,8 @@ export function compileIdentitySource(source: string): (ctx: RequestContext) => 
 
 const quote = (s: string) => s.replace(/["\\]/g, '');
 
-function unauthorized(apiType: 'http' | 'rest', description: string | undefined): Denial {
-  if (apiType === 'rest') return denial('UNAUTHORIZED');
+function unauthorized(challenge: boolean, description: string | undefined): Denial {
+  if (!challenge) return denial('UNAUTHORIZED');
   // AWS (HTTP API troubleshooting guide): www-authenticate: Bearer scope="" error="invalid_token" error_description="..."
   const header = description === undefined ? 'Bearer' : `Bearer scope="" error="invalid_token" error_description="${quote(description)}"`;
   return denial('UNAUTHORIZED', { headers: Object.freeze({ 'www-authenticate': header }) });
@@ -401,28 +373,23 @@ export const jwt: PluginDefinition<typeof schema> = {
     const problems = jwtConfigProblems(config);
     if (problems.length > 0) throw new JwtConfigError(problems, deps.scope);
     const verifier = new JwtVerifier(config, { now: () => deps.clock.now(), sources: deps.state.gateway.get(JWKS_SOURCES), deadlines: deps.deadlines });
-    const apiType = verifier.apiType;
+    const challenge = config.challenge !== false;
     const read = compileIdentitySource(config.identitySource);
     const answers = new Map<string, Denial>();
-    const missing = unauthorized(apiType, undefined);
+    const missing = unauthorized(challenge, undefined);
     const reject = (r: Extract<VerifyResult, { ok: false }>): Denial => {
       if (r.error !== undefined && r.description === REASONS.keys) deps.logger.warn({ err: r.error, issuer: verifier.issuer }, 'jwt: signing keys unavailable');
       let a = answers.get(r.description);
       if (a === undefined) {
-        a = unauthorized(apiType, r.description);
+        a = unauthorized(challenge, r.description);
         answers.set(r.description, a);
       }
       return a;
     };
     const accept = (ctx: RequestContext, t: VerifiedToken): undefined => {
       const prev = ctx.principal as Principal | undefined;
-      const p: Principal = {
-        kind: t.kind,
-        authorizerV1: t.authorizerV1 as Record<string, unknown>,
-        authorizerV2: t.authorizerV2 as Record<string, unknown>,
-        templateContext: t.templateContext as Record<string, unknown>,
-      };
-      if (t.principalId !== undefined) p.principalId = t.principalId;
+      const p: Principal = { kind: t.kind, claims: t.claims, scopes: t.scopesOut };
+      if (t.principalId !== undefined) p.id = t.principalId;
       if (prev?.identity !== undefined) p.identity = prev.identity;
       ctx.principal = p;
       if (required.length > 0) (ctx.state ??= {}).jwt = t;
@@ -431,7 +398,7 @@ export const jwt: PluginDefinition<typeof schema> = {
     const required = config.requiredScopes ?? [];
     const forbidden = denial(
       'ACCESS_DENIED',
-      apiType === 'http'
+      challenge
         ? { headers: Object.freeze({ 'www-authenticate': `Bearer scope="${quote(required.join(' '))}" error="insufficient_scope" error_description="the token does not have the required scope"` }) }
         : undefined,
     );
@@ -457,63 +424,3 @@ export const jwt: PluginDefinition<typeof schema> = {
     };
   },
 };
-
-/** One problem mapping an AWS authorizer; `path` is relative to x-amazon-apigateway-authorizer. */
-export class JwtFromAwsError extends Error {
-  readonly problems: readonly JwtProblem[];
-  constructor(problems: readonly JwtProblem[]) {
-    super(problems.map((p) => `x-amazon-apigateway-authorizer ${p.path.join('.')}: ${p.message}`).join('\n'));
-    this.name = 'JwtFromAwsError';
-    this.problems = problems;
-  }
-}
-
-const COGNITO_ARN = /^arn:aws[\w-]*:cognito-idp:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:userpool\/([\w-]+_[0-9a-zA-Z]+)$/;
-
-/**
- * The jwt plugin config for an AWS security scheme: `x-amazon-apigateway-authorizer` of type `jwt`
- * (HTTP APIs: jwtConfiguration { issuer, audience }, identitySource; issuer from openIdConnectUrl
- * when absent) or `cognito_user_pools` (REST: providerARNs → Cognito issuer). `routeScopes` are the
- * route's authorization scopes (the OpenAPI security requirement's list). Throws JwtFromAwsError.
- */
-export function jwtConfigFromAws(scheme: AwsSecurityScheme, routeScopes: readonly string[] = []): JwtConfig {
-  const a = scheme.authorizer;
-  const type = typeof a?.type === 'string' ? a.type.toLowerCase() : undefined;
-  const problems: JwtProblem[] = [];
-  let out: JwtConfig | undefined;
-  if (a === undefined || (type !== 'jwt' && type !== 'cognito_user_pools')) {
-    throw new JwtFromAwsError([{ path: ['type'], message: `not a JWT authorizer (type ${String(type)}); expected jwt or cognito_user_pools` }]);
-  }
-  if (type === 'jwt') {
-    const jc = (a.jwtConfiguration ?? {}) as { issuer?: unknown; audience?: unknown };
-    let issuer = typeof jc.issuer === 'string' ? jc.issuer : undefined;
-    if (issuer === undefined && scheme.openIdConnectUrl !== undefined) issuer = scheme.openIdConnectUrl.replace(/\/\.well-known\/openid-configuration\/?$/, '');
-    if (issuer === undefined) problems.push({ path: ['jwtConfiguration', 'issuer'], message: 'a jwt authorizer needs jwtConfiguration.issuer (or the scheme\'s openIdConnectUrl)' });
-    const audience = Array.isArray(jc.audience) ? jc.audience.filter((x): x is string => typeof x === 'string') : typeof jc.audience === 'string' ? [jc.audience] : [];
-    if (audience.length === 0) problems.push({ path: ['jwtConfiguration', 'audience'], message: 'a jwt authorizer needs jwtConfiguration.audience (at least one)' });
-    out = { apiType: 'http', audience };
-    if (issuer !== undefined) {
-      out.issuer = issuer;
-      const m = /^https:\/\/cognito-idp\.([a-z0-9-]+)\.amazonaws\.com\/([\w-]+_[0-9a-zA-Z]+)$/.exec(issuer);
-      if (m) out.cognito = { region: m[1] as string, userPoolId: m[2] as string };
-    }
-    const src = typeof a.identitySource === 'string' ? a.identitySource.split(',')[0]?.trim() : undefined;
-    if (src !== undefined && src !== '') out.identitySource = src;
-  } else {
-    const arns = Array.isArray(a.providerARNs) ? a.providerARNs.filter((x): x is string => typeof x === 'string') : [];
-    if (arns.length === 0) problems.push({ path: ['providerARNs'], message: 'a cognito_user_pools authorizer needs providerARNs (user pool ARNs)' });
-    else if (arns.length > 1) problems.push({ path: ['providerARNs'], message: 'only one user pool per authorizer is supported (split the routes between authorizers)' });
-    const m = arns[0] === undefined ? null : COGNITO_ARN.exec(arns[0]);
-    if (arns.length >= 1 && !m) problems.push({ path: ['providerARNs', 0], message: `"${arns[0]}" is not a user pool ARN (arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID)` });
-    out = { apiType: 'rest' };
-    if (m) out.cognito = { region: m[1] as string, userPoolId: m[2] as string };
-    let src = typeof a.identitySource === 'string' ? a.identitySource.trim() : undefined;
-    if (src === undefined && scheme.in === 'header' && scheme.name) src = `method.request.header.${scheme.name}`;
-    if (src !== undefined && src !== '') out.identitySource = src;
-  }
-  if (problems.length > 0) throw new JwtFromAwsError(problems);
-  if (routeScopes.length > 0) out.requiredScopes = [...routeScopes];
-  if (out.identitySource !== undefined && !/^(\$request|method\.request)\.(header|querystring)\.[^.\s]+$/.test(out.identitySource))
-    throw new JwtFromAwsError([{ path: ['identitySource'], message: `identity source "${out.identitySource}" is not a header or query string parameter` }]);
-  return out;
-}

@@ -17,7 +17,7 @@ export const schema = Type.Object(
     audience: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         description:
-          'Accepted audiences: the token\'s `aud` (string or list) must contain one of them; a token without `aud` is matched on `client_id` (Cognito access tokens), as AWS does. Required for apiType http (AWS requires it); a REST Cognito authorizer without it accepts any client of the pool.',
+          'Accepted audiences: the token\'s `aud` (string or list) must contain one of them; a token without `aud` is matched on `client_id` (Cognito access tokens), as AWS does. Required unless `requireAudience: false` (AWS requires it for HTTP API JWT authorizers; a REST Cognito authorizer without it accepts any client of the pool).',
       }),
     ),
     jwksUri: Type.Optional(Type.String({ pattern: '^https?://', description: 'JWKS URL, instead of OpenID discovery.' })),
@@ -64,11 +64,23 @@ export const schema = Type.Object(
         { additionalProperties: false, description: 'Cognito user pool shorthand: issuer https://cognito-idp.{region}.amazonaws.com/{userPoolId}.' },
       ),
     ),
-    apiType: Type.Optional(
-      withDefault(Type.Union([Type.Literal('http'), Type.Literal('rest')], {
-        description:
-          'http: HTTP API JWT authorizer (401 with www-authenticate, claims and scopes in requestContext.authorizer.jwt); rest: REST API Cognito user pool authorizer (requestContext.authorizer.claims).',
-      }), 'http'),
+    challenge: Type.Optional(
+      withDefault(
+        Type.Boolean({
+          description:
+            'Whether 401 and 403 answers carry an RFC 6750 `www-authenticate: Bearer ...` challenge with the reason (AWS HTTP API JWT authorizers do; REST Cognito user pool authorizers answer without one). Default true.',
+        }),
+        true,
+      ),
+    ),
+    requireAudience: Type.Optional(
+      withDefault(
+        Type.Boolean({
+          description:
+            'Whether `audience` must be given (default true, as AWS requires for HTTP API JWT authorizers). false accepts a config without `audience`: any audience of the issuer is then accepted (REST Cognito user pool authorizers check none).',
+        }),
+        true,
+      ),
     ),
     jwksTimeoutMs: Type.Optional(
       withDefault(Type.Integer({

@@ -10,8 +10,9 @@
  * - Results are cached per identity (the identity source values) for resultTtlSeconds. What is cached
  *   is the compiled POLICY (or the simple response), never a yes/no: each request re-evaluates it against
  *   its own method ARN, so a policy that allows only GET never lets a cached POST through.
- * - On success `ctx.principal` gets kind 'lambda', principalId, authorizerV1 / authorizerV2 /
- *   templateContext as integrations pass them on, and `usageIdentifierKey` for the API-key plugin.
+ * - On success `ctx.principal` gets kind 'lambda', the principalId as `id`, the returned context and
+ *   the authorizer's latency (integrations shape them as their events need), and `usageIdentifierKey`
+ *   for the API-key plugin.
  *
  * Everything that depends only on the config (identity extractors, the validation regex, the invoker,
  * the error answers) is prepared once in create().
@@ -19,14 +20,11 @@
 import type { Logger } from 'pino';
 import { type Denial, denial } from '../../errors/catalogue.js';
 import type { Invoker } from '../../integrations/function/index.js';
-import { buildEventV1, buildEventV2, type ProxyRequest } from '../../integrations/function/events.js';
-import { forwardedOf } from '../../integrations/function/forwarded.js';
-import type { AwsSecurityScheme } from '../../openapi/types.js';
+import { authorizerRequestEvent, type LambdaEventFormat, proxyRequestOf, type RouteFacts } from '../../integrations/function/request.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import type { PluginDefinition, PluginDeps, PluginHooks } from '../../pipeline/types.js';
 import { buildMethodArn, type CompiledPolicy, compilePolicy, evaluatePolicy } from '../../security/iam-policy.js';
-import { decodePathParam } from '../../util/decode-path-param.js';
 import { isCatastrophic } from '../../util/regex-safety.js';
 import { raceDeadline } from '../../util/deadline-queue.js';
 import { applyDefaults } from '../schema-defaults.js';
@@ -34,11 +32,12 @@ import { type LambdaAuthorizerConfig, schema } from './schema.js';
 
 export type { LambdaAuthorizerConfig } from './schema.js';
 
-/** The principal this plugin leaves on ctx.principal. */
+/** The event the function gets and the answer contract (schema `format`). */
+export type AuthorizerFormat = NonNullable<LambdaAuthorizerConfig['format']>;
+
+/** The principal this plugin leaves on ctx.principal (usageIdentifierKey: the API key the API-key plugin checks when the API's key source is AUTHORIZER). */
 export interface LambdaPrincipal extends Principal {
   kind: 'lambda';
-  /** The authorizer's usageIdentifierKey (REST): the API key the API-key plugin checks when the API's key source is AUTHORIZER. */
-  usageIdentifierKey?: string;
 }
 
 /** The refusals this plugin answers with (catalogue codes; AWS routes render them as the gateway responses of the same names). */
@@ -148,7 +147,8 @@ function sourceValue(ctx: RequestContext, s: IdentitySource, a: Prepared): strin
 // Request facts
 
 interface Prepared {
-  readonly apiType: 'rest' | 'http';
+  /** How path parameters appear in REQUEST events: as received (token, request) or decoded (1.0, 2.0). */
+  readonly flavor: 'rest' | 'http';
   readonly stage: string;
   readonly basePath: string | undefined;
   readonly stageVariables: Record<string, string> | undefined;
@@ -185,44 +185,17 @@ export function requestArn(ctx: RequestContext, c: { region: string; accountId: 
   });
 }
 
-function proxyRequest(ctx: RequestContext, a: Prepared, apiId: string, accountId: string): ProxyRequest {
-  const headers = ctx.req.headers;
-  const host = ctx.host.replace(/:\d+$/, '');
-  let pathParameters: Record<string, string> | null = null;
-  if (ctx.params !== undefined) {
-    pathParameters = {};
-    for (const [k, v] of Object.entries(ctx.params)) pathParameters[k] = a.apiType === 'rest' ? v : decodePathParam(v);
-  }
+/** What the REQUEST event says about the route: per request, since one authorizer serves several routes. */
+function routeFacts(ctx: RequestContext, a: Prepared, apiId: string, accountId: string): RouteFacts {
   return {
-    method: ctx.method,
-    path: ctx.path,
+    flavor: a.flavor,
     resourcePath: resourcePathOf(ctx, a),
     routeKey: routeKeyOf(ctx, a),
     stage: a.stage,
-    rawQuery: ctx.rawQuery,
-    rawHeaders: ctx.req.rawHeaders,
-    pathParameters,
     stageVariables: a.stageVariables && Object.keys(a.stageVariables).length > 0 ? { ...a.stageVariables } : null,
-    body: undefined,
-    binary: false,
-    sourceIp: ctx.clientIp,
-    userAgent: String(headers['user-agent'] ?? ''),
-    requestId: ctx.id,
-    domainName: host,
-    domainPrefix: host.split('.')[0] ?? host,
     apiId,
     accountId,
-    protocol: `HTTP/${ctx.req.httpVersion}`,
-    requestTimeEpoch: ctx.startEpochMs,
-    // As in the integration's event: the client's X-Forwarded-* chain plus the peer, and the trace id.
-    forwarded: forwardedOf(ctx),
   };
-}
-
-/** Drops the keys an authorizer event does not carry (no body: authorizers never see it). */
-function withoutBody(e: Record<string, unknown>): Record<string, unknown> {
-  const { body: _b, isBase64Encoded: _i, version: _v, ...rest } = e;
-  return rest;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,14 +213,16 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * REST: `principalId` required; `context` values must be strings, numbers or booleans (AWS refuses
  * objects and arrays there). Simple responses: `isAuthorized` must be a boolean.
  */
-export function readAuthorizerResult(payload: unknown, opts: { apiType: 'rest' | 'http'; simple: boolean }): { ok: true; result: AuthorizerResult } | { ok: false; reason: string } {
+export function readAuthorizerResult(payload: unknown, opts: { format: AuthorizerFormat; simple: boolean }): { ok: true; result: AuthorizerResult } | { ok: false; reason: string } {
   if (!isObject(payload)) return { ok: false, reason: 'the authorizer result is not a JSON object' };
   const ctxRaw = payload.context;
   if (ctxRaw !== undefined && ctxRaw !== null && !isObject(ctxRaw)) return { ok: false, reason: 'context is not an object' };
   const context: Record<string, unknown> = {};
+  // token and request answers: principalId required, context values scalar (AWS refuses objects there).
+  const strict = opts.format === 'token' || opts.format === 'request';
   if (isObject(ctxRaw)) {
     for (const [k, v] of Object.entries(ctxRaw)) {
-      if (opts.apiType === 'rest' && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      if (strict && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
         return { ok: false, reason: `context.${k} must be a string, number or boolean` };
       }
       Object.defineProperty(context, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -261,7 +236,7 @@ export function readAuthorizerResult(payload: unknown, opts: { apiType: 'rest' |
   let principalId: string | undefined;
   if (typeof pid === 'string' || typeof pid === 'number') principalId = String(pid);
   else if (pid !== undefined && pid !== null) return { ok: false, reason: 'principalId is not a string' };
-  if (opts.apiType === 'rest' && principalId === undefined) return { ok: false, reason: 'principalId is missing' };
+  if (strict && principalId === undefined) return { ok: false, reason: 'principalId is missing' };
   const compiled = compilePolicy(payload.policyDocument);
   if (!compiled.ok) return { ok: false, reason: compiled.reason };
   const uik = payload.usageIdentifierKey;
@@ -269,29 +244,11 @@ export function readAuthorizerResult(payload: unknown, opts: { apiType: 'rest' |
   return { ok: true, result: { kind: 'policy', policy: compiled.policy, principalId, context, usageIdentifierKey: typeof uik === 'string' ? uik : undefined } };
 }
 
-/** The principal integrations see (requestContext.authorizer, $context.authorizer.*). */
-export function principalOf(result: AuthorizerResult, apiType: 'rest' | 'http', latencyMs: number, previous: unknown): LambdaPrincipal {
+/** The principal this authorizer establishes: its principalId and context (integrations shape them as their events need). */
+export function principalOf(result: AuthorizerResult, latencyMs: number, previous: unknown): LambdaPrincipal {
   const prev = previous as Principal | undefined;
-  const principalId = result.kind === 'policy' ? result.principalId : undefined;
-  let v1: Record<string, unknown>;
-  if (apiType === 'rest') {
-    // REST: the context map arrives stringified next to principalId and integrationLatency.
-    v1 = {};
-    for (const [k, v] of Object.entries(result.context)) Object.defineProperty(v1, k, { value: String(v), enumerable: true, writable: true, configurable: true });
-    if (principalId !== undefined) v1.principalId = principalId;
-    v1.integrationLatency = latencyMs;
-  } else {
-    v1 = { lambda: { ...result.context } };
-  }
-  const templateContext: Record<string, unknown> = { ...result.context };
-  if (principalId !== undefined) templateContext.principalId = principalId;
-  const p: LambdaPrincipal = {
-    kind: 'lambda',
-    authorizerV1: v1,
-    authorizerV2: { lambda: { ...result.context } },
-    templateContext,
-  };
-  if (principalId !== undefined) p.principalId = principalId;
+  const p: LambdaPrincipal = { kind: 'lambda', context: result.context, authorizerLatencyMs: latencyMs };
+  if (result.kind === 'policy' && result.principalId !== undefined) p.id = result.principalId;
   if (prev?.identity !== undefined) p.identity = { ...prev.identity };
   if (result.kind === 'policy' && result.usageIdentifierKey !== undefined) p.usageIdentifierKey = result.usageIdentifierKey;
   return p;
@@ -339,26 +296,23 @@ class AuthorizerTimeout extends Error {}
 /** Every problem with a config that the schema cannot express (empty when it is usable). */
 export function lambdaAuthorizerConfigProblems(config: LambdaAuthorizerConfig): { problems: Problem[]; sources: IdentitySource[]; validation: RegExp | undefined } {
   const problems: Problem[] = [];
-  const apiType = config.apiType ?? 'rest';
-  const type = apiType === 'http' ? 'REQUEST' : (config.type ?? 'TOKEN');
-  const defaultSource = apiType === 'http' ? '$request.header.Authorization' : type === 'TOKEN' ? 'method.request.header.Authorization' : undefined;
+  const format = config.format ?? 'token';
+  const defaultSource = format === 'token' ? 'method.request.header.Authorization' : format === 'request' ? undefined : '$request.header.Authorization';
   const sources = parseSources(config.identitySource ?? defaultSource, ['identitySource'], problems);
-  if (type === 'TOKEN' && (sources.length !== 1 || sources[0]?.kind !== 'header') && problems.length === 0) {
-    problems.push({ path: ['identitySource'], message: 'a TOKEN authorizer takes exactly one header as its identity source (e.g. method.request.header.Authorization); use type REQUEST for several sources' });
+  if (format === 'token' && (sources.length !== 1 || sources[0]?.kind !== 'header') && problems.length === 0) {
+    problems.push({ path: ['identitySource'], message: 'a token authorizer takes exactly one header as its identity source (e.g. method.request.header.Authorization); use format request, 1.0 or 2.0 for several sources' });
   }
   const ttl = config.resultTtlSeconds ?? 300;
   if (ttl > 0 && sources.length === 0 && problems.length === 0) {
     problems.push({ path: ['identitySource'], message: 'caching (resultTtlSeconds > 0) needs at least one identity source, the cache key (as AWS); add identitySource or set resultTtlSeconds: 0' });
   }
-  if (config.simpleResponses === true && !(apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0')) {
-    problems.push({ path: ['simpleResponses'], message: 'simple responses exist only for HTTP API authorizers with payloadVersion 2.0 (as AWS)' });
+  if (config.simpleResponses === true && format !== '2.0') {
+    problems.push({ path: ['simpleResponses'], message: 'simple responses exist only for authorizers of format 2.0 (as AWS)' });
   }
-  if (apiType === 'http' && config.type === 'TOKEN') problems.push({ path: ['type'], message: 'HTTP API Lambda authorizers are REQUEST authorizers; TOKEN is for REST APIs' });
-  if (apiType === 'rest' && config.payloadVersion !== undefined) problems.push({ path: ['payloadVersion'], message: 'payloadVersion is for HTTP API authorizers (apiType: http)' });
   let validation: RegExp | undefined;
   const expr = config.identityValidationExpression;
   if (expr !== undefined) {
-    if (type !== 'TOKEN') problems.push({ path: ['identityValidationExpression'], message: 'identityValidationExpression applies to TOKEN authorizers only (as AWS)' });
+    if (format !== 'token') problems.push({ path: ['identityValidationExpression'], message: 'identityValidationExpression applies to token authorizers only (as AWS)' });
     else {
       try {
         new RegExp(expr);
@@ -386,29 +340,23 @@ export function createLambdaAuthorizer(input: LambdaAuthorizerConfig, deps: Pick
   if (problems.length > 0) throw Object.assign(new Error(problems.map((p) => p.message).join('; ')), { problems });
   const fn = invoker as Invoker;
 
-  const { apiType, simpleResponses: simple, region, accountId, stage, timeoutMs, resultTtlSeconds: ttl } = config;
-  // type and payloadVersion default by apiType, which a schema default cannot express.
-  const type = apiType === 'http' ? 'REQUEST' : (config.type ?? 'TOKEN');
-  const v2 = apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0';
+  const { simpleResponses: simple, region, accountId, stage, timeoutMs, resultTtlSeconds: ttl } = config;
+  const format: AuthorizerFormat = config.format ?? 'token';
+  const eventFormat: LambdaEventFormat = format === '2.0' ? 'http-2.0' : format === '1.0' ? 'http-1.0' : 'rest-1.0';
   const timeoutLane = deps.deadlines.lane(timeoutMs);
   const cache = ttl > 0 ? new ResultCache(ttl, config.cacheSize) : undefined;
-  const prepared: Prepared = { apiType, stage, basePath: config.basePath, stageVariables: config.stageVariables };
+  const prepared: Prepared = { flavor: format === 'token' || format === 'request' ? 'rest' : 'http', stage, basePath: config.basePath, stageVariables: config.stageVariables };
   const arnOpts = { region, accountId, apiId: config.apiId, stage, basePath: config.basePath };
   const logger: Logger = deps.logger;
-  // AWS's REST APIs carry the deny reason as the message; HTTP APIs answer the reason phrase.
-  const fail = (t: AuthorizerFailure, _ctx: RequestContext, message: string | undefined): Denial =>
-    denial(t, apiType === 'rest' && message !== undefined ? { message } : undefined);
+  // The deny reason travels as the denial's message; the route's error dialect decides whether the answer
+  // shows it (AWS REST gateway responses do, HTTP APIs answer the reason phrase).
+  const fail = (t: AuthorizerFailure, _ctx: RequestContext, message: string | undefined): Denial => denial(t, message !== undefined ? { message } : undefined);
   const fnName = config.function;
 
   const buildEvent = (ctx: RequestContext, values: string[], arn: string): Record<string, unknown> => {
-    if (type === 'TOKEN') return { type: 'TOKEN', authorizationToken: values[0], methodArn: arn };
-    const req = proxyRequest(ctx, prepared, arnOpts.apiId ?? ctx.route?.api ?? 'api', accountId);
-    if (apiType === 'rest') return { type: 'REQUEST', methodArn: arn, ...withoutBody(buildEventV1(req, { apiType: 'rest' })) };
-    if (!v2) {
-      const joined = values.join(',');
-      return { version: '1.0', type: 'REQUEST', methodArn: arn, identitySource: joined, authorizationToken: joined, ...withoutBody(buildEventV1(req, { apiType: 'http' })) };
-    }
-    return { version: '2.0', type: 'REQUEST', routeArn: arn, identitySource: values, ...withoutBody(buildEventV2(req)) };
+    if (format === 'token') return { type: 'TOKEN', authorizationToken: values[0], methodArn: arn };
+    const req = proxyRequestOf(ctx, routeFacts(ctx, prepared, arnOpts.apiId ?? ctx.route?.api ?? 'api', accountId));
+    return authorizerRequestEvent(req, eventFormat, arn, values);
   };
 
   /** Allow/deny of a (fresh or cached) result for this request's ARN. */
@@ -420,7 +368,7 @@ export function createLambdaAuthorizer(input: LambdaAuthorizerConfig, deps: Pick
       if (d === 'explicit-deny') return fail('ACCESS_DENIED', ctx, EXPLICIT_DENY_MESSAGE);
       if (d === 'implicit-deny') return fail('ACCESS_DENIED', ctx, IMPLICIT_DENY_MESSAGE);
     }
-    ctx.principal = principalOf(result, apiType, latencyMs, ctx.principal);
+    ctx.principal = principalOf(result, latencyMs, ctx.principal);
     return undefined;
   };
 
@@ -461,7 +409,7 @@ export function createLambdaAuthorizer(input: LambdaAuthorizerConfig, deps: Pick
       );
       return fail('AUTHORIZER_CONFIGURATION_ERROR', ctx, undefined);
     }
-    const read = readAuthorizerResult(r.payload, { apiType, simple });
+    const read = readAuthorizerResult(r.payload, { format, simple });
     if (!read.ok) {
       logger.error({ requestId: ctx.id, function: fnName, reason: read.reason }, 'malformed authorizer result');
       return fail('AUTHORIZER_CONFIGURATION_ERROR', ctx, undefined);
@@ -488,42 +436,3 @@ export const lambdaAuthorizer: PluginDefinition<typeof schema> = {
     return hooks;
   },
 };
-
-// ---------------------------------------------------------------------------------------------
-// From AWS documents
-
-/**
- * The plugin config for an `x-amazon-apigateway-authorizer` of type `token` or `request` (REST) or
- * `request` (HTTP APIs: authorizerPayloadFormatVersion, enableSimpleResponses), or undefined when the
- * scheme is not a Lambda authorizer (cognito_user_pools, jwt). `functionName` is the key of the
- * authorizer function in the config's `functions` map. Stage, API id and basePath are the caller's to add.
- */
-export function lambdaAuthorizerConfigFromAws(scheme: AwsSecurityScheme, apiType: 'rest' | 'http', functionName: string): LambdaAuthorizerConfig | undefined {
-  const a = scheme.authorizer;
-  if (a === undefined) return undefined;
-  const t = String(a.type ?? '').toLowerCase();
-  if (t !== 'token' && t !== 'request') return undefined;
-  const out: LambdaAuthorizerConfig = { function: functionName, apiType };
-  if (apiType === 'rest') out.type = t === 'token' ? 'TOKEN' : 'REQUEST';
-  const src = a.identitySource;
-  if (typeof src === 'string' && src.trim() !== '') out.identitySource = src.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  else if (Array.isArray(src) && src.length > 0) out.identitySource = src.map(String);
-  else if (apiType === 'rest' && t === 'token' && typeof scheme.name === 'string' && scheme.in === 'header') {
-    // Swagger apiKey scheme: `name` is the token header when identitySource is absent.
-    out.identitySource = [`method.request.header.${scheme.name}`];
-  }
-  // No identity source in the document: the function runs for every request, uncached.
-  if (out.identitySource === undefined && !(apiType === 'rest' && t === 'token')) out.identitySource = [];
-  const ttl = a.authorizerResultTtlInSeconds;
-  if (typeof ttl === 'number' && Number.isInteger(ttl) && ttl >= 0) out.resultTtlSeconds = Math.min(ttl, 3600);
-  else if (typeof ttl === 'string' && /^\d+$/.test(ttl)) out.resultTtlSeconds = Math.min(Number(ttl), 3600);
-  else if (apiType === 'http') out.resultTtlSeconds = 0;
-  if (Array.isArray(out.identitySource) && out.identitySource.length === 0) out.resultTtlSeconds = 0;
-  if (typeof a.identityValidationExpression === 'string' && apiType === 'rest' && t === 'token') out.identityValidationExpression = a.identityValidationExpression;
-  if (apiType === 'http') {
-    const v = String(a.authorizerPayloadFormatVersion ?? '2.0');
-    out.payloadVersion = v === '1.0' ? '1.0' : '2.0';
-    if (a.enableSimpleResponses === true) out.simpleResponses = true;
-  }
-  return out;
-}

@@ -4,30 +4,26 @@ import { withDefault } from '../schema-defaults.js';
 export const schema = Type.Object(
   {
     function: Type.String({ minLength: 1, description: 'Name of the authorizer function in the top-level `functions` map.' }),
-    apiType: Type.Optional(
-      withDefault(Type.Union([Type.Literal('rest'), Type.Literal('http')], {
-        description: 'Whose authorizer semantics to follow: a REST API Lambda authorizer (TOKEN or REQUEST, IAM policy) or an HTTP API Lambda authorizer (payload 1.0 or 2.0). Default rest.',
-      }), 'rest'),
-    ),
-    type: Type.Optional(
-      Type.Union([Type.Literal('TOKEN'), Type.Literal('REQUEST')], {
-        description: 'REST APIs: TOKEN (the event carries one token and the methodArn) or REQUEST (the event carries the request). HTTP API authorizers are always REQUEST. Default TOKEN.',
-      }),
-    ),
-    payloadVersion: Type.Optional(
-      Type.Union([Type.Literal('1.0'), Type.Literal('2.0')], { description: 'HTTP APIs: authorizer payload format version (authorizerPayloadFormatVersion). Default 2.0.' }),
+    format: Type.Optional(
+      withDefault(
+        Type.Union([Type.Literal('token'), Type.Literal('request'), Type.Literal('1.0'), Type.Literal('2.0')], {
+          description:
+            'The event the function gets and the answer it must give. token: {type: TOKEN, authorizationToken, methodArn} (one header); request: the request-shaped payload 1.0 event with type and methodArn (path parameters as received); 1.0 / 2.0: authorizer payload format 1.0 or 2.0 (identitySource, routeArn for 2.0; path parameters decoded). token and request answers need a principalId and scalar context values; 1.0 / 2.0 answers may omit principalId and nest context. Default token. (AWS: REST TOKEN and REQUEST authorizers; HTTP API authorizerPayloadFormatVersion.)',
+        }),
+        'token',
+      ),
     ),
     simpleResponses: Type.Optional(
-      withDefault(Type.Boolean({ description: 'HTTP APIs, payload 2.0: the function answers {isAuthorized, context} instead of an IAM policy (enableSimpleResponses). Default false.' }), false),
+      withDefault(Type.Boolean({ description: 'format 2.0: the function answers {isAuthorized, context} instead of an IAM policy (enableSimpleResponses). Default false.' }), false),
     ),
     identitySource: Type.Optional(
       Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }))], {
         description:
-          'Where the identity comes from: REST TOKEN: one header (method.request.header.Authorization, the default). REQUEST / HTTP APIs: a list (or comma-separated string) of method.request.header.X, method.request.querystring.Y, context.X, stageVariables.X (REST) or $request.header.X, $request.querystring.Y, $context.X, $stageVariables.X (HTTP APIs; default $request.header.Authorization). A missing or empty source answers 401 without calling the function; the values are the cache key. An empty list (REQUEST/HTTP) calls the function for every request and needs resultTtlSeconds: 0.',
+          'Where the identity comes from: format token: one header (method.request.header.Authorization, the default). Other formats: a list (or comma-separated string) of method.request.header.X, method.request.querystring.Y, context.X, stageVariables.X (REST) or $request.header.X, $request.querystring.Y, $context.X, $stageVariables.X (default $request.header.Authorization for 1.0 and 2.0). A missing or empty source answers 401 without calling the function; the values are the cache key. An empty list (formats other than token) calls the function for every request and needs resultTtlSeconds: 0.',
       }),
     ),
     identityValidationExpression: Type.Optional(
-      Type.String({ minLength: 1, description: 'REST TOKEN: a regular expression the whole token must match, or 401 without calling the function. Checked against catastrophic backtracking at load.' }),
+      Type.String({ minLength: 1, description: 'format token: a regular expression the whole token must match, or 401 without calling the function. Checked against catastrophic backtracking at load.' }),
     ),
     resultTtlSeconds: Type.Optional(
       withDefault(Type.Integer({ minimum: 0, maximum: 3600, description: 'How long a result (the policy, or the simple response) is cached per identity; 0 disables caching. Default 300, at most 3600 (as AWS).' }), 300),
@@ -50,7 +46,7 @@ export const schema = Type.Object(
   {
     additionalProperties: false,
     description:
-      'Lambda (custom) authorizer with API Gateway semantics: calls a function of `functions` with a TOKEN/REQUEST (REST) or HTTP API 1.0/2.0 event, evaluates the returned IAM policy (or simple response) against each request\'s method ARN, caches the result per identity, and passes principalId and context to the integration.',
+      'Lambda (custom) authorizer with API Gateway semantics: calls a function of `functions` with a token, request, 1.0 or 2.0 authorizer event, evaluates the returned IAM policy (or simple response) against each request\'s method ARN, caches the result per identity, and passes principalId and context to the integration.',
   },
 );
 export type LambdaAuthorizerConfig = Static<typeof schema>;

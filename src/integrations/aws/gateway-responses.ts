@@ -16,11 +16,11 @@
  * Everything that can be prepared is prepared in the constructor (templates compiled, header
  * mappings parsed, inheritance resolved per type); answer() only evaluates.
  */
-import type { AwsApiModel, AwsGatewayResponse } from '../openapi/types.js';
-import { type CompiledTemplate, compileTemplate, mediaType, TemplateError, type TemplateRequest } from '../templates/index.js';
+import type { AwsGatewayResponse } from './model.js';
+import { type CompiledTemplate, compileTemplate, mediaType, TemplateError, type TemplateRequest } from '../../templates/index.js';
 
-export { GATEWAY_RESPONSE_TYPES } from '../openapi/types.js';
-import { GATEWAY_RESPONSE_TYPES } from '../openapi/types.js';
+export { GATEWAY_RESPONSE_TYPES } from './model.js';
+import { GATEWAY_RESPONSE_TYPES } from './model.js';
 
 export type GatewayResponseType = (typeof GATEWAY_RESPONSE_TYPES)[number];
 
@@ -310,7 +310,7 @@ export class GatewayResponses {
   readonly warnings: readonly string[];
   readonly #plans: Record<GatewayResponseType, Plan>;
 
-  constructor(apiType: 'rest' | 'http', custom: AwsApiModel['gatewayResponses'] | undefined) {
+  constructor(apiType: 'rest' | 'http', custom: Readonly<Record<string, AwsGatewayResponse>> | undefined) {
     this.apiType = apiType;
     const warnings: string[] = [];
     const problems: GatewayResponseProblem[] = [];
