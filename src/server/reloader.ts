@@ -133,10 +133,11 @@ export function reportConfigError(logger: Logger, err: unknown, what: 'start' | 
 /**
  * Lifecycle events (listening, config reloaded, draining, stopped, workers coming and going) are
  * rare and what operators and supervisors key on, so they are logged even when server.logLevel
- * is above info.
+ * is above info. A `silent` logger (an embedder's default) stays silent.
  */
 const lifecycleLoggers = new WeakMap<Logger, Logger>();
 export function lifecycle(logger: Logger): Logger {
+  if (logger.level === 'silent') return logger;
   let l = lifecycleLoggers.get(logger);
   if (l === undefined) {
     l = logger.child({}, { level: 'info' });
