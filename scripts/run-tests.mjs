@@ -11,7 +11,7 @@
 // ~50 s on an idle 2-core VM and ~115 s under heavy load, so 120 s was too tight for a slow CI machine.
 // The last line is the total over every lane ("N passed, N failed"), since each lane prints its own summary.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -31,7 +31,10 @@ function find(dir, out = []) {
 }
 
 const filter = process.argv[2];
-const files = [...find('dist/src'), ...find('dist/test')].filter((f) => !filter || f.includes(filter));
+// Only compiled files whose source still exists: tsc never deletes output, so a test moved or removed
+// in the source (e.g. from integration/ to inject/) would otherwise keep running from a stale dist/.
+const hasSource = (f) => existsSync(f.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
+const files = [...find('dist/src'), ...find('dist/test')].filter((f) => (!filter || f.includes(filter)) && hasSource(f));
 if (files.length === 0) {
   console.error('no test files found under dist/ (did tsc run?)');
   process.exit(1);
