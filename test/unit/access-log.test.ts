@@ -55,3 +55,16 @@ test('the time field is the ISO time of the call, to the millisecond, across sec
   }
   assert.ok(seconds.size >= 2, 'the loop crossed a second boundary');
 });
+
+// The durations are printed from integer microseconds by hand: the text must be exactly what
+// JSON.stringify prints for the rounded double (a reader comparing lines byte for byte sees no change).
+test('latencyMs and upstreamMs print exactly as JSON.stringify(Math.round(ms * 1000) / 1000)', () => {
+  const base = { id: 'r', method: 'GET', host: 'h', path: '/', route: undefined, upstreamTarget: undefined, bytesIn: 0, bytesOut: 0, clientIp: '127.0.0.1', errorCode: undefined };
+  const check = (ms: number) => {
+    const line = accessLine({ ...base, upstreamMs: ms } as unknown as RequestContext, 200, ms);
+    const expected = JSON.stringify(Math.round(ms * 1000) / 1000);
+    assert.ok(line.includes(`"latencyMs":${expected},"upstreamMs":${expected},`), `${ms}: ${line}`);
+  };
+  for (const ms of [0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.5, 1, 1.5, 1.05, 1.005, 10.1, 999.999, 1000, 123456.789, 1e6]) check(ms);
+  fc.assert(fc.property(fc.double({ min: 0, max: 1e9, noNaN: true }), (ms) => check(ms)), { numRuns: 2000 });
+});
