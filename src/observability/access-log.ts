@@ -1,4 +1,5 @@
 import type { RequestContext } from '../pipeline/context.js';
+import type { RawDestination } from './logger.js';
 
 /**
  * The access-log record. Only these fields are logged: never request headers, cookies or the query
@@ -78,17 +79,34 @@ const AFTER_TIME = `","pid":${process.pid},"type":"access","requestId":`;
  * accessRecord exactly, so readers cannot tell the two apart (test/integration/observability-*).
  */
 export function accessLine(ctx: RequestContext, status: number, latencyMs: number): string {
+  return line(ctx, status, latencyMs, plainFields(ctx) ? quote : str);
+}
+
+/**
+ * Writes the request's access line. A line whose fields needed no escaping is 7-bit ASCII, and says
+ * so to a destination that can use it (LineWriter.writeAscii: written without a UTF-8 encoding pass).
+ */
+export function writeAccessLine(dest: RawDestination, ctx: RequestContext, status: number, latencyMs: number): void {
+  if (plainFields(ctx) && dest.writeAscii !== undefined) dest.writeAscii(line(ctx, status, latencyMs, quote));
+  else dest.write(line(ctx, status, latencyMs, str));
+}
+
+/**
+ * One regex test over every string field together instead of one per field: true when none needs
+ * escaping (every ordinary request), so the line is written with plain quotes. Seven calls were ~3k of
+ * a proxied request's instructions under callgrind, one call over the joined text ~0.6k
+ * (docs/benchmark.md, issue 10). Every other part of a line is ASCII by construction.
+ */
+function plainFields(ctx: RequestContext): boolean {
   const route = ctx.route;
-  const routeId = route === undefined ? '' : route.id;
-  const upstream = ctx.upstreamTarget ?? '';
-  // One regex test over every string field together instead of one per field: the line is written
-  // with plain quotes when nothing needs escaping (every ordinary request). Seven calls were ~3k of a
-  // proxied request's instructions under callgrind, one call over the joined text ~0.6k
-  // (docs/benchmark.md, issue 10).
-  const q = SAFE.test(ctx.id + ctx.method + ctx.host + ctx.path + routeId + upstream + ctx.clientIp) ? quote : str;
+  return SAFE.test(ctx.id + ctx.method + ctx.host + ctx.path + (route === undefined ? '' : route.id) + (ctx.upstreamTarget ?? '') + ctx.clientIp);
+}
+
+function line(ctx: RequestContext, status: number, latencyMs: number, q: (v: string) => string): string {
+  const route = ctx.route;
   return `${PREFIX}${isoNow()}${AFTER_TIME}${q(ctx.id)},"method":${q(ctx.method)},"host":${q(ctx.host)},"path":${q(ctx.path)},"route":${
-    route === undefined ? 'null' : q(routeId)
+    route === undefined ? 'null' : q(route.id)
   },"status":${status},"latencyMs":${millis(latencyMs)},"upstreamMs":${ctx.upstreamMs < 0 ? 'null' : millis(ctx.upstreamMs)},"upstream":${
-    ctx.upstreamTarget === undefined ? 'null' : q(upstream)
+    ctx.upstreamTarget === undefined ? 'null' : q(ctx.upstreamTarget)
   },"bytesIn":${ctx.bytesIn},"bytesOut":${ctx.bytesOut},"clientIp":${q(ctx.clientIp)},"error":${ctx.errorCode === undefined ? 'null' : `"${ctx.errorCode}"`}}\n`;
 }

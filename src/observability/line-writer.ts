@@ -9,7 +9,13 @@
  * and StringAdd in the profile; docs/benchmark.md, issue 10). Here a line costs an array push and the
  * batch is encoded once.
  *
- * Order is kept: one batch is in flight at a time and lines written meanwhile wait for the next.
+ * How a batch is written depends on what the descriptor is, found once (fstat) at start:
+ * - a regular file: write(2) synchronously. It lands in the page cache and returns; the thread-pool
+ *   round trip of an asynchronous fs.write (request object, queueing, the completion callback) cost
+ *   more than the write itself (pino's own default destination is synchronous too).
+ * - anything else (a pipe, a socket, a terminal): asynchronously, so a reader that stops reading
+ *   (a full pipe) blocks a thread-pool thread, never the event loop. One batch is in flight at a
+ *   time and lines written meanwhile wait for the next, so order is kept.
  * Writing never throws into the caller: EAGAIN (a non-blocking pipe that is full) is retried, a
  * partial write sends the rest, any other error drops that batch (a log that cannot be written must
  * not take the gateway down).
@@ -28,10 +34,25 @@ export class LineWriter {
   #inFlight: Buffer | undefined = undefined;
   /** A flush came while a batch was in flight: write what is pending as soon as it completes. */
   #flushAfter = false;
+  readonly #sync: boolean;
+  /** Every pending line came through writeAscii(): the batch is encoded as latin1 (a copy, not a UTF-8 encoding pass). */
+  #ascii = true;
 
   constructor(fd: number, minLength: number) {
     this.#fd = fd;
     this.#minLength = minLength;
+    let regularFile = false;
+    try {
+      regularFile = fs.fstatSync(fd).isFile();
+    } catch {
+      // not open, or not ours to inspect: the asynchronous path is the safe one
+    }
+    this.#sync = regularFile;
+  }
+
+  /** True when batches are written synchronously (stdout is a regular file). */
+  get synchronous(): boolean {
+    return this.#sync;
   }
 
   /** Pending characters (tests and the periodic flush). */
@@ -40,22 +61,37 @@ export class LineWriter {
   }
 
   write(line: string): boolean {
+    this.#ascii = false;
+    return this.writeAscii(line);
+  }
+
+  /**
+   * A line the caller knows to be 7-bit ASCII (the access log's, when no field needed escaping).
+   * A batch of such lines only is written as latin1: byte for byte what UTF-8 would give, without the
+   * encoder's per-character pass (~1.6k instructions per access line under callgrind).
+   */
+  writeAscii(line: string): boolean {
     this.#pending.push(line);
     this.#pendingLength += line.length;
-    if (this.#inFlight === undefined && this.#pendingLength >= this.#minLength) this.#send(this.#take());
+    if (this.#pendingLength >= this.#minLength) this.#writeBatch();
     return true;
+  }
+
+  #writeBatch(): void {
+    if (this.#sync) this.flushSync();
+    else if (this.#inFlight === undefined) this.#send(this.#take());
   }
 
   /** Starts writing whatever is pending (pino's logger.flush() calls this). */
   flush(cb?: (err?: Error) => void): void {
     if (this.#pendingLength > 0) {
-      if (this.#inFlight === undefined) this.#send(this.#take());
+      if (this.#sync || this.#inFlight === undefined) this.#writeBatch();
       else this.#flushAfter = true;
     }
     cb?.();
   }
 
-  /** At exit: writes what is pending synchronously (a batch still in flight is the thread pool's). */
+  /** Writes what is pending synchronously: the regular-file path, and at exit (a batch still in flight is the thread pool's). */
   flushSync(): void {
     if (this.#pendingLength === 0) return;
     let buf = this.#take();
@@ -70,9 +106,11 @@ export class LineWriter {
 
   #take(): Buffer {
     const text = this.#pending.length === 1 ? (this.#pending[0] as string) : this.#pending.join('');
+    const encoding = this.#ascii ? 'latin1' : 'utf8';
     this.#pending = [];
     this.#pendingLength = 0;
-    return Buffer.from(text, 'utf8');
+    this.#ascii = true;
+    return Buffer.from(text, encoding);
   }
 
   #send(buf: Buffer): void {

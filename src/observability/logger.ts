@@ -3,9 +3,15 @@ import { LineWriter } from './line-writer.js';
 
 const FLUSH_MS = 50;
 
+/** Where the access log writes its prebuilt lines; `writeAscii` when the destination is a LineWriter. */
+export interface RawDestination {
+  write(line: string): boolean;
+  writeAscii?(line: string): boolean;
+}
+
 /** The raw destination behind a logger (shared by its children): the access log writes prebuilt lines to it. */
-export function rawDestination(logger: Logger): { write(line: string): boolean } {
-  return (logger as unknown as Record<symbol, { write(line: string): boolean }>)[pino.symbols.streamSym] as { write(line: string): boolean };
+export function rawDestination(logger: Logger): RawDestination {
+  return (logger as unknown as Record<symbol, RawDestination>)[pino.symbols.streamSym] as RawDestination;
 }
 
 /**
