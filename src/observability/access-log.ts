@@ -24,7 +24,8 @@ export function accessRecord(ctx: RequestContext, status: number, latencyMs: num
   };
 }
 
-const SAFE = /^[^"\\\u0000-\u001f\u007f-\uffff]*$/;
+/** Printable ASCII except '"' and backslash: what a JSON string literal holds as is. */
+const SAFE = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** JSON string literal of any string. */
 function str(v: string): string {
   return SAFE.test(v) ? `"${v}"` : JSON.stringify(v);

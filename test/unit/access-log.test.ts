@@ -71,7 +71,16 @@ test('latencyMs and upstreamMs print exactly as JSON.stringify(Math.round(ms * 1
 
 test('writeAccessLine: a line with nothing to escape goes to writeAscii, any other to write; both are the accessLine text', () => {
   const calls: [string, string][] = [];
-  const dest = { write: (l: string) => (calls.push(['write', l]), true), writeAscii: (l: string) => (calls.push(['ascii', l]), true) };
+  const dest = {
+    write: (l: string) => {
+      calls.push(['write', l]);
+      return true;
+    },
+    writeAscii: (l: string) => {
+      calls.push(['ascii', l]);
+      return true;
+    },
+  };
   const base = { id: 'r', method: 'GET', host: 'h', path: '/', route: { id: 'api/r' }, upstreamMs: 1, upstreamTarget: 'http://127.0.0.1:1', bytesIn: 0, bytesOut: 0, clientIp: '127.0.0.1', errorCode: undefined };
   for (const host of ['example.com', 'ünïcödé.example', 'a"b', 'tab\there']) {
     const ctx = { ...base, host } as unknown as RequestContext;
