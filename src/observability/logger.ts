@@ -1,15 +1,22 @@
 import pino, { type Logger } from 'pino';
+import { LineWriter } from './line-writer.js';
 
 const FLUSH_MS = 50;
 
+/** Where the access log writes its prebuilt lines; `writeAscii` when the destination is a LineWriter. */
+export interface RawDestination {
+  write(line: string): boolean;
+  writeAscii?(line: string): boolean;
+}
+
 /** The raw destination behind a logger (shared by its children): the access log writes prebuilt lines to it. */
-export function rawDestination(logger: Logger): { write(line: string): boolean } {
-  return (logger as unknown as Record<symbol, { write(line: string): boolean }>)[pino.symbols.streamSym] as { write(line: string): boolean };
+export function rawDestination(logger: Logger): RawDestination {
+  return (logger as unknown as Record<symbol, RawDestination>)[pino.symbols.streamSym] as RawDestination;
 }
 
 /**
- * One JSON line per event on stdout. The destination is asynchronous (sonic-boom) so logging never
- * blocks the event loop on a slow pipe; it is flushed on exit.
+ * One JSON line per event on stdout. Writes are asynchronous (LineWriter) so logging never blocks
+ * the event loop on a slow pipe; what is pending is written synchronously on exit.
  * No pino `redact`: its wildcard paths cost ~3% of a proxied request in profiles (redactPaths on every
  * line). Secrets are kept out by construction instead: request headers, cookies and query strings are
  * never passed to the logger (see access-log.ts), and upstream errors are logged as {code, message} only.
@@ -17,10 +24,10 @@ export function rawDestination(logger: Logger): { write(line: string): boolean }
 export function createLogger(level: string = process.env.TURNPIKE_LOG_LEVEL ?? 'info'): Logger {
   // Lines are batched (one write(2) per ~8 KiB instead of one per request: about 5% of a proxied
   // request's CPU in profiles) and flushed at least every FLUSH_MS, so a quiet gateway's lines still
-  // appear at once to a reader.
-  const dest = pino.destination({ dest: 1, sync: false, minLength: 8192 });
+  // appear at once to a reader. The writer is ours, not pino.destination: see line-writer.ts.
+  const dest = new LineWriter(1, 8192);
   const timer = setInterval(() => {
-    if ((dest as unknown as { _len?: number })._len) dest.flush();
+    if (dest.pendingLength > 0) dest.flush();
   }, FLUSH_MS);
   timer.unref();
   const logger = pino(
@@ -35,11 +42,7 @@ export function createLogger(level: string = process.env.TURNPIKE_LOG_LEVEL ?? '
   );
   const flush = () => {
     clearInterval(timer);
-    try {
-      dest.flushSync();
-    } catch {
-      // nothing left to do at exit
-    }
+    dest.flushSync();
   };
   process.once('exit', flush);
   return logger;

@@ -8,7 +8,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CompiledRoute, RouteTable } from '../compile/types.js';
 import { ERRORS, GatewayError } from '../errors/catalogue.js';
-import { accessLine } from '../observability/access-log.js';
+import { writeAccessLine } from '../observability/access-log.js';
 import { rawDestination } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { BodyTooLargeError, RequestContext } from '../pipeline/context.js';
@@ -278,7 +278,7 @@ function finishRequest(ctx: RequestContext, status: number): void {
   const route = ctx.route;
   const stats = route?.stats ?? table.metrics.unrouted;
   stats.record(ctx.method, status, latency / 1000, ctx.upstreamMs < 0 ? -1 : ctx.upstreamMs / 1000, ctx.bytesIn, ctx.bytesOut);
-  if (table.accessLog && table.logger.levelVal <= 30) rawDestination(table.logger).write(accessLine(ctx, status, latency));
+  if (table.accessLog && table.logger.levelVal <= 30) writeAccessLine(rawDestination(table.logger), ctx, status, latency);
   if (route !== undefined && route.logHooks.length > 0 && ctx.response !== undefined) {
     for (const h of route.logHooks) h(ctx as import('../pipeline/types.js').ResponseContext);
   }

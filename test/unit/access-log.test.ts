@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { accessLine, accessRecord } from '../../src/observability/access-log.js';
+import { accessLine, accessRecord, writeAccessLine } from '../../src/observability/access-log.js';
 import type { RequestContext } from '../../src/pipeline/context.js';
 
 // The hand-written serialiser must produce exactly the record pino would have written.
@@ -54,4 +54,43 @@ test('the time field is the ISO time of the call, to the millisecond, across sec
     seconds.add(time.slice(0, 19));
   }
   assert.ok(seconds.size >= 2, 'the loop crossed a second boundary');
+});
+
+// The durations are printed from integer microseconds by hand: the text must be exactly what
+// JSON.stringify prints for the rounded double (a reader comparing lines byte for byte sees no change).
+test('latencyMs and upstreamMs print exactly as JSON.stringify(Math.round(ms * 1000) / 1000)', () => {
+  const base = { id: 'r', method: 'GET', host: 'h', path: '/', route: undefined, upstreamTarget: undefined, bytesIn: 0, bytesOut: 0, clientIp: '127.0.0.1', errorCode: undefined };
+  const check = (ms: number) => {
+    const line = accessLine({ ...base, upstreamMs: ms } as unknown as RequestContext, 200, ms);
+    const expected = JSON.stringify(Math.round(ms * 1000) / 1000);
+    assert.ok(line.includes(`"latencyMs":${expected},"upstreamMs":${expected},`), `${ms}: ${line}`);
+  };
+  for (const ms of [0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.5, 1, 1.5, 1.05, 1.005, 10.1, 999.999, 1000, 123456.789, 1e6]) check(ms);
+  fc.assert(fc.property(fc.double({ min: 0, max: 1e9, noNaN: true }), (ms) => check(ms)), { numRuns: 2000 });
+});
+
+test('writeAccessLine: a line with nothing to escape goes to writeAscii, any other to write; both are the accessLine text', () => {
+  const calls: [string, string][] = [];
+  const dest = {
+    write: (l: string) => {
+      calls.push(['write', l]);
+      return true;
+    },
+    writeAscii: (l: string) => {
+      calls.push(['ascii', l]);
+      return true;
+    },
+  };
+  const base = { id: 'r', method: 'GET', host: 'h', path: '/', route: { id: 'api/r' }, upstreamMs: 1, upstreamTarget: 'http://127.0.0.1:1', bytesIn: 0, bytesOut: 0, clientIp: '127.0.0.1', errorCode: undefined };
+  for (const host of ['example.com', 'ünïcödé.example', 'a"b', 'tab\there']) {
+    const ctx = { ...base, host } as unknown as RequestContext;
+    calls.length = 0;
+    writeAccessLine(dest, ctx, 200, 1);
+    assert.equal(calls.length, 1);
+    const [kind, line] = calls[0] as [string, string];
+    assert.equal(kind, host === 'example.com' ? 'ascii' : 'write');
+    assert.equal(line.replace(/"time":"[^"]+"/, ''), accessLine(ctx, 200, 1).replace(/"time":"[^"]+"/, ''));
+    assert.equal((JSON.parse(line) as { host: string }).host, host);
+    if (kind === 'ascii') assert.ok(/^[\x20-\x7e]*\n$/.test(line));
+  }
 });
