@@ -168,6 +168,9 @@ test('a reload reaches every worker, the replacement included', async () => {
   const since2 = gw.logs.length;
   const results = await burst(40);
   assert.deepEqual(new Set(results.map((r) => `${r.status} ${r.config}`)), new Set(['200 two']));
+  // Access lines reach stdout in batches (flushed every 50 ms per worker): wait for all 40 before
+  // asking who served them, so a batch still in a worker's buffer is not read as "did not serve".
+  await waitFor('the burst logged', () => [...servedBy(since2).values()].reduce((a, b) => a + b, 0) >= 40);
   const by = servedBy(since2);
   assert.deepEqual([...by.keys()].sort(), [...workers].sort(), 'both workers answered with the new config');
   // A keep-alive load after the reload also sees only the new config.
