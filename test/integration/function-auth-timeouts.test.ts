@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { after, before, test } from 'node:test';
 import { ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { assertPrecise as precise } from '../helpers/precision.js';
 import { type NetServer, sleep, startNetServer, within } from '../helpers/proxy.js';
 
 /** Process-scheduling allowance on a loaded 2-core CI machine, on top of the issue's 25 ms (for the median sample). */
@@ -85,14 +86,7 @@ async function get(path: string, headers: Record<string, string> = {}): Promise<
 }
 
 function assertPrecise(what: string, setting: number, observed: number[]): string {
-  const sorted = [...observed].sort((a, b) => a - b);
-  const median = sorted[sorted.length >> 1] as number;
-  const shown = `${what} ${setting} ms: observed ${sorted.map((x) => x.toFixed(1)).join(', ')} ms`;
-  assert.equal(sorted.length, SAMPLES, shown);
-  assert.ok((sorted[0] as number) >= setting, `${shown}: fired before the setting`);
-  assert.ok(median <= setting + BOUND_MS, `${shown}: median over setting + ${BOUND_MS} ms`);
-  assert.ok((sorted.at(-1) as number) <= setting + HICCUP_MS, `${shown}: a sample over setting + ${HICCUP_MS} ms`);
-  return shown;
+  return precise(what, setting, observed, { samples: SAMPLES, boundMs: BOUND_MS, hiccupMs: HICCUP_MS });
 }
 
 interface Samples {

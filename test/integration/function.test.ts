@@ -2,35 +2,13 @@
 // function-integration test runs in-process: test/inject/function.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { FUNCTIONS_CONFIG } from '../helpers/function-config.js';
+import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 
-const FN = `${ROOT}/test/fixtures/gateway-functions`;
 let gw: RunningGateway;
 
 before(async () => {
-  gw = await startGateway(`
-functions:
-  echo: { module: "${FN}/echo.mjs", environment: { GREETING: hello } }
-  plain: { module: "${FN}/plain.mjs" }
-  throws: { module: "${FN}/throws.mjs" }
-  slow: { module: "${FN}/slow.mjs", timeoutMs: 300 }
-  malformed: { module: "${FN}/malformed.mjs" }
-  exits: { module: "${FN}/exits.mjs" }
-  callback: { module: "${FN}/callback.cjs" }
-apis:
-  - name: fns
-    routes:
-      - { name: v2, methods: [POST], path: "/v2/items/{id}", integration: { type: function, function: echo } }
-      - { name: v1, methods: [GET], path: "/v1/items/{id}", integration: { type: function, function: echo, apiType: rest } }
-      - { name: plain, path: /plain, integration: { type: function, function: plain } }
-      - { name: throws-http, path: /throws-http, integration: { type: function, function: throws } }
-      - { name: throws-rest, path: /throws-rest, integration: { type: function, function: throws, apiType: rest } }
-      - { name: slow, path: /slow, integration: { type: function, function: slow } }
-      - { name: integration-timeout, path: /integration-timeout, integration: { type: function, function: echo, timeoutMs: 50000 } }
-      - { name: malformed-rest, path: /malformed-rest, integration: { type: function, function: malformed, apiType: rest } }
-      - { name: exits, path: /exits, integration: { type: function, function: exits } }
-      - { name: callback, path: "/cb/{id}", integration: { type: function, function: callback, apiType: rest } }
-`);
+  gw = await startGateway(FUNCTIONS_CONFIG);
 });
 after(async () => {
   await gw?.stop();

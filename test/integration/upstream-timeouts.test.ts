@@ -31,6 +31,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { after, before, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { assertPrecise as precise } from '../helpers/precision.js';
 import { type NetServer, onRequestHead, startNetServer, within } from '../helpers/proxy.js';
 import { type Blackhole, type Upstream, deadPort, startBlackhole, startUpstream } from '../helpers/upstream.js';
 
@@ -188,15 +189,7 @@ async function lines(requestId: string) {
 
 /** Never early; the median within setting + 25 + SCHED_MS; every sample within setting + HICCUP_MS. */
 function assertPrecise(what: string, setting: number, observed: number[], sched = SCHED_MS): string {
-  const bound = 25 + sched;
-  const sorted = [...observed].sort((a, b) => a - b);
-  const median = sorted[sorted.length >> 1] as number;
-  const shown = `${what} ${setting} ms: observed ${sorted.map((x) => x.toFixed(1)).join(', ')} ms`;
-  assert.equal(sorted.length, SAMPLES, shown);
-  assert.ok((sorted[0] as number) >= setting, `${shown}: fired before the setting`);
-  assert.ok(median <= setting + bound, `${shown}: median over setting + ${bound} ms`);
-  assert.ok((sorted.at(-1) as number) <= setting + HICCUP_MS, `${shown}: a sample over setting + ${HICCUP_MS} ms`);
-  return shown;
+  return precise(what, setting, observed, { samples: SAMPLES, boundMs: 25 + sched, hiccupMs: HICCUP_MS });
 }
 
 interface Samples {
