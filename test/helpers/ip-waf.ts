@@ -94,3 +94,39 @@ export function problemsOf(fn: () => unknown): string[] {
   }
   return [];
 }
+
+/** The rule the WAF logs block on (its id must appear in the log, never in the answer). */
+export const SECRET_RULE = 'block-private-7f3a';
+
+/** The ip-restriction + WAF gateway both tiers test (test/inject/ip-waf.test.ts, test/integration/ip-waf.test.ts). */
+export function ipWafConfig(upstreamUrl: string): string {
+  return `
+server:
+  trustedProxies: [127.0.0.1/32]
+upstreams:
+  app: { targets: [{ url: ${upstreamUrl} }] }
+apis:
+  - name: ip
+    basePath: /ip
+    plugins:
+      ip-restriction: { allow: [10.0.0.0/8, 2001:db8::/32], deny: [10.6.6.0/24] }
+    routes:
+      - { path: '/{proxy+}', integration: { type: http, upstream: app } }
+      - path: /open
+        integration: { type: http, upstream: app }
+        plugins: { ip-restriction: { enabled: false } }
+  - name: w
+    basePath: /waf
+    plugins:
+      waf:
+        managed: [sqli, xss, traversal, scanners]
+        rules:
+          - { id: allow-office, action: allow, when: [{ field: ip, operator: ip-in, value: [10.9.0.0/16] }] }
+          - { id: ${SECRET_RULE}, action: block, when: [{ field: path, operator: starts-with, value: /waf/private }] }
+          - { id: count-posts, action: count, when: [{ field: method, operator: equals, value: POST }] }
+          - { id: no-eval-in-body, action: block, when: [{ field: body, operator: contains, value: 'eval(' }] }
+          - { id: too-many-args, action: block, when: [{ field: query, operator: count-gt, value: 20 }] }
+    routes:
+      - { path: '/{proxy+}', integration: { type: http, upstream: app } }
+`;
+}

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { after, before, test } from 'node:test';
 import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
+import { SECRET_RULE, ipWafConfig } from '../helpers/ip-waf.js';
 import { type Upstream, startUpstream } from '../helpers/upstream.js';
 
 interface Answer {
@@ -21,7 +22,6 @@ function call(gw: InjectedGateway, method: string, path: string, headers: Record
   return gw.send({ method, target: path, headers, body });
 }
 
-const SECRET_RULE = 'block-private-7f3a';
 
 let up: Upstream;
 let gwA: InjectedGateway;
@@ -29,35 +29,7 @@ let gwB: InjectedGateway;
 
 before(async () => {
   up = await startUpstream();
-  gwA = await injectGateway(`
-server:
-  trustedProxies: [127.0.0.1/32]
-upstreams:
-  app: { targets: [{ url: ${up.url} }] }
-apis:
-  - name: ip
-    basePath: /ip
-    plugins:
-      ip-restriction: { allow: [10.0.0.0/8, 2001:db8::/32], deny: [10.6.6.0/24] }
-    routes:
-      - { path: '/{proxy+}', integration: { type: http, upstream: app } }
-      - path: /open
-        integration: { type: http, upstream: app }
-        plugins: { ip-restriction: { enabled: false } }
-  - name: w
-    basePath: /waf
-    plugins:
-      waf:
-        managed: [sqli, xss, traversal, scanners]
-        rules:
-          - { id: allow-office, action: allow, when: [{ field: ip, operator: ip-in, value: [10.9.0.0/16] }] }
-          - { id: ${SECRET_RULE}, action: block, when: [{ field: path, operator: starts-with, value: /waf/private }] }
-          - { id: count-posts, action: count, when: [{ field: method, operator: equals, value: POST }] }
-          - { id: no-eval-in-body, action: block, when: [{ field: body, operator: contains, value: 'eval(' }] }
-          - { id: too-many-args, action: block, when: [{ field: query, operator: count-gt, value: 20 }] }
-    routes:
-      - { path: '/{proxy+}', integration: { type: http, upstream: app } }
-`);
+  gwA = await injectGateway(ipWafConfig(up.url));
   gwB = await injectGateway(`
 upstreams:
   app: { targets: [{ url: ${up.url} }] }
