@@ -2,8 +2,8 @@ import { type FSWatcher, type Stats, statSync, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 
 /**
- * Watches a set of files: the config file, and every file a config version read or looked up
- * (src/config/reads.ts). Editors save by rename (write temp, rename over), which kills a watch on the
+ * Watches a set of files: the config file, and every input file of a config version
+ * (src/config/inputs.ts). Editors save by rename (write temp, rename over), which kills a watch on the
  * file itself, so directories are watched and events are debounced.
  *
  * An event naming a watched file triggers onChange. Any other event in a watched directory triggers
