@@ -73,8 +73,9 @@ export function servedPart(l: LoadedConfig): ServedConfig {
  * With other than the bundled ones, `deps` must name the function registry and counter stores.
  */
 export function loadVersion(doc: SourceDocument, deps: BuildDeps, given?: ConfigInputs, ext: Extensions = BUNDLED): LoadedConfig {
-  const inputs = given ?? doc.inputs ?? collectInputs(doc);
   const config = validateDocument(doc, ext);
+  // After validation: a document that does not validate makes no reads.
+  const inputs = given ?? doc.inputs ?? collectInputs(doc);
   let tls: TlsState | undefined;
   let tlsProblems: readonly Diagnostic[] = [];
   try {
