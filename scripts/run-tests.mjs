@@ -7,11 +7,21 @@
 //   3. the deadline files (integration/*-timeouts): they assert latencies to a few tens of ms, so they
 //      run one at a time with nothing else beside them.
 // `node scripts/run-tests.mjs <substring>` runs only the files whose path contains it, in the same lanes.
+//
+// Each file is its own `node --test` process (what `node --test a b c` does inside anyway), so that
+// this script knows every file's wall and CPU time (Node 20's TAP has no per-file duration): a file's
+// output is printed in one piece when it ends, with `# file: PATH  wall W s  cpu C s`, and the run ends
+// with the slowest files. The times are kept in dist/.test-times.json, and the next run starts each
+// lane's longest files first (longest-processing-time first: a long file started last would otherwise
+// run alone at the end of its lane while the other slots idle); unknown files go first, then by name.
+// CPU is the file's whole process tree (the test process and the gateways it started and waited for),
+// read from /proc at the exit of the file's `node --test` process; absent where /proc is.
+//
 // The timeout also bounds each test FILE as a whole (node runs a file as one test): the CLI file takes
 // ~50 s on an idle 2-core VM and ~115 s under heavy load, so 120 s was too tight for a slow CI machine.
-// The last line is the total over every lane ("N passed, N failed"), since each lane prints its own summary.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+// The last line is the total over every file ("N passed, N failed"), which CI reads.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -40,47 +50,135 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+const TIMES = 'dist/.test-times.json';
+/** @type {Record<string, { wallMs: number, cpuMs?: number }>} */
+let times = {};
+try {
+  times = JSON.parse(readFileSync(TIMES, 'utf8'));
+} catch {
+  // first run: name order
+}
+// Longest first; a file never timed counts as longest (it may be).
+const longestFirst = (a, b) => (times[b]?.wallMs ?? Infinity) - (times[a]?.wallMs ?? Infinity) || a.localeCompare(b);
+
 const isDeadlineFile = (f) => f.includes('/integration/') && /-timeouts\.test\.js$/.test(f);
-const byName = (a, b) => a.localeCompare(b);
-const inProcess = files.filter((f) => !f.includes('/integration/')).sort((a, b) => (a.includes('/inject/') ? 1 : 0) - (b.includes('/inject/') ? 1 : 0) || byName(a, b));
 const lanes = [
-  { name: 'in-process (unit, conformance, inject)', concurrency: 4, files: inProcess },
-  { name: 'integration', concurrency: 2, files: files.filter((f) => f.includes('/integration/') && !isDeadlineFile(f)).sort(byName) },
-  { name: 'integration deadlines', concurrency: 1, files: files.filter(isDeadlineFile).sort(byName) },
+  { name: 'in-process (unit, conformance, inject)', concurrency: 4, files: files.filter((f) => !f.includes('/integration/')) },
+  { name: 'integration', concurrency: 2, files: files.filter((f) => f.includes('/integration/') && !isDeadlineFile(f)) },
+  { name: 'integration deadlines', concurrency: 1, files: files.filter(isDeadlineFile) },
 ].filter((l) => l.files.length > 0);
 
 const reportDir = mkdtempSync(join(tmpdir(), 'turnpike-tests-'));
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+// Required into the file's `node --test` process (and, harmlessly, into the test process it starts,
+// which node marks with NODE_TEST_CONTEXT): at exit, its own CPU plus that of the children it reaped.
+// --require, not --import: Node 20 applies --import only to the test processes, not to the runner.
+const CPU_PRELOAD = join(reportDir, 'cpu-at-exit.cjs');
+writeFileSync(
+  CPU_PRELOAD,
+  `const { readFileSync, writeFileSync } = require('node:fs');
+const out = process.env.TURNPIKE_TEST_CPU_FILE;
+if (out && process.env.NODE_TEST_CONTEXT === undefined) process.on('exit', () => {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // after "pid (comm) ": state is field 3, so utime, stime, cutime, cstime (14..17) are 11..14
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    writeFileSync(out, String([11, 12, 13, 14].reduce((s, i) => s + Number(f[i]), 0)));
+  } catch {}
+});
+`,
+);
+
 let passed = 0;
 let failed = 0;
 let status = 0;
-for (const [i, lane] of lanes.entries()) {
-  const tap = join(reportDir, `lane-${i}.tap`);
+/** @type {{ file: string, lane: string, wallMs: number, cpuMs: number | undefined }[]} */
+const ran = [];
+let seq = 0;
+
+function runFile(file, lane) {
+  const n = seq++;
+  const tap = join(reportDir, `${n}.tap`);
+  const cpuFile = join(reportDir, `${n}.cpu`);
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        `--require=${CPU_PRELOAD}`,
+        '--test',
+        '--test-timeout=300000',
+        `--test-reporter=${reporter}`,
+        '--test-reporter-destination=stdout',
+        '--test-reporter=tap',
+        `--test-reporter-destination=${tap}`,
+        file,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TURNPIKE_TEST_CPU_FILE: cpuFile, ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}) } },
+    );
+    const out = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => out.push(c));
+    child.on('close', (code, signal) => {
+      const wallMs = performance.now() - started;
+      let cpuMs;
+      try {
+        cpuMs = (Number(readFileSync(cpuFile, 'utf8')) * 1000) / CLK_TCK;
+      } catch {
+        cpuMs = undefined;
+      }
+      if (code !== 0) status = code ?? 1;
+      let summary = '';
+      try {
+        summary = readFileSync(tap, 'utf8');
+      } catch {
+        status ||= 1;
+      }
+      const p = Number(/^# pass (\d+)$/m.exec(summary)?.[1] ?? 0);
+      const f = Number(/^# fail (\d+)$/m.exec(summary)?.[1] ?? 0);
+      passed += p;
+      failed += f;
+      // A file that died before its summary (a crash, a signal) counts as one failure.
+      if ((code !== 0 || signal !== null) && f === 0) failed += 1;
+      const cpu = cpuMs === undefined ? '' : `  cpu ${(cpuMs / 1000).toFixed(1)} s`;
+      process.stdout.write(`# file: ${file}  wall ${(wallMs / 1000).toFixed(1)} s${cpu}${code === 0 ? '' : `  exit ${code ?? signal}`}\n`);
+      process.stdout.write(Buffer.concat(out));
+      ran.push({ file, lane, wallMs, cpuMs });
+      resolve();
+    });
+  });
+}
+
+async function runLane(lane) {
+  const queue = [...lane.files].sort(longestFirst);
+  const started = performance.now();
+  const slot = async () => {
+    for (let f = queue.shift(); f !== undefined; f = queue.shift()) await runFile(f, lane.name);
+  };
+  await Promise.all(Array.from({ length: Math.min(lane.concurrency, queue.length) }, slot));
+  return performance.now() - started;
+}
+
+const laneWalls = [];
+for (const lane of lanes) {
   if (lanes.length > 1) console.log(`# lane: ${lane.name}: ${lane.files.length} file(s), ${lane.concurrency} at a time`);
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--test',
-      `--test-concurrency=${lane.concurrency}`,
-      '--test-timeout=300000',
-      `--test-reporter=${reporter}`,
-      '--test-reporter-destination=stdout',
-      '--test-reporter=tap',
-      `--test-reporter-destination=${tap}`,
-      ...lane.files,
-    ],
-    { stdio: 'inherit' },
-  );
-  if (r.status !== 0) status = r.status ?? 1;
-  let summary = '';
-  try {
-    summary = readFileSync(tap, 'utf8');
-  } catch {
-    status ||= 1;
-  }
-  passed += Number(/^# pass (\d+)$/m.exec(summary)?.[1] ?? 0);
-  failed += Number(/^# fail (\d+)$/m.exec(summary)?.[1] ?? 0);
+  const ms = await runLane(lane);
+  laneWalls.push({ lane, ms });
+  if (lanes.length > 1) console.log(`# lane done: ${lane.name}: ${(ms / 1000).toFixed(1)} s`);
 }
 rmSync(reportDir, { recursive: true, force: true });
+
+for (const r of ran) times[r.file] = { wallMs: Math.round(r.wallMs), ...(r.cpuMs === undefined ? {} : { cpuMs: Math.round(r.cpuMs) }) };
+try {
+  writeFileSync(TIMES, `${JSON.stringify(times, null, 1)}\n`);
+} catch {
+  // a read-only dist/ only loses the ordering hint
+}
+
+const slowest = [...ran].sort((a, b) => b.wallMs - a.wallMs).slice(0, 10);
+console.log('# slowest files (wall s, cpu s):');
+for (const r of slowest) console.log(`#   ${(r.wallMs / 1000).toFixed(1).padStart(6)} ${r.cpuMs === undefined ? '     -' : (r.cpuMs / 1000).toFixed(1).padStart(6)}  ${r.file}`);
+for (const { lane, ms } of laneWalls) console.log(`# lane ${lane.name}: ${(ms / 1000).toFixed(1)} s`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(status);
