@@ -8,17 +8,20 @@
 //      run one at a time with nothing else beside them.
 // `node scripts/run-tests.mjs <substring>` runs only the files whose path contains it, in the same lanes.
 //
-// Each file is its own `node --test` process (what `node --test a b c` does inside anyway), so that
-// this script knows every file's wall and CPU time (Node 20's TAP has no per-file duration): a file's
-// output is printed in one piece when it ends, with `# file: PATH  wall W s  cpu C s`, and the run ends
-// with the slowest files. The times are kept in dist/.test-times.json, and the next run starts each
-// lane's longest files first (longest-processing-time first: a long file started last would otherwise
-// run alone at the end of its lane while the other slots idle); unknown files go first, then by name.
-// CPU is the file's whole process tree (the test process and the gateways it started and waited for),
-// read from /proc at the exit of the file's `node --test` process; absent where /proc is.
+// Each file runs as its own process, `node FILE` with node's reporters (not `node --test FILE`, which
+// would add a runner process per file: about 0.2 s of CPU each, 30 s over the suite on a 2-core VM),
+// so that this script knows every file's wall and CPU time (Node 20's TAP has no per-file duration).
+// A file's output is printed in one piece when it ends, after `# file: PATH  wall W s  cpu C s`, and
+// the run ends with the slowest files and each lane's wall time. The times are kept in
+// dist/.test-times.json, and the next run starts each lane's longest files first
+// (longest-processing-time first: a long file started last would run alone at the end of its lane
+// while the other slots idle); files never timed go first, then by name. CPU is the file's process
+// and the children it waited for (the gateways it started), read from /proc when the file exits;
+// absent where there is no /proc.
 //
-// The timeout also bounds each test FILE as a whole (node runs a file as one test): the CLI file takes
-// ~50 s on an idle 2-core VM and ~115 s under heavy load, so 120 s was too tight for a slow CI machine.
+// FILE_TIMEOUT_MS bounds each test file as a whole (node's --test-timeout does not apply to a file run
+// directly): the CLI file takes ~50 s on an idle 2-core VM and ~115 s under heavy load, so 120 s was too
+// tight for a slow CI machine. A file killed for it counts as a failure.
 // The last line is the total over every file ("N passed, N failed"), which CI reads.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -71,15 +74,16 @@ const lanes = [
 const reportDir = mkdtempSync(join(tmpdir(), 'turnpike-tests-'));
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
-// Required into the file's `node --test` process (and, harmlessly, into the test process it starts,
-// which node marks with NODE_TEST_CONTEXT): at exit, its own CPU plus that of the children it reaped.
-// --require, not --import: Node 20 applies --import only to the test processes, not to the runner.
+const FILE_TIMEOUT_MS = 300_000;
+// Required into the file's process: at exit, its own CPU plus that of the children it reaped. The
+// variable is removed at once, so a child the file forks (which inherits --require) writes nothing.
 const CPU_PRELOAD = join(reportDir, 'cpu-at-exit.cjs');
 writeFileSync(
   CPU_PRELOAD,
   `const { readFileSync, writeFileSync } = require('node:fs');
 const out = process.env.TURNPIKE_TEST_CPU_FILE;
-if (out && process.env.NODE_TEST_CONTEXT === undefined) process.on('exit', () => {
+delete process.env.TURNPIKE_TEST_CPU_FILE;
+if (out) process.on('exit', () => {
   try {
     const stat = readFileSync('/proc/self/stat', 'utf8');
     // after "pid (comm) ": state is field 3, so utime, stime, cutime, cstime (14..17) are 11..14
@@ -107,8 +111,6 @@ function runFile(file, lane) {
       process.execPath,
       [
         `--require=${CPU_PRELOAD}`,
-        '--test',
-        '--test-timeout=300000',
         `--test-reporter=${reporter}`,
         '--test-reporter-destination=stdout',
         '--test-reporter=tap',
@@ -118,9 +120,16 @@ function runFile(file, lane) {
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TURNPIKE_TEST_CPU_FILE: cpuFile, ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}) } },
     );
     const out = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+    }, FILE_TIMEOUT_MS);
     child.stdout.on('data', (c) => out.push(c));
     child.stderr.on('data', (c) => out.push(c));
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
       const wallMs = performance.now() - started;
       let cpuMs;
       try {
@@ -139,10 +148,12 @@ function runFile(file, lane) {
       const f = Number(/^# fail (\d+)$/m.exec(summary)?.[1] ?? 0);
       passed += p;
       failed += f;
-      // A file that died before its summary (a crash, a signal) counts as one failure.
+      // A file that failed without a failed test (a crash before its summary, a signal, the file
+      // timeout, an error outside any test) counts as one failure.
       if ((code !== 0 || signal !== null) && f === 0) failed += 1;
       const cpu = cpuMs === undefined ? '' : `  cpu ${(cpuMs / 1000).toFixed(1)} s`;
-      process.stdout.write(`# file: ${file}  wall ${(wallMs / 1000).toFixed(1)} s${cpu}${code === 0 ? '' : `  exit ${code ?? signal}`}\n`);
+      const end = timedOut ? `  killed after ${FILE_TIMEOUT_MS / 1000} s` : code === 0 ? '' : `  exit ${code ?? signal}`;
+      process.stdout.write(`# file: ${file}  wall ${(wallMs / 1000).toFixed(1)} s${cpu}${end}\n`);
       process.stdout.write(Buffer.concat(out));
       ran.push({ file, lane, wallMs, cpuMs });
       resolve();
