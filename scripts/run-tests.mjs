@@ -25,7 +25,7 @@
 // The last line is the total over every file ("N passed, N failed"), which CI reads.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function find(dir, out = []) {
@@ -171,12 +171,19 @@ async function runLane(lane) {
   return performance.now() - started;
 }
 
-const laneWalls = [];
+// How busy the machine's cores were with this lane's files (their CPU over wall × cores): well under
+// 100 % on a quiet machine means the lane waits (sleeps, timers, I/O) and more files at a time could
+// help; near 100 % means it is CPU-bound and only less work makes it faster. Other users of the
+// machine are not counted.
+const CORES = availableParallelism();
+const laneFigures = [];
 for (const lane of lanes) {
   if (lanes.length > 1) console.log(`# lane: ${lane.name}: ${lane.files.length} file(s), ${lane.concurrency} at a time`);
   const ms = await runLane(lane);
-  laneWalls.push({ lane, ms });
-  if (lanes.length > 1) console.log(`# lane done: ${lane.name}: ${(ms / 1000).toFixed(1)} s`);
+  const cpuMs = ran.filter((r) => r.lane === lane.name).reduce((s, r) => s + (r.cpuMs ?? 0), 0);
+  const figure = `${lane.name}: wall ${(ms / 1000).toFixed(1)} s, files' CPU ${(cpuMs / 1000).toFixed(1)} s (${((100 * cpuMs) / (ms * CORES)).toFixed(0)} % of ${CORES} cores)`;
+  laneFigures.push(figure);
+  if (lanes.length > 1) console.log(`# lane done: ${figure}`);
 }
 rmSync(reportDir, { recursive: true, force: true });
 
@@ -190,6 +197,6 @@ try {
 const slowest = [...ran].sort((a, b) => b.wallMs - a.wallMs).slice(0, 10);
 console.log('# slowest files (wall s, cpu s):');
 for (const r of slowest) console.log(`#   ${(r.wallMs / 1000).toFixed(1).padStart(6)} ${r.cpuMs === undefined ? '     -' : (r.cpuMs / 1000).toFixed(1).padStart(6)}  ${r.file}`);
-for (const { lane, ms } of laneWalls) console.log(`# lane ${lane.name}: ${(ms / 1000).toFixed(1)} s`);
+for (const figure of laneFigures) console.log(`# lane ${figure}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(status);
