@@ -12,10 +12,11 @@
 // would add a runner process per file: about 0.2 s of CPU each, 30 s over the suite on a 2-core VM),
 // so that this script knows every file's wall and CPU time (Node 20's TAP has no per-file duration).
 // A file's output is printed in one piece when it ends, after `# file: PATH  wall W s  cpu C s`, and
-// the run ends with the slowest files and each lane's wall time. The times are kept in
-// dist/.test-times.json, and the next run starts each lane's longest files first
-// (longest-processing-time first: a long file started last would run alone at the end of its lane
-// while the other slots idle); files never timed go first, then by name. CPU is the file's process
+// the run ends with the slowest files and each lane's wall time and CPU. A full run keeps its times
+// in dist/.test-times.json (a filtered run, alone on the machine or with DOCTEST_PAGES, would skew
+// them), and every run starts each lane's longest files first by them, or by scripts/test-times.json
+// before the first full run (longest-processing-time first: a long file started last would run alone
+// at the end of its lane while the other slots idle); files never timed go first, then by name. CPU is the file's process
 // and the children it waited for (the gateways it started), read from /proc when the file exits;
 // absent where there is no /proc.
 //
@@ -54,12 +55,20 @@ if (files.length === 0) {
 }
 
 const TIMES = 'dist/.test-times.json';
+// A fresh checkout (CI: npm ci, then tsc) has no dist/.test-times.json yet: the order then comes from
+// scripts/test-times.json, one full run's wall times committed with the tests (refresh it with
+// `cp dist/.test-times.json scripts/test-times.json` after a full run when files were added or got
+// much longer). Only the order depends on it.
+const SEED_TIMES = 'scripts/test-times.json';
 /** @type {Record<string, { wallMs: number, cpuMs?: number }>} */
 let times = {};
-try {
-  times = JSON.parse(readFileSync(TIMES, 'utf8'));
-} catch {
-  // first run: name order
+for (const f of [TIMES, SEED_TIMES]) {
+  try {
+    times = JSON.parse(readFileSync(f, 'utf8'));
+    break;
+  } catch {
+    // next source; with none, name order
+  }
 }
 // Longest first; a file never timed counts as longest (it may be).
 const longestFirst = (a, b) => (times[b]?.wallMs ?? Infinity) - (times[a]?.wallMs ?? Infinity) || a.localeCompare(b);
@@ -187,11 +196,13 @@ for (const lane of lanes) {
 }
 rmSync(reportDir, { recursive: true, force: true });
 
-for (const r of ran) times[r.file] = { wallMs: Math.round(r.wallMs), ...(r.cpuMs === undefined ? {} : { cpuMs: Math.round(r.cpuMs) }) };
-try {
-  writeFileSync(TIMES, `${JSON.stringify(times, null, 1)}\n`);
-} catch {
-  // a read-only dist/ only loses the ordering hint
+if (!filter) {
+  for (const r of ran) times[r.file] = { wallMs: Math.round(r.wallMs), ...(r.cpuMs === undefined ? {} : { cpuMs: Math.round(r.cpuMs) }) };
+  try {
+    writeFileSync(TIMES, `${JSON.stringify(times, null, 1)}\n`);
+  } catch {
+    // a read-only dist/ only loses the ordering hint
+  }
 }
 
 const slowest = [...ran].sort((a, b) => b.wallMs - a.wallMs).slice(0, 10);
