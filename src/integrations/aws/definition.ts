@@ -10,9 +10,27 @@ const responses = lazyModule<typeof import('./gateway-responses.js')>('./gateway
 const StringMap = Type.Record(Type.String(), Type.String());
 
 /**
+ * An API's gateway responses as API Gateway models them (x-amazon-apigateway-gateway-responses): how
+ * the gateway's own answers render, by response type. Shared by the aws-mapping integration and the
+ * native `gatewayResponses` of an API with an AWS error dialect.
+ */
+export const GatewayResponsesSchema = Type.Record(
+  Type.String(),
+  Type.Object(
+    {
+      statusCode: Type.Optional(Type.String({ description: 'Status of this response type (default: the type\'s own, e.g. 403 for MISSING_AUTHENTICATION_TOKEN).' })),
+      responseParameters: StringMap,
+      responseTemplates: StringMap,
+    },
+    { additionalProperties: false },
+  ),
+  { description: 'Gateway responses by type (DEFAULT_4XX, UNAUTHORIZED, ...), as x-amazon-apigateway-gateway-responses writes them.' },
+);
+
+/**
  * `type: aws-mapping`: API Gateway's non-proxy integrations (REST `http`, `aws` (a Lambda function) and
  * `mock`, with VTL request/response templates, parameter mappings and integration responses). The AWS
- * front end (src/aws/compile-aws.ts) produces this config from `x-amazon-apigateway-integration`;
+ * front end (src/aws/translate.ts) produces this config from `x-amazon-apigateway-integration`;
  * nothing in it refers to an OpenAPI document.
  */
 export const AwsMappingSchema = Type.Object(
@@ -52,13 +70,8 @@ export const AwsMappingSchema = Type.Object(
     accountId: Type.String({ pattern: '^[0-9]{12}$' }),
     stageVariables: StringMap,
     binaryMediaTypes: Type.Optional(Type.Array(Type.String())),
-    gatewayResponses: Type.Optional(
-      Type.Record(
-        Type.String(),
-        Type.Object({ statusCode: Type.Optional(Type.String()), responseParameters: StringMap, responseTemplates: StringMap }, { additionalProperties: false }),
-        { description: 'The API\'s gateway responses (x-amazon-apigateway-gateway-responses): how the integration\'s own failures answer.' },
-      ),
-    ),
+    // How the integration's own failures answer.
+    gatewayResponses: Type.Optional(GatewayResponsesSchema),
     endpointOverrides: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Integration URI origins to call instead.' })),
   },
   { additionalProperties: false, description: 'An API Gateway mapping-template integration (REST non-proxy http / aws / mock).' },
