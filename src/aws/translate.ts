@@ -13,8 +13,7 @@ import type { Position } from '../config/load.js';
 import type { ApiConfig, FunctionIntegrationConfig, HttpIntegrationConfig, MockIntegrationConfig, RouteConfig } from '../config/schema.js';
 import { formatPath } from '../config/diagnostics.js';
 import type { ErrorCode } from '../errors/catalogue.js';
-import type { AwsMappingConfig } from '../integrations/aws/definition.js';
-import type { AwsHttpProxyConfig } from '../integrations/aws/http-proxy.js';
+import type { AwsHttpProxyConfig, AwsMappingConfig } from '../integrations/aws/definition.js';
 import type { AwsApiModel, AwsIntegration, AwsRoute } from '../openapi/types.js';
 import { isApiKeyScheme, isIamScheme } from '../openapi/types.js';
 import { fromAwsCors } from './cors.js';
@@ -104,6 +103,18 @@ function overrideOrigin(origin: string, overrides: Readonly<Record<string, strin
 }
 
 type Plugins = Record<string, Record<string, unknown>>;
+
+/** Native integration keys and the x-amazon-apigateway-integration keys they are translated from. */
+const INTEGRATION_KEYS: readonly (readonly [KeyPath, KeyPath])[] = [
+  [['timeoutMs'], ['timeoutInMillis']],
+  [['timeouts'], ['timeoutInMillis']],
+  [['function'], ['uri']],
+  [['url'], ['uri']],
+  [['path'], ['uri']],
+  [['payloadVersion'], ['payloadFormatVersion']],
+  [['requestParameters'], ['requestParameters']],
+  [['integration'], []],
+];
 
 /** A native route of any registered integration type (the schema's static type lists only the core ones). */
 type NativeIntegration = RouteConfig['integration'] | AwsMappingConfig | AwsHttpProxyConfig;
@@ -201,7 +212,10 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
       });
       const rp: KeyPath = ['apis', 0, 'routes', ri];
       map(rp, op);
-      map([...rp, 'integration'], [...op, 'x-amazon-apigateway-integration']);
+      const iop = [...op, 'x-amazon-apigateway-integration'];
+      map([...rp, 'integration'], iop);
+      // The native keys that come from one AWS key each, for precise positions.
+      for (const [native, aws] of INTEGRATION_KEYS) if (native[0] !== undefined && native[0] in integration) map([...rp, 'integration', ...native], [...iop, ...aws]);
       map([...rp, 'plugins'], [...op, 'security']);
       if (validation !== undefined) map([...rp, 'plugins', 'request-validation'], [...op, 'x-amazon-apigateway-request-validator']);
     }

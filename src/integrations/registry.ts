@@ -1,5 +1,4 @@
-import { awsMappingIntegration } from './aws/definition.js';
-import { awsHttpProxyIntegration } from './aws/http-proxy.js';
+import { awsHttpProxyIntegration, awsMappingIntegration } from './aws/definition.js';
 import { functionIntegration } from './function/definition.js';
 import { httpIntegration } from './http/definition.js';
 import { mockIntegration } from './mock/definition.js';

@@ -1,7 +1,7 @@
 // The integration conformance suite against `type: aws-http-proxy` (src/integrations/aws/http-proxy.ts), with a
 // real upstream on 127.0.0.1: a REST HTTP_PROXY with a static header and a context mapping.
 import assert from 'node:assert/strict';
-import { awsHttpProxyIntegration } from '../../src/integrations/aws/http-proxy.js';
+import { awsHttpProxyIntegration } from '../../src/integrations/aws/definition.js';
 import { integrationConformance } from '../helpers/integration-conformance.js';
 import { startUpstream } from '../helpers/upstream.js';
 

@@ -1,11 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { lazyModule } from '../../util/lazy.js';
+import { UpstreamTimeouts } from '../../schemas/timeouts.js';
 import { IntegrationConfigError, type IntegrationDefinition } from '../types.js';
 import type { AwsIntegration as AwsIntegrationModel } from './model.js';
 
 // The integration and its gateway responses pull in the VTL engine: loaded only when a config uses the type (start-up time).
 const impl = lazyModule<typeof import('./index.js')>('./index.js', import.meta.url);
 const responses = lazyModule<typeof import('./gateway-responses.js')>('./gateway-responses.js', import.meta.url);
+const httpProxy = lazyModule<typeof import('./http-proxy.js')>('./http-proxy.js', import.meta.url);
 
 const StringMap = Type.Record(Type.String(), Type.String());
 
@@ -115,4 +117,34 @@ export const awsMappingIntegration: IntegrationDefinition<AwsMappingConfig> = {
       }),
     };
   },
+};
+
+/**
+ * `type: aws-http-proxy`: API Gateway's HTTP_PROXY integration, the http proxy plus AWS's header/query
+ * request parameters and REST answer headers (./http-proxy.ts, loaded when a config uses it).
+ */
+export const AwsHttpProxySchema = Type.Object(
+  {
+    type: Type.Literal('aws-http-proxy'),
+    url: Type.String({ pattern: '^https?://', description: 'Origin of the HTTP endpoint: http(s)://host[:port].' }),
+    path: Type.Optional(Type.String({ pattern: '^/', description: 'Template for the forwarded path, with the route\'s {params}; default: the request path.' })),
+    timeouts: Type.Optional(UpstreamTimeouts),
+    apiType: Type.Union([Type.Literal('rest'), Type.Literal('http')], { description: 'rest: answers carry x-amzn-RequestId, as API Gateway REST APIs send on HTTP_PROXY answers.' }),
+    requestParameters: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          "Header and query parameters of the integration request, as API Gateway writes them: 'integration.request.header.X' -> \"'static'\", 'context.requestId', 'method.request.header.Y', 'stageVariables.Z' (REST), or an HTTP API's 'overwrite:header.X'. Body sources are refused.",
+      }),
+    ),
+    stageVariables: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Values of the stageVariables.X sources.' })),
+  },
+  { additionalProperties: false, description: 'An API Gateway HTTP_PROXY integration (the http proxy with AWS request parameters and answer headers).' },
+);
+export type AwsHttpProxyConfig = Static<typeof AwsHttpProxySchema>;
+
+export const awsHttpProxyIntegration: IntegrationDefinition<AwsHttpProxyConfig> = {
+  type: 'aws-http-proxy',
+  description: 'API Gateway HTTP_PROXY integrations: the http proxy with AWS header/query request parameters and REST answer headers.',
+  configSchema: AwsHttpProxySchema,
+  create: (c, deps) => httpProxy().createAwsHttpProxy(c, deps),
 };
