@@ -47,7 +47,8 @@ export interface TranslateOptions {
 /** Where a native key path came from in the OpenAPI document. */
 export interface SourceRef {
   file: string;
-  position: Position;
+  /** 1-based line and column (looked up on first read). */
+  readonly position: Position;
   awsKeyPath: KeyPath;
 }
 
@@ -137,7 +138,7 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
   const { api } = opts;
   const sources = new Map<string, SourceRef>();
   const map = (native: KeyPath, aws: KeyPath) => {
-    sources.set(formatPath(native), { file: opts.document.file, position: opts.document.locate(aws), awsKeyPath: aws });
+    sources.set(formatPath(native), lazySource(opts.document, aws));
   };
   const problems: TranslateProblem[] = [];
   const refusals: Refusal[] = [];
@@ -258,6 +259,19 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
   if (native.gatewayResponses !== undefined) map(['apis', 0, 'gatewayResponses'], ['x-amazon-apigateway-gateway-responses']);
   map(['apis', 0, 'stages'], []);
   return { config: { apis: [native] }, sources, problems, refusals, functions, stageAt };
+}
+
+/** A side-map entry whose position is looked up when first read: most entries never are (a valid document). */
+function lazySource(document: TranslateOptions['document'], awsKeyPath: KeyPath): SourceRef {
+  let position: Position | undefined;
+  return {
+    file: document.file,
+    awsKeyPath,
+    get position() {
+      position ??= document.locate(awsKeyPath);
+      return position;
+    },
+  };
 }
 
 function notFound(name: string, path: string, stage: string): NativeRoute {
