@@ -84,6 +84,8 @@ export type PluginChoice = Map<string, { cfg: Record<string, unknown>; scope: 'g
 /** Everything needed to add one route to the table, whatever config it came from. */
 export interface RouteSpec {
   at: (string | number)[];
+  /** Reports a problem at a key path under `at` (default: the config file's positions). */
+  report?: (path: (string | number)[], message: string) => void;
   api: string;
   name: string;
   /** The stage this route serves (AWS-document APIs); undefined for native routes. */
@@ -109,6 +111,15 @@ export interface RouteSpec {
 interface PluginInstance {
   def: PluginDefinition<never>;
   hooks: PluginHooks;
+}
+
+/** How one API's problems are reported and its functions found (a config's own APIs, or one translated from a document). */
+export interface ApiScope {
+  err: (path: (string | number)[], message: string) => void;
+  warn: (path: (string | number)[], message: string) => void;
+  invoker: (name: string, at: (string | number)[]) => Invoker | undefined;
+  /** Set for APIs whose key paths are not the config file's (routes report through it). */
+  report?: (path: (string | number)[], message: string) => void;
 }
 
 export function compile(config: GatewayConfig, doc: SourceDocument, deps: CompileDeps): RouteTable {
@@ -215,7 +226,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     for (const name of Object.keys(config.functions ?? {})) invokerFor(name, ['functions', name]);
     const functionLookup = lookupIn(invokers);
 
-    const instanceFor = (name: string, cfg: Record<string, unknown>, scope: string, at: (string | number)[]): PluginInstance | null | undefined => {
+    const instanceFor = (name: string, cfg: Record<string, unknown>, scope: string, at: (string | number)[], report = err): PluginInstance | null | undefined => {
       const cached = instances.get(cfg);
       if (cached) return cached;
       const def = pluginDefs.get(name);
@@ -238,8 +249,8 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       } catch (e) {
         // A plugin rejects a config the schema cannot express; `problems` carry key paths within the plugin's config.
         const problems = (e as { problems?: { path: (string | number)[]; message: string }[] }).problems;
-        if (problems && problems.length > 0) for (const p of problems) err([...at, 'plugins', name, ...p.path], p.message);
-        else err([...at, 'plugins', name], (e as Error).message);
+        if (problems && problems.length > 0) for (const p of problems) report([...at, 'plugins', name, ...p.path], p.message);
+        else report([...at, 'plugins', name], (e as Error).message);
         return null;
       }
       for (const phase of [...REQUEST_PHASES, ...RESPONSE_PHASES, ...LOG_PHASES]) {
@@ -253,7 +264,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
 
     const routes: CompiledRoute[] = [];
     const definitions: RouteDefinition<CompiledRoute>[] = [];
-    const definitionAt: (string | number)[][] = [];
+    const definitionAt: { at: (string | number)[]; report: (path: (string | number)[], message: string) => void }[] = [];
     const limits: Limits = { ...DEFAULT_LIMITS, ...config.server?.limits };
     const seenIds = new Map<string, (string | number)[]>();
     const corsRoutes: RouteSpec[] = [];
@@ -262,23 +273,24 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     /** Builds one compiled route (hooks flattened in phase order) and its router definition. */
     const addRoute = (r: RouteSpec): void => {
       const id = `${r.api}/${r.name}`;
+      const report = r.report ?? err;
       const corsCfg = r.plugins.get('cors');
       if (corsCfg && corsCfg.cfg.enabled !== false && !r.methods.includes('OPTIONS') && !r.methods.includes('ANY') && r.path !== '$default') corsRoutes.push(r);
       const prev = seenIds.get(id);
-      if (prev) err([...r.at, 'name'], `duplicate route name "${r.name}" in api "${r.api}" (first at ${keyPath(prev)})`);
+      if (prev) report([...r.at, 'name'], `duplicate route name "${r.name}" in api "${r.api}" (first at ${keyPath(prev)})`);
       seenIds.set(id, r.at);
       for (const [k, v] of Object.entries({ ...r.headers, ...r.query })) {
         if (v.startsWith('~')) {
           const problem = regexProblem(v.slice(1));
-          if (problem) err([...r.at, r.headers?.[k] === v ? 'headers' : 'query', k], problem);
+          if (problem) report([...r.at, r.headers?.[k] === v ? 'headers' : 'query', k], problem);
         }
       }
       // Plugins: route config wins over API, API over global; `enabled: false` turns one off.
       const chosen: PluginInstance[] = [];
       for (const [pname, { cfg, scope }] of r.plugins) {
         if (cfg.enabled === false) continue;
-        const inst = instanceFor(pname, cfg, scope === 'route' ? `route:${id}` : scope === 'api' ? `api:${r.api}` : 'global', r.at);
-        if (inst === undefined) err([...r.at, 'plugins', pname], `unknown plugin "${pname}"`);
+        const inst = instanceFor(pname, cfg, scope === 'route' ? `route:${id}` : scope === 'api' ? `api:${r.api}` : 'global', r.at, report);
+        if (inst === undefined) report([...r.at, 'plugins', pname], `unknown plugin "${pname}"`);
         else if (inst !== null) chosen.push(inst);
       }
       chosen.sort((a, b) => b.def.priority - a.def.priority || (a.def.name < b.def.name ? -1 : a.def.name > b.def.name ? 1 : 0));
@@ -344,7 +356,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       if (r.headers) def.headers = Object.fromEntries(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), v]));
       if (r.query) def.query = r.query;
       definitions.push(def);
-      definitionAt.push(r.at);
+      definitionAt.push({ at: r.at, report });
     };
 
     /**
@@ -376,13 +388,22 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       });
     };
 
-    config.apis.forEach((api: ApiConfig, ai: number) => {
-      const errorAnswer = nativeApiDialect(api.errorDialect);
-      const apiPath: (string | number)[] = ['apis', ai];
+    /**
+     * The routes of one native API. A config's own APIs report at its key paths; an API translated from
+     * an AWS document (src/aws/compile-aws.ts) brings its own reporters, which map its key paths back
+     * into the OpenAPI document, and its own function lookup (functions beside the document).
+     */
+    const compileApi = (api: ApiConfig, apiPath: (string | number)[], s: ApiScope): void => {
+      const dialectOf = apiDialects(api, (p, m) => s.err([...apiPath, ...p], m), deps.logger);
+      const apiKind = api.apiType;
       (api.routes ?? []).forEach((route: RouteConfig, ri: number) => {
         const at: (string | number)[] = [...apiPath, 'routes', ri];
         const methods = route.methods ?? ['ANY'];
-        const fullPath = route.path === '$default' ? '$default' : joinPath(api.basePath, route.path);
+        // A staged route's path is relative to its stage: the stage's basePath, its hosts and variables.
+        const staged = route.stage !== undefined;
+        const stageCfg = staged ? api.stages?.[route.stage as string] : undefined;
+        const base = staged ? stageCfg?.basePath : api.basePath;
+        const fullPath = route.path === '$default' ? '$default' : joinPath(base, route.path);
         const name = route.name ?? `${methods.join(',')} ${fullPath}`;
         const maxBodyBytes = route.maxBodyBytes ?? limits.bodyBytes;
         let integration: Integration | undefined;
@@ -391,26 +412,36 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         try {
           const made = createIntegration(
             ic,
-            { api: api.name, path: fullPath, methods, maxBodyBytes },
-            (n) => invokerFor(n, [...at, 'integration', 'function']),
-            (p, m) => warn([...at, 'integration', ...p], m),
+            {
+              api: api.name,
+              path: fullPath,
+              methods,
+              maxBodyBytes,
+              ...(staged ? { stage: route.stage, resourcePath: route.path } : {}),
+              ...(apiKind !== undefined ? { apiKind } : {}),
+            },
+            (n) => s.invoker(n, [...at, 'integration', 'function']),
+            (p, m) => s.warn([...at, 'integration', ...p], m),
           );
           integration = made.integration;
           if (made.responseHooks !== undefined) responseHooks.push(...made.responseHooks);
         } catch (e) {
           const problems = (e as { problems?: readonly { path: (string | number)[]; message: string }[] }).problems;
-          if (problems !== undefined) for (const p of problems) err([...at, 'integration', ...p.path], p.message);
-          else err([...at, 'integration'], `cannot build the ${ic.type} integration: ${(e as Error).message}`);
+          if (problems !== undefined) for (const p of problems) s.err([...at, 'integration', ...p.path], p.message);
+          else s.err([...at, 'integration'], `cannot build the ${ic.type} integration: ${(e as Error).message}`);
         }
 
         if (!integration) return;
-        addRoute({
+        const errorAnswer = dialectOf(route.stage);
+        const spec: RouteSpec = {
           at,
+          ...(s.report !== undefined ? { report: s.report } : {}),
           api: api.name,
           name,
+          ...(staged ? { stage: route.stage } : {}),
           methods,
           path: fullPath,
-          hosts: route.hosts ?? api.hosts ?? [],
+          hosts: route.hosts ?? stageCfg?.hosts ?? api.hosts ?? [],
           headers: route.headers,
           query: route.query,
           websocket: route.websocket ?? false,
@@ -420,30 +451,38 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           responseHooks,
           plugins: mergePlugins(config.plugins as PluginMap, api.plugins as PluginMap, route.plugins as PluginMap),
           ...(errorAnswer !== undefined ? { errorAnswer } : {}),
-        });
+        };
+        addRoute(spec);
+        // A stage's root answers at /{stage} and /{stage}/ alike (as API Gateway's stage URLs do).
+        if (staged && route.path === '/' && fullPath !== '/') addRoute({ ...spec, name: `${name} (trailing slash)`, path: `${fullPath}/` });
       });
+    };
+    const nativeScope: ApiScope = { err, warn, invoker: invokerFor };
+
+    config.apis.forEach((api: ApiConfig, ai: number) => {
+      const apiPath: (string | number)[] = ['apis', ai];
       if (api.openapi !== undefined) {
         if (api.routes !== undefined && api.routes.length > 0) err([...apiPath, 'routes'], 'an API served from "openapi" takes its routes from the document; remove "routes"');
-        aws().compileAwsApi(api, apiPath, {
+        // AWS as a front end: the document becomes a native API (validated as a native file), compiled as one.
+        const translated = aws().translateAwsApi(api, apiPath, {
           configDir,
           readText: (f) => inputs.readText(f),
           err,
           report: (d) => (d.severity === 'error' ? diagnostics.push(d) : warnings.push(d)),
-          addRoute,
           functionForArn,
-          createIntegration,
-          pools: deps.pools,
-          createdUpstreams: created,
           logger: deps.logger,
-          maxBodyBytes: limits.bodyBytes,
-          plugins: mergePlugins(config.plugins as PluginMap, api.plugins as PluginMap, undefined),
+          globalPlugins: config.plugins as PluginMap,
+          plugins: deps.plugins,
+          integrations: deps.integrations ?? BUNDLED_INTEGRATIONS,
           claimTableDefault: () => {
             if (tableDefaultClaimed) return false;
             tableDefaultClaimed = true;
             return true;
           },
         });
+        if (translated !== undefined) compileApi(translated.api, translated.apiPath, translated.scope);
       } else if (api.routes === undefined) err(apiPath, 'an API needs "routes" or "openapi" (an AWS API Gateway document)');
+      else compileApi(api, apiPath, nativeScope);
     });
 
     addPreflightRoutes(corsRoutes, definitions, addRoute);
@@ -473,8 +512,9 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         router = new Router(definitions);
       } catch (e) {
         if (!(e instanceof RouterBuildError)) throw e;
-        const at = definitionAt[e.routeIndex];
-        err(at ? [...at, 'path'] : ['apis'], e.message);
+        const d = definitionAt[e.routeIndex];
+        if (d) d.report([...d.at, 'path'], e.message);
+        else err(['apis'], e.message);
       }
     }
     if (diagnostics.length > 0 || !router) throw new ConfigError(diagnostics);
@@ -517,10 +557,33 @@ function releaseHeld(h: Held): void {
   for (const i of h.instances.values()) void i.hooks.close?.();
 }
 
-/** A native API's error dialect: undefined for native JSON, AWS's default gateway responses otherwise. */
-function nativeApiDialect(dialect: ApiConfig['errorDialect']): ErrorRenderer | undefined {
-  if (dialect === undefined || dialect === 'native') return undefined;
-  return awsDialect().awsErrorDialect(new (awsGatewayResponses().GatewayResponses)(dialect === 'aws-rest' ? 'rest' : 'http', undefined), '$default', {});
+/**
+ * An API's error dialect by stage: undefined for native JSON; with aws-rest / aws-http, the API's gateway
+ * responses (AWS's defaults, or its `gatewayResponses`) rendered with the stage's name and variables.
+ */
+function apiDialects(api: ApiConfig, err: (path: (string | number)[], message: string) => void, logger: Logger): (stage: string | undefined) => ErrorRenderer | undefined {
+  const dialect = api.errorDialect;
+  if (dialect === undefined || dialect === 'native') {
+    if (api.gatewayResponses !== undefined) err(['gatewayResponses'], 'gatewayResponses need errorDialect aws-rest or aws-http');
+    return () => undefined;
+  }
+  let gr: import('../integrations/aws/gateway-responses.js').GatewayResponses;
+  try {
+    gr = new (awsGatewayResponses().GatewayResponses)(dialect === 'aws-rest' ? 'rest' : 'http', api.gatewayResponses);
+  } catch (e) {
+    err(['gatewayResponses'], (e as Error).message);
+    return () => undefined;
+  }
+  for (const w of gr.warnings) logger.warn({ api: api.name }, w);
+  const byStage = new Map<string | undefined, ErrorRenderer>();
+  return (stage) => {
+    let r = byStage.get(stage);
+    if (r === undefined) {
+      r = awsDialect().awsErrorDialect(gr, stage ?? '$default', { ...(stage !== undefined ? api.stages?.[stage]?.variables : undefined) });
+      byStage.set(stage, r);
+    }
+    return r;
+  };
 }
 
 function processSettings(counters: import('../stores/types.js').CounterStore, workerTimeoutMs: number | undefined): () => void {

@@ -10,6 +10,7 @@ import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox
 import { FunctionIntegrationSchema } from '../integrations/function/schema.js';
 import { HttpIntegrationSchema } from '../integrations/http/schema.js';
 import { MockIntegrationSchema } from '../integrations/mock/schema.js';
+import { GatewayResponsesSchema } from '../integrations/aws/definition.js';
 import { Millis, UpstreamTimeouts } from '../schemas/timeouts.js';
 import { DEFAULT_GROUPS, DEFAULT_TLS12_CIPHERS, DEFAULT_TLS13_SUITES } from './tls-policy.js';
 
@@ -209,6 +210,13 @@ export const Route = Type.Object(
       Type.Array(Type.String({ pattern: '^[A-Z]+$' }), { minItems: 1, default: ['ANY'], description: 'HTTP methods in upper case, or ANY (default).' }),
     ),
     path: Type.String({ pattern: '^(/|\\$default$)', description: 'Path template: /users/{id}, /files/{proxy+} (greedy), or $default (catch-all).' }),
+    stage: Type.Optional(
+      Type.String({
+        pattern: '^(\\$default|[A-Za-z0-9_-]{1,128})$',
+        description:
+          'The deployment stage this route belongs to (usage plans, authorizers and gateway responses see it). The path is then relative to the stage: it gets the basePath of the API\'s `stages` entry instead of the API\'s (`/` then answers with and without a trailing slash; $default stays the catch-all of the whole route table), and the entry\'s hosts and variables apply.',
+      }),
+    ),
     hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host names (exact or *.example.com); default: the API\'s hosts.' })),
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Header conditions: exact value, or ~regex.' })),
     query: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Query conditions: exact value, or ~regex.' })),
@@ -236,6 +244,13 @@ export const Api = Type.Object(
           'How the gateway\'s own answers (refusals, upstream failures) are written on this API: native JSON {message, code, requestId}, or AWS API Gateway\'s default gateway responses of a REST or HTTP API. An API served from an AWS document always answers as that document\'s API type.',
       }),
     ),
+    gatewayResponses: Type.Optional(GatewayResponsesSchema),
+    apiType: Type.Optional(
+      Type.Union([Type.Literal('rest'), Type.Literal('http')], {
+        description:
+          'The kind of AWS API this API behaves as for its function integrations: the Lambda proxy events, error answers and binary rules of a REST API or an HTTP API (default http). A function integration\'s own apiType wins. An API served from an AWS document is the document\'s kind.',
+      }),
+    ),
     routes: Type.Optional(Type.Array(Route, { description: 'Routes of this API (or give "openapi").' })),
     openapi: Type.Optional(
       Type.String({ minLength: 1, description: 'An AWS API Gateway OpenAPI/Swagger document (relative to this file) whose routes this API serves.' }),
@@ -246,11 +261,12 @@ export const Api = Type.Object(
         Type.Object(
           {
             variables: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_]+$' }), Type.String(), { description: 'Stage variables.' })),
-            hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Serve this stage on these host names at / instead of at /{stage}.' })),
+            hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host names of this stage\'s routes (with "openapi": serve the stage on them at / instead of at /{stage}).' })),
+            basePath: Type.Optional(Type.String({ pattern: '^/', description: 'Prefix of the paths of the routes of this stage (in place of the API\'s basePath).' })),
           },
           { additionalProperties: false },
         ),
-        { description: 'With "openapi": stages to serve (default: dev for REST APIs, $default for HTTP APIs).', additionalProperties: false },
+        { description: 'Deployment stages, named by routes\' `stage`. With "openapi": the stages to serve (default: dev for REST APIs, $default for HTTP APIs).', additionalProperties: false },
       ),
     ),
     endpointOverrides: Type.Optional(

@@ -1,4 +1,4 @@
-import { awsMappingIntegration } from './aws/definition.js';
+import { awsHttpProxyIntegration, awsMappingIntegration } from './aws/definition.js';
 import { functionIntegration } from './function/definition.js';
 import { httpIntegration } from './http/definition.js';
 import { mockIntegration } from './mock/definition.js';
@@ -10,4 +10,5 @@ export const BUNDLED_INTEGRATIONS: readonly IntegrationDefinition<never>[] = [
   mockIntegration as IntegrationDefinition<never>,
   functionIntegration as IntegrationDefinition<never>,
   awsMappingIntegration as IntegrationDefinition<never>,
+  awsHttpProxyIntegration as IntegrationDefinition<never>,
 ];

@@ -14,8 +14,8 @@ import type { Invoker } from './function/index.js';
 export interface IntegrationDeps {
   logger: Logger;
   /**
-   * The route the integration serves. AWS-document routes also give their deployment `stage` and the
-   * `resourcePath` as the API names it (without the stage prefix `path` carries).
+   * The route the integration serves. Staged routes also give their deployment `stage` and the
+   * `resourcePath` as the API names it (without the stage's basePath that `path` carries).
    */
   route: {
     readonly api: string;
@@ -24,6 +24,8 @@ export interface IntegrationDeps {
     readonly maxBodyBytes: number;
     readonly stage?: string;
     readonly resourcePath?: string;
+    /** The kind of AWS API the route's API behaves as (its `apiType`), when it says. */
+    readonly apiKind?: 'rest' | 'http';
   };
   /** The process's connection pools, for integrations that keep their own (aws-mapping's HTTP endpoints). */
   pools?: import('../upstream/upstream.js').PoolRegistry;

@@ -1,18 +1,38 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { lazyModule } from '../../util/lazy.js';
+import { UpstreamTimeouts } from '../../schemas/timeouts.js';
 import { IntegrationConfigError, type IntegrationDefinition } from '../types.js';
 import type { AwsIntegration as AwsIntegrationModel } from './model.js';
 
 // The integration and its gateway responses pull in the VTL engine: loaded only when a config uses the type (start-up time).
 const impl = lazyModule<typeof import('./index.js')>('./index.js', import.meta.url);
 const responses = lazyModule<typeof import('./gateway-responses.js')>('./gateway-responses.js', import.meta.url);
+const httpProxy = lazyModule<typeof import('./http-proxy.js')>('./http-proxy.js', import.meta.url);
 
 const StringMap = Type.Record(Type.String(), Type.String());
 
 /**
+ * An API's gateway responses as API Gateway models them (x-amazon-apigateway-gateway-responses): how
+ * the gateway's own answers render, by response type. Shared by the aws-mapping integration and the
+ * native `gatewayResponses` of an API with an AWS error dialect.
+ */
+export const GatewayResponsesSchema = Type.Record(
+  Type.String(),
+  Type.Object(
+    {
+      statusCode: Type.Optional(Type.String({ description: 'Status of this response type (default: the type\'s own, e.g. 403 for MISSING_AUTHENTICATION_TOKEN).' })),
+      responseParameters: StringMap,
+      responseTemplates: StringMap,
+    },
+    { additionalProperties: false },
+  ),
+  { description: 'Gateway responses by type (DEFAULT_4XX, UNAUTHORIZED, ...), as x-amazon-apigateway-gateway-responses writes them.' },
+);
+
+/**
  * `type: aws-mapping`: API Gateway's non-proxy integrations (REST `http`, `aws` (a Lambda function) and
  * `mock`, with VTL request/response templates, parameter mappings and integration responses). The AWS
- * front end (src/aws/compile-aws.ts) produces this config from `x-amazon-apigateway-integration`;
+ * front end (src/aws/translate.ts) produces this config from `x-amazon-apigateway-integration`;
  * nothing in it refers to an OpenAPI document.
  */
 export const AwsMappingSchema = Type.Object(
@@ -52,13 +72,8 @@ export const AwsMappingSchema = Type.Object(
     accountId: Type.String({ pattern: '^[0-9]{12}$' }),
     stageVariables: StringMap,
     binaryMediaTypes: Type.Optional(Type.Array(Type.String())),
-    gatewayResponses: Type.Optional(
-      Type.Record(
-        Type.String(),
-        Type.Object({ statusCode: Type.Optional(Type.String()), responseParameters: StringMap, responseTemplates: StringMap }, { additionalProperties: false }),
-        { description: 'The API\'s gateway responses (x-amazon-apigateway-gateway-responses): how the integration\'s own failures answer.' },
-      ),
-    ),
+    // How the integration's own failures answer.
+    gatewayResponses: Type.Optional(GatewayResponsesSchema),
     endpointOverrides: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Integration URI origins to call instead.' })),
   },
   { additionalProperties: false, description: 'An API Gateway mapping-template integration (REST non-proxy http / aws / mock).' },
@@ -102,4 +117,34 @@ export const awsMappingIntegration: IntegrationDefinition<AwsMappingConfig> = {
       }),
     };
   },
+};
+
+/**
+ * `type: aws-http-proxy`: API Gateway's HTTP_PROXY integration, the http proxy plus AWS's header/query
+ * request parameters and REST answer headers (./http-proxy.ts, loaded when a config uses it).
+ */
+export const AwsHttpProxySchema = Type.Object(
+  {
+    type: Type.Literal('aws-http-proxy'),
+    url: Type.String({ pattern: '^https?://', description: 'Origin of the HTTP endpoint: http(s)://host[:port].' }),
+    path: Type.Optional(Type.String({ pattern: '^/', description: 'Template for the forwarded path, with the route\'s {params}; default: the request path.' })),
+    timeouts: Type.Optional(UpstreamTimeouts),
+    apiType: Type.Union([Type.Literal('rest'), Type.Literal('http')], { description: 'rest: answers carry x-amzn-RequestId, as API Gateway REST APIs send on HTTP_PROXY answers.' }),
+    requestParameters: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          "Header and query parameters of the integration request, as API Gateway writes them: 'integration.request.header.X' -> \"'static'\", 'context.requestId', 'method.request.header.Y', 'stageVariables.Z' (REST), or an HTTP API's 'overwrite:header.X'. Body sources are refused.",
+      }),
+    ),
+    stageVariables: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Values of the stageVariables.X sources.' })),
+  },
+  { additionalProperties: false, description: 'An API Gateway HTTP_PROXY integration (the http proxy with AWS request parameters and answer headers).' },
+);
+export type AwsHttpProxyConfig = Static<typeof AwsHttpProxySchema>;
+
+export const awsHttpProxyIntegration: IntegrationDefinition<AwsHttpProxyConfig> = {
+  type: 'aws-http-proxy',
+  description: 'API Gateway HTTP_PROXY integrations: the http proxy with AWS header/query request parameters and REST answer headers.',
+  configSchema: AwsHttpProxySchema,
+  create: (c, deps) => httpProxy().createAwsHttpProxy(c, deps),
 };

@@ -7,7 +7,10 @@ export const functionIntegration: IntegrationDefinition<FunctionIntegrationConfi
   type: 'function',
   description: 'Invokes a Lambda-style function with an API Gateway proxy event and maps its answer.',
   configSchema: FunctionSchema,
-  create(ic, deps) {
+  create(config, deps) {
+    // The Lambda proxy flavour follows the route's API (its apiType) unless set here.
+    const apiType = config.apiType ?? deps.route.apiKind;
+    const ic: FunctionIntegrationConfig = apiType !== undefined ? { ...config, apiType } : config;
     if (ic.apiType === 'rest' && ic.payloadVersion === '2.0') throw new IntegrationConfigError([{ path: ['payloadVersion'], message: 'REST APIs only have payload format 1.0' }]);
     const invoker = deps.invoker(ic.function);
     // An unknown function was already reported by the function lookup, at integration.function.

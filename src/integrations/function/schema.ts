@@ -6,9 +6,10 @@ export const FunctionIntegrationSchema = Type.Object(
     type: Type.Literal('function'),
     function: Type.String({ minLength: 1, description: 'Name of an entry in `functions`.' }),
     apiType: Type.Optional(
+      // No schema default: an absent apiType means "the API's apiType", which this schema cannot see.
       Type.Union([Type.Literal('http'), Type.Literal('rest')], {
-        default: 'http',
-        description: 'Whose Lambda proxy semantics to follow: an AWS HTTP API (default) or a REST API (events, error answers, binary rules).',
+        description:
+          'Whose Lambda proxy semantics to follow: an AWS HTTP API or a REST API (events, error answers, binary rules). Default: the API\'s apiType (routes translated from an AWS document need none of their own), else http. Kept for native configs that set it per route.',
       }),
     ),
     payloadVersion: Type.Optional(

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ERRORS } from '../../errors/catalogue.js';
 import { withDefault } from '../schema-defaults.js';
 
 export const schema = Type.Object(
@@ -7,6 +8,15 @@ export const schema = Type.Object(
     message: Type.Optional(withDefault(Type.String({ description: 'Sent as {"message": ...} unless body is given.' }), 'Service Unavailable')),
     body: Type.Optional(Type.String({ description: 'Raw body, sent instead of the JSON message.' })),
     contentType: Type.Optional(withDefault(Type.String({ description: 'Content-Type of body.' }), 'application/json')),
+    code: Type.Optional(
+      Type.Union(
+        Object.keys(ERRORS).map((c) => Type.Literal(c)),
+        {
+          description:
+            'Refuse with this error-catalogue code instead (docs/errors.md): the API\'s error dialect renders it (native JSON with code and request id, or the AWS gateway response of its type); status, message and body are then not used. E.g. ROUTE_NOT_FOUND for a retired route.',
+        },
+      ),
+    ),
   },
   { additionalProperties: false, description: 'Answers every request of its scope at once, without calling the integration (maintenance windows, retired routes).' },
 );

@@ -2,15 +2,15 @@
  * `requestParameters` of an HTTP_PROXY integration (REST APIs): headers and query parameters the
  * integration request gets, from a static value, the method request, the context or stage variables
  * (https://docs.aws.amazon.com/apigateway/latest/developerguide/request-response-data-mappings.html).
- * Path parameters are applied by the path template (compile-aws.ts); body sources are not allowed in
- * a proxy integration and are a config error. Parsed once; the hook runs after every plugin (so
- * `context.authorizer.*` is known) and before the integration.
+ * Path parameters are applied by the path template (src/aws/translate.ts); body sources are not allowed in
+ * a proxy integration and are a config error. Parsed once; the mapping runs after every plugin (so
+ * `context.authorizer.*` is known), as the aws-http-proxy integration starts (./http-proxy.ts).
  */
-import { contextValue, parseRequestParameters, type RequestMappingOp } from '../integrations/aws/mapping.js';
-import type { RequestContext } from '../pipeline/context.js';
-import type { Principal } from '../pipeline/principal.js';
-import { PrincipalShapes } from '../integrations/function/principal-shapes.js';
-import type { RequestHook } from '../pipeline/types.js';
+import { contextValue, parseRequestParameters, type RequestMappingOp } from './mapping.js';
+import type { RequestContext } from '../../pipeline/context.js';
+import type { Principal } from '../../pipeline/principal.js';
+import { PrincipalShapes } from '../function/principal-shapes.js';
+import type { RequestHook } from '../../pipeline/types.js';
 
 function headerOf(ctx: RequestContext, name: string, multi: boolean): string | undefined {
   const v = ctx.req.headers[name.toLowerCase()];
