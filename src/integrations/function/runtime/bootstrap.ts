@@ -30,6 +30,11 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.on('error', () => process.exit(0));
 process.stdin.resume();
 
+// Writes to stdout/stderr block while the gateway's pipe is full, as writes to a file would: a flood of
+// output waits for the gateway to read it (back-pressure on the function), instead of queueing in this
+// process's memory until the memory watchdog kills it.
+for (const s of [process.stdout, process.stderr]) (s as unknown as { _handle?: { setBlocking?: (b: boolean) => void } })._handle?.setBlocking?.(true);
+
 // console.* → one line each on stdout, tagged like Lambda's; the gateway attributes it to the invocation
 // it gave this process (the tag is for people reading the raw stream, never trusted by the gateway).
 const levels: Record<string, string> = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE' };

@@ -34,8 +34,12 @@ export class LineSplitter {
     this.#o = opts;
   }
 
-  /** A new budget period (an invocation started): earlier output no longer counts. */
+  /**
+   * A new budget period (an invocation started): earlier output no longer counts, and a partial line
+   * left by the previous one is emitted now, so it is neither glued to nor attributed to the next.
+   */
   resetBudget(): void {
+    this.end();
     this.#used = 0;
     this.#overflowed = false;
     this.dropped = 0;

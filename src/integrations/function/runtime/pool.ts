@@ -507,9 +507,9 @@ export class FunctionPool {
     const budget = Math.max(0, deadline - now);
     job.timer = arm(this.#runLane, budget, () => this.#timeout(slot, job, budget, 'run'));
     job.runStarted = performance.now();
-    slot.lastJob = job;
     slot.out.resetBudget();
     slot.err.resetBudget();
+    slot.lastJob = job;
     this.#invocations++;
     slot.api.deliver({
       requestId: job.requestId,
