@@ -69,6 +69,7 @@ function call(method: 'GET' | 'POST', path: string, body?: string, headers: Reco
       },
     );
     req.on('error', reject);
+    req.setNoDelay(true);
     req.end(body);
   });
 }

@@ -68,7 +68,7 @@ export class RuntimeApi {
   constructor(events: RuntimeApiEvents, maxResponseBytes: number) {
     this.#events = events;
     this.#maxResponseBytes = maxResponseBytes;
-    this.#server = createServer({ requestTimeout: 0, headersTimeout: 10_000, keepAliveTimeout: 600_000 }, (req, res) => this.#handle(req, res));
+    this.#server = createServer({ noDelay: true, requestTimeout: 0, headersTimeout: 10_000, keepAliveTimeout: 600_000 }, (req, res) => this.#handle(req, res));
     // A long poll may idle for the function's whole idle time.
     this.#server.timeout = 0;
     // Never what keeps the gateway alive: a running invocation holds its deadline timer, a kill its process handle.
