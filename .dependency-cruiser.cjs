@@ -7,9 +7,9 @@
 
 // The modules a request runs through once a config is compiled.
 const REQUEST_PATH = '^src/(server/gateway[.]ts$|pipeline/|routing/|plugins/|integrations/|upstream/|stores/)';
-// Where loading starts: the CLI behind bin/turnpike, the package export, and the function worker thread
-// (started by URL from src/integrations/function/runtime/pool.ts, so no import reaches it).
-const ENTRY_POINTS = '^src/(cli/main|gateway|integrations/function/runtime/worker)[.]ts$';
+// Where loading starts: the CLI behind bin/turnpike, the package export, and the function process's bootstrap
+// (started by path from src/integrations/function/runtime/runtimes.ts, so no import reaches it).
+const ENTRY_POINTS = '^src/(cli/main|gateway|integrations/function/runtime/bootstrap)[.]ts$';
 // Config loading, validation and compilation, and their front ends: the work done once per config.
 const CONFIG_AND_COMPILE = '^src/(config|compile|openapi|cli)/';
 // `import type {…}` and `import('…').T` in a type position: erased by tsc, no run-time edge.

@@ -14,7 +14,7 @@ import type { ApiConfig, GatewayConfig, RouteConfig } from '../config/schema.js'
 import { resolveTlsPolicy } from '../config/tls-policy.js';
 import { MockIntegration } from '../integrations/mock/index.js';
 import type { Invoker } from '../integrations/function/index.js';
-import { type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
+import { FUNCTION_NAME, type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
 import { BUNDLED_INTEGRATIONS } from '../integrations/registry.js';
 import { type CreatedIntegration, IntegrationConfigError, type IntegrationDefinition, type IntegrationDeps } from '../integrations/types.js';
 import { lazyModule } from '../util/lazy.js';
@@ -207,6 +207,11 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
 
     const functionForArn = (name: string, docDir: string, at: (string | number)[]): Invoker | undefined => {
       if (config.functions?.[name] !== undefined) return invokerFor(name, at);
+      // A document's function name becomes a file name below: it must be a Lambda name, never a path.
+      if (!FUNCTION_NAME.test(name)) {
+        err(at, `Lambda function name "${name.slice(0, 100)}" is not a function name: AWS allows [A-Za-z0-9_-], 1 to 64 characters`);
+        return undefined;
+      }
       const known = invokers.get(`arn:${docDir}:${name}`);
       if (known) return known;
       const module = aws().findFunctionModule(docDir, name, (p) => inputs.exists(p));

@@ -1,5 +1,5 @@
 // FunctionPool: handler styles, context, environment, errors, logs, in-place module resolution.
-// Real worker threads running the handler modules under test/fixtures/functions.
+// Real function processes running the handler modules under test/fixtures/functions.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,11 +31,12 @@ function failed(r: InvokeResult) {
 describe('warm workers', { timeout: 20_000 }, () => {
   it('module state persists across warm invocations of one worker', async () => {
     const p = pool({ module: fixture('counter.mjs') });
-    const a = ok(await p.invoke({})) as { count: number; threadId: number; loadedAt: number };
+    const a = ok(await p.invoke({})) as { count: number; pid: number; loadedAt: number };
     const b = ok(await p.invoke({})) as typeof a;
     const c = ok(await p.invoke({})) as typeof a;
     assert.deepEqual([a.count, b.count, c.count], [1, 2, 3]);
-    assert.equal(a.threadId, c.threadId);
+    assert.equal(a.pid, c.pid);
+    assert.notEqual(a.pid, process.pid, 'the handler runs in a process of its own');
     assert.equal(a.loadedAt, c.loadedAt);
     assert.equal(p.stats.warm, 1);
     assert.equal(p.stats.busy, 0);
@@ -44,8 +45,8 @@ describe('warm workers', { timeout: 20_000 }, () => {
 
   it('concurrent invocations get separate workers, each with its own module state', async () => {
     const p = pool({ module: fixture('counter.mjs'), concurrency: 3 });
-    const rs = (await Promise.all([1, 2, 3].map(() => p.invoke({ sleepMs: 100 })))).map(ok) as { count: number; threadId: number }[];
-    assert.equal(new Set(rs.map((r) => r.threadId)).size, 3);
+    const rs = (await Promise.all([1, 2, 3].map(() => p.invoke({ sleepMs: 100 })))).map(ok) as { count: number; pid: number }[];
+    assert.equal(new Set(rs.map((r) => r.pid)).size, 3);
     assert.deepEqual(
       rs.map((r) => r.count),
       [1, 1, 1],

@@ -15,6 +15,7 @@ import { HeaderList } from '../../util/header-list.js';
 import { type FunctionFailure, finishProxyAnswer, lambdaErrorAnswer } from './errors.js';
 import { type LambdaEventFormat, proxyEvent, proxyRequestOf, type RouteFacts } from './request.js';
 import { requestTraceId } from '../../util/trace-id.js';
+import { clientChoseId, lambdaRequestId } from './request-id.js';
 import { type ApiType, type ProxyRequest, isBinaryBody } from './events.js';
 import { readResponseV1, readResponseV2 } from './responses.js';
 import { type InvokeResult, RemoteFunction } from './runtime/index.js';
@@ -67,6 +68,14 @@ function failureOf(r: Extract<InvokeResult, { ok: false }>, remote: boolean, dea
 class IntegrationTimeout extends Error {}
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/**
+ * Bounds on the headers a function answer may set, as an upstream answer is bounded (Node's and
+ * undici's 16 KiB header block; the default request header count): past either, the answer is a
+ * malformed response (502), not a header block the gateway would build at any size.
+ */
+export const MAX_FUNCTION_HEADERS = 100;
+export const MAX_FUNCTION_HEADER_BYTES = 16 * 1024;
 
 /** requestContext.authorizer / identity from whatever the authenticate phase established. */
 function principalFields(p: Principal | undefined, v2: boolean, shapes: PrincipalShapes): Partial<ProxyRequest> {
@@ -131,6 +140,9 @@ export class FunctionIntegration implements Integration {
   async invoke(ctx: RequestContext): Promise<void> {
     const event = proxyEvent(this.buildRequest(ctx), this.#format);
     const started = performance.now();
+    // The function's request id is the gateway's (request-id.ts); a client's X-Request-Id is only logged, as correlationId.
+    const requestId = lambdaRequestId(ctx);
+    if (clientChoseId(ctx)) this.#opts.logger.info({ requestId, correlationId: ctx.id, function: this.#opts.functionName }, 'function request id');
     let result: InvokeResult;
     const deadlineMs = Date.now() + this.#timeoutMs;
     try {
@@ -139,14 +151,17 @@ export class FunctionIntegration implements Integration {
       // on its own Date.now() clock it could otherwise fire a fraction of a millisecond before the
       // setting (seen: 249.6 ms for 250).
       result = await raceDeadline(
-        this.#opts.invoker.invoke(event, { requestId: ctx.id, deadlineMs: deadlineMs + DEADLINE_SLACK_MS }),
+        this.#opts.invoker.invoke(event, { requestId, deadlineMs: deadlineMs + DEADLINE_SLACK_MS }),
         this.#timeoutLane,
         () => new IntegrationTimeout(),
       );
     } catch (err) {
       ctx.upstreamMs = performance.now() - started;
       if (err instanceof IntegrationTimeout) {
-        this.#opts.logger.warn({ requestId: ctx.id, function: this.#opts.functionName, timeoutMs: this.#timeoutMs, elapsedMs: round3(ctx.upstreamMs) }, 'function integration timed out');
+        this.#opts.logger.warn(
+          { requestId: ctx.id, function: this.#opts.functionName, timeoutMs: this.#timeoutMs, elapsedMs: round3(ctx.upstreamMs) },
+          'function integration timed out',
+        );
         return this.#answerFailure(ctx, 'integrationTimeout');
       }
       this.#opts.logger.error({ requestId: ctx.id, function: this.#opts.functionName, err }, 'function invocation failed');
@@ -170,7 +185,10 @@ export class FunctionIntegration implements Integration {
       );
       const failure = failureOf(result, this.#opts.invoker instanceof RemoteFunction, deadlineMs);
       if (failure === 'integrationTimeout') {
-        this.#opts.logger.warn({ requestId: ctx.id, function: this.#opts.functionName, timeoutMs: this.#timeoutMs, elapsedMs: round3(ctx.upstreamMs) }, 'function integration timed out');
+        this.#opts.logger.warn(
+          { requestId: ctx.id, function: this.#opts.functionName, timeoutMs: this.#timeoutMs, elapsedMs: round3(ctx.upstreamMs) },
+          'function integration timed out',
+        );
       }
       return this.#answerFailure(ctx, failure);
     }
@@ -186,6 +204,15 @@ export class FunctionIntegration implements Integration {
       return this.#answerFailure(ctx, answer.kind === 'functionError' ? 'functionError' : 'malformedResponse');
     }
     const final = finishProxyAnswer(answer, this.#apiType);
+    let headerBytes = 0;
+    for (const [k, v] of final.headers) headerBytes += k.length + v.length + 4;
+    if (final.headers.length > MAX_FUNCTION_HEADERS || headerBytes > MAX_FUNCTION_HEADER_BYTES) {
+      this.#opts.logger.error(
+        { requestId: ctx.id, function: this.#opts.functionName, headers: final.headers.length, headerBytes },
+        `function answer headers over ${MAX_FUNCTION_HEADERS} or ${MAX_FUNCTION_HEADER_BYTES} bytes`,
+      );
+      return this.#answerFailure(ctx, 'malformedResponse');
+    }
     return this.#send(ctx, final.status, final.headers, final.body, true);
   }
 
@@ -214,13 +241,14 @@ export class FunctionIntegration implements Integration {
     let traceIdSet = false;
     for (const [k, v] of pairs) {
       const name = k.toLowerCase();
-      if (name === 'content-length' || name === 'transfer-encoding' || name === 'connection') continue;
+      // x-request-id is the gateway's (added once for every answer): a function's own would make two.
+      if (name === 'content-length' || name === 'transfer-encoding' || name === 'connection' || name === 'x-request-id') continue;
       if (name === 'x-amzn-requestid') requestIdSet = true;
       else if (name === 'x-amzn-trace-id') traceIdSet = true;
       list.push(name, v);
     }
     if (this.#apiType === 'rest') {
-      if (!requestIdSet) list.push('x-amzn-requestid', ctx.id);
+      if (!requestIdSet) list.push('x-amzn-requestid', lambdaRequestId(ctx));
       if (fromFunction && !traceIdSet) list.push('x-amzn-trace-id', requestTraceId(ctx));
     }
     return ctx.send(status, new HeaderList(list), body);

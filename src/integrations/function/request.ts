@@ -4,6 +4,7 @@
  * turns it into the 1.0 / 2.0 shapes), so the two events of one request agree field for field (AWS's
  * authorizer input example carries the same headers, context and forwarded values: docs/lambda-events.md).
  */
+import { lambdaRequestId } from './request-id.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { decodePathParam } from '../../util/decode-path-param.js';
 import { requestTraceId } from '../../util/trace-id.js';
@@ -56,7 +57,7 @@ export function proxyRequestOf(ctx: RequestContext, facts: RouteFacts, body?: { 
     binary: body?.binary ?? false,
     sourceIp: ctx.clientIp,
     userAgent: String(ctx.req.headers['user-agent'] ?? ''),
-    requestId: ctx.id,
+    requestId: lambdaRequestId(ctx),
     domainName: host,
     domainPrefix: host.split('.')[0] ?? host,
     apiId: facts.apiId,

@@ -20,6 +20,7 @@
 import type { Logger } from 'pino';
 import { type Denial, denial } from '../../errors/catalogue.js';
 import type { Invoker } from '../../integrations/function/index.js';
+import { lambdaRequestId } from '../../integrations/function/request-id.js';
 import { authorizerRequestEvent, type LambdaEventFormat, proxyRequestOf, type RouteFacts } from '../../integrations/function/request.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
@@ -84,7 +85,7 @@ const CONTEXT_VARS: Record<string, (ctx: RequestContext, a: Prepared) => string 
   'http.method': (ctx) => ctx.method,
   path: (ctx) => ctx.path,
   'http.path': (ctx) => ctx.path,
-  requestId: (ctx) => ctx.id,
+  requestId: (ctx) => lambdaRequestId(ctx),
   stage: (_ctx, a) => a.stage,
   'identity.sourceIp': (ctx) => ctx.clientIp,
   'http.sourceIp': (ctx) => ctx.clientIp,
@@ -390,7 +391,7 @@ export function createLambdaAuthorizer(input: LambdaAuthorizerConfig, deps: Pick
     let r: Awaited<ReturnType<Invoker['invoke']>>;
     try {
       // timeoutMs on the shared deadline queue (one entry, no Node timer of its own).
-      r = await raceDeadline(fn.invoke(event, { requestId: ctx.id, deadlineMs: Date.now() + timeoutMs }), timeoutLane, () => new AuthorizerTimeout());
+      r = await raceDeadline(fn.invoke(event, { requestId: lambdaRequestId(ctx), deadlineMs: Date.now() + timeoutMs }), timeoutLane, () => new AuthorizerTimeout());
     } catch (err) {
       const timedOut = err instanceof AuthorizerTimeout;
       logger.error(

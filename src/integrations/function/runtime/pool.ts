@@ -1,18 +1,31 @@
 /**
- * FunctionPool: a pool of worker threads for one function, each a warm "Lambda container" that runs
- * one invocation at a time. See docs/functions.md.
+ * FunctionPool: the warm processes of one function, each a "Lambda execution environment" of its own:
+ * a child process started by a runtime (runtimes.ts) with a clean Lambda environment, that runs one
+ * invocation at a time and talks to the gateway only through the Lambda Runtime API (runtime-api.ts),
+ * served to it alone on its own loopback port. See docs/functions.md.
  *
- * Life of an invocation: invoke() → an idle warm worker (most recently used first), else a new worker
- * while fewer than `concurrency` exist, else the bounded queue (throttled when full or after
- * queueTimeoutMs) → init (module import, bounded by initTimeoutMs) → run, bounded by
- * min(start + timeoutMs, deadlineMs); on the deadline the worker is terminated and replaced.
+ * Why processes, not worker threads: a thread shares the gateway's process, so a handler could read
+ * the gateway's environment (/proc/self/environ: the Admin API token), kill it (process.kill), hold
+ * off-heap memory no resourceLimits bound, survive terminate() in a blocking call, and post forged
+ * messages. A process has its own environment, pid, memory and fate; the kernel ends it for sure.
+ *
+ * Life of an invocation: invoke() → an idle warm process (most recently used first), else a new one
+ * while fewer than `concurrency` exist (dying ones still count: a slot is free only when its process
+ * has exited), else the bounded queue (throttled when full or after queueTimeoutMs) → init (the
+ * process loads the handler and asks GET /next, bounded by initTimeoutMs) → run, bounded by
+ * min(start + timeoutMs, deadlineMs); on the deadline the process is killed (SIGTERM, SIGKILL after
+ * KILL_GRACE_MS) and replaced.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import { DEADLINES, Deadline, type DeadlineLane } from '../../../util/deadline-queue.js';
-import type { InvokeMessage, LambdaError, WorkerInit, WorkerMessage } from './protocol.js';
+import { LineSplitter } from './lines.js';
+import type { LambdaError } from './protocol.js';
+import { RuntimeApi } from './runtime-api.js';
+import { type FunctionRuntime, nodejs } from './runtimes.js';
 import {
   DEFAULTS,
   type FunctionLogger,
@@ -23,13 +36,22 @@ import {
   type InvokeErrorKind,
   type InvokeOptions,
   type InvokeResult,
+  LOG_BUDGET_BYTES,
   LOG_TAIL_BYTES,
+  MAX_LOG_LINE_BYTES,
+  MAX_RESPONSE_BYTES,
+  MIN_RSS_LIMIT_MB,
+  type LogLevel,
 } from './types.js';
-
-const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 /** Variables inherited from the gateway's own environment; everything else stays out of the function. */
 const INHERITED_ENV = ['PATH', 'LANG', 'SYSTEMROOT'] as const;
+/** After SIGTERM, a process that has not exited gets SIGKILL. */
+const KILL_GRACE_MS = 250;
+/** The RSS watchdog's period: an allocation spree is caught within about this long. */
+const WATCH_MS = 50;
+/** Lambda's name rule for a function: never a path. */
+export const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 interface ResolvedSpec {
   name: string;
@@ -71,8 +93,11 @@ function resolveSpec(spec: FunctionSpec): ResolvedSpec {
   };
 }
 
-/** The worker's whole process.env: a few inherited variables, the configured ones, then Lambda's reserved ones. */
-export function functionEnvironment(spec: FunctionSpec, logStreamName = ''): Record<string, string> {
+/**
+ * The function process's whole environment: a few inherited variables, the configured ones, then
+ * Lambda's reserved ones (which win). The pool adds AWS_LAMBDA_RUNTIME_API (its port) at start.
+ */
+export function functionEnvironment(spec: FunctionSpec, logStreamName = '', runtime: FunctionRuntime = nodejs): Record<string, string> {
   const s = resolveSpec(spec);
   const env: Record<string, string> = {};
   for (const k of INHERITED_ENV) {
@@ -88,22 +113,19 @@ export function functionEnvironment(spec: FunctionSpec, logStreamName = ''): Rec
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${s.name}`,
     AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${runtime.name}`,
     AWS_REGION: s.region,
     AWS_DEFAULT_REGION: s.region,
     LAMBDA_TASK_ROOT: dirname(s.module),
     _HANDLER: s.handlerName,
+    TZ: ':UTC',
   });
   return env;
 }
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 
-/**
- * A deadline `budgetMs` from now on `lane` (the limit's own lane: sorted, so a budget cut short by the
- * caller's deadline is inserted before the entries due later; a lane holds at most one entry per
- * worker or queued invocation).
- */
+/** A deadline `budgetMs` from now on `lane` (sorted insert when the caller's deadline cuts it short). */
 function arm(lane: DeadlineLane, budgetMs: number, fire: () => void): Deadline<undefined> {
   const d = new Deadline<undefined>(fire, undefined);
   const now = lane.queue.now();
@@ -113,7 +135,6 @@ function arm(lane: DeadlineLane, budgetMs: number, fire: () => void): Deadline<u
 }
 
 interface Job {
-  id: number;
   requestId: string;
   eventJson: string;
   deadlineMs: number | undefined;
@@ -126,54 +147,77 @@ interface Job {
   settled: boolean;
   /** The queue, init or run deadline in force (on the shared deadline queue). */
   timer: Deadline<undefined> | undefined;
-  /** Effective run deadline, once running. */
-  runDeadline: number | undefined;
-  /** performance.now() when the event went to the worker (runMs counts from here). */
+  /** performance.now() when the event went to the process (runMs counts from here). */
   runStarted: number | undefined;
   logs: string[];
+  logBytes: number;
 }
 
 type SlotState = 'starting' | 'idle' | 'busy' | 'dead';
 
 interface Slot {
-  worker: Worker;
+  child: ChildProcess | undefined;
+  api: RuntimeApi;
   state: SlotState;
+  /** The process asked GET /next at least once: its handler is loaded. */
   initialized: boolean;
   generation: number;
+  /** The invocation assigned to this process (given to it once runStarted is set). */
   job: Job | undefined;
-  lastRequestId: string | undefined;
+  /** The last invocation given to it: late output belongs to it. */
+  lastJob: Job | undefined;
   lastUsed: number;
-  lastError: Error | undefined;
-  /** Set by the pool when it terminates the worker on purpose (timeout, fatal, idle, reload, close). */
+  /** Ended by the pool (timeout, idle, reload, close): its exit is not a crash. */
   killed: boolean;
+  /** Over its memory (watchdog) or V8 said so on stderr: its exit is Runtime.OutOfMemory. */
+  outOfMemory: boolean;
+  killTimer: NodeJS.Timeout | undefined;
   exited: Promise<void>;
+  out: LineSplitter;
+  err: LineSplitter;
 }
-
-let nextJobId = 1;
 
 function defaultLogger(r: FunctionLogRecord): void {
   const line = r.message.replace(/\n/g, '\r');
   process.stderr.write(`[${r.functionName}] ${new Date(r.time).toISOString()}\t${r.requestId ?? '-'}\t${r.level}\t${line}\n`);
 }
 
+/** A console line as the Node bootstrap writes it (its request id is ignored: the pool knows whose it is). */
+const CONSOLE_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t[^\t]*\t(TRACE|DEBUG|INFO|WARN|ERROR|FATAL)\t/;
+const SIGNALS: Record<string, string> = { SIGKILL: 'killed', SIGTERM: 'terminated', SIGABRT: 'aborted', SIGSEGV: 'segmentation fault', SIGINT: 'interrupt' };
+
+/** Resident set size of `pid` in MB (Linux); undefined where /proc is not readable. */
+function rssMb(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class FunctionPool {
   readonly spec: Readonly<FunctionSpec>;
   readonly #s: ResolvedSpec;
+  readonly #runtime: FunctionRuntime;
   readonly #idleMs: number;
   readonly #initTimeoutMs: number;
-  /** queueTimeoutMs, initTimeoutMs and timeoutMs on the shared deadline queue. */
+  readonly #rssLimitMb: number;
   readonly #queueLane: DeadlineLane;
   readonly #initLane: DeadlineLane;
   readonly #runLane: DeadlineLane;
   readonly #log: FunctionLogger;
+  /** Every process that has not exited yet, dying ones included (they still hold their slot). */
   readonly #slots = new Set<Slot>();
-  /** Idle warm workers; the most recently used is last (taken first). */
+  /** Idle warm processes; the most recently used is last (taken first). */
   readonly #idle: Slot[] = [];
   readonly #queue: Job[] = [];
   readonly #exiting = new Set<Promise<void>>();
   #generation = 0;
   #closed = false;
   #reaper: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
   #invocations = 0;
   #crashes = 0;
   #timeouts = 0;
@@ -182,8 +226,10 @@ export class FunctionPool {
   constructor(spec: FunctionSpec, opts: FunctionPoolOptions = {}) {
     this.#s = resolveSpec(spec);
     this.spec = Object.freeze({ ...spec });
+    this.#runtime = opts.runtime ?? nodejs;
     this.#idleMs = opts.idleMs ?? DEFAULTS.idleMs;
     this.#initTimeoutMs = opts.initTimeoutMs ?? DEFAULTS.initTimeoutMs;
+    this.#rssLimitMb = Math.max(this.#s.memoryMb, MIN_RSS_LIMIT_MB);
     this.#queueLane = DEADLINES.lane(this.#s.queueTimeoutMs);
     this.#initLane = DEADLINES.lane(this.#initTimeoutMs);
     this.#runLane = DEADLINES.lane(this.#s.timeoutMs);
@@ -194,6 +240,7 @@ export class FunctionPool {
     let warm = 0;
     let busy = 0;
     for (const s of this.#slots) {
+      if (s.killed) continue;
       if (s.state === 'idle') warm++;
       else if (s.job) busy++;
     }
@@ -205,7 +252,15 @@ export class FunctionPool {
       crashes: this.#crashes,
       timeouts: this.#timeouts,
       throttles: this.#throttles,
+      processes: this.#slots.size,
     };
+  }
+
+  /** Process ids of the live function processes (tests and diagnostics). */
+  get pids(): number[] {
+    const out: number[] = [];
+    for (const s of this.#slots) if (s.child?.pid !== undefined) out.push(s.child.pid);
+    return out;
   }
 
   invoke(event: unknown, opts: InvokeOptions = {}): Promise<InvokeResult> {
@@ -220,7 +275,6 @@ export class FunctionPool {
     }
     return new Promise<InvokeResult>((resolve, reject) => {
       const job: Job = {
-        id: nextJobId++,
         requestId: opts.requestId ?? randomUUID(),
         eventJson,
         deadlineMs: opts.deadlineMs,
@@ -231,55 +285,31 @@ export class FunctionPool {
         reject,
         settled: false,
         timer: undefined,
-        runDeadline: undefined,
         runStarted: undefined,
         logs: [],
+        logBytes: 0,
       };
       if (signal) {
         job.onAbort = () => this.#abort(job);
         signal.addEventListener('abort', job.onAbort, { once: true });
       }
-      let slot: Slot | undefined;
-      try {
-        slot = this.#acquire();
-      } catch (err) {
-        // new Worker() refused (bad resource limits, too many threads): the invocation could not start
-        this.#settleError(job, 'crash', { errorType: 'Runtime.ExitError', errorMessage: `Could not start a worker: ${String(err)}`, stack: [] });
-        return;
-      }
+      const slot = this.#acquire();
       if (slot) {
         this.#assign(slot, job);
         return;
       }
-      const wait = Math.min(this.#s.queueTimeoutMs, (job.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now());
-      if (this.#queue.length >= this.#s.maxQueue || wait <= 0) {
-        this.#throttle(job);
-        return;
-      }
-      job.timer = arm(this.#queueLane, wait, () => {
-        const i = this.#queue.indexOf(job);
-        if (i >= 0) this.#queue.splice(i, 1);
-        if (job.deadlineMs !== undefined && Date.now() >= job.deadlineMs - 1 && wait < this.#s.queueTimeoutMs) {
-          this.#timeouts++;
-          this.#settleError(job, 'timeout', {
-            errorType: 'Sandbox.Timedout',
-            errorMessage: `Task timed out after ${seconds(wait)} seconds`,
-            stack: [],
-          });
-        } else this.#throttle(job);
-      });
-      this.#queue.push(job);
+      this.#enqueue(job);
     });
   }
 
-  /** New invocations go to fresh workers that import the module again; busy workers finish, then exit. */
+  /** New invocations go to fresh processes that load the module again; busy ones finish, then exit. */
   async reload(): Promise<void> {
     this.#generation++;
     const idle = this.#idle.splice(0);
     await Promise.all(idle.map((s) => this.#kill(s)));
   }
 
-  /** Terminates every worker; queued invocations fail with kind 'crash' (errorType Turnpike.PoolClosed). */
+  /** Ends every process; queued and running invocations fail with kind 'crash' (errorType Turnpike.PoolClosed). */
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
@@ -301,7 +331,25 @@ export class FunctionPool {
     await Promise.all([...this.#exiting]);
   }
 
-  // ---- workers ----
+  // ---- processes ----
+
+  #enqueue(job: Job, front = false): void {
+    const wait = Math.min(this.#s.queueTimeoutMs, (job.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now());
+    if (!front && (this.#queue.length >= this.#s.maxQueue || wait <= 0)) {
+      this.#throttle(job);
+      return;
+    }
+    job.timer = arm(this.#queueLane, Math.max(0, wait), () => {
+      const i = this.#queue.indexOf(job);
+      if (i >= 0) this.#queue.splice(i, 1);
+      if (job.deadlineMs !== undefined && Date.now() >= job.deadlineMs - 1 && wait < this.#s.queueTimeoutMs) {
+        this.#timeouts++;
+        this.#settleError(job, 'timeout', { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${seconds(wait)} seconds`, stack: [] });
+      } else this.#throttle(job);
+    });
+    if (front) this.#queue.unshift(job);
+    else this.#queue.push(job);
+  }
 
   #acquire(): Slot | undefined {
     const idle = this.#idle.pop();
@@ -311,84 +359,125 @@ export class FunctionPool {
   }
 
   #spawn(): Slot {
-    const s = this.#s;
     const date = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
     const logStreamName = `${date}/[$LATEST]${randomBytes(16).toString('hex')}`;
-    const init: WorkerInit = {
-      module: s.module,
-      exportName: s.exportName,
-      handlerName: s.handlerName,
-      functionName: s.name,
-      memoryMb: s.memoryMb,
-      region: s.region,
-      accountId: s.accountId,
-      logStreamName,
-    };
-    const worker = new Worker(WORKER_URL, {
-      workerData: init,
-      env: functionEnvironment(this.spec, logStreamName),
-      resourceLimits: { maxOldGenerationSizeMb: s.memoryMb },
-      stdout: true,
-      stderr: true,
-      execArgv: [],
-      argv: [],
-    });
     let onExit!: () => void;
+    const split = (source: 'stdout' | 'stderr'): LineSplitter =>
+      new LineSplitter({
+        maxLineBytes: MAX_LOG_LINE_BYTES,
+        budgetBytes: LOG_BUDGET_BYTES,
+        onLine: (line) => this.#line(slot, source, line),
+        onOverflow: (n) =>
+          this.#emit(slot, {
+            level: 'WARN',
+            message: `${source} over ${n} bytes in this invocation: the rest of it is dropped`,
+            time: Date.now(),
+            source: 'runtime',
+          }),
+      });
     const slot: Slot = {
-      worker,
+      child: undefined,
+      api: new RuntimeApi(
+        {
+          ready: () => this.#onReady(slot),
+          response: (id, body) => this.#onResponse(slot, id, body),
+          responseTooLarge: (id) =>
+            this.#onFunctionError(slot, id, {
+              errorType: 'Function.ResponseSizeTooLarge',
+              errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+              stack: [],
+            }),
+          error: (id, e) => this.#onFunctionError(slot, id, e),
+          initError: (e) => this.#onInitError(slot, e),
+        },
+        MAX_RESPONSE_BYTES,
+      ),
       state: 'starting',
       initialized: false,
       generation: this.#generation,
       job: undefined,
-      lastRequestId: undefined,
+      lastJob: undefined,
       lastUsed: Date.now(),
-      lastError: undefined,
       killed: false,
+      outOfMemory: false,
+      killTimer: undefined,
       exited: new Promise<void>((r) => {
         onExit = r;
       }),
+      out: undefined as unknown as LineSplitter,
+      err: undefined as unknown as LineSplitter,
     };
+    slot.out = split('stdout');
+    slot.err = split('stderr');
     this.#exiting.add(slot.exited);
     void slot.exited.then(() => this.#exiting.delete(slot.exited));
     this.#slots.add(slot);
-    worker.on('message', (m: WorkerMessage) => this.#onMessage(slot, m));
-    worker.on('error', (err) => {
-      slot.lastError = err;
-    });
-    worker.on('exit', (code) => {
-      this.#onExit(slot, code);
+    let exited = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null, error?: Error): void => {
+      if (exited) return;
+      exited = true;
+      if (slot.killTimer) clearTimeout(slot.killTimer);
+      slot.api.close();
+      this.#onExit(slot, code, signal, error);
       onExit();
-    });
-    this.#pipe(slot, worker.stdout, 'stdout', 'INFO');
-    this.#pipe(slot, worker.stderr, 'stderr', 'ERROR');
+    };
+    slot.api.listen().then(
+      (address) => {
+        if (slot.killed) return finish(null, null);
+        if (slot.killTimer) clearTimeout(slot.killTimer);
+        const env = { ...functionEnvironment(this.spec, logStreamName, this.#runtime), AWS_LAMBDA_RUNTIME_API: address };
+        const cmd = this.#runtime.command({ module: this.#s.module, exportName: this.#s.exportName, memoryMb: this.#s.memoryMb });
+        let child: ChildProcess;
+        try {
+          // detached: the function is a process group of its own, so a kill reaches what it started too.
+          child = spawn(cmd.file, cmd.args, { env, cwd: dirname(this.#s.module), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+        } catch (err) {
+          return finish(null, null, err as Error);
+        }
+        slot.child = child;
+        // A warm process does not keep the gateway alive (a running invocation holds its deadline timer).
+        this.#ref(slot, false);
+        child.stdout?.on('data', (b: Buffer) => slot.out.push(b));
+        child.stderr?.on('data', (b: Buffer) => slot.err.push(b));
+        // stdin is the process's lifeline: never written, it ends when the gateway does (bootstrap exits then).
+        child.stdin?.on('error', () => {});
+        child.on('error', (err) => {
+          if (child.pid === undefined) finish(null, null, err);
+        });
+        // 'close': the process exited AND its stdout/stderr are read to the end (its last lines are in).
+        child.on('close', (code, signal) => {
+          slot.out.end();
+          slot.err.end();
+          finish(code, signal);
+        });
+        this.#startWatchdog();
+      },
+      (err: Error) => finish(null, null, err),
+    );
     return slot;
   }
 
-  #pipe(slot: Slot, stream: NodeJS.ReadableStream, source: 'stdout' | 'stderr', level: 'INFO' | 'ERROR'): void {
-    let buf = '';
-    stream.setEncoding('utf8');
-    const emit = (line: string): void => this.#emit(slot, { level, message: line, source, time: Date.now() });
-    stream.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl = buf.indexOf('\n');
-      while (nl >= 0) {
-        emit(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf('\n');
-      }
-    });
-    stream.on('end', () => {
-      if (buf) emit(buf);
-      buf = '';
-    });
+  /** One line of a process's stdout/stderr, attributed to the invocation the pool gave it. */
+  #line(slot: Slot, source: 'stdout' | 'stderr', line: string): void {
+    const m = CONSOLE_LINE.exec(line);
+    if (m) {
+      const tabs = line.indexOf('\t', line.indexOf('\t', line.indexOf('\t') + 1) + 1);
+      const level = (m[1] === 'FATAL' ? 'ERROR' : m[1]) as LogLevel;
+      this.#emit(slot, { level, message: line.slice(tabs + 1).replace(/\r/g, '\n'), time: Date.now(), source: 'console' });
+      return;
+    }
+    if (source === 'stderr' && line.includes('JavaScript heap out of memory')) slot.outOfMemory = true;
+    this.#emit(slot, { level: source === 'stdout' ? 'INFO' : 'ERROR', message: line, source, time: Date.now() });
   }
 
-  #emit(slot: Slot | undefined, r: Omit<FunctionLogRecord, 'functionName' | 'requestId'> & { requestId?: string | undefined }): void {
-    const requestId = r.requestId ?? slot?.job?.requestId ?? slot?.lastRequestId;
+  #emit(slot: Slot, r: Omit<FunctionLogRecord, 'functionName' | 'requestId'> & { requestId?: string | undefined }): void {
+    const job = slot.lastJob;
+    const requestId = r.requestId ?? job?.requestId;
     const record: FunctionLogRecord = { functionName: this.#s.name, requestId, level: r.level, message: r.message, time: r.time, source: r.source };
-    const job = slot?.job;
-    if (job && job.requestId === requestId && r.source !== 'runtime') {
-      job.logs.push(`${new Date(r.time).toISOString()}\t${requestId}\t${r.level}\t${r.message}\n`);
+    if (job && !job.settled && r.source !== 'runtime' && job.logBytes < LOG_BUDGET_BYTES) {
+      const text = `${new Date(r.time).toISOString()}\t${requestId}\t${r.level}\t${r.message}\n`;
+      job.logs.push(text);
+      job.logBytes += text.length;
     }
     try {
       this.#log(record);
@@ -399,112 +488,122 @@ export class FunctionPool {
 
   #assign(slot: Slot, job: Job): void {
     slot.job = job;
-    slot.worker.ref();
+    if (slot.state !== 'starting') slot.state = 'busy';
     if (slot.initialized) {
-      slot.state = 'busy';
       this.#run(slot, job);
       return;
     }
-    // Cold start: wait for the module to load (Lambda's init phase), bounded by initTimeoutMs and the caller's deadline.
+    // Cold start: wait for the process to ask for work (Lambda's init phase), bounded by initTimeoutMs and the caller's deadline.
     const limit = Math.min(this.#initTimeoutMs, (job.deadlineMs ?? Number.POSITIVE_INFINITY) - Date.now());
     job.timer = arm(this.#initLane, limit, () => this.#timeout(slot, job, Math.max(0, limit), 'init'));
   }
 
+  /** Gives the event to the process (now if it waits in GET /next, else as soon as it asks). */
   #run(slot: Slot, job: Job): void {
     job.timer?.cancel();
+    slot.state = 'busy';
     const now = Date.now();
     const deadline = Math.min(now + this.#s.timeoutMs, job.deadlineMs ?? Number.POSITIVE_INFINITY);
     const budget = Math.max(0, deadline - now);
-    job.runDeadline = deadline;
     job.timer = arm(this.#runLane, budget, () => this.#timeout(slot, job, budget, 'run'));
-    job.runStarted = job.timer.startedAt;
-    slot.lastRequestId = job.requestId;
+    job.runStarted = performance.now();
+    slot.out.resetBudget();
+    slot.err.resetBudget();
+    slot.lastJob = job;
     this.#invocations++;
-    const msg: InvokeMessage = { type: 'invoke', id: job.id, requestId: job.requestId, eventJson: job.eventJson, deadline };
-    slot.worker.postMessage(msg);
+    slot.api.deliver({
+      requestId: job.requestId,
+      deadlineMs: deadline,
+      functionArn: `arn:aws:lambda:${this.#s.region}:${this.#s.accountId}:function:${this.#s.name}`,
+      traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Sampled=0`,
+      eventJson: job.eventJson,
+    });
   }
 
-  #onMessage(slot: Slot, m: WorkerMessage): void {
-    switch (m.type) {
-      case 'log':
-        this.#emit(slot, { requestId: m.requestId, level: m.level, message: m.message, time: m.time, source: 'console' });
-        return;
-      case 'ready': {
-        slot.initialized = true;
-        const job = slot.job;
-        if (m.error) {
-          this.#emit(slot, { level: 'ERROR', message: `INIT ERROR ${m.error.errorType}: ${m.error.errorMessage}`, time: Date.now(), source: 'runtime' });
-          if (job) this.#settleError(job, 'load-error', m.error);
-          slot.job = undefined;
-          void this.#kill(slot);
-          this.#drain();
-          return;
-        }
-        if (this.#closed) {
-          void this.#kill(slot);
-          return;
-        }
-        if (job) {
-          slot.state = 'busy';
-          this.#run(slot, job);
-        } else this.#release(slot);
-        return;
-      }
-      case 'result': {
-        const job = slot.job;
-        if (!job || job.id !== m.id) return;
-        slot.job = undefined;
-        if ('error' in m) this.#settleError(job, 'unhandled', m.error);
-        else {
-          let payload: unknown;
-          try {
-            payload = JSON.parse(m.payloadJson);
-          } catch {
-            payload = null;
-          }
-          this.#settle(job, { ok: true, payload, ...this.#duration(job), ...this.#tail(job) });
-        }
-        this.#release(slot);
-        return;
-      }
-      case 'fatal': {
-        this.#emit(slot, { level: 'ERROR', message: `${m.error.errorType}: ${m.error.errorMessage}`, time: Date.now(), source: 'runtime' });
-        this.#crashes++;
-        const job = slot.job;
-        slot.job = undefined;
-        if (job && (m.id === undefined || m.id === job.id)) this.#settleError(job, 'unhandled', m.error);
-        else if (job) this.#settleError(job, 'crash', { errorType: m.error.errorType, errorMessage: m.error.errorMessage, stack: m.error.stack });
-        void this.#kill(slot);
-        this.#drain();
-        return;
-      }
+  #onReady(slot: Slot): void {
+    slot.initialized = true;
+    if (slot.killed) return;
+    const job = slot.job;
+    if (!job) return; // a warm process back in GET /next after its answer: already idle
+    if (job.runStarted === undefined) {
+      if (this.#closed) return void this.#kill(slot);
+      this.#run(slot, job);
+      return;
     }
+    // It asked for more work without answering the one it holds.
+    slot.job = undefined;
+    this.#settleError(job, 'unhandled', {
+      errorType: 'Runtime.NoResponse',
+      errorMessage: 'The runtime asked for the next invocation without answering this one',
+      stack: [],
+    });
+    this.#release(slot);
   }
 
-  #onExit(slot: Slot, code: number): void {
-    const wasKilled = slot.killed;
-    this.#forget(slot);
-    if (wasKilled) return;
-    this.#crashes++;
+  #onResponse(slot: Slot, id: string, body: Buffer): void {
+    const job = slot.job;
+    if (!job || job.requestId !== id || job.runStarted === undefined) return;
+    slot.job = undefined;
+    job.timer?.cancel();
+    let payload: unknown;
+    const text = body.toString('utf8');
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      payload = text; // a custom runtime may answer any bytes; API Gateway then judges them
+    }
+    // Lines the handler wrote before answering may still be in the pipe: read them first (tail, attribution).
+    const result = (): void => this.#settle(job, { ok: true, payload, ...this.#duration(job), ...this.#tail(job) });
+    setImmediate(result);
+    this.#release(slot);
+  }
+
+  #onFunctionError(slot: Slot, id: string, e: LambdaError): void {
+    const job = slot.job;
+    if (!job || job.requestId !== id || job.runStarted === undefined) return;
+    slot.job = undefined;
+    job.timer?.cancel();
+    setImmediate(() => this.#settleError(job, 'unhandled', e));
+    this.#release(slot);
+  }
+
+  #onInitError(slot: Slot, e: LambdaError): void {
+    slot.initialized = true;
+    this.#emit(slot, { level: 'ERROR', message: `INIT ERROR ${e.errorType}: ${e.errorMessage}`, time: Date.now(), source: 'runtime' });
     const job = slot.job;
     slot.job = undefined;
-    const oom = (slot.lastError as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-    const rid = job?.requestId ?? slot.lastRequestId ?? '-';
-    const error: LambdaError = oom
-      ? {
-          errorType: 'Runtime.OutOfMemory',
-          errorMessage: `RequestId: ${rid} Error: Runtime exited with error: out of memory (memoryMb ${this.#s.memoryMb})`,
-          stack: [],
-        }
-      : slot.lastError
-        ? {
-            errorType: 'Runtime.ExitError',
-            errorMessage: `RequestId: ${rid} Error: Runtime exited with error: ${slot.lastError.name}: ${slot.lastError.message}`,
-            stack: (slot.lastError.stack ?? '').split('\n'),
-          }
-        : { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${rid} Error: Runtime exited with error: exit status ${code}`, stack: [] };
-    this.#emit(slot, { level: 'ERROR', message: `${error.errorType}: ${error.errorMessage}`, time: Date.now(), source: 'runtime' });
-    if (job) this.#settleError(job, 'crash', error);
+    if (job) this.#settleError(job, 'load-error', e);
+    void this.#kill(slot);
+  }
+
+  #onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
+    const wasKilled = slot.killed && !slot.outOfMemory;
+    this.#forget(slot);
+    this.#slots.delete(slot);
+    const job = slot.job;
+    slot.job = undefined;
+    if (!wasKilled) {
+      this.#crashes++;
+      if (job && slot.initialized && !this.#closed && (job.runStarted === undefined || slot.api.holding)) {
+        // A warm process that died between answering and asking again never saw this event: run it elsewhere.
+        if (job.runStarted !== undefined) this.#invocations--;
+        job.runStarted = undefined;
+        job.timer?.cancel();
+        this.#enqueue(job, true);
+      } else {
+        const rid = job?.requestId ?? slot.lastJob?.requestId ?? '-';
+        const how = spawnError ? `${spawnError.name}: ${spawnError.message}` : signal ? `signal: ${SIGNALS[signal] ?? signal}` : `exit status ${code}`;
+        const error: LambdaError = slot.outOfMemory
+          ? {
+              errorType: 'Runtime.OutOfMemory',
+              errorMessage: `RequestId: ${rid} Error: Runtime exited with error: out of memory (memoryMb ${this.#s.memoryMb})`,
+              stack: [],
+            }
+          : { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${rid} Error: Runtime exited with error: ${how}`, stack: [] };
+        this.#emit(slot, { level: 'ERROR', message: `${error.errorType}: ${error.errorMessage}`, time: Date.now(), source: 'runtime' });
+        if (job) this.#settleError(job, 'crash', error);
+      }
+    }
     this.#drain();
   }
 
@@ -517,14 +616,13 @@ export class FunctionPool {
     this.#emit(slot, { requestId: job.requestId, level: 'ERROR', message: `${job.requestId} ${error.errorMessage}`, time: Date.now(), source: 'runtime' });
     this.#settleError(job, 'timeout', error);
     void this.#kill(slot);
-    this.#drain();
   }
 
-  /** A worker that finished an invocation: back to idle, to the next queued job, or retired. */
+  /** A process that finished an invocation: back to idle, to the next queued job, or retired. */
   #release(slot: Slot): void {
+    if (slot.killed) return;
     if (this.#closed || slot.generation !== this.#generation) {
       void this.#kill(slot);
-      this.#drain();
       return;
     }
     const next = this.#queue.shift();
@@ -536,22 +634,14 @@ export class FunctionPool {
     }
     slot.state = 'idle';
     slot.lastUsed = Date.now();
-    slot.worker.unref();
     this.#idle.push(slot);
     this.#startReaper();
   }
 
-  /** Gives queued invocations the capacity freed by a dead or retired worker. */
+  /** Gives queued invocations the capacity freed by an exited or retired process. */
   #drain(): void {
     while (this.#queue.length > 0 && !this.#closed) {
-      let slot: Slot | undefined;
-      try {
-        slot = this.#acquire();
-      } catch (err) {
-        const job = this.#queue.shift() as Job;
-        this.#settleError(job, 'crash', { errorType: 'Runtime.ExitError', errorMessage: `Could not start a worker: ${String(err)}`, stack: [] });
-        continue;
-      }
+      const slot = this.#acquire();
       if (!slot) return;
       const job = this.#queue.shift() as Job;
       job.timer?.cancel();
@@ -562,18 +652,46 @@ export class FunctionPool {
 
   #forget(slot: Slot): void {
     slot.state = 'dead';
-    this.#slots.delete(slot);
     const i = this.#idle.indexOf(slot);
     if (i >= 0) this.#idle.splice(i, 1);
   }
 
-  #kill(slot: Slot): Promise<void> {
+  /** Ends the process (SIGTERM, then SIGKILL after a grace); its slot is freed when it has exited. */
+  #kill(slot: Slot, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!slot.killed) {
       slot.killed = true;
       this.#forget(slot);
-      slot.worker.terminate().catch(() => {});
-    }
+      slot.api.forget();
+      this.#ref(slot, true); // close() waits for the exit
+      this.#signal(slot, signal);
+      if (signal !== 'SIGKILL') {
+        slot.killTimer = setTimeout(() => this.#signal(slot, 'SIGKILL'), KILL_GRACE_MS);
+      }
+    } else if (signal === 'SIGKILL') this.#signal(slot, 'SIGKILL');
     return slot.exited;
+  }
+
+  #ref(slot: Slot, on: boolean): void {
+    const c = slot.child;
+    if (!c) return;
+    for (const h of [c, c.stdin, c.stdout, c.stderr] as ({ ref(): unknown; unref(): unknown } | null)[]) {
+      if (on) h?.ref();
+      else h?.unref();
+    }
+  }
+
+  #signal(slot: Slot, signal: NodeJS.Signals): void {
+    const pid = slot.child?.pid;
+    if (pid === undefined) return; // not spawned yet: the spawn sees `killed` and stops
+    try {
+      process.kill(-pid, signal); // the whole process group
+    } catch {
+      try {
+        slot.child?.kill(signal);
+      } catch {
+        // already gone
+      }
+    }
   }
 
   #startReaper(): void {
@@ -588,6 +706,41 @@ export class FunctionPool {
       }
     }, period);
     this.#reaper.unref();
+  }
+
+  /**
+   * The memory limit covers the whole process: --max-old-space-size bounds the JS heap, and this
+   * watchdog kills a process whose resident set (Buffers, native memory, everything) passes
+   * max(memoryMb, MIN_RSS_LIMIT_MB). One timer per pool while it has processes; Linux only.
+   */
+  #startWatchdog(): void {
+    if (this.#watchdog || process.platform !== 'linux') return;
+    this.#watchdog = setInterval(() => {
+      if (this.#slots.size === 0) {
+        clearInterval(this.#watchdog);
+        this.#watchdog = undefined;
+        return;
+      }
+      for (const slot of this.#slots) {
+        const pid = slot.child?.pid;
+        if (pid === undefined || slot.outOfMemory) continue;
+        const rss = rssMb(pid);
+        if (rss !== undefined && rss > this.#rssLimitMb) {
+          slot.outOfMemory = true;
+          this.#emit(slot, {
+            level: 'ERROR',
+            message: `RSS ${Math.round(rss)} MB over the ${this.#rssLimitMb} MB limit: process killed`,
+            time: Date.now(),
+            source: 'runtime',
+          });
+          slot.killed = true;
+          this.#forget(slot);
+          this.#ref(slot, true);
+          this.#signal(slot, 'SIGKILL');
+        }
+      }
+    }, WATCH_MS);
+    this.#watchdog.unref();
   }
 
   // ---- results ----
@@ -631,7 +784,7 @@ export class FunctionPool {
     job.resolve(result);
   }
 
-  /** The caller gave up: a queued invocation is dropped; a running one keeps its worker until it ends or times out. */
+  /** The caller gave up: a queued invocation is dropped; a running one keeps its process until it ends or times out. */
   #abort(job: Job): void {
     if (job.settled) return;
     job.settled = true;

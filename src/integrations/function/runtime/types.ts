@@ -12,9 +12,9 @@ export interface FunctionSpec {
   export?: string;
   /** Function timeout. Default 3000 (Lambda's default 3 s). */
   timeoutMs?: number;
-  /** Maximum concurrent invocations = maximum warm workers. Default 10. */
+  /** Maximum concurrent invocations = maximum function processes. Default 10. */
   concurrency?: number;
-  /** context.memoryLimitInMB and the worker's old-generation heap limit. Default 128. */
+  /** context.memoryLimitInMB, the process's old-generation heap limit and its RSS limit (at least MIN_RSS_LIMIT_MB). Default 128. */
   memoryMb?: number;
   /** The function's configured environment variables. */
   environment?: Record<string, string>;
@@ -25,12 +25,12 @@ export interface FunctionSpec {
   /**
    * Content hash of the handler file when the spec was made (the gateway sets it from the config's read
    * recorder). Part of the spec's identity in FunctionRegistry: an edited handler gets a fresh pool whose
-   * workers import the new code, while the pool of the previous config version finishes its invocations.
+   * processes load the new code, while the pool of the previous config version finishes its invocations.
    */
   codeHash?: string;
-  /** Invocations that may wait for a busy worker when all `concurrency` workers are busy. Default 100. */
+  /** Invocations that may wait for a busy process when all `concurrency` processes are busy. Default 100. */
   maxQueue?: number;
-  /** How long a waiting invocation waits for a worker before it is throttled. Default 1000; 0 = Lambda's exact behaviour (throttle at once). */
+  /** How long a waiting invocation waits for a process before it is throttled. Default 1000; 0 = Lambda's exact behaviour (throttle at once). */
   queueTimeoutMs?: number;
 }
 
@@ -38,7 +38,7 @@ export type InvokeErrorKind = 'handled-error' | 'unhandled' | 'timeout' | 'crash
 
 /**
  * `durationMs`: from invoke() to the result (queue wait and a cold start included). `runMs` (local
- * pools, once the handler was started): from handing the event to the warm worker to the result, the
+ * pools, once the handler was started): from handing the event to the warm process to the result, the
  * span the function's own timeoutMs bounds.
  */
 export type InvokeResult =
@@ -68,7 +68,7 @@ export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 /** One line of function output, tagged with the invocation it belongs to. */
 export interface FunctionLogRecord {
   functionName: string;
-  /** The request id of the invocation the worker was running (or last ran) when the line was written. */
+  /** The request id of the invocation the process was running (or last ran) when the line was written. */
   requestId: string | undefined;
   level: LogLevel;
   message: string;
@@ -81,29 +81,33 @@ export interface FunctionLogRecord {
 export type FunctionLogger = (record: FunctionLogRecord) => void;
 
 export interface FunctionPoolOptions {
-  /** Idle workers are terminated after this long without an invocation. Default 300000 (5 min). */
+  /** Idle processes are ended after this long without an invocation. Default 300000 (5 min). */
   idleMs?: number;
   /** Receives every line a function writes; default: Lambda-formatted lines on process.stderr. */
   log?: FunctionLogger;
   /** Limit on module loading (Lambda's init phase). Default 10000. */
   initTimeoutMs?: number;
+  /** What starts the function's processes (runtimes.ts). Default: Node.js (bootstrap.js). */
+  runtime?: import('./runtimes.js').FunctionRuntime;
 }
 
 export interface FunctionPoolStats {
-  /** Initialised workers waiting for an invocation. */
+  /** Initialised processes waiting for an invocation. */
   warm: number;
   /** Workers running (or starting for) an invocation. */
   busy: number;
-  /** Invocations waiting for a worker. */
+  /** Invocations waiting for a process. */
   queued: number;
-  /** Invocations handed to a worker. */
+  /** Invocations handed to a process. */
   invocations: number;
-  /** Workers that died on their own (process.exit, out of memory, uncaught exception). */
+  /** Processes that died on their own (process.exit, a signal, out of memory, uncaught exception). */
   crashes: number;
-  /** Invocations cut off at their deadline (their workers were terminated). */
+  /** Invocations cut off at their deadline (their processes were killed). */
   timeouts: number;
   /** Invocations refused with 'throttled'. */
   throttles: number;
+  /** Function processes not yet exited (dying ones included: they hold their slot until they are gone). */
+  processes: number;
 }
 
 export const DEFAULTS = {
@@ -121,5 +125,17 @@ export const DEFAULTS = {
 
 /** Lambda's synchronous invocation response limit. */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+/**
+ * Output of one invocation (per stream, stdout and stderr) the gateway splits into lines and logs;
+ * past it the rest is read and dropped unsplit, so a flood costs the gateway a bounded amount of work.
+ */
+export const LOG_BUDGET_BYTES = 1024 * 1024;
+/** A longer line is cut here (CloudWatch's event limit is 256 KB). */
+export const MAX_LOG_LINE_BYTES = 256 * 1024;
+/**
+ * The RSS watchdog's floor: a Node process needs ~40-50 MB before the handler allocates anything, and
+ * Lambda's own minimum memory is 128 MB. The heap limit (--max-old-space-size) is memoryMb as set.
+ */
+export const MIN_RSS_LIMIT_MB = 128;
 /** Lambda's LogType=Tail returns the last 4 KB of the invocation's log. */
 export const LOG_TAIL_BYTES = 4096;
