@@ -70,7 +70,7 @@ function overrideOrigin(origin: string, overrides: Readonly<Record<string, strin
   return o === undefined ? origin : o.replace(/\/+$/, '');
 }
 
-export const awsMappingIntegration: IntegrationDefinition<AwsMappingConfig> = {
+export const awsMappingIntegration: IntegrationDefinition<typeof AwsMappingSchema> = {
   type: 'aws-mapping',
   description: 'API Gateway mapping-template integrations: REST non-proxy HTTP, AWS (Lambda) and MOCK integrations with VTL templates.',
   configSchema: AwsMappingSchema,

@@ -1,9 +1,9 @@
 import { IntegrationConfigError, type IntegrationDefinition } from '../types.js';
 import { FunctionIntegration } from './index.js';
-import { FunctionIntegrationSchema as FunctionSchema, type FunctionIntegrationConfig } from './schema.js';
+import { FunctionIntegrationSchema as FunctionSchema } from './schema.js';
 
 /** `type: function`: a Lambda-style function of the config, with AWS's proxy events (1.0 / 2.0). */
-export const functionIntegration: IntegrationDefinition<FunctionIntegrationConfig> = {
+export const functionIntegration: IntegrationDefinition<typeof FunctionSchema> = {
   type: 'function',
   description: 'Invokes a Lambda-style function with an API Gateway proxy event and maps its answer.',
   configSchema: FunctionSchema,

@@ -6,7 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { Integration } from '../../compile/types.js';
-import type { FunctionIntegrationConfig } from '../../config/schema.js';
+import type { IntegrationConfig } from '../types.js';
+import type { FunctionIntegrationSchema } from './schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import { PrincipalShapes } from './principal-shapes.js';
@@ -83,7 +84,7 @@ function principalFields(p: Principal | undefined, v2: boolean, shapes: Principa
 export class FunctionIntegration implements Integration {
   readonly type = 'function';
   readonly needsRequestBody = true;
-  readonly #config: FunctionIntegrationConfig;
+  readonly #config: IntegrationConfig<typeof FunctionIntegrationSchema>;
   readonly #opts: FunctionIntegrationOptions;
   readonly #apiType: ApiType;
   readonly #v2: boolean;
@@ -94,10 +95,10 @@ export class FunctionIntegration implements Integration {
   readonly #format: LambdaEventFormat;
   readonly #principalShapes: PrincipalShapes;
 
-  constructor(config: FunctionIntegrationConfig, opts: FunctionIntegrationOptions) {
+  constructor(config: IntegrationConfig<typeof FunctionIntegrationSchema>, opts: FunctionIntegrationOptions) {
     this.#config = config;
     this.#opts = opts;
-    this.#apiType = config.apiType ?? 'http';
+    this.#apiType = config.apiType;
     // REST APIs only have payload 1.0; HTTP APIs default to 2.0.
     this.#v2 = this.#apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0';
     this.#timeoutMs = config.timeoutMs ?? (this.#apiType === 'rest' ? 29_000 : 30_000);

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../../plugins/schema-defaults.js';
 
 /** `type: function`: the config of a Lambda-style function call (src/integrations/function/definition.ts). */
 export const FunctionIntegrationSchema = Type.Object(
@@ -6,10 +7,12 @@ export const FunctionIntegrationSchema = Type.Object(
     type: Type.Literal('function'),
     function: Type.String({ minLength: 1, description: 'Name of an entry in `functions`.' }),
     apiType: Type.Optional(
-      Type.Union([Type.Literal('http'), Type.Literal('rest')], {
-        default: 'http',
-        description: 'Whose Lambda proxy semantics to follow: an AWS HTTP API (default) or a REST API (events, error answers, binary rules).',
-      }),
+      withDefault(
+        Type.Union([Type.Literal('http'), Type.Literal('rest')], {
+          description: 'Whose Lambda proxy semantics to follow: an AWS HTTP API (default) or a REST API (events, error answers, binary rules).',
+        }),
+        'http',
+      ),
     ),
     payloadVersion: Type.Optional(
       Type.Union([Type.Literal('1.0'), Type.Literal('2.0')], { description: 'Event payload format; default 2.0 for http, 1.0 for rest (REST APIs only have 1.0).' }),
