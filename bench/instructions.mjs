@@ -11,6 +11,11 @@
 // only (kernel time for sockets is not in it; it is the same per request for every contender here).
 //
 //   node bench/instructions.mjs            (needs valgrind; BENCH_ONLY=..., INSTR_REQUESTS, INSTR_WARMUP)
+//   INSTR_PROFILE=1 node bench/instructions.mjs
+//                                          also the split: node runs with --perf-basic-prof, and each
+//                                          contender's median window is annotated (callgrind_annotate, self
+//                                          cost) with JIT'd code named through V8's perf map (/tmp/perf-PID.map);
+//                                          per-request figures to bench/results/instructions-profile-NAME.txt
 //
 // Reported: Ir/request per contender, each one's ratio to the minimal node:http + undici proxy (the
 // steady form of the "CPU vs minimal" goal) and each Turnpike row's ratio to the pass-through. Results go to stdout
@@ -29,6 +34,7 @@ const REQUESTS = Number(process.env.INSTR_REQUESTS ?? 1000);
 const WINDOWS = Number(process.env.INSTR_WINDOWS ?? 7);
 const WARMUP = Number(process.env.INSTR_WARMUP ?? 8000);
 const CONCURRENCY = 16;
+const PROFILE = process.env.INSTR_PROFILE === '1';
 const log = (...a) => process.stderr.write(`[instructions] ${a.join(' ')}\n`);
 
 if (spawnSync('valgrind', ['--version']).status !== 0) {
@@ -105,13 +111,58 @@ async function waitUp(port, headers, ms) {
 
 const control = (...args) => execFileSync('callgrind_control', args, { encoding: 'utf8' });
 
-/** Ir of each dump (one per counted window), in dump order. */
-function windowsIr(pid) {
-  const files = fs
+/** The dump files of a process (one per counted window), in dump order. */
+const dumpFiles = (pid) =>
+  fs
     .readdirSync(dir)
     .filter((f) => f.startsWith(`cg.${pid}.`))
     .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
-  return files.map((f) => Number(/^totals:\s+(\d+)/m.exec(fs.readFileSync(path.join(dir, f), 'utf8'))?.[1] ?? 0));
+
+/** Ir of each dump (one per counted window), in dump order. */
+function windowsIr(pid) {
+  return dumpFiles(pid).map((f) => Number(/^totals:\s+(\d+)/m.exec(fs.readFileSync(path.join(dir, f), 'utf8'))?.[1] ?? 0));
+}
+
+/**
+ * Self cost per request by function for one dump: callgrind_annotate names what the node binary and the
+ * libraries have symbols for (V8 builtins, C++), and shows JIT'd code as a bare address, which V8's perf
+ * map (--perf-basic-prof: one `start size name` line per code object) names. Code objects that moved
+ * or died before the map was read stay `JIT:?`.
+ */
+function profileOf(pid, file, requests) {
+  const out = execFileSync('callgrind_annotate', ['--inclusive=no', '--threshold=100', path.join(dir, file)], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  let map = [];
+  try {
+    map = fs
+      .readFileSync(`/tmp/perf-${pid}.map`, 'utf8')
+      .split('\n')
+      .map((l) => /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => ({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[1]}`) + BigInt(`0x${m[2]}`), name: m[3] }))
+      .sort((a, b) => (a.start < b.start ? -1 : 1));
+  } catch {}
+  const jitName = (addr) => {
+    let lo = 0;
+    let hi = map.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const e = map[mid];
+      if (addr < e.start) hi = mid - 1;
+      else if (addr >= e.end) lo = mid + 1;
+      else return `JIT ${e.name}`;
+    }
+    return 'JIT:?';
+  };
+  const byName = new Map();
+  for (const line of out.split('\n')) {
+    const m = /^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$/.exec(line);
+    if (m === null || m[2].startsWith('PROGRAM TOTALS')) continue;
+    const ir = Number(m[1].replaceAll(',', ''));
+    const addr = /^\?\?\?:0x([0-9a-f]+) /.exec(m[2]);
+    const name = addr !== null ? jitName(BigInt(`0x${addr[1]}`)) : m[2].replace(/ \[\/usr\/bin\/node\]$/, '');
+    byName.set(name, (byName.get(name) ?? 0) + ir);
+  }
+  return [...byName].map(([name, ir]) => ({ name, perReq: ir / requests })).sort((a, b) => b.perReq - a.perReq);
 }
 
 const median = (xs) => {
@@ -148,7 +199,7 @@ for (const c of CONTENDERS.filter((x) => !only || only.includes(x.name))) {
   const adminPort = await freePort();
   const child = start(
     'valgrind',
-    ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${dir}/cg.%p`, process.execPath, ...(c.argv ?? turnpikeArgv)(file, port, adminPort)],
+    ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${dir}/cg.%p`, process.execPath, ...(PROFILE ? ['--perf-basic-prof'] : []), ...(c.argv ?? turnpikeArgv)(file, port, adminPort)],
     c.name,
   );
   log(`${c.name}: starting under valgrind (pid ${child.pid})`);
@@ -172,6 +223,20 @@ for (const c of CONTENDERS.filter((x) => !only || only.includes(x.name))) {
     .slice(0, WINDOWS)
     .map((ir) => ir / REQUESTS);
   const perReq = median(perWindow);
+  if (PROFILE) {
+    // The median window's split (the one the headline figure is), and the lowest window's.
+    const files = dumpFiles(child.pid).slice(0, WINDOWS);
+    const pick = (x) => files[perWindow.indexOf(x)];
+    const text = [`# ${c.label}: self instructions per request by function (commit ${commit})`, ''];
+    for (const [what, f] of [['median window', pick(perReq) ?? pick([...perWindow].sort((a, b) => a - b)[(perWindow.length - 1) >> 1])], ['lowest window', pick(Math.min(...perWindow))]]) {
+      if (f === undefined) continue;
+      const rowsOf = profileOf(child.pid, f, REQUESTS);
+      text.push(`## ${what} (${f})`, '', ...rowsOf.slice(0, 80).map((r) => `${Math.round(r.perReq).toString().padStart(7)}  ${r.name}`), '');
+    }
+    fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+    fs.writeFileSync(path.join(ROOT, 'bench', 'results', `instructions-profile-${c.name}.txt`), text.join('\n'));
+    log(`${c.name}: profile in bench/results/instructions-profile-${c.name}.txt`);
+  }
   const k = (x) => `${Math.round(x / 1000)}k`;
   log(`${c.name}: ${Math.round(perReq).toLocaleString('en-US')} instructions/request, median of ${perWindow.length} windows of ${REQUESTS} (${perWindow.map(k).join(' ')}) in ${secs.toFixed(1)} s under valgrind; non-200: ${bad + warmBad}`);
   rows.push({ ...c, perReq, perWindow, bad: bad + warmBad });
@@ -205,5 +270,6 @@ const md = lines.join('\n');
 process.stdout.write(md);
 fs.mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'bench', 'results', 'instructions-latest.md'), md);
-if (!process.env.BENCH_KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+if (!process.env.BENCH_KEEP_TMP && !PROFILE) fs.rmSync(dir, { recursive: true, force: true });
+if (PROFILE) log(`callgrind files kept in ${dir}`);
 process.exit(0); // the upstream child would keep the loop alive; the exit handler kills it

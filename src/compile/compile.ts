@@ -377,7 +377,8 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     ): CreatedIntegration => {
       const def = integrationDefs.get(ic.type);
       if (def === undefined) throw new IntegrationConfigError([{ path: ['type'], message: `unknown integration type "${ic.type}"; known: ${[...integrationDefs.keys()].join(', ')}` }]);
-      return def.create(ic as never, {
+      // Defaults from the schema, once per route (as for plugins): create() sees every defaulted property set.
+      return def.create(applyDefaults(def.configSchema, ic) as never, {
         logger: deps.logger,
         route,
         upstream: (n) => upstreams.get(n),

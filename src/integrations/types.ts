@@ -7,7 +7,7 @@
 import type { TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Integration } from '../compile/types.js';
-import type { ResponseHook } from '../pipeline/types.js';
+import type { PluginConfig, ResponseHook } from '../pipeline/types.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Invoker } from './function/index.js';
 
@@ -62,11 +62,28 @@ export class IntegrationConfigError extends Error {
   }
 }
 
-export interface IntegrationDefinition<C = Record<string, unknown>> {
+/**
+ * The config `create()` receives: the schema's static type, with every property that has a schema
+ * `default` present. Compile applies the defaults once per route (`applyDefaults`, the same function
+ * and the same rule as for plugins, src/plugins/schema-defaults.ts), so a definition never writes
+ * `config.x ?? 200`: a default is written once, in the schema, where validation, the JSON Schema
+ * (`turnpike schema`) and the docs read it too.
+ */
+export type IntegrationConfig<S extends TObject> = PluginConfig<S>;
+
+/**
+ * An integration type, typed by its config schema: `const d: IntegrationDefinition<typeof schema> =
+ * { ..., create(config, deps) }` gets `config` typed without a cast and without a hand-written config
+ * interface. `IntegrationDefinition<never>` is any definition (what registries and the compiler hold;
+ * its create() takes a config only the compiler builds). test/unit/integration-contract.test.ts fails
+ * when a bundled definition's config type stops being the one derived from its schema.
+ */
+export interface IntegrationDefinition<S extends TObject = TObject> {
   /** The `integration.type` it serves. */
   type: string;
   description: string;
-  /** Validates the config (with `type: <this type>`), gives defaults and the docs. */
-  configSchema: TObject;
-  create(config: C, deps: IntegrationDeps): CreatedIntegration;
+  /** Validates the config (with `type: <this type>`), gives defaults (the only place they are written) and the docs. */
+  configSchema: [S] extends [never] ? TObject : S;
+  /** Runs once per route of a compiled config, with the schema's defaults applied. */
+  create(config: [S] extends [never] ? never : IntegrationConfig<S>, deps: IntegrationDeps): CreatedIntegration;
 }

@@ -65,7 +65,10 @@ export class MemoryCounterStore implements CounterStore {
 
   incrementSliding(key: string, windowMs: number, limit: number, cost = 1): WindowResult {
     const now = this.#now();
-    const start = now - (now % windowMs);
+    // Hot path: not `now - (now % windowMs)`. An epoch in ms is past the small-integer range, so `%` is a
+    // floating-point remainder, which V8 compiles to a call into C (fmod); division, floor and product are
+    // three instructions, and exact here (quotient and divisor together need far fewer than 53 bits).
+    const start = Math.floor(now / windowMs) * windowMs;
     let w = this.#windows.get(key);
     if (w === undefined) {
       w = { startMs: start, count: 0, prevCount: 0, expiresMs: start + 2 * windowMs };

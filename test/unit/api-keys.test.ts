@@ -108,6 +108,31 @@ test('KeyIndex per-connection memo: a repeat on one connection is answered from 
   assert.equal(reloaded.find(other, conn), 'k2');
 });
 
+
+test('KeyIndex memo compares whole code units: same-length values that differ anywhere, beyond latin1, odd lengths and past the scratch size', () => {
+  // Keys the memo holds as words (UTF-16 code units); a value that only agrees in the low byte of each
+  // unit, or in all but one position, is a different value and must be looked up, never answered from the memo.
+  const cases: [string, string][] = [
+    ['a\u0101bc', 'a\u0001bc'], // same low bytes (what a latin1 copy would make equal)
+    ['abcde', 'abcdf'], // odd length: the padding half-word must not decide
+    ['abcd', 'abce'],
+    ['🔑key', '🔐key'], // surrogate pairs
+    ['x'.repeat(300), `${'x'.repeat(299)}y`], // longer than the scratch buffer: the string compare
+  ];
+  for (const [key, near] of cases) {
+    const index = new KeyIndex<string>();
+    index.add(hashApiKey(key), 'hit');
+    const conn = {};
+    assert.equal(index.find(key, conn), 'hit');
+    assert.equal(index.find(key, conn), 'hit', `${JSON.stringify(key)}: repeat from the memo`);
+    assert.equal(index.find(near, conn), undefined, `${JSON.stringify(near)} is not ${JSON.stringify(key)}`);
+    assert.equal(index.find(near, conn), undefined, `${JSON.stringify(near)}: its miss is memoised`);
+    assert.equal(index.find(key, conn), 'hit', `${JSON.stringify(key)}: after the near miss`);
+    // An odd-length value after an even one on the same connection: the scratch's stale bytes must not matter.
+    assert.equal(index.find(`${key}z`, conn), undefined);
+    assert.equal(index.find(key, conn), 'hit');
+  }
+});
 test('equalConstantTime: equal only for the same characters; different lengths are unequal', () => {
   assert.equal(equalConstantTime('abc', 'abc'), true);
   assert.equal(equalConstantTime('', ''), true);

@@ -85,7 +85,7 @@ function overrideOrigin(origin: string, overrides: Readonly<Record<string, strin
   return o === undefined ? origin : o.replace(/\/+$/, '');
 }
 
-export const awsMappingIntegration: IntegrationDefinition<AwsMappingConfig> = {
+export const awsMappingIntegration: IntegrationDefinition<typeof AwsMappingSchema> = {
   type: 'aws-mapping',
   description: 'API Gateway mapping-template integrations: REST non-proxy HTTP, AWS (Lambda) and MOCK integrations with VTL templates.',
   configSchema: AwsMappingSchema,
@@ -142,7 +142,7 @@ export const AwsHttpProxySchema = Type.Object(
 );
 export type AwsHttpProxyConfig = Static<typeof AwsHttpProxySchema>;
 
-export const awsHttpProxyIntegration: IntegrationDefinition<AwsHttpProxyConfig> = {
+export const awsHttpProxyIntegration: IntegrationDefinition<typeof AwsHttpProxySchema> = {
   type: 'aws-http-proxy',
   description: 'API Gateway HTTP_PROXY integrations: the http proxy with AWS header/query request parameters and REST answer headers.',
   configSchema: AwsHttpProxySchema,

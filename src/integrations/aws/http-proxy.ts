@@ -49,7 +49,7 @@ export function createAwsHttpProxy(c: AwsHttpProxyConfig, deps: IntegrationDeps)
   } catch (e) {
     throw new IntegrationConfigError([{ path: ['requestParameters'], message: (e as Error).message }]);
   }
-  const made = httpIntegration.create({ type: 'http', url: c.url, ...(c.path !== undefined ? { path: c.path } : {}), ...(c.timeouts !== undefined ? { timeouts: c.timeouts } : {}) }, deps);
+  const made = httpIntegration.create({ type: 'http', url: c.url, preserveHost: false, ...(c.path !== undefined ? { path: c.path } : {}), ...(c.timeouts !== undefined ? { timeouts: c.timeouts } : {}) }, deps);
   // REST answers carry x-amzn-RequestId whatever the integration (recorded on HTTP_PROXY answers too).
   const responseHooks = [...(c.apiType === 'rest' ? [setRequestIdHeader] : []), ...(made.responseHooks ?? [])];
   return { integration: mapping === undefined ? made.integration : new MappedHttpIntegration(made.integration, mapping), responseHooks };

@@ -6,7 +6,8 @@
  */
 import type { Logger } from 'pino';
 import type { Integration } from '../../compile/types.js';
-import type { FunctionIntegrationConfig } from '../../config/schema.js';
+import type { IntegrationConfig } from '../types.js';
+import type { FunctionIntegrationSchema } from './schema.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Principal } from '../../pipeline/principal.js';
 import { PrincipalShapes } from './principal-shapes.js';
@@ -89,10 +90,13 @@ function principalFields(p: Principal | undefined, v2: boolean, shapes: Principa
   return out;
 }
 
+/** The integration's config once the Lambda flavour is known (the route's API decides when the config is silent). */
+export type ResolvedFunctionConfig = IntegrationConfig<typeof FunctionIntegrationSchema> & { apiType: ApiType };
+
 export class FunctionIntegration implements Integration {
   readonly type = 'function';
   readonly needsRequestBody = true;
-  readonly #config: FunctionIntegrationConfig;
+  readonly #config: ResolvedFunctionConfig;
   readonly #opts: FunctionIntegrationOptions;
   readonly #apiType: ApiType;
   readonly #v2: boolean;
@@ -103,10 +107,10 @@ export class FunctionIntegration implements Integration {
   readonly #format: LambdaEventFormat;
   readonly #principalShapes: PrincipalShapes;
 
-  constructor(config: FunctionIntegrationConfig, opts: FunctionIntegrationOptions) {
+  constructor(config: ResolvedFunctionConfig, opts: FunctionIntegrationOptions) {
     this.#config = config;
     this.#opts = opts;
-    this.#apiType = config.apiType ?? 'http';
+    this.#apiType = config.apiType;
     // REST APIs only have payload 1.0; HTTP APIs default to 2.0.
     this.#v2 = this.#apiType === 'http' && (config.payloadVersion ?? '2.0') === '2.0';
     this.#timeoutMs = config.timeoutMs ?? (this.#apiType === 'rest' ? 29_000 : 30_000);

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { withDefault } from '../../plugins/schema-defaults.js';
 
 /** `type: function`: the config of a Lambda-style function call (src/integrations/function/definition.ts). */
 export const FunctionIntegrationSchema = Type.Object(

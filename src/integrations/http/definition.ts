@@ -2,10 +2,10 @@ import type { ResponseHook } from '../../pipeline/types.js';
 import { regexProblem } from '../../util/regex-safety.js';
 import { IntegrationConfigError, type IntegrationDefinition, type IntegrationProblem } from '../types.js';
 import { compileHeaderOps, HttpIntegration } from './index.js';
-import { type HttpIntegrationConfig, HttpIntegrationSchema } from './schema.js';
+import { HttpIntegrationSchema } from './schema.js';
 
 /** `type: http`: the streaming proxy to a named upstream (pools, balancing, retries) or a URL. */
-export const httpIntegration: IntegrationDefinition<HttpIntegrationConfig> = {
+export const httpIntegration: IntegrationDefinition<typeof HttpIntegrationSchema> = {
   type: 'http',
   description: 'Proxies the request to an upstream (a named pool or a URL), streaming both ways.',
   configSchema: HttpIntegrationSchema,

@@ -6,8 +6,12 @@ import type { Upstream, UpstreamTimeouts } from '../../upstream/upstream.js';
 import { UpstreamLimits } from '../../upstream/timeouts.js';
 import { BodyLimitError, ProxyHandler } from './proxy.js';
 import { RetryState } from './retry.js';
-import type { HttpIntegrationConfig } from './schema.js';
+import type { IntegrationConfig } from '../types.js';
+import type { HttpIntegrationSchema } from './schema.js';
 import { proxyUpgrade, writeRawError } from './websocket.js';
+
+/** The route's config with the schema's defaults applied (compile did it). */
+type HttpIntegrationConfig = IntegrationConfig<typeof HttpIntegrationSchema>;
 
 type PathBuilder = (ctx: RequestContext) => string;
 
@@ -162,7 +166,7 @@ export class HttpIntegration implements Integration {
     this.#buildPath = compileRewrite(config, routePath);
     this.#requestHeaders = compileHeaderOps(config.requestHeaders);
     this.#query = compileQueryOps(config.query);
-    this.#preserveHost = config.preserveHost ?? false;
+    this.#preserveHost = config.preserveHost;
     this.#maxBody = maxBodyBytes;
   }
 

@@ -1,7 +1,8 @@
 import type { Integration } from '../../compile/types.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { HeaderList } from '../../util/header-list.js';
-import type { MockIntegrationConfig } from './schema.js';
+import type { IntegrationConfig } from '../types.js';
+import type { MockIntegrationSchema } from './schema.js';
 
 /** A fixed answer: status, headers and body are rendered once per config. */
 export class MockIntegration implements Integration {
@@ -9,11 +10,11 @@ export class MockIntegration implements Integration {
   readonly #status: number;
   readonly #headers: readonly string[];
   readonly #body: Buffer | undefined;
-  readonly #config: MockIntegrationConfig;
+  readonly #config: IntegrationConfig<typeof MockIntegrationSchema>;
 
-  constructor(config: MockIntegrationConfig) {
+  constructor(config: IntegrationConfig<typeof MockIntegrationSchema>) {
     this.#config = config;
-    this.#status = config.status ?? 200;
+    this.#status = config.status;
     const headers: string[] = [];
     let hasType = false;
     for (const [k, v] of Object.entries(config.headers ?? {})) {

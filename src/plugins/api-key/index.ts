@@ -55,6 +55,22 @@ interface KeyRuntime {
   /** Counter keys, built once. */
   readonly throttleKey: string;
   readonly quotaKey: string;
+  /** Per-request work done once per key (KeyMemo). */
+  readonly memo: KeyMemo;
+}
+
+/**
+ * Hot path: what authenticate would otherwise build on every request. `identity` is the same for every
+ * request that presents this key (only the key's own value hashes to its digest), so one frozen object
+ * is shared by their principals; it holds the key value as requestContext.identity.apiKey does, for as
+ * long as the config version lives (the connection memo in KeyIndex keeps it as long). `route` and
+ * `selected`: the last route the key was used on and the plan covering it (a compiled route object is
+ * the same for the whole config version), so a client calling one route skips the plan scan.
+ */
+interface KeyMemo {
+  identity: Readonly<Record<string, unknown>> | undefined;
+  route: object | undefined;
+  selected: Selected | undefined;
 }
 
 /** What authenticate hands to rateLimit through ctx.state['api-key']. */
@@ -144,6 +160,7 @@ export function compileKeys(config: Readonly<GatewayConfig>): CompiledKeys {
       selections,
       throttleKey: `${NAME}:throttle:${k.id}`,
       quotaKey: `${NAME}:quota:${k.id}`,
+      memo: { identity: undefined, route: undefined, selected: undefined },
     });
     for (const plan of keyPlans) selections.push(Object.freeze({ key: runtime, plan }));
     Object.freeze(selections);
@@ -249,19 +266,26 @@ export const apiKey: PluginDefinition<typeof schema> = {
         if (typeof presented !== 'string' || presented.length === 0) return FORBIDDEN;
         const key = index.find(presented, connectionOf(ctx.req));
         if (key === undefined || !key.enabled) return FORBIDDEN;
-        const api = ctx.route?.api ?? '';
-        const stage = ctx.route?.stage;
+        const memo = key.memo;
+        const route = ctx.route;
         let selected: Selected | undefined;
-        for (let i = 0; i < key.plans.length; i++) {
-          if (covers(key.plans[i]!, api, stage)) {
-            selected = key.selections[i]!;
-            break;
+        if (route !== undefined && memo.route === route) selected = memo.selected;
+        else {
+          const api = route?.api ?? '';
+          const stage = route?.stage;
+          for (let i = 0; i < key.plans.length; i++) {
+            if (covers(key.plans[i]!, api, stage)) {
+              selected = key.selections[i]!;
+              break;
+            }
           }
+          memo.route = route;
+          memo.selected = selected;
         }
         // AWS: a valid key that is not in a usage plan for this stage is refused like an unknown one.
         if (selected === undefined) return FORBIDDEN;
         (ctx.state ??= {})[NAME] = selected;
-        addIdentity(ctx, 'api-key', { apiKey: presented, apiKeyId: key.id });
+        addIdentity(ctx, 'api-key', (memo.identity ??= Object.freeze({ apiKey: presented, apiKeyId: key.id })));
         return undefined;
       },
       rateLimit(ctx) {
