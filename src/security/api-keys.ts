@@ -86,26 +86,46 @@ export function equalConstantTime(a: string, b: string): boolean {
  * depends on the length only, as equalConstantTime's.
  */
 const MEMO_MAX_UNITS = 256;
-const SCRATCH = Buffer.allocUnsafeSlow(MEMO_MAX_UNITS * 2 + 4);
-const SCRATCH_WORDS = new Uint32Array(SCRATCH.buffer, 0, (MEMO_MAX_UNITS * 2 + 4) >> 2);
+const SCRATCH_BYTES = MEMO_MAX_UNITS * 2 + 4;
+
+/** Where a presented value is copied for the compare: one per KeyIndex (no module-level state), reused by every lookup. */
+class Scratch {
+  readonly bytes = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  readonly words = new Uint32Array(this.bytes.buffer, 0, SCRATCH_BYTES >> 2);
+}
+/**
+ * `buf.write(s, 0, 'utf16le')` without resolving the encoding name on every call (~150 of its ~550
+ * instructions): Buffer's own `ucs2Write`, which `write` ends in, where this Node has it.
+ */
+type Ucs2Writer = { ucs2Write(s: string, offset: number): number };
+const writeUtf16: (buf: Buffer, s: string) => void =
+  typeof (Buffer.prototype as unknown as Partial<Ucs2Writer>).ucs2Write === 'function'
+    ? (buf, s) => {
+        (buf as unknown as Ucs2Writer).ucs2Write(s, 0);
+      }
+    : (buf, s) => {
+        buf.write(s, 0, 'utf16le');
+      };
 
 /** `s` as UTF-16LE words (the last word zero-padded), or undefined when longer than the scratch buffer. */
 function wordsOf(s: string): Uint32Array | undefined {
   if (s.length > MEMO_MAX_UNITS) return undefined;
   const words = new Uint32Array((s.length * 2 + 3) >> 2);
-  Buffer.from(words.buffer, 0, words.byteLength).write(s, 0, 'utf16le');
+  writeUtf16(Buffer.from(words.buffer, 0, words.byteLength), s);
   return words;
 }
 
 /** Whether `s` (of the memo's length) is the memo's value; constant-time in the content. */
-function equalWords(words: Uint32Array, s: string): boolean {
+function equalWords(scratch: Scratch, words: Uint32Array, s: string): boolean {
   const bytes = s.length * 2;
-  SCRATCH.write(s, 0, 'utf16le');
+  const buf = scratch.bytes;
+  const got = scratch.words;
+  writeUtf16(buf, s);
   // An odd length leaves half a word: zero it as wordsOf did (the scratch holds an older value there).
-  SCRATCH[bytes] = 0;
-  SCRATCH[bytes + 1] = 0;
+  buf[bytes] = 0;
+  buf[bytes + 1] = 0;
   let diff = 0;
-  for (let i = 0; i < words.length; i++) diff |= (SCRATCH_WORDS[i] as number) ^ (words[i] as number);
+  for (let i = 0; i < words.length; i++) diff |= (got[i] as number) ^ (words[i] as number);
   return diff === 0;
 }
 
@@ -117,9 +137,9 @@ interface ConnectionMemo<T> {
 }
 
 /** Whether `presented` is the value the memo holds, in time that depends on the length only. */
-function memoHolds<T>(memo: ConnectionMemo<T>, presented: string): boolean {
+function memoHolds<T>(scratch: Scratch, memo: ConnectionMemo<T>, presented: string): boolean {
   if (memo.presented.length !== presented.length) return false;
-  return memo.words !== undefined ? equalWords(memo.words, presented) : equalConstantTime(memo.presented, presented);
+  return memo.words !== undefined ? equalWords(scratch, memo.words, presented) : equalConstantTime(memo.presented, presented);
 }
 
 /**
@@ -139,6 +159,7 @@ function memoHolds<T>(memo: ConnectionMemo<T>, presented: string): boolean {
 export class KeyIndex<T> {
   readonly #byDigest = new Map<string, KeyEntry<T>>();
   readonly #byConnection = new WeakMap<object, ConnectionMemo<T>>();
+  readonly #scratch = new Scratch();
 
   /** Returns false when the hash is malformed or already present. */
   add(hash: string, value: T): boolean {
@@ -163,7 +184,7 @@ export class KeyIndex<T> {
     if (connection === undefined) return this.#lookup(presented);
     const memo = this.#byConnection.get(connection);
     if (memo !== undefined) {
-      if (memoHolds(memo, presented)) return memo.value;
+      if (memoHolds(this.#scratch, memo, presented)) return memo.value;
       const value = this.#lookup(presented);
       memo.presented = presented;
       memo.words = wordsOf(presented);

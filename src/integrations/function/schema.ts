@@ -1,5 +1,4 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { withDefault } from '../../plugins/schema-defaults.js';
 
 /** `type: function`: the config of a Lambda-style function call (src/integrations/function/definition.ts). */
 export const FunctionIntegrationSchema = Type.Object(
