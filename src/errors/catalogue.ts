@@ -34,6 +34,9 @@ export const ERRORS = {
   THROTTLED: { status: 429, message: 'Too Many Requests' },
   QUOTA_EXCEEDED: { status: 429, message: 'Too Many Requests: quota exceeded' },
   CONCURRENCY_LIMITED: { status: 503, message: 'Service Unavailable: too many requests in progress' },
+  // Listener-level overload answers (src/server/overload.ts), before any route is matched.
+  OVERLOADED: { status: 503, message: 'Service Unavailable: the gateway is overloaded, retry later' },
+  CLIENT_REQUEST_LIMIT: { status: 429, message: 'Too Many Requests: too many requests in progress from this address' },
   COUNTERS_UNAVAILABLE: { status: 503, message: 'Service Unavailable' },
   BAD_REQUEST_BODY: { status: 400, message: 'Bad Request: invalid request body' },
   BAD_REQUEST_PARAMETERS: { status: 400, message: 'Bad Request: missing required request parameters' },
