@@ -533,5 +533,11 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
+  // Workers accept from the shared listening socket themselves (SCHED_NONE), not through the primary
+  // (round-robin): a connection the primary has handed to a worker that dies before taking it is never
+  // closed (Node's RoundRobinHandle waits for a reply that never comes), so its client hangs until it
+  // gives up. With the shared socket, connections still queued go to the surviving worker and only the
+  // dead worker's own connections are lost (issue 11, "Processes"; test/integration/worker-death.test.ts).
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   for (let i = 0; i < opts.workers; i++) fork();
 }
