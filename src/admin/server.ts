@@ -8,7 +8,8 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import type { ConfigStore } from '../cluster/entities.js';
 import { type AdminApiOptions, createAdminApi } from './api.js';
-import { ADMIN_TOKEN_ENV, MIN_TOKEN_LENGTH, resolveAdminToken } from './auth.js';
+import { ADMIN_TOKEN_ENV, MIN_TOKEN_LENGTH, bearerChecker, resolveAdminToken } from './auth.js';
+import { hostAllowed, publicRoutes } from './host.js';
 
 export interface AdminSource {
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -17,17 +18,33 @@ export interface AdminSource {
   status(): Record<string, unknown>;
 }
 
-export function createAdminServer(source: AdminSource, logger: Logger, apiOptions?: AdminApiOptions): http.Server {
+export interface AdminServerOptions {
+  /**
+   * Host names (besides loopback names and the address the client connected to) this listener answers
+   * (--admin-allowed-hosts). Any other Host is a page that rebound its DNS name to this address.
+   */
+  allowedHosts?: readonly string[];
+}
+
+export function createAdminServer(source: AdminSource, logger: Logger, apiOptions?: AdminApiOptions, serverOptions: AdminServerOptions = {}): http.Server {
   const api = apiOptions === undefined ? undefined : createAdminApi(apiOptions, logger);
   const endpoints = ['/health', '/ready', '/routes', '/metrics', ...(api?.endpoints ?? [])];
+  const allowed = new Set((serverOptions.allowedHosts ?? []).map((h) => h.toLowerCase()));
+  // /routes in full (target URLs, function module paths) only for the Admin API token's holder.
+  const checkToken = bearerChecker(apiOptions?.token);
   return http.createServer({ maxHeaderSize: 16_384, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (api?.handles(path)) return api.handle(req, res);
     const send = (status: number, body: unknown, type = 'application/json') => {
       const text = typeof body === 'string' ? body : JSON.stringify(body, null, 2);
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : text);
     };
+    // DNS rebinding: a browser page whose name now resolves to this address reaches the listener with
+    // its own name in Host. Checked before anything else, the Admin API included.
+    if (!hostAllowed(req.headers.host, req.socket.localAddress, allowed)) {
+      return send(421, { message: 'Misdirected Request: this Host is not served by the admin listener (see --admin-allowed-hosts)', code: 'ADMIN_HOST_NOT_ALLOWED' });
+    }
+    if (api?.handles(path)) return api.handle(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { message: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' });
     switch (path) {
       case '/health':
@@ -37,7 +54,7 @@ export function createAdminServer(source: AdminSource, logger: Logger, apiOption
         return send(r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', ...r });
       }
       case '/routes':
-        return send(200, source.routes());
+        return send(200, checkToken(req.headers.authorization).ok ? source.routes() : publicRoutes(source.routes()));
       case '/metrics':
         source.metrics().then(
           (m) => send(200, m.body, m.contentType),

@@ -57,6 +57,7 @@ program
   .option('--host <host>', 'listen address', '0.0.0.0')
   .option('--admin-port <n>', 'admin port (metrics, health, ready, routes, Admin API)', portArg, 9080)
   .option('--admin-host <host>', 'admin listen address', '127.0.0.1')
+  .option('--admin-allowed-hosts <names>', 'comma-separated Host names the admin listener answers besides loopback names and its own address (DNS rebinding)')
   .option('--https-port <n>', 'HTTPS listen port when the config has server.tls (overrides server.tls.port; default 8443)', portArg)
   .option('--admin-token-file <path>', 'file holding the Admin API bearer token (else $TURNPIKE_ADMIN_TOKEN; there is no plain flag: it would show in ps)')
   .option(
@@ -93,6 +94,7 @@ Signals:
         host: string;
         adminPort: number;
         adminHost: string;
+        adminAllowedHosts?: string;
         httpsPort?: number;
         adminTokenFile?: string;
         workers?: number;
@@ -112,7 +114,7 @@ Signals:
         process.stderr.write(`turnpike serve: give a config file, or a database with --database or ${DATABASE_ENV}\n(add --help for usage)\n`);
         process.exit(1);
       }
-      await serve({ file: file ?? '', ...(database ? { database } : {}), port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, workers, watch: o.watch, httpsPort: o.httpsPort, adminTokenFile: o.adminTokenFile });
+      await serve({ file: file ?? '', ...(database ? { database } : {}), port: o.port, host: o.host, adminPort: o.adminPort, adminHost: o.adminHost, ...(o.adminAllowedHosts ? { adminAllowedHosts: o.adminAllowedHosts.split(',').map((h) => h.trim()).filter((h) => h !== '') } : {}), workers, watch: o.watch, httpsPort: o.httpsPort, adminTokenFile: o.adminTokenFile });
     },
   );
 

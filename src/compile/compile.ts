@@ -47,6 +47,13 @@ export const DEFAULT_LIMITS: Limits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
+  maxConnections: 10_000,
+  maxConnectionsPerClient: 1_000,
+  maxRequestsPerClient: 1_000,
+  shedEventLoopLagMs: 0,
+  http2MaxConcurrentStreams: 100,
+  http2MaxStreamsPerConnection: 10_000,
+  http2MaxResetsPer10s: 200,
 };
 
 export interface CompileDeps {

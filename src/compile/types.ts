@@ -64,6 +64,15 @@ export interface Limits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Overload bounds (src/server/overload.ts); 0: off. */
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+  maxRequestsPerClient: number;
+  shedEventLoopLagMs: number;
+  /** HTTP/2 bounds (src/server/h2-guard.ts). */
+  http2MaxConcurrentStreams: number;
+  http2MaxStreamsPerConnection: number;
+  http2MaxResetsPer10s: number;
 }
 
 export interface RouteTable {

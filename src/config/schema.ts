@@ -286,7 +286,29 @@ export const Limits = Type.Object(
     bodyBytes: Type.Optional(Type.Integer({ minimum: 0, default: 10_485_760, description: 'Request body bytes; exceeded -> 413 (default 10 MiB).' })),
     headersTimeoutMs: Type.Optional(Millis('Time a client has to send the request headers; exceeded -> 408', 10_000)),
     requestTimeoutMs: Type.Optional(Millis('Time a client has to send the whole request, body included; exceeded -> 408', 30_000)),
-    keepAliveTimeoutMs: Type.Optional(Millis('Idle time of a client keep-alive connection', 5_000)),
+    keepAliveTimeoutMs: Type.Optional(Millis('Idle time of a client keep-alive connection (HTTP/1.1), and of an HTTP/2 connection with no open stream', 5_000)),
+    // Overload bounds (docs/limits-and-safety.md, "Connections and overload"). 0 turns a bound off.
+    maxConnections: Type.Optional(
+      Type.Integer({ minimum: 0, default: 10_000, description: 'Open client connections per listener (HTTP, HTTPS) and process; a connection past it is refused (closed at once) and counted (default 10000, 0: no bound).' }),
+    ),
+    maxConnectionsPerClient: Type.Optional(
+      Type.Integer({ minimum: 0, default: 1_000, description: 'Open connections from one client address per process; past it a new one is refused (default 1000, 0: no bound).' }),
+    ),
+    maxRequestsPerClient: Type.Optional(
+      Type.Integer({ minimum: 0, default: 1_000, description: 'Requests in progress from one client address per process; past it -> 429 CLIENT_REQUEST_LIMIT (default 1000, 0: no bound).' }),
+    ),
+    shedEventLoopLagMs: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 60_000, default: 0, description: 'Event-loop lag (ms) past which new requests are answered 503 OVERLOADED with Retry-After until the lag falls back (default 0: off).' }),
+    ),
+    http2MaxConcurrentStreams: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10_000, default: 100, description: 'SETTINGS_MAX_CONCURRENT_STREAMS advertised to HTTP/2 clients (default 100; applies to new connections).' }),
+    ),
+    http2MaxStreamsPerConnection: Type.Optional(
+      Type.Integer({ minimum: 0, default: 10_000, description: 'Streams one HTTP/2 connection may open in its life; then it gets GOAWAY (NO_ERROR) and the client reconnects (default 10000, 0: no bound).' }),
+    ),
+    http2MaxResetsPer10s: Type.Optional(
+      Type.Integer({ minimum: 0, default: 200, description: 'Streams an HTTP/2 client may cancel (RST_STREAM) on one connection within 10 s; past it the connection gets GOAWAY (ENHANCE_YOUR_CALM) and is closed (default 200, 0: no bound).' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -93,6 +93,14 @@ export class GatewayMetrics {
   readonly reloads: client.Counter<'result'>;
   readonly configVersion: client.Gauge<'version'>;
   readonly logHookErrors: client.Counter<'plugin'>;
+  /** Connections closed at accept by an overload bound: key `listener\0reason` (src/server/overload.ts). */
+  readonly connectionsRefused = new Map<string, number>();
+  /** Requests answered early by an overload bound, by reason (event_loop_lag, client_requests). */
+  readonly requestsShed = new Map<string, number>();
+  /** HTTP/2 connections ended by a stream bound, by reason (streams, resets, idle). */
+  readonly http2Goaways = new Map<string, number>();
+  /** The event-loop lag seen at the last sample (ms), for the gauge. */
+  eventLoopLagMs = 0;
 
   constructor() {
     this.registry = new client.Registry();
@@ -134,6 +142,42 @@ export class GatewayMetrics {
         { labels: {}, value: this.inflight },
       ]) as unknown as client.Metric,
     );
+    const labelled = (m: Map<string, number>, names: readonly string[]) => () =>
+      [...m].map(([key, value]) => ({ labels: Object.fromEntries(key.split('\u0000').map((v, i) => [names[i] as string, v])), value }));
+    this.registry.registerMetric(
+      new SnapshotMetric(
+        'turnpike_connections_refused_total',
+        'Client connections closed at accept by an overload bound, by listener (http, https) and reason (listener: maxConnections, client: maxConnectionsPerClient).',
+        'counter',
+        labelled(this.connectionsRefused, ['listener', 'reason']),
+      ) as unknown as client.Metric,
+    );
+    this.registry.registerMetric(
+      new SnapshotMetric(
+        'turnpike_requests_shed_total',
+        'Requests answered early by an overload bound, by reason (event_loop_lag: 503 OVERLOADED, client_requests: 429 CLIENT_REQUEST_LIMIT).',
+        'counter',
+        labelled(this.requestsShed, ['reason']),
+      ) as unknown as client.Metric,
+    );
+    this.registry.registerMetric(
+      new SnapshotMetric(
+        'turnpike_http2_goaway_total',
+        'HTTP/2 connections the gateway ended with GOAWAY, by reason (streams: http2MaxStreamsPerConnection, resets: http2MaxResetsPer10s, idle: keepAliveTimeoutMs).',
+        'counter',
+        labelled(this.http2Goaways, ['reason']),
+      ) as unknown as client.Metric,
+    );
+    const self = this;
+    new client.Gauge({
+      name: 'turnpike_event_loop_lag_seconds',
+      help: 'Event-loop lag at the last sample (every 100 ms): how late a timer ran; the overload shedder compares it to shedEventLoopLagMs.',
+      registers: [this.registry],
+      aggregator: 'max',
+      collect() {
+        this.set(self.eventLoopLagMs / 1000);
+      },
+    });
     this.reloads = new client.Counter({
       name: 'turnpike_config_reloads_total',
       help: 'Config loads by result: success, failure, or unchanged (a reload whose inputs were all as served: nothing compiled).',

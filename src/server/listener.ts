@@ -12,9 +12,12 @@ import { ERRORS, type ErrorCode, errorBody } from '../errors/catalogue.js';
 import type { RequestContext } from '../pipeline/context.js';
 import { addIdentity } from '../pipeline/principal.js';
 import { type Gateway, GatewayRequest, GatewayResponse } from './gateway.js';
+import { guardH2Session, h2RequestTimeout } from './h2-guard.js';
+import { overloadGuardFor } from './overload.js';
 import { type TlsState, clientCertOf, contextFor } from './tls.js';
 
 export function createListener(gateway: Gateway, limits: Limits): http.Server {
+  const guard = overloadGuardFor(gateway.metrics);
   const server = http.createServer(
     {
       IncomingMessage: GatewayRequest,
@@ -30,8 +33,9 @@ export function createListener(gateway: Gateway, limits: Limits): http.Server {
       insecureHTTPParser: false,
       requireHostHeader: false,
     },
-    gateway.onRequest as unknown as http.RequestListener,
+    guard.guardRequests(gateway, gateway.onRequest) as unknown as http.RequestListener,
   ) as unknown as http.Server;
+  guard.guardConnections(server, 'http', gateway);
   // Node's default (2000) silently drops the headers past it; 0 keeps them all and we answer 431 ourselves.
   server.maxHeadersCount = 0;
   server.on('upgrade', gateway.onUpgrade as unknown as (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void);
@@ -244,6 +248,7 @@ const ALPN_H2_H1 = Buffer.from('\x02h2\x08http/1.1', 'latin1');
  */
 export function createTlsListener(gateway: Gateway, limits: Limits, tlsSource: TlsSource): http2.Http2SecureServer {
   const state = tlsSource.state;
+  const guard = overloadGuardFor(gateway.metrics);
   const server = http2.createSecureServer(
     {
       ...state.defaultOptions,
@@ -257,12 +262,20 @@ export function createTlsListener(gateway: Gateway, limits: Limits, tlsSource: T
       Http2ServerResponse: GatewayH2Response,
       // HTTP/2 limits: the header block as large as HTTP/1's, a few pairs over the count so the gateway answers 431 itself.
       maxHeaderListPairs: limits.headerCount + 8,
-      settings: { maxHeaderListSize: limits.headerBytes },
+      // SETTINGS_MAX_CONCURRENT_STREAMS: Node's default is unbounded (2^32-1); a reload applies to new connections.
+      settings: { maxHeaderListSize: limits.headerBytes, maxConcurrentStreams: limits.http2MaxConcurrentStreams },
       // A client that never finishes its handshake does not hold a socket for long.
       handshakeTimeout: Math.min(10_000, limits.headersTimeoutMs),
     },
-    gateway.onRequest as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    guard.guardRequests(gateway, h2RequestTimeout(gateway, gateway.onRequest)) as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   ) as unknown as http2.Http2SecureServer;
+  guard.guardConnections(server as unknown as import('node:net').Server, 'https', gateway);
+  server.on('session', (session: http2.ServerHttp2Session) => {
+    guardH2Session(session, gateway);
+    // New connections get the current table's stream bound (the constructor's settings are the first table's).
+    const max = gateway.table.limits.http2MaxConcurrentStreams;
+    if (max !== limits.http2MaxConcurrentStreams) session.settings({ maxConcurrentStreams: max });
+  });
   applyTlsSettings(server, state);
   // The HTTP/1.1 fallback uses node:http's connection code, which reads these from the server object.
   const h1 = server as unknown as {
@@ -308,7 +321,8 @@ const REDIRECT_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.?)*|\[[0-9A-Fa-f:.]
  * §15.4.9). `httpsPort()` returns undefined while redirection is off, so a reload toggles it.
  */
 export function installHttpsRedirect(server: http.Server, gateway: Gateway, httpsPort: () => number | undefined): void {
-  const serve = gateway.onRequest as unknown as http.RequestListener;
+  // The listener's own handler (the gateway behind the overload guard), not the bare gateway.
+  const serve = (server.listeners('request')[0] ?? gateway.onRequest) as unknown as http.RequestListener;
   const upgrade = gateway.onUpgrade as unknown as (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void;
   server.removeAllListeners('request');
   server.removeAllListeners('upgrade');

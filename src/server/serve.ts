@@ -41,6 +41,8 @@ export interface ServeOptions {
   host: string;
   adminPort: number;
   adminHost: string;
+  /** Host names the admin listener answers besides loopback names and its own address (--admin-allowed-hosts). */
+  adminAllowedHosts?: string[];
   /** File holding the Admin API token (else TURNPIKE_ADMIN_TOKEN). */
   adminTokenFile?: string;
   workers: number;
@@ -244,6 +246,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       },
       logger,
       adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text: reloader.current.text, version: gateway.table.version })), logger),
+      { allowedHosts: opts.adminAllowedHosts ?? [] },
     );
   }
 
@@ -494,6 +497,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
     },
     logger,
     adminApiOptions(opts, configSource(opts).store ?? new FileConfigStore(() => ({ file: opts.file, text: served().text, version: served().table.version })), logger),
+    { allowedHosts: opts.adminAllowedHosts ?? [] },
   );
   await listen(admin, opts.adminPort, opts.adminHost);
   const adminPortNum = (admin.address() as AddressInfo).port;
@@ -529,5 +533,11 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
+  // Workers accept from the shared listening socket themselves (SCHED_NONE), not through the primary
+  // (round-robin): a connection the primary has handed to a worker that dies before taking it is never
+  // closed (Node's RoundRobinHandle waits for a reply that never comes), so its client hangs until it
+  // gives up. With the shared socket, connections still queued go to the surviving worker and only the
+  // dead worker's own connections are lost (issue 11, "Processes"; test/integration/worker-death.test.ts).
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   for (let i = 0; i < opts.workers; i++) fork();
 }

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { type TestDns, startDns } from '../helpers/dns.js';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 
+const ADMIN_TOKEN = 'upstream-dns-test-admin-token-0123456789';
 let gw: RunningGateway;
 let dns: TestDns;
 const servers: http.Server[] = [];
@@ -35,7 +36,8 @@ before(async () => {
   port = await serve('a', '127.0.0.1', 0);
   await serve('b', '127.0.0.2', port);
   dns = await startDns({ 'svc.test': ['127.0.0.1'] }, 1);
-  gw = await startGateway(configText(''));
+  // /routes shows resolved addresses only to the admin token's holder (src/admin/host.ts).
+  gw = await startGateway(configText(''), { env: { TURNPIKE_ADMIN_TOKEN: ADMIN_TOKEN } });
 });
 
 function configText(comment: string): string {
@@ -77,7 +79,7 @@ async function until(pred: () => Promise<boolean>, ms: number, what: string): Pr
 }
 
 async function addresses(): Promise<string[]> {
-  const body = (await (await fetch(`${gw.adminUrl}/routes`)).json()) as { routes: { integration: { dns?: { addresses: string[] }[] } }[] };
+  const body = (await (await fetch(`${gw.adminUrl}/routes`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { routes: { integration: { dns?: { addresses: string[] }[] } }[] };
   return body.routes[0]?.integration.dns?.[0]?.addresses ?? [];
 }
 
