@@ -253,7 +253,10 @@ function onResponseClose(this: GatewayResponse): void {
   if (ctx === undefined) return;
   this.ctx = undefined;
   let status = this.statusCode;
-  if (!this.writableFinished) {
+  // writableEnded too: an HTTP/2 stream the client reset (RST_STREAM, or its session destroyed or
+  // sent GOAWAY) makes Http2ServerResponse emit 'finish' and 'close' with writableFinished === true
+  // although the gateway never ended it; only `end()` having been called means the answer was whole.
+  if (!this.writableFinished || !this.writableEnded) {
     // Client went away (or we aborted): stop the upstream exchange and log 499 as nginx does.
     ctx.abort(new Error('client closed the connection'));
     if (!this.headersSent) status = 499;

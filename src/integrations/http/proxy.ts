@@ -137,8 +137,11 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   onConnect(abort: (err?: Error) => void): void {
     if (this.#done || this.ctx.clientGone) {
       // Timed out while queued, or the client left before a connection was free: never send it.
-      abort(new TotalTimeoutError('request expired before it was sent'));
-      return;
+      // Thrown, not abort()ed: undici's abort destroys the connection even before the request is
+      // written, so a flood of abandoned requests (HTTP/2 HEADERS + RST_STREAM) queued behind a small
+      // pool would cost a reconnect each; a throw here fails only this request (undici calls
+      // onError and drops it from the queue) and the idle connection serves the next one.
+      throw new TotalTimeoutError(this.#done ? 'request expired before it was sent' : 'client went away before the request was sent');
     }
     this.abortUpstream = abort;
     this.ctx.upstreamAbort = abort;
@@ -266,7 +269,12 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     const ctx = this.ctx;
     const res = ctx.res;
     const state = ctx.response;
-    if (state === undefined || res.destroyed) return false;
+    if (res.destroyed) {
+      // The client is gone (its 'close' may not have run yet): never leave the exchange paused on it.
+      ctx.abort(new Error('client closed the connection'));
+      return false;
+    }
+    if (state === undefined) return false;
     state.headers.list.push('x-request-id', ctx.id);
     try {
       res.writeHead(state.status, state.headers.list);
@@ -295,6 +303,11 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     if (res.write(chunk)) {
       if (idle !== undefined) idle.start(this.phase);
       return true;
+    }
+    if (res.destroyed) {
+      // A destroyed response never emits 'drain': waiting for it would pin the upstream connection.
+      ctx.abort(new Error('client closed the connection'));
+      return false;
     }
     // Paused for the client: the upstream's silence from now on is ours, not an idle upstream.
     if (idle !== undefined) this.phase.cancel();
