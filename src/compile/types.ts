@@ -64,6 +64,11 @@ export interface Limits {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  bodyIdleTimeoutMs: number;
+  bodyMinBytesPerSecond: number;
+  bodyMinRateGraceMs: number;
+  upstreamResponseBytes: number;
+  websocketIdleTimeoutMs: number;
 }
 
 export interface RouteTable {

@@ -202,6 +202,12 @@ export const PluginsMap = Type.Record(Type.String(), Type.Unknown(), {
   description: 'Plugins by name with their configuration; `enabled: false` turns off an inherited plugin.',
 });
 
+const RequestBuffering = Type.Boolean({
+  default: false,
+  description:
+    "Read the whole request body (up to the body limit) before calling the integration, as nginx's proxy_request_buffering: a slow client then holds a buffer of at most the body limit, not an upstream connection. Routes served from an AWS document always buffer. Overrides the API's setting (default false: bodies stream).",
+});
+
 export const Route = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, description: 'Unique name within the API (default: "METHOD path").' })),
@@ -217,6 +223,7 @@ export const Route = Type.Object(
       Type.Boolean({ default: false, description: 'Pass %2F and %5C in the path through untouched instead of answering 400 (default false).' }),
     ),
     maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Overrides server.limits.bodyBytes for this route.' })),
+    requestBuffering: Type.Optional(RequestBuffering),
     integration: Integration,
     plugins: Type.Optional(PluginsMap),
   },
@@ -229,6 +236,7 @@ export const Api = Type.Object(
     hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host names this API answers on; default any.' })),
     basePath: Type.Optional(Type.String({ pattern: '^/', description: 'Prefix prepended to every route path of this API.' })),
     plugins: Type.Optional(PluginsMap),
+    requestBuffering: Type.Optional(RequestBuffering),
     errorDialect: Type.Optional(
       Type.Union([Type.Literal('native'), Type.Literal('aws-rest'), Type.Literal('aws-http')], {
         default: 'native',
@@ -271,6 +279,24 @@ export const Limits = Type.Object(
     headersTimeoutMs: Type.Optional(Millis('Time a client has to send the request headers; exceeded -> 408', 10_000)),
     requestTimeoutMs: Type.Optional(Millis('Time a client has to send the whole request, body included; exceeded -> 408', 30_000)),
     keepAliveTimeoutMs: Type.Optional(Millis('Idle time of a client keep-alive connection', 5_000)),
+    // Issue 11 (slow bodies, bounded upstream answers): docs/limits-and-safety.md#slow-request-bodies.
+    bodyIdleTimeoutMs: Type.Optional(Millis('Longest pause between two chunks of a request body while the gateway is reading it; exceeded -> 408', 10_000)),
+    bodyMinBytesPerSecond: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        default: 500,
+        description: 'Minimum request body rate once bodyMinRateGraceMs has passed: a body may take bodyMinRateGraceMs plus 1 s per this many bytes; slower -> 408 (default 500, 0 = off).',
+      }),
+    ),
+    bodyMinRateGraceMs: Type.Optional(Millis('Time every request body gets before bodyMinBytesPerSecond applies', 10_000)),
+    upstreamResponseBytes: Type.Optional(
+      Type.Integer({
+        minimum: 1024,
+        default: 10_485_760,
+        description: 'Largest upstream answer the gateway holds in memory (AWS non-proxy http integrations); larger -> 502 UPSTREAM_RESPONSE_TOO_LARGE (default 10 MiB, as AWS). Streamed answers are not limited.',
+      }),
+    ),
+    websocketIdleTimeoutMs: Type.Optional(Millis('A proxied WebSocket tunnel with no byte in either direction for this long is closed (0 = never)', 600_000)),
   },
   { additionalProperties: false },
 );

@@ -34,6 +34,8 @@ export function upstreamErrorCode(err: unknown): ErrorCode {
       return 'UPSTREAM_TIMEOUT';
     case 'TURNPIKE_BODY_LIMIT':
       return 'BODY_TOO_LARGE';
+    case 'TURNPIKE_CLIENT_BODY_TIMEOUT':
+      return 'REQUEST_TIMEOUT';
     case 'ECONNREFUSED':
     case 'ECONNRESET':
     case 'EPIPE':
@@ -339,7 +341,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     const code = upstreamErrorCode(err);
     // Passive health and the breaker count the upstream's faults only (not a client that left or a body too large).
     const failed = !ctx.clientGone && (code === 'UPSTREAM_TIMEOUT' || code === 'UPSTREAM_UNAVAILABLE');
-    const noVerdict = ctx.clientGone || code === 'BODY_TOO_LARGE';
+    // A body too large or too slow is the client's fault, never the upstream's.
+    const noVerdict = ctx.clientGone || code === 'BODY_TOO_LARGE' || code === 'REQUEST_TIMEOUT';
     const retry = this.retry;
     if (retry !== undefined && !ctx.clientGone) {
       if (this.discarding) {
@@ -365,7 +368,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     if (!ctx.res.headersSent) {
       ctx.table.logger.warn(logged, 'upstream request failed');
       // The rest of a refused body will not be read: say so instead of promising keep-alive.
-      if (code === 'BODY_TOO_LARGE') ctx.res.shouldKeepAlive = false;
+      if (code === 'BODY_TOO_LARGE' || code === 'REQUEST_TIMEOUT') ctx.res.shouldKeepAlive = false;
       ctx.sendError(code);
     } else {
       if (code === 'UPSTREAM_TIMEOUT') ctx.table.logger.warn(logged, 'upstream response timed out after its headers were sent');
