@@ -296,7 +296,14 @@ export const Limits = Type.Object(
         description: 'Largest upstream answer the gateway holds in memory (AWS non-proxy http integrations); larger -> 502 UPSTREAM_RESPONSE_TOO_LARGE (default 10 MiB, as AWS). Streamed answers are not limited.',
       }),
     ),
-    websocketIdleTimeoutMs: Type.Optional(Millis('A proxied WebSocket tunnel with no byte in either direction for this long is closed (0 = never)', 600_000)),
+    websocketIdleTimeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 86_400_000,
+        default: 600_000,
+        description: 'A proxied WebSocket tunnel with no byte in either direction for this long is closed on both sides (milliseconds, default 600000; 0 = never).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

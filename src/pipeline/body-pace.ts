@@ -13,7 +13,7 @@
  * Node, so these are what bound a stream whose body never ends.
  */
 import type { Limits } from '../compile/types.js';
-import { DEADLINES, Deadline } from '../util/deadline-queue.js';
+import { DEADLINES, Deadline, type DeadlineLane } from '../util/deadline-queue.js';
 
 /** A client too slow with its body: answered 408 REQUEST_TIMEOUT, the connection closed. */
 export class BodyTimeoutError extends Error {
@@ -32,6 +32,8 @@ function onIdle(pace: BodyPace): void {
 export class BodyPace {
   readonly #owner: PaceOwner;
   readonly #idleMs: number;
+  /** Undefined when bodyIdleTimeoutMs is 0 (off). */
+  readonly #lane: DeadlineLane | undefined;
   readonly #minRate: number;
   readonly #graceMs: number;
   readonly #deadline: Deadline<BodyPace>;
@@ -45,6 +47,7 @@ export class BodyPace {
   constructor(owner: PaceOwner, limits: Limits) {
     this.#owner = owner;
     this.#idleMs = limits.bodyIdleTimeoutMs;
+    this.#lane = this.#idleMs > 0 ? DEADLINES.lane(this.#idleMs) : undefined;
     this.#minRate = limits.bodyMinBytesPerSecond;
     this.#graceMs = limits.bodyMinRateGraceMs;
     this.#deadline = new Deadline(onIdle, this as BodyPace, false);
@@ -54,7 +57,7 @@ export class BodyPace {
   wait(now = performance.now()): void {
     if (this.#ended || this.#since >= 0) return;
     this.#since = now;
-    if (this.#idleMs > 0) DEADLINES.lane(this.#idleMs).start(this.#deadline, now);
+    this.#lane?.start(this.#deadline, now);
   }
 
   /** The reader stopped reading (backpressure): not the client's time. */
@@ -71,7 +74,7 @@ export class BodyPace {
     if (this.#since >= 0) {
       this.#clientMs += now - this.#since;
       this.#since = now;
-      if (this.#idleMs > 0) DEADLINES.lane(this.#idleMs).start(this.#deadline, now);
+      this.#lane?.start(this.#deadline, now);
     }
     if (this.#minRate > 0 && this.#clientMs > this.#graceMs + (this.#received * 1000) / this.#minRate) {
       this.end();

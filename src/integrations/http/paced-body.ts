@@ -28,6 +28,10 @@ export class PacedBody extends Readable implements PaceOwner {
     this.#left = limit;
     this.#counting = counting;
     this.#pace = new BodyPace(this, ctx.table.limits);
+    // undici listens for this stream's errors only while its request is active; a pace deadline that
+    // passes after undici let go of the stream (its request already answered or failed) must not
+    // become an unhandled 'error' that kills the process.
+    this.on('error', ignore);
   }
 
   override _read(): void {
@@ -84,3 +88,5 @@ export class PacedBody extends Readable implements PaceOwner {
     cb(err);
   }
 }
+
+function ignore(): void {}
