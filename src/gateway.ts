@@ -22,7 +22,7 @@ import { BUNDLED, type Extensions, parseConfigText } from './config/index.js';
 import type { IntegrationDefinition } from './integrations/types.js';
 import { FunctionRegistry } from './integrations/function/runtime/index.js';
 import { GatewayMetrics } from './observability/metrics.js';
-import type { PluginDefinition } from './pipeline/types.js';
+import type { PluginClock, PluginDefinition } from './pipeline/types.js';
 import { createPluginServices } from './plugins/services.js';
 import { type ConfigSource, fileSource } from './server/config-source.js';
 import { createListener } from './server/listener.js';
@@ -55,6 +55,8 @@ export interface GatewayOptions {
   counters?: CounterStore;
   /** Default: silent. */
   logger?: Logger;
+  /** The plugins' clock (deps.clock: token expiry, JWKS cache windows, quota periods); default the system clock. Tests move it. */
+  clock?: PluginClock;
   // Hosting (docs/embedding.md "Hosting the gateway in a process"):
   /** The first version's text, instead of reading the source (a cluster worker given its primary's; a database's cached config). */
   text?: string;
@@ -145,7 +147,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
       : { plugins: opts.plugins ?? BUNDLED.plugins, integrations: opts.integrations ?? BUNDLED.integrations };
   const source = sourceOf(opts.source, opts.watch === true);
   // This gateway's own plugin state (JWKS caches, ...): kept across reloads, shared with no other gateway.
-  const pluginServices = createPluginServices({ registry: metrics.registry });
+  const pluginServices = createPluginServices({ registry: metrics.registry, ...(opts.clock !== undefined ? { clock: opts.clock } : {}) });
   const deps = { logger, metrics, pools, functions, counters, fallbackCounters, pluginServices };
 
   let first: LoadedConfig;

@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import client, { type Registry } from 'prom-client';
 import { createAdminServer } from '../admin/server.js';
-import { parseConfigText } from '../config/index.js';
+import { type ConfigSnapshot, parseConfigText, snapshotOf } from '../config/index.js';
 import type { SourceDocument } from '../config/load.js';
 import { ConfigError } from '../config/diagnostics.js';
 import type { ConfigSource } from '../server/config-source.js';
@@ -114,6 +114,11 @@ export class PostgresConfigSource implements ConfigSource {
     const doc = parseConfigText(renderConfig(this.#prepare(snap.document, local)), DATABASE_LABEL);
     this.#pending = { text: doc.text, version: snap.version, document: snap.document };
     return doc;
+  }
+
+  /** The database document and the files it names (relative to the node's working directory), collected before compile. */
+  async snapshot(): Promise<ConfigSnapshot> {
+    return snapshotOf(await this.read());
   }
 
   loaded(doc: SourceDocument): void {

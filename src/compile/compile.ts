@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
-import { ConfigReads } from '../config/reads.js';
+import type { ConfigInputs } from '../config/inputs.js';
 import type { ApiConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
 import { resolveTlsPolicy } from '../config/tls-policy.js';
 import { MockIntegration } from '../integrations/mock/index.js';
@@ -76,10 +76,10 @@ export interface CompileDeps {
    */
   pluginServices?: PluginServices;
   /**
-   * Records every file compile reads or looks up; the table's version is taken from it (so it covers
-   * what was recorded before compile too, e.g. certificates). Default: a new recorder.
+   * Every file this config version reads, collected before compile (src/config/inputs.ts): compile
+   * reads them from here and never from the disk, and the table's version is theirs.
    */
-  reads?: ConfigReads;
+  inputs: ConfigInputs;
 }
 
 type PluginMap = Record<string, unknown> | undefined;
@@ -130,9 +130,8 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     warnings.push({ file: doc.file, line: pos.line, column: pos.column, path: keyPath(path), message, severity: 'warning' });
   };
   const configDir = dirname(doc.file);
-  // Every file below is read through this recorder, never with node:fs directly: the version covers them all.
-  const reads = deps.reads ?? new ConfigReads();
-  reads.document(doc.text);
+  // Every file below comes from the collected inputs, never from node:fs: compile does no I/O, and the version covers them all.
+  const inputs = deps.inputs;
   const pluginDefs = new Map(deps.plugins.map((p) => [p.name, p]));
   const services = deps.pluginServices ?? createPluginServices({ registry: deps.metrics.registry });
   // Shared by every plugin instance of this config version, dropped with it.
@@ -154,7 +153,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         const bad = u.retries !== undefined ? nonIdempotentListed(u.retries) : [];
         if (bad.length > 0) err(['upstreams', name, 'retries', 'methods'], `${bad.join(', ')} ${bad.length > 1 ? 'are' : 'is'} not idempotent: set retries.retryNonIdempotent: true to retry ${bad.length > 1 ? 'them' : 'it'}, or remove ${bad.length > 1 ? 'them' : 'it'}`);
         if (u.dns?.minTtlMs !== undefined && u.dns.maxTtlMs !== undefined && u.dns.minTtlMs > u.dns.maxTtlMs) err(['upstreams', name, 'dns', 'minTtlMs'], `minTtlMs (${u.dns.minTtlMs}) must not exceed maxTtlMs (${u.dns.maxTtlMs})`);
-        const up = new Upstream(name, u, deps.pools, configDir, { logger: deps.logger, readText: (f) => reads.readText(f) });
+        const up = new Upstream(name, u, deps.pools, configDir, { logger: deps.logger, readText: (f) => inputs.readText(f) });
         if (up.health !== undefined) registerHealthGauge(deps.metrics.registry);
         if (up.stats !== undefined) registerResilienceMetrics(deps.metrics.registry);
         upstreams.set(name, up);
@@ -178,14 +177,14 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         invoker = new RemoteFunction(def.endpoint, def.remoteName ?? name, { timeoutMs: def.timeoutMs ?? 3000 });
       } else if (def.module !== undefined) {
         const module = resolve(configDir, def.module);
-        if (!reads.exists(module)) {
+        if (!inputs.exists(module)) {
           err(['functions', name, 'module'], `handler file not found: ${module}`);
           return undefined;
         }
         const pool = deps.functions.get({
           name,
           module,
-          codeHash: reads.stateOf(module),
+          codeHash: inputs.stateOf(module),
           export: def.export,
           timeoutMs: def.timeoutMs,
           concurrency: def.concurrency,
@@ -206,12 +205,12 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       if (config.functions?.[name] !== undefined) return invokerFor(name, at);
       const known = invokers.get(`arn:${docDir}:${name}`);
       if (known) return known;
-      const module = aws().findFunctionModule(docDir, name, (p) => reads.exists(p));
+      const module = aws().findFunctionModule(docDir, name, (p) => inputs.exists(p));
       if (module === undefined) {
         err(at, `Lambda function "${name}" has no handler: add functions/${name}.mjs (or .js/.cjs) beside the document, or map it under "functions"`);
         return undefined;
       }
-      const pool = deps.functions.get({ name, module, codeHash: reads.stateOf(module) });
+      const pool = deps.functions.get({ name, module, codeHash: inputs.stateOf(module) });
       functionPools.push(pool);
       invokers.set(`arn:${docDir}:${name}`, pool);
       // Authorizer plugins look functions up by name; a document's own function is found that way too.
@@ -439,7 +438,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         if (api.routes !== undefined && api.routes.length > 0) err([...apiPath, 'routes'], 'an API served from "openapi" takes its routes from the document; remove "routes"');
         aws().compileAwsApi(api, apiPath, {
           configDir,
-          readText: (f) => reads.readText(f),
+          readText: (f) => inputs.readText(f),
           err,
           report: (d) => (d.severity === 'error' ? diagnostics.push(d) : warnings.push(d)),
           addRoute,
@@ -493,7 +492,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
     if (diagnostics.length > 0 || !router) throw new ConfigError(diagnostics);
 
     return makeTable({
-      version: reads.version(),
+      version: inputs.version(),
       source: doc.file,
       router,
       routes: Object.freeze(routes),

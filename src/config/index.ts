@@ -21,6 +21,7 @@ import { lazyModule } from '../util/lazy.js';
 import { type SourceDocument, loadSourceFile, parseSource } from './load.js';
 import { type GatewayConfig, buildConfigSchema } from './schema.js';
 import { createValidator } from './validate.js';
+import { type ConfigInputs, collectInputs } from './inputs.js';
 import { Type } from '@sinclair/typebox';
 
 // The AWS OpenAPI/Swagger reader: only for files that look like AWS documents.
@@ -141,6 +142,28 @@ export function parseConfigText(text: string, file: string): SourceDocument {
   return parseSource(text, file);
 }
 
+/**
+ * What a source yields (issue 10): the main document, every input file it names, and the version over
+ * all of them, decided before anything is compiled.
+ */
+export interface ConfigSnapshot {
+  readonly document: SourceDocument;
+  readonly inputs: ConfigInputs;
+  /** `inputs.version()`: equal to the served table's version means nothing changed. */
+  readonly version: string;
+}
+
+/**
+ * The snapshot of a parsed document: its inputs collected from the disk (the only reads of a load),
+ * or the ones given (an embedder's in memory, src/config/inputs.ts memoryInputs). The document
+ * carries them too, so a host that loads `snapshot.document` (or a source's read() that returns it)
+ * compiles from them.
+ */
+export function snapshotOf(doc: SourceDocument, inputs: ConfigInputs = collectInputs(doc)): ConfigSnapshot {
+  const document: SourceDocument = { ...doc, inputs };
+  return { document, inputs, version: inputs.version() };
+}
+
 /** Cheap sniff before a second parse: a top-level openapi/swagger key. */
 function looksLikeOpenApi(text: string): boolean {
   return /^\s*["']?(openapi|swagger)["']?\s*:/m.test(text);
@@ -174,7 +197,8 @@ export function fallbackCounterStore(): CounterStore {
   return ownCounters;
 }
 
-export type BuildDeps = Omit<CompileDeps, 'plugins' | 'functions' | 'counters'> & { functions?: FunctionRegistry; counters?: CounterStore };
+/** `inputs`: the document's collected inputs (src/config/inputs.ts); collected from the disk here when not given. */
+export type BuildDeps = Omit<CompileDeps, 'plugins' | 'functions' | 'counters' | 'inputs'> & { functions?: FunctionRegistry; counters?: CounterStore; inputs?: ConfigInputs };
 
 export function buildTable(doc: SourceDocument, deps: BuildDeps): RouteTable {
   return compileValidated(validateDocument(doc), doc, deps);
@@ -184,6 +208,8 @@ export function buildTable(doc: SourceDocument, deps: BuildDeps): RouteTable {
 export function compileValidated(config: GatewayConfig, doc: SourceDocument, deps: BuildDeps): RouteTable {
   return compile(config, doc, {
     ...deps,
+    // The I/O step of the lifecycle, before compile (which reads nothing itself).
+    inputs: deps.inputs ?? doc.inputs ?? collectInputs(doc),
     functions: deps.functions ?? functionRegistry(deps.logger),
     counters: deps.counters ?? counterStore(),
     fallbackCounters: deps.fallbackCounters ?? (deps.counters === undefined ? fallbackCounterStore() : deps.counters),

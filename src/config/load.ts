@@ -22,6 +22,7 @@ import {
 } from 'yaml';
 import { ConfigError, formatPath, type Diagnostic } from './diagnostics.js';
 import { interpolateDocument, keyString } from './interpolate.js';
+import type { ConfigInputs } from './inputs.js';
 import { checkJsonSyntax } from './json-syntax.js';
 
 export interface Position {
@@ -50,6 +51,11 @@ export interface SourceDocument {
   locateKey(path: readonly (string | number)[]): Position;
   /** Non-fatal findings of the parser (e.g. a complex key that had to be stringified). */
   warnings: readonly Diagnostic[];
+  /**
+   * Every file the document names, when its source collected them with it (a snapshot's document,
+   * src/config/index.ts snapshotOf): a load compiles from these. Absent: the load collects them itself.
+   */
+  inputs?: ConfigInputs;
 }
 
 export interface ParseOptions {

@@ -1,24 +1,17 @@
 /**
- * Every input of one config version, recorded while it is loaded: the main document's text, each file
- * compile and the TLS loader read (a referenced OpenAPI document, certificates, keys, CA files) and
- * each file looked up (a function module, `functions/NAME.{mjs,js,cjs}` beside an AWS document), with
- * what was found: a content hash, or that the file is absent or unreadable.
+ * A reader that reads the disk when asked and records what it read: the content hash of each file read,
+ * and each file looked up (found, absent or unreadable). It was how a load learned its inputs while
+ * compiling; a load now collects them before compile (src/config/inputs.ts, collectInputs) and compile
+ * reads nothing. What is left for this class is reading on demand where no load runs: `loadTls(doc)`
+ * standing alone (`turnpike validate`, `cluster check`), and callers that built one themselves.
  *
- * Two things come out of it (DESIGN.md, "Config lifecycle" and "Seams: config source"):
- * - the version: a hash over every input, so an edit to any file the config reads is a new version,
- *   and so is a candidate file appearing where a convention looks for one (`.js` renamed to `.cjs`);
- * - the list of files to watch.
- *
- * `recheck()` replays the same reads against the disk and gives the version they would produce now,
- * without compiling: the set of files a config reads depends only on the contents recorded here, so
- * equal versions mean a full load would build the same table. That is what lets a reload that finds
- * nothing new (a `touch`, an unrelated event) skip the compile.
- *
- * Everything here is synchronous on purpose: compile is synchronous, and these files are small.
+ * `ConfigReads` is also the old name of the type a version's inputs have (ConfigInputs): the type
+ * below is that, the value is this reader, which satisfies it.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { ConfigInputs } from './inputs.js';
 
 /** How a file was used: its content read, or only looked up (existence matters, content hashed). */
 type Kind = 'read' | 'probe';
@@ -32,8 +25,12 @@ interface Entry {
 /** Key of the main document among file paths (never an absolute path, sorts first). */
 const DOCUMENT = '\0document';
 
-export class ConfigReads {
+export class DiskReads implements ConfigInputs {
   readonly #entries = new Map<string, Entry>();
+  /** Listings are collectInputs' business; this reader only reads and looks up files. */
+  get directories(): string[] {
+    return [];
+  }
 
   /** The main document (a file, or the text the primary or a database gave). */
   document(text: string): void {
@@ -85,9 +82,14 @@ export class ConfigReads {
     return createHash('sha256').update(lines.join('')).digest('hex').slice(0, 12);
   }
 
+  /** Keeps no contents: itself. */
+  withoutContent(): DiskReads {
+    return this;
+  }
+
   /** The same reads done again now, with `text` as the main document: equal versions, nothing changed. */
-  recheck(text: string): ConfigReads {
-    const again = new ConfigReads();
+  recheck(text: string): DiskReads {
+    const again = new DiskReads();
     again.document(text);
     for (const [path, e] of this.#entries) {
       if (path === DOCUMENT) continue;
@@ -103,6 +105,11 @@ export class ConfigReads {
     return again;
   }
 }
+
+/** The type of a config version's inputs, by its old name. */
+export type ConfigReads = ConfigInputs;
+/** The on-demand reader, by its old name (`new ConfigReads()`). */
+export const ConfigReads = DiskReads;
 
 function digest(data: string | Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;

@@ -4,16 +4,18 @@
  * swap path, and workers get its text over IPC; a worker never opens a source itself (it only needs
  * `file`, the label its text is parsed under).
  *
- * A source gives the main document only. The version of what is served covers it and every file
- * read for it (referenced OpenAPI documents, certificates, function modules...): the Reloader
- * (reloader.ts) records those while it loads, watches them beside the source's own watch, and
- * compiles only when one of them changed.
+ * A source yields a snapshot (issue 10): `{document, inputs, version}`, the main document with every
+ * file it names (referenced OpenAPI documents, certificates and keys, function modules...) read before
+ * anything is compiled (src/config/inputs.ts), and the version over all of them. Compile reads nothing
+ * itself. The Reloader (reloader.ts) swaps only a new version, and watches those files beside the
+ * source's own watch. `read()` (the document alone) stays for hosts and sources written before
+ * snapshots: a source without `snapshot()` gets its inputs collected from the disk after its read().
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConfigStore } from '../cluster/entities.js';
 import { readFile } from 'node:fs/promises';
-import { readConfigFile } from '../config/index.js';
+import { type ConfigSnapshot, readConfigFile, snapshotOf } from '../config/index.js';
 import type { SourceDocument } from '../config/load.js';
 import { lazyModule } from '../util/lazy.js';
 import { watchFile } from './watch.js';
@@ -25,6 +27,8 @@ export interface ConfigSource {
   /** The name the text is parsed under: diagnostics start with it, relative paths resolve against its directory. */
   readonly file: string;
   read(): Promise<SourceDocument>;
+  /** The document, its inputs and their version (what a reload compares and compiles). Optional: readSnapshot() makes one from read(). */
+  snapshot?(): Promise<ConfigSnapshot>;
   /**
    * The main document's text, unparsed, when the source can give it cheaply (a file): a reload that
    * finds nothing changed then skips the parse too. Undefined when it cannot be read (read() says why).
@@ -65,7 +69,9 @@ export interface DatabaseServeOptions {
 export function fileSource(file: string, watch: boolean): ConfigSource {
   return {
     file,
-    read: () => readConfigFile(file),
+    // The document carries its inputs, read with it: a host that loads what read() gives compiles from them.
+    read: async () => snapshotOf(await readConfigFile(file)).document,
+    snapshot: async () => snapshotOf(await readConfigFile(file)),
     readText: () => readFile(file, 'utf8').catch(() => undefined),
     watch: (onChange) => (watch ? watchFile(file, onChange) : () => undefined),
   };

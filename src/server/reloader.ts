@@ -2,16 +2,17 @@
  * Config versions and the one reload loop (DESIGN.md, "Config lifecycle"), shared by the single
  * process, the cluster primary and, for the text the primary sends, its workers.
  *
- * A version is everything one load read: the main document (from the source) and every file compile
- * and the TLS loader read or looked up, recorded by a ConfigReads (src/config/reads.ts). Its hash is
- * the table's version; its files are watched. A reload:
+ * A version is a ConfigSnapshot (src/config/index.ts): the main document (from the source) and every
+ * file it names, collected before compile (src/config/inputs.ts); their hash is the table's version,
+ * their paths are watched. Compile reads nothing itself. A reload:
  *
  * 1. reads the main document from the source (its text only, when the source can give it unparsed);
- * 2. replays the served version's reads against the disk with that text (no parse, no compile): the
- *    same version means nothing changed, and nothing is built or swapped (`config unchanged`);
- * 3. otherwise loads a new version (validate, certificates, compile, recording every read again) and,
- *    if its version differs from the served one, swaps it in;
- * 4. watches the files of the served version plus those of the attempt (a rejected config may name a
+ * 2. reads the served version's inputs again with that text (no parse, no compile): the same version
+ *    means nothing changed, and nothing is built or swapped (`config unchanged`);
+ * 3. otherwise takes a snapshot (parse, collect the inputs): its version equal to the served one is
+ *    still `unchanged`, without a compile; a new version is validated, its TLS contexts built and
+ *    compiled from the snapshot's inputs, and swapped in;
+ * 4. watches the inputs of the served version plus those of the attempt (a rejected config may name a
  *    file that does not exist yet: creating it must trigger the next reload).
  *
  * A failure anywhere leaves the served version alone and is logged with every problem.
@@ -20,9 +21,9 @@ import type { Logger } from 'pino';
 import type { RouteTable } from '../compile/types.js';
 import { ConfigError, type Diagnostic, formatDiagnostic } from '../config/diagnostics.js';
 import { compile } from '../compile/compile.js';
-import { BUNDLED, type BuildDeps, type Extensions, compileValidated, parseConfigText, validateDocument } from '../config/index.js';
+import { BUNDLED, type BuildDeps, type ConfigSnapshot, type Extensions, compileValidated, parseConfigText, snapshotOf, validateDocument } from '../config/index.js';
+import { type ConfigInputs, collectInputs, isModuleName } from '../config/inputs.js';
 import type { SourceDocument } from '../config/load.js';
-import { ConfigReads } from '../config/reads.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ConfigSource } from './config-source.js';
 import { type TlsState, loadTls } from './tls.js';
@@ -34,8 +35,10 @@ export interface LoadedConfig {
   readonly table: RouteTable;
   /** The HTTPS listener's state when the config has `server.tls`. */
   readonly tls: TlsState | undefined;
-  /** Every input of this version: `table.version` is `reads.version()`, `reads.files` are watched. */
-  readonly reads: ConfigReads;
+  /** Every input of this version: `table.version` is `inputs.version()`, `inputs.files` are watched. */
+  readonly inputs: ConfigInputs;
+  /** The old name of `inputs`. */
+  readonly reads: ConfigInputs;
 }
 
 /**
@@ -47,36 +50,43 @@ export interface ServedConfig {
   readonly text: string;
   readonly table: RouteTable;
   readonly tls: TlsState | undefined;
-  readonly reads: ConfigReads;
+  /** The version's inputs without their contents (enough to recheck them and to watch them). */
+  readonly inputs: ConfigInputs;
+  /** The old name of `inputs`. */
+  readonly reads: ConfigInputs;
 }
 
 export function servedPart(l: LoadedConfig): ServedConfig {
-  return { text: l.doc.text, table: l.table, tls: l.tls, reads: l.reads };
+  const inputs = l.inputs.withoutContent();
+  return { text: l.doc.text, table: l.table, tls: l.tls, inputs, reads: inputs };
 }
 
 /**
- * Validates a document, loads its certificates and compiles it, every file read through `reads`.
- * Certificates come before compile so the table's version covers them; problems of both steps are
- * reported together. A failure leaves nothing open behind it.
+ * Validates a document, loads its certificates and compiles it, every file taken from its inputs:
+ * `given`, else those the document carries (a source's snapshot), else collected from the disk here
+ * (the only I/O of a load; compile itself reads nothing).
+ * Certificates come before compile so problems of both steps are reported together. A failure leaves
+ * nothing open behind it.
  *
  * `ext`: the plugin and integration definitions a config may name (an embedder's own; default the
  * bundled ones). Pass the same object on every load: the validator compiled for it is cached by identity.
  * With other than the bundled ones, `deps` must name the function registry and counter stores.
  */
-export function loadVersion(doc: SourceDocument, deps: BuildDeps, reads: ConfigReads = new ConfigReads(), ext: Extensions = BUNDLED): LoadedConfig {
-  reads.document(doc.text);
+export function loadVersion(doc: SourceDocument, deps: BuildDeps, given?: ConfigInputs, ext: Extensions = BUNDLED): LoadedConfig {
   const config = validateDocument(doc, ext);
+  // After validation: a document that does not validate makes no reads.
+  const inputs = given ?? doc.inputs ?? collectInputs(doc);
   let tls: TlsState | undefined;
   let tlsProblems: readonly Diagnostic[] = [];
   try {
-    tls = loadTls(doc, reads);
+    tls = loadTls(doc, inputs);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     tlsProblems = err.diagnostics;
   }
   let table: RouteTable;
   try {
-    table = ext === BUNDLED ? compileValidated(config, doc, { ...deps, reads }) : compileExtended(config, doc, deps, reads, ext);
+    table = ext === BUNDLED ? compileValidated(config, doc, { ...deps, inputs }) : compileExtended(config, doc, deps, inputs, ext);
   } catch (err) {
     if (err instanceof ConfigError && tlsProblems.length > 0) throw new ConfigError([...err.diagnostics, ...tlsProblems]);
     throw err;
@@ -85,14 +95,14 @@ export function loadVersion(doc: SourceDocument, deps: BuildDeps, reads: ConfigR
     void table.close();
     throw new ConfigError(tlsProblems);
   }
-  return { doc, table, tls, reads };
+  return { doc, table, tls, inputs, reads: inputs };
 }
 
 function compileExtended(
   config: Parameters<typeof compileValidated>[0],
   doc: SourceDocument,
   deps: BuildDeps,
-  reads: ConfigReads,
+  inputs: ConfigInputs,
   ext: Extensions,
 ): RouteTable {
   const { functions, counters } = deps;
@@ -106,7 +116,7 @@ function compileExtended(
     fallbackCounters: deps.fallbackCounters ?? counters,
     plugins: ext.plugins,
     integrations: ext.integrations,
-    reads,
+    inputs,
   });
 }
 
@@ -160,8 +170,8 @@ export interface ReloadResult {
 
 export interface ReloaderOptions {
   source: ConfigSource;
-  /** Builds a version (loadVersion with this process's deps), every read going through `reads`. */
-  load: (doc: SourceDocument, reads: ConfigReads) => LoadedConfig;
+  /** Builds a version (loadVersion with this process's deps) from a document and its collected inputs. */
+  load: (doc: SourceDocument, inputs: ConfigInputs) => LoadedConfig;
   /** Serves `next` in place of `prev` (called only for a new version); closing `prev` is its business. */
   apply: (next: LoadedConfig, prev: ServedConfig) => void;
   logger: Logger;
@@ -195,7 +205,7 @@ export class Reloader {
     this.#stopSource = this.#o.source.watch(() => this.request());
     if (this.#o.watchFiles) {
       this.#files = new FilesWatcher(() => this.request());
-      this.#files.set(this.#current.reads.files);
+      this.#watch(this.#current.inputs);
     }
   }
 
@@ -230,19 +240,17 @@ export class Reloader {
 
   async #reload(text: string | undefined): Promise<ReloadResult> {
     const { source, logger, metrics } = this.#o;
-    const reads = new ConfigReads();
+    let attempt: ConfigInputs | undefined;
     try {
       const served = this.#current.table.version;
       const raw = text ?? (await source.readText?.());
       // The served version's inputs read again: equal means a full load would build the same table.
-      if (raw !== undefined && this.#current.reads.recheck(raw).version() === served) return this.#unchanged(served, false);
-      const doc = raw === undefined ? await source.read() : parseConfigText(raw, source.file);
-      if (raw === undefined && this.#current.reads.recheck(doc.text).version() === served) return this.#unchanged(served, false);
-      const next = this.#o.load(doc, reads);
-      if (next.table.version === served) {
-        void next.table.close();
-        return this.#unchanged(served, true);
-      }
+      if (raw !== undefined && this.#current.inputs.recheck(raw).version() === served) return this.#unchanged(served);
+      const snap = raw === undefined ? await readSnapshot(source) : snapshotOf(parseConfigText(raw, source.file));
+      attempt = snap.inputs;
+      // Decided from the inputs, before any compile.
+      if (snap.version === served) return this.#unchanged(served);
+      const next = this.#o.load(snap.document, snap.inputs);
       const prev = this.#current;
       try {
         this.#o.apply(next, prev);
@@ -259,14 +267,34 @@ export class Reloader {
       metrics.reloads.inc({ result: 'failure' });
       return { ok: false, errors: reportConfigError(logger, err, 'reload'), error: err };
     } finally {
-      this.#files?.set([...this.#current.reads.files, ...reads.files]);
+      this.#watch(this.#current.inputs, attempt);
     }
   }
 
-  /** `compiled`: false when the inputs alone showed it (the usual case), true when a full load was needed to see it. */
-  #unchanged(version: string, compiled: boolean): ReloadResult {
+  /** Watches the inputs of the served version and of the last attempt: their files, and the listed directories for new modules. */
+  #watch(...versions: (ConfigInputs | undefined)[]): void {
+    const files: string[] = [];
+    const dirs: string[] = [];
+    for (const v of versions) {
+      if (v === undefined) continue;
+      files.push(...v.files);
+      dirs.push(...v.directories);
+    }
+    this.#files?.set(files, dirs, isModuleName);
+  }
+
+  /** Nothing changed: decided from the inputs alone, without a compile. */
+  #unchanged(version: string): ReloadResult {
     this.#o.metrics.reloads.inc({ result: 'unchanged' });
-    lifecycle(this.#o.logger).info({ version, compiled }, 'config unchanged');
+    lifecycle(this.#o.logger).info({ version, compiled: false }, 'config unchanged');
     return { ok: true, version, changed: false };
   }
+}
+
+/**
+ * A source's snapshot: its own `snapshot()` when it has one, else its document with the inputs
+ * collected here (a ConfigSource written before snapshots existed keeps working).
+ */
+export async function readSnapshot(source: ConfigSource): Promise<ConfigSnapshot> {
+  return source.snapshot !== undefined ? source.snapshot() : snapshotOf(await source.read());
 }

@@ -2,8 +2,8 @@ import { type FSWatcher, type Stats, statSync, watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 
 /**
- * Watches a set of files: the config file, and every file a config version read or looked up
- * (src/config/reads.ts). Editors save by rename (write temp, rename over), which kills a watch on the
+ * Watches a set of files: the config file, and every input file of a config version
+ * (src/config/inputs.ts). Editors save by rename (write temp, rename over), which kills a watch on the
  * file itself, so directories are watched and events are debounced.
  *
  * An event naming a watched file triggers onChange. Any other event in a watched directory triggers
@@ -14,12 +14,17 @@ import { basename, dirname, resolve } from 'node:path';
  * A file whose directory does not exist (yet) is watched through its nearest existing ancestor, by
  * the name of the missing child (`functions/` appearing beside an AWS document). set() re-resolves
  * that, so callers call it again after each reload with the files of the version now served.
+ *
+ * A listed directory (src/config/inputs.ts: `functions/` beside an AWS document, whose module files are
+ * inputs) is watched itself, for any name `match` accepts: a handler created or renamed there is a
+ * change even though no version named that file before. A missing one is watched as a file would be.
  */
 export class FilesWatcher {
   readonly #onChange: () => void;
   readonly #debounceMs: number;
-  /** Watched directory -> its watcher and the names in it that matter. */
-  readonly #dirs = new Map<string, { watcher: FSWatcher | undefined; names: Set<string> }>();
+  /** Watched directory -> its watcher, the names in it that matter, and whether any name `match` accepts does (a listed directory). */
+  readonly #dirs = new Map<string, { watcher: FSWatcher | undefined; names: Set<string>; listed: boolean }>();
+  #match: (name: string) => boolean = () => false;
   /** Watched file -> its identity when last looked at. */
   #identities = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
@@ -31,18 +36,34 @@ export class FilesWatcher {
     this.#debounceMs = debounceMs;
   }
 
-  /** Watches exactly these files from now on (absolute or relative to the working directory). */
-  set(files: Iterable<string>): void {
+  /**
+   * Watches exactly these files from now on (absolute or relative to the working directory), and in
+   * each of `dirs` that exists, every name `match` accepts.
+   */
+  set(files: Iterable<string>, dirs: Iterable<string> = [], match: (name: string) => boolean = () => false): void {
     if (this.#closed) return;
+    this.#match = match;
     const wanted = new Map<string, Set<string>>();
+    const listed = new Set<string>();
     const identities = new Map<string, string>();
-    for (const f of files) {
-      const abs = resolve(f);
-      identities.set(abs, this.#identities.get(abs) ?? identity(abs));
+    const want = (abs: string) => {
       const { dir, name } = nearestDirectory(abs);
       let names = wanted.get(dir);
       if (names === undefined) wanted.set(dir, (names = new Set()));
       names.add(name);
+    };
+    for (const f of files) {
+      const abs = resolve(f);
+      identities.set(abs, this.#identities.get(abs) ?? identity(abs));
+      want(abs);
+    }
+    for (const d of dirs) {
+      const abs = resolve(d);
+      // Its own name in its parent too: the directory removed or replaced.
+      want(abs);
+      if (!isDirectory(abs)) continue;
+      listed.add(abs);
+      if (!wanted.has(abs)) wanted.set(abs, new Set());
     }
     this.#identities = identities;
     for (const [dir, entry] of this.#dirs) {
@@ -52,8 +73,10 @@ export class FilesWatcher {
     }
     for (const [dir, names] of wanted) {
       const entry = this.#dirs.get(dir);
-      if (entry !== undefined) entry.names = names;
-      else this.#dirs.set(dir, { watcher: this.#watch(dir), names });
+      if (entry !== undefined) {
+        entry.names = names;
+        entry.listed = listed.has(dir);
+      } else this.#dirs.set(dir, { watcher: this.#watch(dir), names, listed: listed.has(dir) });
     }
   }
 
@@ -68,7 +91,8 @@ export class FilesWatcher {
     try {
       const w = watch(dir, { persistent: false }, (_event, changed) => {
         // null: the platform could not say which entry changed; treat it like a named event.
-        if (changed === null || this.#dirs.get(dir)?.names.has(String(changed))) this.#named = true;
+        const entry = this.#dirs.get(dir);
+        if (changed === null || entry?.names.has(String(changed)) || (entry?.listed === true && this.#match(String(changed)))) this.#named = true;
         if (this.#timer) clearTimeout(this.#timer);
         this.#timer = setTimeout(() => this.#fire(), this.#debounceMs);
       });

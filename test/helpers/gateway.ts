@@ -129,13 +129,21 @@ export async function startGateway(configText: string, opts: StartOptions = {}):
     await exited;
     return gw;
   }
-  const ready = await Promise.race([
-    // Generous: a primary with workers on a loaded 2-core CI machine has been seen to need over 20 s.
-    waitForLog(opts.startedLog ?? ((l) => l.msg === 'listening'), 45_000),
-    exited.then((code) => {
-      throw new Error(`gateway exited with ${code} before listening: ${err}`);
-    }),
-  ]);
+  let ready: Record<string, unknown>;
+  try {
+    ready = await Promise.race([
+      // Generous: a primary with workers on a loaded 2-core CI machine has been seen to need over 20 s.
+      waitForLog(opts.startedLog ?? ((l) => l.msg === 'listening'), 45_000),
+      exited.then((code) => {
+        throw new Error(`gateway exited with ${code} before listening: ${err}`);
+      }),
+    ]);
+  } catch (e) {
+    // The caller never gets `gw` to stop: a gateway that did not start in time would outlive the test
+    // file (seen: primaries with their workers still running minutes later, slowing every later file).
+    await gw.stop('SIGKILL');
+    throw e;
+  }
   gw.port = (ready.port as number | undefined) ?? 0;
   gw.adminPort = ready.adminPort as number;
   gw.url = `http://127.0.0.1:${gw.port}`;

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createGateway, type EmbeddedGateway } from '../../src/gateway.js';
+import type { PluginClock } from '../../src/pipeline/types.js';
 import { describeTable } from '../../src/server/describe.js';
 
 /** What `url` holds: a converted test may keep writing `${gw.url}/path`. */
@@ -72,6 +73,8 @@ export interface InjectOptions {
   env?: Record<string, string>;
   /** Default info, so access-log lines are collected as the process would print them. */
   logLevel?: string;
+  /** The plugins' clock (GatewayOptions.clock): a test moves it through cache windows (movableClock in test/helpers/jwt.ts). */
+  clock?: PluginClock;
 }
 
 export async function injectGateway(configText: string, opts: InjectOptions = {}): Promise<InjectedGateway> {
@@ -95,7 +98,7 @@ export async function injectGateway(configText: string, opts: InjectOptions = {}
     },
   };
   const logger = pino({ level: opts.logLevel ?? 'info', messageKey: 'msg', formatters: { level: (label) => ({ level: label }) } }, dest);
-  const gateway = await createGateway({ source: { file }, logger });
+  const gateway = await createGateway({ source: { file }, logger, ...(opts.clock !== undefined ? { clock: opts.clock } : {}) });
   return {
     gateway,
     url: INJECT_ORIGIN,

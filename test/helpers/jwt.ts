@@ -107,3 +107,19 @@ export function unsigned(claims: JWTPayload, header: Record<string, unknown> = {
   const now = Math.floor(Date.now() / 1000);
   return `${b64({ alg: 'none', typ: 'JWT', ...header })}.${b64({ exp: now + 300, iat: now, ...claims })}.`;
 }
+
+/**
+ * The plugins' clock (GatewayOptions.clock) moved by a test: real time plus an offset that `advance`
+ * grows, so a cache window passes at once while tokens minted now keep valid `iat`/`exp` (a frozen
+ * clock would see a token minted a second later as issued in the future).
+ */
+export function movableClock(): { now(): number; monotonic(): number; advance(ms: number): void } {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    monotonic: () => performance.now() + offset,
+    advance(ms: number) {
+      offset += ms;
+    },
+  };
+}

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ROOT } from '../helpers/gateway.js';
 import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
-import { type Issuer, makeKey, mint, type SigningKey, startIssuer, unsigned } from '../helpers/jwt.js';
+import { type Issuer, makeKey, mint, movableClock, type SigningKey, startIssuer, unsigned } from '../helpers/jwt.js';
 
 const FN = `${ROOT}/test/fixtures/gateway-functions`;
 let iss: Issuer;
@@ -14,6 +14,8 @@ let k1: SigningKey;
 let k2: SigningKey;
 let evil: SigningKey;
 let gw: InjectedGateway;
+// The JWKS windows (5 s refresh interval, 5 s minimum TTL) pass by moving the plugins' clock, not by sleeping.
+const clock = movableClock();
 
 before(async () => {
   [k1, k2, evil] = await Promise.all([makeKey('k1'), makeKey('k2'), makeKey('evil')]);
@@ -42,7 +44,7 @@ apis:
         plugins:
           jwt: { issuer: "${iss.url}", audience: [api], identitySource: "$request.querystring.access_token" }
       - { name: open, methods: [GET], path: /open, integration: { type: mock }, plugins: { jwt: { enabled: false } } }
-`);
+`, { clock });
 });
 after(async () => {
   await gw?.close();
@@ -127,7 +129,7 @@ test('identity source in the query string; a route with the plugin disabled is o
 
 test('JWKS: a kid flood fetches the key set at most once per 5 s; rotation is picked up; stale keys work while the endpoint is down', async () => {
   assert.equal((await get('/v2', await mint(k1, claims()))).status, 200);
-  await new Promise((r) => setTimeout(r, 5_100));
+  clock.advance(5_100);
   const start = iss.jwksHits;
   const answers = await Promise.all(Array.from({ length: 40 }, async (_, i) => (await get('/v2', await mint(evil, claims(), { kid: `random-${i}` }))).status));
   assert.ok(answers.every((s) => s === 401));
@@ -137,13 +139,13 @@ test('JWKS: a kid flood fetches the key set at most once per 5 s; rotation is pi
   // Rotation: k2 is published; a token signed by it is accepted once the 5 s window has passed.
   iss.keys = [k1, k2];
   iss.cacheControl = 'max-age=1'; // clamped to the 5 s minimum TTL
-  await new Promise((r) => setTimeout(r, 5_100));
+  clock.advance(5_100);
   const rotated = await get('/v2', await mint(k2, claims()));
   assert.equal(rotated.status, 200);
 
   // Outage after the TTL: the stale keys still verify new tokens.
   iss.down = true;
-  await new Promise((r) => setTimeout(r, 5_100));
+  clock.advance(5_100);
   assert.equal((await get('/v2', await mint(k1, claims({ n: 1 })))).status, 200);
   assert.equal((await get('/v2', await mint(k2, claims({ n: 2 })))).status, 200);
   assert.equal((await get('/v2', await mint(k1, claims({ n: 3 })))).status, 200);

@@ -1,3 +1,7 @@
+/**
+ * RedisCounterStore against a real Redis (the machine's on 6379, private ones for kill/pause/SCRIPT FLUSH):
+ * a unit test, not an integration one: it starts no gateway process, so it runs in the in-process lane.
+ */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
