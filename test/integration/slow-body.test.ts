@@ -122,10 +122,11 @@ async function control(path: string, n: number): Promise<number> {
 }
 
 async function controlBound(path: string): Promise<number> {
-  // 100 ms, or three times the control's own p99 before the attack when this shared VM is busier
-  // than that. Before the fix the control got nothing: the slow bodies held all 4 upstream
+  // 250 ms, or three times the control's own p99 before the attack when this shared VM is busier
+  // than that (its p99 without any attack was seen from 40 to 190 ms at load averages near 20; 100 ms
+  // flaked). Before the fix the control got nothing at all: the slow bodies held all 4 upstream
   // connections for the whole request timeout, and each control POST timed out after 10 s.
-  return Math.max(100, 3 * (await control(path, 50)));
+  return Math.max(250, 3 * (await control(path, 50)));
 }
 
 test('buffered native route: 300 clients at 1 byte / 2 s hold no upstream connection; the control client is served; they get 408', async (t) => {
