@@ -54,6 +54,11 @@ export const DEFAULT_LIMITS: Limits = {
   http2MaxConcurrentStreams: 100,
   http2MaxStreamsPerConnection: 10_000,
   http2MaxResetsPer10s: 200,
+  bodyIdleTimeoutMs: 10_000,
+  bodyMinBytesPerSecond: 500,
+  bodyMinRateGraceMs: 10_000,
+  upstreamResponseBytes: 10_485_760,
+  websocketIdleTimeoutMs: 600_000,
 };
 
 export interface CompileDeps {
@@ -105,6 +110,8 @@ export interface RouteSpec {
   websocket: boolean;
   allowEncodedSlashes: boolean;
   maxBodyBytes: number;
+  /** Read the whole body before the integration runs (route/API `requestBuffering`; always for AWS-document routes). */
+  requestBuffering?: boolean;
   integration: Integration;
   /** Hooks that run before every plugin (e.g. a refusal the compiler imposes). */
   leadingRequestHooks?: readonly RequestHook[];
@@ -352,7 +359,11 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         websocket: r.websocket,
         allowEncodedSlashes: r.allowEncodedSlashes,
         maxBodyBytes: r.maxBodyBytes,
-        needsRequestBody: r.integration.needsRequestBody === true || chosen.some((p) => p.def.needsRequestBody === true),
+        // AWS-document routes (those with a stage) always buffer, as AWS reads a body whole before it
+        // calls an integration: a slow body never holds an upstream connection, and a body whose
+        // chunked framing turns out invalid never reaches the upstream.
+        needsRequestBody:
+          r.integration.needsRequestBody === true || r.requestBuffering === true || r.stage !== undefined || chosen.some((p) => p.def.needsRequestBody === true),
         requestHooks: Object.freeze(requestHooks),
         responseHooks: Object.freeze(responseHooks),
         logHooks: Object.freeze(logHooks),
@@ -460,6 +471,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           websocket: route.websocket ?? false,
           allowEncodedSlashes: route.allowEncodedSlashes ?? false,
           maxBodyBytes,
+          requestBuffering: route.requestBuffering ?? api.requestBuffering ?? false,
           integration,
           responseHooks,
           plugins: mergePlugins(config.plugins as PluginMap, api.plugins as PluginMap, route.plugins as PluginMap),

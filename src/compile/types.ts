@@ -73,6 +73,11 @@ export interface Limits {
   http2MaxConcurrentStreams: number;
   http2MaxStreamsPerConnection: number;
   http2MaxResetsPer10s: number;
+  bodyIdleTimeoutMs: number;
+  bodyMinBytesPerSecond: number;
+  bodyMinRateGraceMs: number;
+  upstreamResponseBytes: number;
+  websocketIdleTimeoutMs: number;
 }
 
 export interface RouteTable {

@@ -203,6 +203,12 @@ export const PluginsMap = Type.Record(Type.String(), Type.Unknown(), {
   description: 'Plugins by name with their configuration; `enabled: false` turns off an inherited plugin.',
 });
 
+const RequestBuffering = Type.Boolean({
+  default: false,
+  description:
+    "Read the whole request body (up to the body limit) before calling the integration, as nginx's proxy_request_buffering: a slow client then holds a buffer of at most the body limit, not an upstream connection. Routes served from an AWS document always buffer. Overrides the API's setting (default false: bodies stream).",
+});
+
 export const Route = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, description: 'Unique name within the API (default: "METHOD path").' })),
@@ -225,6 +231,7 @@ export const Route = Type.Object(
       Type.Boolean({ default: false, description: 'Pass %2F and %5C in the path through untouched instead of answering 400 (default false).' }),
     ),
     maxBodyBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'Overrides server.limits.bodyBytes for this route.' })),
+    requestBuffering: Type.Optional(RequestBuffering),
     integration: Integration,
     plugins: Type.Optional(PluginsMap),
   },
@@ -237,6 +244,7 @@ export const Api = Type.Object(
     hosts: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Host names this API answers on; default any.' })),
     basePath: Type.Optional(Type.String({ pattern: '^/', description: 'Prefix prepended to every route path of this API.' })),
     plugins: Type.Optional(PluginsMap),
+    requestBuffering: Type.Optional(RequestBuffering),
     errorDialect: Type.Optional(
       Type.Union([Type.Literal('native'), Type.Literal('aws-rest'), Type.Literal('aws-http')], {
         default: 'native',
@@ -308,6 +316,31 @@ export const Limits = Type.Object(
     ),
     http2MaxResetsPer10s: Type.Optional(
       Type.Integer({ minimum: 0, default: 200, description: 'Streams an HTTP/2 client may cancel (RST_STREAM) on one connection within 10 s; past it the connection gets GOAWAY (ENHANCE_YOUR_CALM) and is closed (default 200, 0: no bound).' }),
+    ),
+    // Issue 11 (slow bodies, bounded upstream answers): docs/limits-and-safety.md#slow-request-bodies.
+    bodyIdleTimeoutMs: Type.Optional(Millis('Longest pause between two chunks of a request body while the gateway is reading it; exceeded -> 408', 10_000)),
+    bodyMinBytesPerSecond: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        default: 500,
+        description: 'Minimum request body rate once bodyMinRateGraceMs has passed: a body may take bodyMinRateGraceMs plus 1 s per this many bytes; slower -> 408 (default 500, 0 = off).',
+      }),
+    ),
+    bodyMinRateGraceMs: Type.Optional(Millis('Time every request body gets before bodyMinBytesPerSecond applies', 10_000)),
+    upstreamResponseBytes: Type.Optional(
+      Type.Integer({
+        minimum: 1024,
+        default: 10_485_760,
+        description: 'Largest upstream answer the gateway holds in memory (AWS non-proxy http integrations); larger -> 502 UPSTREAM_RESPONSE_TOO_LARGE (default 10 MiB, as AWS). Streamed answers are not limited.',
+      }),
+    ),
+    websocketIdleTimeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 86_400_000,
+        default: 600_000,
+        description: 'A proxied WebSocket tunnel with no byte in either direction for this long is closed on both sides (milliseconds, default 600000; 0 = never).',
+      }),
     ),
   },
   { additionalProperties: false },

@@ -19,6 +19,7 @@ export const ERRORS = {
   INTERNAL_ERROR: { status: 500, message: 'Internal Server Error' },
   UPSTREAM_UNAVAILABLE: { status: 502, message: 'Bad Gateway: upstream connection failed' },
   UPSTREAM_BAD_RESPONSE: { status: 502, message: 'Bad Gateway: invalid response from upstream' },
+  UPSTREAM_RESPONSE_TOO_LARGE: { status: 502, message: 'Bad Gateway: upstream response too large' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'Service Unavailable' },
   UPSTREAM_TIMEOUT: { status: 504, message: 'Gateway Timeout' },
   WEBSOCKET_NOT_ALLOWED: { status: 400, message: 'Bad Request: WebSocket upgrade not allowed on this route' },

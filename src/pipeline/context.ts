@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Denial, type ErrorCode, ERRORS, errorBody, isDenial } from '../errors/catalogue.js';
 import { HeaderList } from '../util/header-list.js';
 import type { CompiledRoute, RouteTable } from '../compile/types.js';
+import { BodyPace } from './body-pace.js';
 import { runResponseHooks } from './runner.js';
 import type { EarlyAnswer } from './types.js';
 
@@ -211,6 +212,12 @@ function readRequestBody(ctx: RequestContext): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     const req = ctx.req;
+    // Buffering reads as fast as the client sends, so all of the wait is the client's (body-pace.ts).
+    const pace = new BodyPace({ paceFailed: (err) => fail(err) }, ctx.table.limits);
+    const fail = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
@@ -218,6 +225,8 @@ function readRequestBody(ctx: RequestContext): Promise<Buffer> {
         reject(new BodyTooLargeError());
         return;
       }
+      const slow = pace.chunk(chunk.length);
+      if (slow !== undefined) return fail(slow);
       chunks.push(chunk);
     };
     const onEnd = () => {
@@ -232,6 +241,7 @@ function readRequestBody(ctx: RequestContext): Promise<Buffer> {
       reject(err);
     };
     const cleanup = () => {
+      pace.end();
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -241,6 +251,7 @@ function readRequestBody(ctx: RequestContext): Promise<Buffer> {
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('aborted', onError);
+    pace.wait();
   });
 }
 

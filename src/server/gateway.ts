@@ -11,6 +11,7 @@ import { ERRORS, GatewayError } from '../errors/catalogue.js';
 import { writeAccessLine } from '../observability/access-log.js';
 import { rawDestination } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import { BodyTimeoutError } from '../pipeline/body-pace.js';
 import { BodyTooLargeError, RequestContext } from '../pipeline/context.js';
 import { runRequestHooks } from '../pipeline/runner.js';
 import type { EarlyAnswer } from '../pipeline/types.js';
@@ -144,7 +145,11 @@ export class Gateway {
     if (route.needsRequestBody) {
       ctx.readBody().then(
         () => this.runPipeline(ctx, route),
-        (err: unknown) => this.fail(ctx, err instanceof BodyTooLargeError ? 'BODY_TOO_LARGE' : 'BAD_REQUEST', err),
+        (err: unknown) => {
+          // A body refused half-read is never drained: the connection closes after the answer.
+          if (err instanceof BodyTimeoutError || err instanceof BodyTooLargeError) res.shouldKeepAlive = false;
+          this.fail(ctx, err instanceof BodyTooLargeError ? 'BODY_TOO_LARGE' : err instanceof BodyTimeoutError ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST', err);
+        },
       );
       return;
     }
@@ -205,6 +210,7 @@ export class Gateway {
     if (c === undefined) {
       if (err instanceof GatewayError) c = err.code;
       else if (err instanceof BodyTooLargeError) c = 'BODY_TOO_LARGE';
+      else if (err instanceof BodyTimeoutError) c = 'REQUEST_TIMEOUT';
       else {
         c = 'INTERNAL_ERROR';
         this.logger.error({ err, requestId: ctx.id, route: ctx.route?.id }, 'request failed');
@@ -253,7 +259,10 @@ function onResponseClose(this: GatewayResponse): void {
   if (ctx === undefined) return;
   this.ctx = undefined;
   let status = this.statusCode;
-  if (!this.writableFinished) {
+  // writableEnded too: an HTTP/2 stream the client reset (RST_STREAM, or its session destroyed or
+  // sent GOAWAY) makes Http2ServerResponse emit 'finish' and 'close' with writableFinished === true
+  // although the gateway never ended it; only `end()` having been called means the answer was whole.
+  if (!this.writableFinished || !this.writableEnded) {
     // Client went away (or we aborted): stop the upstream exchange and log 499 as nginx does.
     ctx.abort(new Error('client closed the connection'));
     if (!this.headersSent) status = 499;

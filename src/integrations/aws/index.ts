@@ -12,6 +12,8 @@ import type { Integration } from '../../compile/types.js';
 import type { AwsIntegration as AwsIntegrationModel, AwsIntegrationResponse } from './model.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import { type CompiledTemplate, compileTemplate, selectTemplate, TemplateError, type TemplateRequest } from '../../templates/index.js';
+import type { ErrorCode } from '../../errors/catalogue.js';
+import { ResponseTooLargeError, readCapped } from '../../upstream/response-cap.js';
 import type { PoolRegistry } from '../../upstream/upstream.js';
 import { DEADLINES, type DeadlineLane, deadlineSignal, raceDeadline } from '../../util/deadline-queue.js';
 import { HeaderList } from '../../util/header-list.js';
@@ -245,6 +247,9 @@ class GatewayFailure extends Error {
     readonly type: GatewayResponseType,
     detail: string,
     readonly messageOverride?: string,
+    /** The catalogue code for the access log and metrics, and the answer's status, when the type's default does not fit. */
+    readonly code?: ErrorCode,
+    readonly status?: number,
   ) {
     super(detail);
   }
@@ -393,7 +398,7 @@ export class AwsIntegration implements Integration {
     try {
       await this.#run(ctx);
     } catch (err) {
-      if (err instanceof GatewayFailure) return this.#fail(ctx, err.type, err.message, err.messageOverride);
+      if (err instanceof GatewayFailure) return this.#fail(ctx, err.type, err.message, err.messageOverride, err.code, err.status);
       // A payload that must be base64-decoded but is not base64: AWS answers 500 (an API configuration error).
       if (err instanceof BinaryConversionError) return this.#fail(ctx, 'API_CONFIGURATION_ERROR', err.message);
       if (err instanceof TemplateError) {
@@ -696,16 +701,23 @@ export class AwsIntegration implements Integration {
         body: sendBody ?? null,
         signal,
       });
-      const chunks: Buffer[] = [];
-      for await (const c of res.body) chunks.push(c as Buffer);
+      // Bounded (server.limits.upstreamResponseBytes, AWS's 10 MB): the whole answer is held for
+      // response selection and templates, so it cannot be streamed.
+      const limit = ctx.table.limits.upstreamResponseBytes;
+      const cl = res.headers['content-length'];
+      const body = await readCapped(res.body, limit, typeof cl === 'string' ? cl : undefined);
       const h = new Map<string, string[]>();
       for (const [k, v] of Object.entries(res.headers)) {
         if (v === undefined) continue;
         h.set(k.toLowerCase(), Array.isArray(v) ? v : [v]);
       }
-      return { status: res.statusCode, headers: h, body: Buffer.concat(chunks) };
+      return { status: res.statusCode, headers: h, body };
     } catch (err) {
       if (signal.aborted && signal.reason instanceof GatewayFailure) throw signal.reason;
+      if (err instanceof ResponseTooLargeError) {
+        this.#opts.logger.warn({ requestId: ctx.id, origin: uri.origin, limit: err.limit }, 'http integration response too large');
+        throw new GatewayFailure('INTEGRATION_FAILURE', `Execution failed: the endpoint's response is larger than ${err.limit} bytes`, undefined, 'UPSTREAM_RESPONSE_TOO_LARGE', 502);
+      }
       if (ctx.clientGone) throw new GatewayFailure('INTEGRATION_FAILURE', 'client went away');
       const code = (err as { code?: string }).code ?? '';
       this.#opts.logger.warn({ err, requestId: ctx.id, origin: uri.origin }, 'http integration failed');
@@ -743,9 +755,9 @@ export class AwsIntegration implements Integration {
     return ctx.send(status, new HeaderList(list), body);
   }
 
-  #fail(ctx: RequestContext, type: GatewayResponseType, detail: string, message?: string): void | Promise<void> {
-    const a = this.#gatewayResponses.answer(type, gatewayInput(ctx, this.#opts.stage, this.#opts.stageVariables, { message }));
-    ctx.errorCode = type === 'INTEGRATION_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : a.status >= 500 ? 'UPSTREAM_BAD_RESPONSE' : 'BAD_REQUEST';
+  #fail(ctx: RequestContext, type: GatewayResponseType, detail: string, message?: string, code?: ErrorCode, status?: number): void | Promise<void> {
+    const a = this.#gatewayResponses.answer(type, gatewayInput(ctx, this.#opts.stage, this.#opts.stageVariables, { message, status }));
+    ctx.errorCode = code ?? (type === 'INTEGRATION_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : a.status >= 500 ? 'UPSTREAM_BAD_RESPONSE' : 'BAD_REQUEST');
     ctx.errorDetail = `${type}: ${detail}`;
     if (ctx.res.headersSent || ctx.res.destroyed) return;
     const list: string[] = [];

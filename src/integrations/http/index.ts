@@ -1,10 +1,10 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import type { CompiledRoute, Integration } from '../../compile/types.js';
 import type { HeaderOpsConfig, QueryOpsConfig } from '../../schemas/http-fields.js';
 import type { RequestContext } from '../../pipeline/context.js';
 import type { Upstream, UpstreamTimeouts } from '../../upstream/upstream.js';
 import { UpstreamLimits } from '../../upstream/timeouts.js';
-import { BodyLimitError, ProxyHandler } from './proxy.js';
+import { PacedBody } from './paced-body.js';
+import { ProxyHandler } from './proxy.js';
 import { RetryState } from './retry.js';
 import type { IntegrationConfig } from '../types.js';
 import type { HttpIntegrationSchema } from './schema.js';
@@ -127,23 +127,6 @@ function decodeQueryName(raw: string): string {
   }
 }
 
-/** Counts a chunked request body against the limit while it streams upstream. */
-class BodyCounter extends Transform {
-  #left: number;
-  readonly #ctx: RequestContext;
-  constructor(ctx: RequestContext, limit: number) {
-    super();
-    this.#ctx = ctx;
-    this.#left = limit;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#left -= chunk.length;
-    this.#ctx.bytesIn += chunk.length;
-    if (this.#left < 0) cb(new BodyLimitError('request body exceeds the limit'));
-    else cb(null, chunk);
-  }
-}
-
 export class HttpIntegration implements Integration {
   readonly type = 'http';
   readonly #upstream: Upstream;
@@ -213,11 +196,12 @@ export class HttpIntegration implements Integration {
       headers.set('content-length', String(ctx.body.length));
       headers.delete('transfer-encoding');
     } else if (ctx.contentLength > 0) {
-      body = ctx.req;
+      // The parser enforces the declared length; the body is paced, not counted.
+      body = new PacedBody(ctx, ctx.req, Number.POSITIVE_INFINITY, false);
       ctx.bytesIn = ctx.contentLength;
     } else if (ctx.contentLength === -2) {
       // chunked: stream it, counting against the limit
-      body = ctx.req.pipe(new BodyCounter(ctx, this.#maxBody));
+      body = new PacedBody(ctx, ctx.req, this.#maxBody, true);
     }
 
     const policy = upstream.retry;

@@ -34,6 +34,8 @@ export function upstreamErrorCode(err: unknown): ErrorCode {
       return 'UPSTREAM_TIMEOUT';
     case 'TURNPIKE_BODY_LIMIT':
       return 'BODY_TOO_LARGE';
+    case 'TURNPIKE_CLIENT_BODY_TIMEOUT':
+      return 'REQUEST_TIMEOUT';
     case 'ECONNREFUSED':
     case 'ECONNRESET':
     case 'EPIPE':
@@ -137,8 +139,11 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
   onConnect(abort: (err?: Error) => void): void {
     if (this.#done || this.ctx.clientGone) {
       // Timed out while queued, or the client left before a connection was free: never send it.
-      abort(new TotalTimeoutError('request expired before it was sent'));
-      return;
+      // Thrown, not abort()ed: undici's abort destroys the connection even before the request is
+      // written, so a flood of abandoned requests (HTTP/2 HEADERS + RST_STREAM) queued behind a small
+      // pool would cost a reconnect each; a throw here fails only this request (undici calls
+      // onError and drops it from the queue) and the idle connection serves the next one.
+      throw new TotalTimeoutError(this.#done ? 'request expired before it was sent' : 'client went away before the request was sent');
     }
     this.abortUpstream = abort;
     this.ctx.upstreamAbort = abort;
@@ -266,7 +271,12 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     const ctx = this.ctx;
     const res = ctx.res;
     const state = ctx.response;
-    if (state === undefined || res.destroyed) return false;
+    if (res.destroyed) {
+      // The client is gone (its 'close' may not have run yet): never leave the exchange paused on it.
+      ctx.abort(new Error('client closed the connection'));
+      return false;
+    }
+    if (state === undefined) return false;
     state.headers.list.push('x-request-id', ctx.id);
     try {
       res.writeHead(state.status, state.headers.list);
@@ -295,6 +305,11 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     if (res.write(chunk)) {
       if (idle !== undefined) idle.start(this.phase);
       return true;
+    }
+    if (res.destroyed) {
+      // A destroyed response never emits 'drain': waiting for it would pin the upstream connection.
+      ctx.abort(new Error('client closed the connection'));
+      return false;
     }
     // Paused for the client: the upstream's silence from now on is ours, not an idle upstream.
     if (idle !== undefined) this.phase.cancel();
@@ -326,7 +341,8 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     const code = upstreamErrorCode(err);
     // Passive health and the breaker count the upstream's faults only (not a client that left or a body too large).
     const failed = !ctx.clientGone && (code === 'UPSTREAM_TIMEOUT' || code === 'UPSTREAM_UNAVAILABLE');
-    const noVerdict = ctx.clientGone || code === 'BODY_TOO_LARGE';
+    // A body too large or too slow is the client's fault, never the upstream's.
+    const noVerdict = ctx.clientGone || code === 'BODY_TOO_LARGE' || code === 'REQUEST_TIMEOUT';
     const retry = this.retry;
     if (retry !== undefined && !ctx.clientGone) {
       if (this.discarding) {
@@ -352,7 +368,7 @@ export class ProxyHandler implements Dispatcher.DispatchHandler {
     if (!ctx.res.headersSent) {
       ctx.table.logger.warn(logged, 'upstream request failed');
       // The rest of a refused body will not be read: say so instead of promising keep-alive.
-      if (code === 'BODY_TOO_LARGE') ctx.res.shouldKeepAlive = false;
+      if (code === 'BODY_TOO_LARGE' || code === 'REQUEST_TIMEOUT') ctx.res.shouldKeepAlive = false;
       ctx.sendError(code);
     } else {
       if (code === 'UPSTREAM_TIMEOUT') ctx.table.logger.warn(logged, 'upstream response timed out after its headers were sent');

@@ -13,6 +13,7 @@ import { REASONS, type RetryPolicy, type RetryReason } from '../../upstream/retr
 import type { Target, Upstream } from '../../upstream/upstream.js';
 import { Deadline } from '../../util/deadline-queue.js';
 import { type UpstreamLimits, timeoutFields, upstreamTimeoutError } from '../../upstream/timeouts.js';
+import { PacedBody } from './paced-body.js';
 import { ProxyHandler } from './proxy.js';
 
 function runRetry(state: RetryState): void {
@@ -116,8 +117,9 @@ export class RetryState {
     const b = this.body;
     if (b === null || Buffer.isBuffer(b)) return true;
     const req = this.ctx.req;
-    // A chunked body is piped through the body counter, which starts reading at once: never replayable.
-    return b === req && !req.readableDidRead && !req.destroyed;
+    // A streamed body reads the client only once undici reads it (PacedBody): intact until then.
+    // A chunked body is never replayed (its length is unknown until it ends).
+    return b instanceof PacedBody && !b.started && this.ctx.contentLength > 0 && !req.readableDidRead && !req.destroyed;
   }
 
   /**

@@ -66,10 +66,12 @@ export function proxyUpgrade(ctx: RequestContext, target: Target, path: string, 
     upstream.once('data', () => {
       timer.cancel();
       answered = true;
+      tunnel.open();
     });
     upstream.pipe(client);
     client.pipe(upstream);
   });
+  const tunnel = new Tunnel(client, upstream, ctx.table.limits.websocketIdleTimeoutMs);
   upstream.on('error', (err: Error & { code?: string }) => {
     if (!answered) fail(err.code === 'ETIMEDOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE', err);
     else client.destroy();
@@ -86,7 +88,87 @@ export function proxyUpgrade(ctx: RequestContext, target: Target, path: string, 
     timer.cancel();
     answered = true;
     closeSoon(upstream, hadError);
+    tunnel.closing();
   });
+}
+
+/** After one side has ended or closed, how long the other may take to flush and close before both are destroyed. */
+export const WEBSOCKET_CLOSE_GRACE_MS = 5_000;
+
+function onTunnelDeadline(t: Tunnel): void {
+  t.expired();
+}
+
+/**
+ * The life of an established tunnel (issue 11, "Upstreams"). One deadline: while both sides are
+ * open, the idle timeout (`server.limits.websocketIdleTimeoutMs`, re-armed by a byte in either
+ * direction); once either side has ended (FIN) or closed, a short grace for the close to complete.
+ * A WebSocket has no use for a half-closed TCP connection (its close handshake is in frames), so a
+ * FIN from one side ends the other too, and a peer that never closes its side (a half-open upstream,
+ * a client that vanished) is destroyed at the deadline: no socket is left in CLOSE-WAIT, and the
+ * request ends, so the in-flight count returns to 0 and an old route table can retire.
+ */
+class Tunnel {
+  readonly #client: Duplex;
+  readonly #upstream: Duplex;
+  readonly #idleMs: number;
+  readonly #deadline: Deadline<Tunnel>;
+  #state: 'handshake' | 'open' | 'closing' = 'handshake';
+
+  constructor(client: Duplex, upstream: Duplex, idleMs: number) {
+    this.#client = client;
+    this.#upstream = upstream;
+    this.#idleMs = idleMs;
+    this.#deadline = new Deadline(onTunnelDeadline, this as Tunnel, false);
+    client.once('end', this.closing);
+    upstream.once('end', this.closing);
+    upstream.once('close', this.closing);
+  }
+
+  /** The upstream answered the upgrade: from now on, traffic in either direction keeps the tunnel alive. */
+  open(): void {
+    if (this.#state !== 'handshake') return;
+    this.#state = 'open';
+    if (this.#idleMs <= 0) return;
+    this.#client.on('data', this.#onData);
+    this.#upstream.on('data', this.#onData);
+    this.#arm();
+  }
+
+  readonly #onData = (): void => {
+    if (this.#state === 'open') this.#arm();
+  };
+
+  #arm(): void {
+    DEADLINES.lane(this.#idleMs).start(this.#deadline);
+  }
+
+  /** One side ended or closed: end the other, and destroy both if they are not closed within the grace. */
+  readonly closing = (): void => {
+    if (this.#state === 'closing') return;
+    this.#state = 'closing';
+    this.#client.off('data', this.#onData);
+    this.#upstream.off('data', this.#onData);
+    closeSoon(this.#client, false);
+    closeSoon(this.#upstream, false);
+    if (this.#client.destroyed && this.#upstream.destroyed) {
+      this.#deadline.cancel();
+      return;
+    }
+    DEADLINES.lane(WEBSOCKET_CLOSE_GRACE_MS).start(this.#deadline);
+    const done = () => {
+      if (this.#client.destroyed && this.#upstream.destroyed) this.#deadline.cancel();
+    };
+    this.#client.once('close', done);
+    this.#upstream.once('close', done);
+  };
+
+  /** Idle for websocketIdleTimeoutMs, or the close grace passed: cut both sockets. */
+  expired(): void {
+    this.#state = 'closing';
+    this.#client.destroy();
+    this.#upstream.destroy();
+  }
 }
 
 function closeSoon(socket: Duplex, abort: boolean): void {

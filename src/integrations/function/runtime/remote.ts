@@ -5,7 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { DEADLINES, deadlineSignal } from '../../../util/deadline-queue.js';
-import type { InvokeErrorKind, InvokeOptions, InvokeResult } from './types.js';
+import { ResponseTooLargeError, readCapped } from '../../../upstream/response-cap.js';
+import { type InvokeErrorKind, type InvokeOptions, type InvokeResult, MAX_RESPONSE_BYTES } from './types.js';
 
 export interface RemoteFunctionOptions {
   /** Client-side limit on one invocation. Default 30000. */
@@ -63,7 +64,15 @@ export class RemoteFunction {
     if (opts.requestId) headers['x-amzn-requestid'] = opts.requestId;
     try {
       const res = await fetch(this.url, { method: 'POST', headers, body: JSON.stringify(event) ?? 'null', signal });
-      const text = await res.text();
+      // Bounded as a local function's answer is (Lambda's 6 MB): res.text() would hold whatever the endpoint sends.
+      let text: string;
+      try {
+        text = (await readCapped(res.body as AsyncIterable<Uint8Array> | null, MAX_RESPONSE_BYTES, res.headers.get('content-length'))).toString('utf8');
+      } catch (err) {
+        if (!(err instanceof ResponseTooLargeError)) throw err;
+        const errorMessage = `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`;
+        return { ok: false, kind: 'unhandled', errorType: 'Function.ResponseSizeTooLarge', errorMessage, durationMs: duration() };
+      }
       const body = parse(text);
       const logResult = res.headers.get('x-amz-log-result');
       const logs = logResult ? { logs: Buffer.from(logResult, 'base64').toString('utf8') } : {};
