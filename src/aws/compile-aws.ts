@@ -10,7 +10,7 @@ import type { Integration } from '../compile/types.js';
 import { type ErrorCode, denial } from '../errors/catalogue.js';
 import { awsErrorDialect } from './dialect.js';
 import { GatewayResponses } from '../integrations/aws/gateway-responses.js';
-import { requestValidationConfig } from './request-validation.js';
+import { modelPatternDiagnostics, requestValidationConfig } from './request-validation.js';
 import { fromAwsCors } from './cors.js';
 import { jwtConfigFromAws, lambdaAuthorizerConfigFromAws } from './security.js';
 import type { Diagnostic } from '../config/diagnostics.js';
@@ -196,6 +196,7 @@ export function compileAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileCon
     for (const d of imported.diagnostics) c.report(d);
     if (imported.diagnostics.some((d) => d.severity === 'error')) return;
     model = imported.model;
+    for (const d of modelPatternDiagnostics(model, file, text)) c.report(d);
   } catch (e) {
     const diagnostics = (e as { diagnostics?: Diagnostic[] }).diagnostics;
     if (diagnostics) for (const d of diagnostics) c.report(d);

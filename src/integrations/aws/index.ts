@@ -214,8 +214,9 @@ interface MethodRequest {
 }
 
 function methodRequest(ctx: RequestContext): MethodRequest {
-  const header: Record<string, string> = {};
-  const multiHeader: Record<string, string[]> = {};
+  // Prototype-less: a header or query parameter named `constructor`, `__proto__` or `toString` is a plain name.
+  const header: Record<string, string> = Object.create(null);
+  const multiHeader: Record<string, string[]> = Object.create(null);
   const headerNames = new Map<string, string>();
   const raw = ctx.req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -227,8 +228,8 @@ function methodRequest(ctx: RequestContext): MethodRequest {
     header[key] = raw[i + 1] as string;
     (multiHeader[key] ??= []).push(raw[i + 1] as string);
   }
-  const querystring: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const querystring: Record<string, string> = Object.create(null);
+  const multiQuery: Record<string, string[]> = Object.create(null);
   if (ctx.rawQuery) {
     for (const [k, v] of new URLSearchParams(ctx.rawQuery)) {
       querystring[k] = v;
@@ -236,7 +237,7 @@ function methodRequest(ctx: RequestContext): MethodRequest {
     }
   }
   const body = ctx.body ?? Buffer.alloc(0);
-  return { header, multiHeader, querystring, multiQuery, path: { ...(ctx.params ?? {}) }, body, bodyText: body.toString('utf8'), headerNames };
+  return { header, multiHeader, querystring, multiQuery, path: Object.assign(Object.create(null), ctx.params), body, bodyText: body.toString('utf8'), headerNames };
 }
 
 /** An error answered with a gateway response. */
@@ -482,7 +483,7 @@ export class AwsIntegration implements Integration {
       );
     }
     const compiled = this.#responses.get(chosen) as { ops: ResponseMappingOp[]; templates: Map<string, CompiledTemplate> };
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = Object.create(null);
     this.#mapResponse(compiled.ops, endpoint, context, headers);
     for (const [k, v] of Object.entries(overrides.responseHeader)) setHeader(headers, k, v);
 
@@ -514,7 +515,11 @@ export class AwsIntegration implements Integration {
     input: MethodRequest,
     context: Record<string, unknown>,
   ): { header: Record<string, string>; querystring: Record<string, string | string[]>; path: Record<string, string> } {
-    const out = { header: {} as Record<string, string>, querystring: {} as Record<string, string | string[]>, path: {} as Record<string, string> };
+    const out = {
+      header: Object.create(null) as Record<string, string>,
+      querystring: Object.create(null) as Record<string, string | string[]>,
+      path: Object.create(null) as Record<string, string>,
+    };
     let parsedBody: { value: unknown } | undefined;
     for (const op of this.#requestOps) {
       let value: string | string[] | undefined;
