@@ -41,6 +41,7 @@ export interface AwsCompileContext {
   createdUpstreams: Upstream[];
   logger: Logger;
   maxBodyBytes: number;
+  templateBudget?: import('../templates/offthread.js').TemplateBudget;
   plugins: import('../compile/compile.js').PluginChoice;
   /** Creates an integration through the registry (src/integrations/registry.ts), as for a native route; throws on a bad config. */
   createIntegration: (
@@ -429,6 +430,7 @@ function buildIntegration(ai: AwsIntegration, route: AwsRoute, model: AwsApiMode
         gatewayResponses: model.gatewayResponses,
         ...(functionName !== undefined ? { function: functionName } : {}),
         ...(b.api.endpointOverrides !== undefined ? { endpointOverrides: { ...b.api.endpointOverrides } } : {}),
+        ...(c.templateBudget !== undefined ? { templateBudget: c.templateBudget } : {}),
       };
       return createThroughRegistry(config, route, b);
     }

@@ -6,6 +6,7 @@
 import { type RedisClients, redisClients } from '../stores/redis-counters.js';
 import { BlockList, isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
+import { templateBudgetFrom } from '../templates/offthread.js';
 import type { Logger } from 'pino';
 import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
@@ -437,6 +438,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
           createdUpstreams: created,
           logger: deps.logger,
           maxBodyBytes: limits.bodyBytes,
+          templateBudget: templateBudgetFrom(config.server?.limits),
           plugins: mergePlugins(config.plugins as PluginMap, api.plugins as PluginMap, undefined),
           claimTableDefault: () => {
             if (tableDefaultClaimed) return false;

@@ -271,6 +271,10 @@ export const Limits = Type.Object(
     headersTimeoutMs: Type.Optional(Millis('Time a client has to send the request headers; exceeded -> 408', 10_000)),
     requestTimeoutMs: Type.Optional(Millis('Time a client has to send the whole request, body included; exceeded -> 408', 30_000)),
     keepAliveTimeoutMs: Type.Optional(Millis('Idle time of a client keep-alive connection', 5_000)),
+    // Mapping-template CPU budget (src/templates/offthread.ts, docs/limits-and-safety.md "Template budget").
+    templateInlineBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_485_760, default: 65_536, description: 'Mapping templates: bodies up to this size render on the event loop; larger ones on a render thread (default 65536).' })),
+    templateInlineMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000, default: 20, description: 'Mapping templates: event-loop time a render may take before it moves to a render thread (default 20 ms).' })),
+    templateRenderMs: Type.Optional(Millis('Mapping templates: deadline of one render, queueing included; exceeded -> 500 TEMPLATE_BUDGET_EXCEEDED', 10_000)),
   },
   { additionalProperties: false },
 );

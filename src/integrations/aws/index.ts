@@ -11,7 +11,8 @@ import type { Dispatcher, Pool } from 'undici';
 import type { Integration } from '../../compile/types.js';
 import type { AwsIntegration as AwsIntegrationModel, AwsIntegrationResponse } from './model.js';
 import type { RequestContext } from '../../pipeline/context.js';
-import { type CompiledTemplate, compileTemplate, selectTemplate, TemplateError, type TemplateRequest } from '../../templates/index.js';
+import { type CompiledTemplate, compileTemplate, renderWithBudget, selectTemplate, type TemplateBudget, TemplateError, type TemplateRequest } from '../../templates/index.js';
+import type { ErrorCode } from '../../errors/catalogue.js';
 import type { PoolRegistry } from '../../upstream/upstream.js';
 import { DEADLINES, type DeadlineLane, deadlineSignal, raceDeadline } from '../../util/deadline-queue.js';
 import { HeaderList } from '../../util/header-list.js';
@@ -78,6 +79,8 @@ export interface AwsIntegrationOptions {
    * they decide base64 conversions of request and response payloads; absent or empty = all text.
    */
   binaryMediaTypes?: readonly string[];
+  /** Mapping-template CPU budget (server.limits.template*; src/templates/offthread.ts); defaults when absent. */
+  templateBudget?: TemplateBudget;
 }
 
 /** Headers API Gateway drops while parsing the method request: never visible to templates or mappings (recorded). */
@@ -399,6 +402,10 @@ export class AwsIntegration implements Integration {
       if (err instanceof BinaryConversionError) return this.#fail(ctx, 'API_CONFIGURATION_ERROR', err.message);
       if (err instanceof TemplateError) {
         if (err.code === 'INVALID_JSON_BODY') return this.#fail(ctx, 'BAD_REQUEST_BODY', err.message, 'Could not parse request body into json');
+        if (err.code === 'TEMPLATE_TIMEOUT') {
+          this.#opts.logger.warn({ requestId: ctx.id, template: err.templateName }, 'mapping template passed its render deadline');
+          return this.#fail(ctx, 'API_CONFIGURATION_ERROR', err.message, undefined, 'TEMPLATE_BUDGET_EXCEEDED');
+        }
         this.#opts.logger.error({ err, requestId: ctx.id, template: err.templateName }, 'mapping template failed');
         return this.#fail(ctx, 'API_CONFIGURATION_ERROR', err.message);
       }
@@ -435,7 +442,7 @@ export class AwsIntegration implements Integration {
     if (sel.kind === 'template' && sel.template.source.trim() !== '') {
       // A binary blob cannot go through a mapping template (LocalStack, AWS-validated: 500).
       if (typeof requestBody !== 'string') throw new BinaryConversionError('a binary request payload cannot be transformed by a mapping template');
-      const r = sel.template.render(tplRequest, { context, stageVariables: opts.stageVariables });
+      const r = await renderWithBudget(sel.template, tplRequest, { context, stageVariables: opts.stageVariables }, opts.templateBudget);
       body = r.output;
       overrides = {
         header: r.overrides.request.header,
@@ -499,9 +506,11 @@ export class AwsIntegration implements Integration {
     const template = chooseResponseTemplate(compiled.templates, accept);
     if (template !== undefined && template.source.trim() !== '') {
       if (typeof out !== 'string') throw new BinaryConversionError('a binary response payload cannot be transformed by a mapping template');
-      const r = template.render(
+      const r = await renderWithBudget(
+        template,
         { ...tplRequest, body: out },
         { context: { ...context, requestOverride: requestOverrideTree, responseOverride: responseOverrideTree }, stageVariables: opts.stageVariables },
+        opts.templateBudget,
       );
       out = r.output;
       for (const [k, v] of Object.entries(r.overrides.response.header)) setHeader(headers, k, v);
@@ -748,9 +757,9 @@ export class AwsIntegration implements Integration {
     return ctx.send(status, new HeaderList(list), body);
   }
 
-  #fail(ctx: RequestContext, type: GatewayResponseType, detail: string, message?: string): void | Promise<void> {
+  #fail(ctx: RequestContext, type: GatewayResponseType, detail: string, message?: string, code?: ErrorCode): void | Promise<void> {
     const a = this.#gatewayResponses.answer(type, gatewayInput(ctx, this.#opts.stage, this.#opts.stageVariables, { message }));
-    ctx.errorCode = type === 'INTEGRATION_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : a.status >= 500 ? 'UPSTREAM_BAD_RESPONSE' : 'BAD_REQUEST';
+    ctx.errorCode = code ?? (type === 'INTEGRATION_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : a.status >= 500 ? 'UPSTREAM_BAD_RESPONSE' : 'BAD_REQUEST');
     ctx.errorDetail = `${type}: ${detail}`;
     if (ctx.res.headersSent || ctx.res.destroyed) return;
     const list: string[] = [];
