@@ -1,5 +1,5 @@
 // Runs every compiled test file with node's test runner, in lanes, fastest tier first (docs/testing.md):
-//   1. in-process: unit/, conformance/, inject/ (the gateway through createGateway().inject(), real
+//   1. in-process: unit/, conformance/, fuzz/, inject/ (the gateway through createGateway().inject(), real
 //      upstreams on 127.0.0.1) and src/**: no gateway process, mostly waiting on loopback I/O, so
 //      four files at a time;
 //   2. integration/: real gateway processes, two files at a time (each file starts processes that

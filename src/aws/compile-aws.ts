@@ -17,6 +17,7 @@ import type { IntegrationDefinition } from '../integrations/types.js';
 import { type AwsApiModel, importAwsDocument, parseAwsSource } from '../openapi/index.js';
 import type { PluginDefinition } from '../pipeline/types.js';
 import { lazyModule } from '../util/lazy.js';
+import { modelPatternDiagnostics } from './request-validation.js';
 import { type KeyPath, type SourceRef, sourceOf, translateAwsApi as translate } from './translate.js';
 
 export type { KeyPath } from './translate.js';
@@ -72,6 +73,7 @@ export function translateAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileC
     for (const d of imported.diagnostics) c.report(d);
     if (imported.diagnostics.some((d) => d.severity === 'error')) return undefined;
     model = imported.model;
+    for (const d of modelPatternDiagnostics(model, file, text)) c.report(d);
   } catch (e) {
     const diagnostics = (e as { diagnostics?: Diagnostic[] }).diagnostics;
     if (diagnostics) for (const d of diagnostics) c.report(d);

@@ -6,6 +6,7 @@
 import { type RedisClients, redisClients } from '../stores/redis-counters.js';
 import { BlockList, isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
+import { templateBudgetFrom } from '../templates/offthread.js';
 import type { Logger } from 'pino';
 import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
@@ -387,6 +388,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
      * branch on integration types here). Throws IntegrationConfigError (paths relative to the
      * integration config) or an Error; the caller reports them at its own key path.
      */
+    const templateBudget = templateBudgetFrom(config.server?.limits);
     const createIntegration = (
       ic: { type: string },
       route: IntegrationDeps['route'],
@@ -409,6 +411,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         invoker,
         warn: warnAt,
         pools: deps.pools,
+        templateBudget,
       });
     };
 

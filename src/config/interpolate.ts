@@ -148,5 +148,10 @@ export function keyString(key: unknown): string {
     return typeof key.value === 'symbol' ? (key.value.description ?? '') : String(key.value);
   }
   if (key === null || key === undefined) return '';
-  return String(key);
+  try {
+    return String(key);
+  } catch {
+    // A collection key that cannot print (a `<<` merge of a non-map, found by test/fuzz): no name.
+    return '';
+  }
 }

@@ -342,6 +342,10 @@ export const Limits = Type.Object(
         description: 'A proxied WebSocket tunnel with no byte in either direction for this long is closed on both sides (milliseconds, default 600000; 0 = never).',
       }),
     ),
+    // Mapping-template CPU budget (src/templates/offthread.ts, docs/limits-and-safety.md "Template budget").
+    templateInlineBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_485_760, default: 65_536, description: 'Mapping templates: bodies up to this size render on the event loop; larger ones on a render thread (default 65536).' })),
+    templateInlineMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000, default: 20, description: 'Mapping templates: event-loop time a render may take before it moves to a render thread (default 20 ms).' })),
+    templateRenderMs: Type.Optional(Millis('Mapping templates: deadline of one render, queueing included; exceeded -> 500 TEMPLATE_BUDGET_EXCEEDED', 10_000)),
   },
   { additionalProperties: false },
 );

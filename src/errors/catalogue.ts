@@ -48,6 +48,8 @@ export const ERRORS = {
   AUTHORIZER_CONFIGURATION_ERROR: { status: 500, message: 'Internal Server Error: the authorizer is misconfigured' },
   /** The route needs a security construct or part the gateway cannot enforce or serve: it refuses (fails closed). */
   ROUTE_MISCONFIGURED: { status: 500, message: 'Internal Server Error: this route cannot be served as configured' },
+  /** A mapping template did not render within server.limits.templateRenderMs (AWS routes answer their 500 gateway response). */
+  TEMPLATE_BUDGET_EXCEEDED: { status: 500, message: 'Internal Server Error: the mapping template took too long' },
   // The Admin API's answers (src/admin): the same body shape, with the detail in `message`.
   RESOURCE_NOT_FOUND: { status: 404, message: 'Not Found' },
   CONFLICT: { status: 409, message: 'Conflict' },

@@ -39,6 +39,8 @@ export interface IntegrationDeps {
   warn(path: (string | number)[], message: string): void;
   /** A function of the config (`functions`), or undefined (the definition reports it). */
   invoker(name: string): Invoker | undefined;
+  /** The config's mapping-template CPU budget (`server.limits.template*`), for integrations that render templates. */
+  templateBudget?: import('../templates/offthread.js').TemplateBudget;
 }
 
 /** What create() gives: the integration, and response hooks of its own (run before the plugins'). */

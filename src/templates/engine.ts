@@ -68,10 +68,21 @@ export interface RenderResult {
   };
 }
 
+/**
+ * A render on the event loop gives up (TemplateError TEMPLATE_INLINE_BUDGET) past `deadline`
+ * (performance.now() time) or before touching a string longer than `maxChars` (one $input.json of a
+ * large body, one escapeJavaScript of it, can alone take most of a second). Renders are pure, so the
+ * caller can run the same render again off the main thread (offthread.ts, renderWithBudget).
+ */
+export interface InlineBudget {
+  deadline: number;
+  maxChars: number;
+}
+
 export interface CompiledTemplate {
   readonly name: string | undefined;
   readonly source: string;
-  render(req: TemplateRequest, vars: TemplateVariables): RenderResult;
+  render(req: TemplateRequest, vars: TemplateVariables, budget?: InlineBudget): RenderResult;
 }
 
 /** Guards against runaway templates. */
@@ -358,14 +369,19 @@ function limitError(message: string): TemplateError {
 const loopBodies = new WeakMap<Node[], Node[]>();
 const EMPTY_LOCAL: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
+function inlineBudgetError(why: string): TemplateError {
+  return new TemplateError(`the render passed its inline budget: ${why}`, 'TEMPLATE_INLINE_BUDGET');
+}
+
 class Renderer extends Base {
   #strings: Map<string, Node[]>;
   #iterations = 0;
   #seq = 0;
   #macroDepth = 0;
+  readonly #budget: InlineBudget | undefined;
   pos: Pos | undefined;
 
-  constructor(asts: Node[], strings: Map<string, Node[]>) {
+  constructor(asts: Node[], strings: Map<string, Node[]>, budget?: InlineBudget) {
     super(asts, {
       valueMapper: (v: unknown) => {
         if (typeof v === 'string' && v.length > TEMPLATE_LIMITS.maxOutputChars) throw limitError('a #set value exceeds the output size limit');
@@ -373,6 +389,18 @@ class Renderer extends Base {
       },
     });
     this.#strings = strings;
+    this.#budget = budget;
+  }
+
+  /** The event-loop budget: time, and the size of what one method call may touch. */
+  #checkBudget(base?: unknown, args?: readonly unknown[], name?: string): void {
+    const b = this.#budget;
+    if (b === undefined) return;
+    if (performance.now() > b.deadline) throw inlineBudgetError('time');
+    if (base === undefined) return;
+    if (base instanceof InputVar && (name === 'json' || name === 'path' || name === 'params') && base.body.length > b.maxChars) throw inlineBudgetError('body size');
+    if (typeof base === 'string' && base.length > b.maxChars) throw inlineBudgetError('string size');
+    if (args) for (const a of args) if (typeof a === 'string' && a.length > b.maxChars) throw inlineBudgetError('argument size');
   }
 
   override renderAstList(asts?: Node[], contextId?: string): string {
@@ -385,6 +413,7 @@ class Renderer extends Base {
     const state = this.runState;
     for (const ast of list) {
       if (state.stop || state.break) break;
+      if (this.#budget !== undefined) this.#checkBudget();
       if (typeof ast === 'string') {
         str += ast;
         continue;
@@ -459,6 +488,7 @@ class Renderer extends Base {
   override getPropMethod(property: Ast, base: unknown, ast: Ast): unknown {
     const name = String(property.id);
     const args = Array.isArray(property.args) ? property.args.map((a) => this.getLiteral(a)) : [];
+    if (this.#budget !== undefined) this.#checkBudget(base, args, name);
     try {
       if (base instanceof InputVar) return base.call(name, args);
       if (base instanceof UtilVar) return base.call(name, args);
@@ -755,8 +785,8 @@ class Template implements CompiledTemplate {
     this.#strings = strings;
   }
 
-  render(req: TemplateRequest, vars: TemplateVariables): RenderResult {
-    const renderer = new Renderer(this.#asts, this.#strings);
+  render(req: TemplateRequest, vars: TemplateVariables, budget?: InlineBudget): RenderResult {
+    const renderer = new Renderer(this.#asts, this.#strings, budget);
     let output: string;
     let ctx: Record<string, unknown>;
     try {

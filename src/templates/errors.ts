@@ -7,8 +7,18 @@
  * - INVALID_JSON_BODY: `$input.path`/`$input.json` on a body that is not JSON
  *   (AWS answers 400 "Could not parse request body into json").
  * - INVALID_JSON: `$util.parseJson` got text that is not JSON.
+ * - TEMPLATE_INLINE_BUDGET: a render on the event loop passed its inline budget (time, or a value too
+ *   large to touch there); the caller renders it again off the main thread (offthread.ts). Never answered.
+ * - TEMPLATE_TIMEOUT: a render passed its deadline (server.limits.templateRenderMs): AWS-style 500.
  */
-export type TemplateErrorCode = 'TEMPLATE_SYNTAX' | 'TEMPLATE_RENDER' | 'TEMPLATE_LIMIT' | 'INVALID_JSON_BODY' | 'INVALID_JSON';
+export type TemplateErrorCode =
+  | 'TEMPLATE_SYNTAX'
+  | 'TEMPLATE_RENDER'
+  | 'TEMPLATE_LIMIT'
+  | 'INVALID_JSON_BODY'
+  | 'INVALID_JSON'
+  | 'TEMPLATE_INLINE_BUDGET'
+  | 'TEMPLATE_TIMEOUT';
 
 export class TemplateError extends Error {
   /** 1-based line in the template source, when known. */

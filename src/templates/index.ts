@@ -6,6 +6,7 @@
 export {
   type CompiledTemplate,
   compileTemplate,
+  type InlineBudget,
   type RenderOverrides,
   type RenderResult,
   TEMPLATE_LIMITS,
@@ -13,5 +14,6 @@ export {
   type TemplateVariables,
 } from './engine.js';
 export { TemplateError, type TemplateErrorCode } from './errors.js';
+export { DEFAULT_TEMPLATE_BUDGET, renderWithBudget, type TemplateBudget } from './offthread.js';
 export { DEFAULT_CONTENT_TYPE, mediaType, type PassthroughBehavior, selectTemplate, type TemplateSelection } from './select.js';
 export { base64Decode, base64Encode, escapeJavaScript, urlDecode, urlEncode } from './util.js';

@@ -75,6 +75,12 @@ export const AwsMappingSchema = Type.Object(
     // How the integration's own failures answer.
     gatewayResponses: Type.Optional(GatewayResponsesSchema),
     endpointOverrides: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Integration URI origins to call instead.' })),
+    templateBudget: Type.Optional(
+      Type.Object(
+        { inlineBytes: Type.Integer({ minimum: 0 }), inlineMs: Type.Integer({ minimum: 1 }), renderMs: Type.Integer({ minimum: 1 }) },
+        { additionalProperties: false, description: 'Mapping-template CPU budget (default: server.limits.template*).' },
+      ),
+    ),
   },
   { additionalProperties: false, description: 'An API Gateway mapping-template integration (REST non-proxy http / aws / mock).' },
 );
@@ -114,6 +120,7 @@ export const awsMappingIntegration: IntegrationDefinition<typeof AwsMappingSchem
         logger: deps.logger,
         gatewayResponses,
         ...(c.binaryMediaTypes !== undefined ? { binaryMediaTypes: c.binaryMediaTypes } : {}),
+        ...((c.templateBudget ?? deps.templateBudget) !== undefined ? { templateBudget: c.templateBudget ?? deps.templateBudget } : {}),
       }),
     };
   },

@@ -523,15 +523,16 @@ export class GatewayResponses {
 }
 
 function templateRequest(input: GatewayResponseInput): TemplateRequest {
-  const header: Record<string, string> = {};
+  // Prototype-less: request names such as `constructor` or `__proto__` are plain keys.
+  const header: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(input.request.headers)) {
     const s = headerValue(v, false);
     if (s !== undefined) header[k] = s;
   }
-  const querystring: Record<string, string> = {};
+  const querystring: Record<string, string> = Object.create(null);
   for (const k of new Set(input.request.query.keys())) {
     const all = input.request.query.getAll(k);
     querystring[k] = all[all.length - 1]!;
   }
-  return { body: '', path: { ...input.request.path }, querystring, header };
+  return { body: '', path: Object.assign(Object.create(null), input.request.path), querystring, header };
 }

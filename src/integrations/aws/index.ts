@@ -11,7 +11,7 @@ import type { Dispatcher, Pool } from 'undici';
 import type { Integration } from '../../compile/types.js';
 import type { AwsIntegration as AwsIntegrationModel, AwsIntegrationResponse } from './model.js';
 import type { RequestContext } from '../../pipeline/context.js';
-import { type CompiledTemplate, compileTemplate, selectTemplate, TemplateError, type TemplateRequest } from '../../templates/index.js';
+import { type CompiledTemplate, compileTemplate, renderWithBudget, selectTemplate, type TemplateBudget, TemplateError, type TemplateRequest } from '../../templates/index.js';
 import type { ErrorCode } from '../../errors/catalogue.js';
 import { ResponseTooLargeError, readCapped } from '../../upstream/response-cap.js';
 import type { PoolRegistry } from '../../upstream/upstream.js';
@@ -80,6 +80,8 @@ export interface AwsIntegrationOptions {
    * they decide base64 conversions of request and response payloads; absent or empty = all text.
    */
   binaryMediaTypes?: readonly string[];
+  /** Mapping-template CPU budget (server.limits.template*; src/templates/offthread.ts); defaults when absent. */
+  templateBudget?: TemplateBudget;
 }
 
 /** Headers API Gateway drops while parsing the method request: never visible to templates or mappings (recorded). */
@@ -216,8 +218,9 @@ interface MethodRequest {
 }
 
 function methodRequest(ctx: RequestContext): MethodRequest {
-  const header: Record<string, string> = {};
-  const multiHeader: Record<string, string[]> = {};
+  // Prototype-less: a header or query parameter named `constructor`, `__proto__` or `toString` is a plain name.
+  const header: Record<string, string> = Object.create(null);
+  const multiHeader: Record<string, string[]> = Object.create(null);
   const headerNames = new Map<string, string>();
   const raw = ctx.req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -229,8 +232,8 @@ function methodRequest(ctx: RequestContext): MethodRequest {
     header[key] = raw[i + 1] as string;
     (multiHeader[key] ??= []).push(raw[i + 1] as string);
   }
-  const querystring: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
+  const querystring: Record<string, string> = Object.create(null);
+  const multiQuery: Record<string, string[]> = Object.create(null);
   if (ctx.rawQuery) {
     for (const [k, v] of new URLSearchParams(ctx.rawQuery)) {
       querystring[k] = v;
@@ -238,7 +241,7 @@ function methodRequest(ctx: RequestContext): MethodRequest {
     }
   }
   const body = ctx.body ?? Buffer.alloc(0);
-  return { header, multiHeader, querystring, multiQuery, path: { ...(ctx.params ?? {}) }, body, bodyText: body.toString('utf8'), headerNames };
+  return { header, multiHeader, querystring, multiQuery, path: Object.assign(Object.create(null), ctx.params), body, bodyText: body.toString('utf8'), headerNames };
 }
 
 /** An error answered with a gateway response. */
@@ -403,6 +406,10 @@ export class AwsIntegration implements Integration {
       if (err instanceof BinaryConversionError) return this.#fail(ctx, 'API_CONFIGURATION_ERROR', err.message);
       if (err instanceof TemplateError) {
         if (err.code === 'INVALID_JSON_BODY') return this.#fail(ctx, 'BAD_REQUEST_BODY', err.message, 'Could not parse request body into json');
+        if (err.code === 'TEMPLATE_TIMEOUT') {
+          this.#opts.logger.warn({ requestId: ctx.id, template: err.templateName }, 'mapping template passed its render deadline');
+          return this.#fail(ctx, 'API_CONFIGURATION_ERROR', err.message, undefined, 'TEMPLATE_BUDGET_EXCEEDED');
+        }
         this.#opts.logger.error({ err, requestId: ctx.id, template: err.templateName }, 'mapping template failed');
         return this.#fail(ctx, 'API_CONFIGURATION_ERROR', err.message);
       }
@@ -439,7 +446,7 @@ export class AwsIntegration implements Integration {
     if (sel.kind === 'template' && sel.template.source.trim() !== '') {
       // A binary blob cannot go through a mapping template (LocalStack, AWS-validated: 500).
       if (typeof requestBody !== 'string') throw new BinaryConversionError('a binary request payload cannot be transformed by a mapping template');
-      const r = sel.template.render(tplRequest, { context, stageVariables: opts.stageVariables });
+      const r = await renderWithBudget(sel.template, tplRequest, { context, stageVariables: opts.stageVariables }, opts.templateBudget);
       body = r.output;
       overrides = {
         header: r.overrides.request.header,
@@ -487,7 +494,7 @@ export class AwsIntegration implements Integration {
       );
     }
     const compiled = this.#responses.get(chosen) as { ops: ResponseMappingOp[]; templates: Map<string, CompiledTemplate> };
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = Object.create(null);
     this.#mapResponse(compiled.ops, endpoint, context, headers);
     for (const [k, v] of Object.entries(overrides.responseHeader)) setHeader(headers, k, v);
 
@@ -503,9 +510,11 @@ export class AwsIntegration implements Integration {
     const template = chooseResponseTemplate(compiled.templates, accept);
     if (template !== undefined && template.source.trim() !== '') {
       if (typeof out !== 'string') throw new BinaryConversionError('a binary response payload cannot be transformed by a mapping template');
-      const r = template.render(
+      const r = await renderWithBudget(
+        template,
         { ...tplRequest, body: out },
         { context: { ...context, requestOverride: requestOverrideTree, responseOverride: responseOverrideTree }, stageVariables: opts.stageVariables },
+        opts.templateBudget,
       );
       out = r.output;
       for (const [k, v] of Object.entries(r.overrides.response.header)) setHeader(headers, k, v);
@@ -519,7 +528,11 @@ export class AwsIntegration implements Integration {
     input: MethodRequest,
     context: Record<string, unknown>,
   ): { header: Record<string, string>; querystring: Record<string, string | string[]>; path: Record<string, string> } {
-    const out = { header: {} as Record<string, string>, querystring: {} as Record<string, string | string[]>, path: {} as Record<string, string> };
+    const out = {
+      header: Object.create(null) as Record<string, string>,
+      querystring: Object.create(null) as Record<string, string | string[]>,
+      path: Object.create(null) as Record<string, string>,
+    };
     let parsedBody: { value: unknown } | undefined;
     for (const op of this.#requestOps) {
       let value: string | string[] | undefined;

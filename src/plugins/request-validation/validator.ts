@@ -28,6 +28,8 @@
  */
 import Ajv2007Module, { type AnySchema, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { LinearRegExp } from '../../util/linear-regex.js';
+import { isCatastrophic } from '../../util/regex-safety.js';
 
 const Ajv = Ajv2007Module.default;
 type AjvInstance = InstanceType<typeof Ajv>;
@@ -108,6 +110,19 @@ export class ValidatorStates {
   }
 }
 
+/**
+ * The regex engine ajv compiles `pattern` and `patternProperties` with. A pattern safe-regex2 passes
+ * runs on V8 (fastest); one it flags (nested or ambiguous quantifiers: the OWASP e-mail pattern takes
+ * over a minute on a 38-byte value) runs on the linear-time engine (src/util/linear-regex.ts), so a
+ * crafted body costs O(length x pattern) whatever the pattern. A flagged pattern the linear engine
+ * cannot run (backreferences, lookaround) throws: the model is refused at load with its key path.
+ */
+export const safePatternEngine = Object.assign(
+  (pattern: string, flags: string): { test(s: string): boolean } => (isCatastrophic(pattern) ? new LinearRegExp(pattern, flags) : new RegExp(pattern, flags)),
+  // Not "new RegExp": ajv's generated code must call this function, not V8's constructor.
+  { code: 'safePatternEngine' },
+);
+
 function newApiState(models: Models, dialect: Dialect): ApiState {
   const ajv = new Ajv({
     strict: false,
@@ -122,6 +137,7 @@ function newApiState(models: Models, dialect: Dialect): ApiState {
     coerceTypes: false,
     validateFormats: true,
     addUsedSchema: false,
+    code: { regExp: safePatternEngine },
   });
   addFormats(ajv, { mode: 'full', formats: [...DRAFT4_FORMATS] });
   return { dialect, models, ajv, modelUris: new Map(), compiled: new WeakMap() };
