@@ -6,7 +6,7 @@
 import { type RedisClients, redisClients } from '../stores/redis-counters.js';
 import { BlockList, isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { templateBudgetFrom } from '../templates/offthread.js';
+import { templateBudgetFrom } from '../templates/budget.js';
 import type { Logger } from 'pino';
 import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';

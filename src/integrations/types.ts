@@ -40,7 +40,7 @@ export interface IntegrationDeps {
   /** A function of the config (`functions`), or undefined (the definition reports it). */
   invoker(name: string): Invoker | undefined;
   /** The config's mapping-template CPU budget (`server.limits.template*`), for integrations that render templates. */
-  templateBudget?: import('../templates/offthread.js').TemplateBudget;
+  templateBudget?: import('../templates/budget.js').TemplateBudget;
 }
 
 /** What create() gives: the integration, and response hooks of its own (run before the plugins'). */

@@ -402,9 +402,12 @@ class Importer {
             this.#warn(path, `${key} applies to HTTP APIs only; REST APIs answer CORS with OPTIONS methods (mock integrations), so it is ignored`, true);
           else m.cors = this.#cors(value, path);
           break;
-        case 'importexport-version':
-          if (String(value) !== '1.0') this.#warn(path, `${key} "${String(value)}" is unknown; AWS documents only "1.0"`);
+        case 'importexport-version': {
+          // YAML reads an unquoted 1.0 as the number 1; any other value (an object too) is only named in the warning.
+          const v = typeof value === 'number' ? value.toFixed(1) : typeof value === 'string' ? value : (JSON.stringify(value) ?? typeof value);
+          if (v !== '1.0') this.#warn(path, `${key} ${JSON.stringify(v)} is unknown; AWS documents only "1.0"`);
           break;
+        }
         case 'minimum-compression-size':
           if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 10_485_760) {
             m.minimumCompressionSize = value;

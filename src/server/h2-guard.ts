@@ -99,7 +99,7 @@ export function h2RequestTimeout<H extends (req: never, res: never) => void>(gat
   type Req = { stream?: http2.ServerHttp2Stream };
   type Res = {
     headersSent: boolean;
-    ctx?: { id: string; errorCode?: string | undefined } | undefined;
+    ctx?: { id: string; errorCode?: string | undefined; abort(reason: Error): void } | undefined;
     writeHead(status: number, headers: Record<string, string | number>): unknown;
     end(body?: string): unknown;
     once(event: 'close', fn: () => void): unknown;
@@ -116,7 +116,12 @@ export function h2RequestTimeout<H extends (req: never, res: never) => void>(gat
           return;
         }
         const requestId = res.ctx?.id || randomUUID();
-        if (res.ctx !== undefined) res.ctx.errorCode = 'REQUEST_TIMEOUT';
+        if (res.ctx !== undefined) {
+          res.ctx.errorCode = 'REQUEST_TIMEOUT';
+          // The pipeline may be mid-exchange with the upstream (a streamed body it will never finish):
+          // this answer ends the request, so the exchange goes too and its pool connection is freed.
+          res.ctx.abort(new Error('request timeout'));
+        }
         const body = errorBody('REQUEST_TIMEOUT', requestId);
         res.writeHead(ERRORS.REQUEST_TIMEOUT.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
         res.end(body);

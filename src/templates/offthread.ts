@@ -20,22 +20,9 @@ import type { CompiledTemplate, RenderResult, TemplateRequest, TemplateVariables
 import { TemplateError, type TemplateErrorCode } from './errors.js';
 import type { RenderAnswer, RenderJob } from './render-worker.js';
 
-export interface TemplateBudget {
-  /** Bodies up to this many characters render on the event loop (under inlineMs); larger ones in a worker. */
-  inlineBytes: number;
-  /** Time a render may take on the event loop before it is moved to a worker. */
-  inlineMs: number;
-  /** Deadline of a render, queueing included; past it the answer is a 500 (TEMPLATE_TIMEOUT). */
-  renderMs: number;
-}
+import { DEFAULT_TEMPLATE_BUDGET, type TemplateBudget } from './budget.js';
 
-export const DEFAULT_TEMPLATE_BUDGET: Readonly<TemplateBudget> = Object.freeze({ inlineBytes: 65_536, inlineMs: 20, renderMs: 10_000 });
-
-/** The budget server.limits sets (templateInlineBytes, templateInlineMs, templateRenderMs), defaults for what it leaves out. */
-export function templateBudgetFrom(limits: { templateInlineBytes?: number; templateInlineMs?: number; templateRenderMs?: number } | undefined): TemplateBudget {
-  const d = DEFAULT_TEMPLATE_BUDGET;
-  return { inlineBytes: limits?.templateInlineBytes ?? d.inlineBytes, inlineMs: limits?.templateInlineMs ?? d.inlineMs, renderMs: limits?.templateRenderMs ?? d.renderMs };
-}
+export { DEFAULT_TEMPLATE_BUDGET, type TemplateBudget, templateBudgetFrom } from './budget.js';
 
 /** Queued renders beyond this are refused at once (TEMPLATE_TIMEOUT): memory stays bounded under a flood. */
 const MAX_QUEUED = 256;

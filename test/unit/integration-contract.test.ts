@@ -94,6 +94,7 @@ const NOT_SCHEMA_DEFAULTS: Record<string, string> = {
   'http.timeouts.firstByteMs': "inherited from the upstream's timeouts",
   'http.timeouts.totalMs': "inherited from the upstream's timeouts",
   'http.timeouts.idleMs': 'no idle limit (the absence of one)',
+  'aws-mapping.templateBudget': "the config's server.limits.template* (per config, not per integration)",
   'aws-http-proxy.path': 'the request path (the absence of a template)',
   'aws-http-proxy.timeouts.idleMs': 'no idle limit (the absence of one)',
   'function.apiType': "the route's API's apiType (a translated AWS route sets none of its own), else http",

@@ -49,7 +49,8 @@ test('serve (file mode) does not load what only some configs use', () => {
   const optional = [...g.modules].filter(
     (m) =>
       // The aws-mapping registry entry itself is a schema (typebox, loaded anyway); it loads the integration lazily.
-      (/^(aws|templates|openapi|integrations\/aws)\//.test(m) && m !== 'integrations/aws/definition.js') ||
+      // templates/budget.js is the template CPU budget's settings (no imports): compile reads server.limits with it.
+      (/^(aws|templates|openapi|integrations\/aws)\//.test(m) && m !== 'integrations/aws/definition.js' && m !== 'templates/budget.js') ||
       /^plugins\/[^/]+\/index\.js$/.test(m) ||
       ['cluster/db.js', 'cluster/postgres-source.js', 'cluster/postgres-store.js', 'cli/compile-only.js', 'cli/keys.js'].includes(m),
   );
