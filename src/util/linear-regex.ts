@@ -73,6 +73,14 @@ class Parser {
     throw new UnsupportedRegexError(this.#src, why);
   }
 
+  /** `\xHH` / `\uHHHH`: the code unit when `digits` hex digits follow, else the letter itself (Annex B identity escape). */
+  #hexEscape(digits: number, letter: number): number {
+    const h = this.#src.slice(this.#i, this.#i + digits);
+    if (h.length !== digits || !/^[0-9a-fA-F]+$/.test(h)) return letter;
+    this.#i += digits;
+    return Number.parseInt(h, 16);
+  }
+
   #peek(offset = 0): string | undefined {
     return this.#src[this.#i + offset];
   }
@@ -222,22 +230,10 @@ class Parser {
         this.#i--; // Annex B: `\c` not followed by a letter is a literal backslash
         return one(0x5c);
       }
-      case 'x': {
-        const h = this.#src.slice(this.#i, this.#i + 2);
-        if (/^[0-9a-fA-F]{2}$/.test(h)) {
-          this.#i += 2;
-          return one(Number.parseInt(h, 16));
-        }
-        return one(0x78);
-      }
-      case 'u': {
-        const h = this.#src.slice(this.#i, this.#i + 4);
-        if (/^[0-9a-fA-F]{4}$/.test(h)) {
-          this.#i += 4;
-          return one(Number.parseInt(h, 16));
-        }
-        return one(0x75);
-      }
+      case 'x':
+        return one(this.#hexEscape(2, 0x78));
+      case 'u':
+        return one(this.#hexEscape(4, 0x75));
       default:
         if (!inClass && c >= '1' && c <= '9') this.#fail('backreferences are not supported');
         if (inClass && c >= '1' && c <= '9') this.#fail('octal escapes are not supported');
