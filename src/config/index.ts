@@ -61,8 +61,11 @@ function validate(doc: SourceDocument, ext: Extensions) {
 function pluginNamesIn(data: unknown, plugins: readonly PluginDefinition<never>[]): Set<string> {
   const known = new Set(plugins.map((p) => p.name));
   const found = new Set<string>();
+  // YAML aliases can make the data cyclic (`&a` ... `<<: *a` inside itself): visit each object once.
+  const seen = new Set<object>();
   const walk = (v: unknown): void => {
-    if (v === null || typeof v !== 'object') return;
+    if (v === null || typeof v !== 'object' || seen.has(v)) return;
+    seen.add(v);
     if (Array.isArray(v)) {
       for (const x of v) walk(x);
       return;

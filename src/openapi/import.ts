@@ -287,8 +287,8 @@ class Importer {
     }
     if (root.swagger !== undefined) {
       this.#swagger = true;
-      if (String(root.swagger) !== '2.0')
-        this.#error(['swagger'], `unsupported Swagger version "${String(root.swagger)}"; API Gateway imports Swagger 2.0 and OpenAPI 3.0`);
+      if (shown(root.swagger) !== '2.0')
+        this.#error(['swagger'], `unsupported Swagger version "${shown(root.swagger)}"; API Gateway imports Swagger 2.0 and OpenAPI 3.0`);
     } else if (typeof root.openapi === 'string' && /^3\.0(\.\d+)?$/.test(root.openapi)) {
       // supported
     } else if (typeof root.openapi === 'string' && root.openapi.startsWith('3.')) {
@@ -404,7 +404,7 @@ class Importer {
           break;
         case 'importexport-version': {
           // YAML reads an unquoted 1.0 as the number 1; any other value (an object too) is only named in the warning.
-          const v = typeof value === 'number' ? value.toFixed(1) : typeof value === 'string' ? value : (JSON.stringify(value) ?? typeof value);
+          const v = typeof value === 'number' ? value.toFixed(1) : shown(value);
           if (v !== '1.0') this.#warn(path, `${key} ${JSON.stringify(v)} is unknown; AWS documents only "1.0"`);
           break;
         }
@@ -608,7 +608,7 @@ class Importer {
             [...path, 'type'],
             `"${type}" authorizers are not available in ${this.#apiType === 'rest' ? 'REST' : 'HTTP'} APIs on AWS (${allowed.join(', ')} are)`,
           );
-        else this.#error([...path, 'type'], `unknown authorizer type "${String(raw.type)}"; expected one of ${allowed.join(', ')}`);
+        else this.#error([...path, 'type'], `unknown authorizer type "${shown(raw.type)}"; expected one of ${allowed.join(', ')}`);
       }
     }
     const ttl = raw.authorizerResultTtlInSeconds;
@@ -1256,4 +1256,12 @@ function swaggerParamSchema(p: Record<string, unknown>): Record<string, unknown>
 
 function unique(list: string[]): string[] {
   return [...new Set(list)];
+}
+
+/**
+ * A document value as a diagnostic shows it. String() throws on an object without a prototype
+ * (found by the importer's fuzz target); JSON names any value a parsed document can hold.
+ */
+function shown(v: unknown): string {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : (JSON.stringify(v) ?? typeof v);
 }
