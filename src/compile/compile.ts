@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
 import type { ConfigInputs } from '../config/inputs.js';
-import type { ApiConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
+import type { ApiConfig, FunctionDefConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
 import { resolveTlsPolicy } from '../config/tls-policy.js';
 import { MockIntegration } from '../integrations/mock/index.js';
 import type { Invoker } from '../integrations/function/index.js';
@@ -194,17 +194,18 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       let invoker: Invoker;
       if (def.endpoint !== undefined) {
         invoker = new RemoteFunction(def.endpoint, def.remoteName ?? name, { timeoutMs: def.timeoutMs ?? 3000 });
-      } else if (def.module !== undefined) {
-        const module = resolve(configDir, def.module);
-        if (!inputs.exists(module)) {
-          err(['functions', name, 'module'], `handler file not found: ${module}`);
+      } else if (def.module !== undefined || def.handler !== undefined) {
+        const located = locateHandler(def, configDir, (p) => inputs.exists(p));
+        if (typeof located === 'string') {
+          err(['functions', name, def.module !== undefined ? 'module' : 'handler'], located);
           return undefined;
         }
+        const { module, exportName } = located;
         const pool = deps.functions.get({
           name,
           module,
           codeHash: inputs.stateOf(module),
-          export: def.export,
+          export: exportName,
           timeoutMs: def.timeoutMs,
           concurrency: def.concurrency,
           memoryMb: def.memoryMb,
@@ -213,7 +214,7 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
         functionPools.push(pool);
         invoker = pool;
       } else {
-        err(['functions', name], 'a function needs "module" (a handler file) or "endpoint" (a Lambda Invoke API)');
+        err(['functions', name], 'a function needs "handler" (with "runtime" and "codeUri"), "module" (a handler file) or "endpoint" (a Lambda Invoke API)');
         return undefined;
       }
       invokers.set(name, invoker);
@@ -737,4 +738,25 @@ function buildBlockList(cidrs: readonly string[], report: (index: number, messag
     list.addSubnet(addr as string, prefix, family === 4 ? 'ipv4' : 'ipv6');
   }
   return list;
+}
+
+/**
+ * The handler file and export of a function entry: `module` + `export`, or Lambda's `handler`
+ * (`path/file.export` under `codeUri`, the file found as Lambda's Node runtime finds it: .js, .mjs, .cjs).
+ * A string is the problem to report. Runtimes other than Node are the function runtime seam's (issue 12).
+ */
+function locateHandler(def: FunctionDefConfig, configDir: string, exists: (path: string) => boolean): { module: string; exportName: string } | string {
+  if (def.module !== undefined) {
+    const module = resolve(configDir, def.module);
+    return exists(module) ? { module, exportName: def.export ?? 'handler' } : `handler file not found: ${module}`;
+  }
+  const handler = def.handler as string;
+  const runtime = def.runtime ?? 'nodejs20.x';
+  if (!/^nodejs\d+\.x$/.test(runtime)) return `runtime "${runtime}" is not supported (supported: nodejs18.x and later)`;
+  const dot = handler.lastIndexOf('.');
+  if (dot <= 0 || dot === handler.length - 1) return `handler "${handler}" must be written as file.export (e.g. app.handler)`;
+  const codeDir = resolve(configDir, def.codeUri ?? '.');
+  const base = resolve(codeDir, handler.slice(0, dot));
+  for (const ext of ['.js', '.mjs', '.cjs']) if (exists(base + ext)) return { module: base + ext, exportName: handler.slice(dot + 1) };
+  return `handler file not found: ${base}.js (or .mjs, .cjs) for handler "${handler}" in ${codeDir}`;
 }

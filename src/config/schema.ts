@@ -183,6 +183,15 @@ export const Upstream = Type.Object(
 export const FunctionDef = Type.Object(
   {
     module: Type.Optional(Type.String({ minLength: 1, description: 'Handler file (.mjs/.js/.cjs), relative to this config file.' })),
+    // Lambda's own way to name code (what a SAM/CloudFormation template gives): runtime + handler + code folder.
+    runtime: Type.Optional(
+      Type.String({ pattern: '^[a-z0-9.]+$', description: 'Lambda runtime identifier (nodejs20.x, python3.12, provided.al2023, ...); default nodejs20.x. Used with `handler`.' }),
+    ),
+    handler: Type.Optional(
+      Type.String({ minLength: 1, description: 'Lambda Handler, as a template writes it (`path/to/file.export` for Node and Python; the executable for provided runtimes), relative to `codeUri`. Instead of `module`.' }),
+    ),
+    codeUri: Type.Optional(Type.String({ minLength: 1, description: 'The function\'s code folder (LAMBDA_TASK_ROOT and its working directory), relative to this config file; default this file\'s folder.' })),
+    layers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Local layer folders (relative to this config file), made available as Lambda mounts /opt.' })),
     export: Type.Optional(Type.String({ minLength: 1, default: 'handler', description: 'Exported handler name (default handler).' })),
     endpoint: Type.Optional(
       Type.String({ pattern: '^https?://', description: 'Instead of a module: a Lambda Invoke API endpoint (e.g. the Runtime Interface Emulator).' }),

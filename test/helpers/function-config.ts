@@ -13,6 +13,7 @@ functions:
   malformed: { module: "${FN}/malformed.mjs" }
   exits: { module: "${FN}/exits.mjs" }
   callback: { module: "${FN}/callback.cjs" }
+  lambdaStyle: { runtime: nodejs20.x, codeUri: "${FN}", handler: echo.handler, environment: { GREETING: lambda } }
 apis:
   - name: fns
     routes:
@@ -26,4 +27,5 @@ apis:
       - { name: malformed-rest, path: /malformed-rest, integration: { type: function, function: malformed, apiType: rest } }
       - { name: exits, path: /exits, integration: { type: function, function: exits } }
       - { name: callback, path: "/cb/{id}", integration: { type: function, function: callback, apiType: rest } }
+      - { name: lambda-style, path: /lambda-style, integration: { type: function, function: lambdaStyle } }
 `;

@@ -105,3 +105,10 @@ test('CommonJS callback-style handlers work', async () => {
   assert.equal(res.status, 201);
   assert.equal(await res.text(), 'created 7');
 });
+
+test('a function named as Lambda names it (runtime, codeUri, handler file.export) is found and called', async () => {
+  const res = await gw.fetch(`${gw.url}/lambda-style`);
+  assert.equal(res.status, 200);
+  const { env } = (await res.json()) as { env: string };
+  assert.equal(env, 'lambda');
+});
