@@ -18,6 +18,7 @@ import {
   parseDocument,
   type Document,
   type Node,
+  type SchemaOptions,
   type YAMLError,
 } from 'yaml';
 import { ConfigError, formatPath, type Diagnostic } from './diagnostics.js';
@@ -63,6 +64,10 @@ export interface ParseOptions {
   env?: NodeJS.ProcessEnv;
   /** false: leave ${...} as written (AWS documents use ${stageVariables.x}, which belongs to AWS). Default true. */
   interpolate?: boolean;
+  /** YAML tags this document may use (CloudFormation's !Ref, !Sub ...: src/sam/template.ts); any other tag stays an error. */
+  customTags?: SchemaOptions['customTags'];
+  /** Said after "unsupported tag !X;" instead of the config-file wording, for documents with their own tag set. */
+  unknownTagHint?: string;
 }
 
 // toJS() expands aliases; a small document can expand exponentially ("billion laughs").
@@ -94,20 +99,21 @@ export function parseSource(text: string, file: string, opts: ParseOptions = {})
     // JSON: the strict JSON schema (no YAML-only scalars); YAML: the 1.2 core schema plus
     // `<<` merge keys, which people use to share blocks between routes.
     ...(format === 'json' ? { schema: 'json' as const, merge: false } : { schema: 'core' as const, merge: true }),
+    ...(opts.customTags !== undefined && format === 'yaml' ? { customTags: opts.customTags } : {}),
   });
 
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const label = format === 'json' ? 'invalid JSON' : 'invalid YAML';
   for (const { error, hidden } of firstSyntaxErrors(doc.errors)) {
-    const d = yamlDiagnostic(error, file, doc, position, label, 'error');
+    const d = yamlDiagnostic(error, file, doc, position, label, 'error', opts.unknownTagHint);
     if (hidden > 0) d.message += ` (${hidden} later error${hidden === 1 ? '' : 's'} not shown: they usually follow from this one)`;
     errors.push(d);
   }
   for (const w of doc.warnings) {
     // An unknown tag (e.g. CloudFormation's !Ref) would silently become a plain string: refuse it.
     const severity = w.code === 'TAG_RESOLVE_FAILED' ? 'error' : 'warning';
-    (severity === 'error' ? errors : warnings).push(yamlDiagnostic(w, file, doc, position, label, severity));
+    (severity === 'error' ? errors : warnings).push(yamlDiagnostic(w, file, doc, position, label, severity, opts.unknownTagHint));
   }
   if (errors.length > 0) throw new ConfigError(errors);
 
@@ -201,13 +207,14 @@ function yamlDiagnostic(
   position: (offset: number) => Position,
   label: string,
   severity: 'error' | 'warning',
+  tagHint = 'config files are plain YAML without custom tags',
 ): Diagnostic {
   const offset = e.pos[0];
   const { line, column } = position(offset);
-  return { file, line, column, path: formatPath(pathAtOffset(doc, offset)), message: yamlMessage(e, label), severity };
+  return { file, line, column, path: formatPath(pathAtOffset(doc, offset)), message: yamlMessage(e, label, tagHint), severity };
 }
 
-function yamlMessage(e: YAMLError, label: string): string {
+function yamlMessage(e: YAMLError, label: string, tagHint: string): string {
   // First line only, without yaml's own " at line X, column Y" suffix: the position is ours to print.
   let text = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
   switch (e.code) {
@@ -218,7 +225,7 @@ function yamlMessage(e: YAMLError, label: string): string {
     case 'TAB_AS_INDENT':
       return `${label}: tabs are not allowed for indentation; use spaces`;
     case 'TAG_RESOLVE_FAILED':
-      return `${text.replace(/^Unresolved tag/, 'unsupported tag')}; config files are plain YAML without custom tags`;
+      return `${text.replace(/^Unresolved tag/, 'unsupported tag')}; ${tagHint}`;
     default:
       text = text.charAt(0).toLowerCase() + text.slice(1);
       return `${label}: ${text}`;
