@@ -61,7 +61,7 @@ export interface Resolver {
 /** Deepest data nesting resolved (CloudFormation's own limits keep real templates far below). */
 const MAX_DEPTH = 200;
 /** Nodes visited per resolver: a YAML alias repeated inside aliases multiplies the work. */
-const MAX_NODES = 2_000_000;
+const MAX_NODES = 1_000_000;
 /** Characters built per resolver, and per string (a template itself is at most 1 MB on AWS). */
 const MAX_CHARS = 32 * 1024 * 1024;
 const MAX_STRING = 1024 * 1024;
