@@ -23,9 +23,12 @@ import { type GatewayConfig, buildConfigSchema } from './schema.js';
 import { createValidator } from './validate.js';
 import { type ConfigInputs, collectInputs } from './inputs.js';
 import { Type } from '@sinclair/typebox';
+import { isCloudFormationTemplate, looksLikeTemplate, parseTemplate } from '../sam/template.js';
 
 // The AWS OpenAPI/Swagger reader: only for files that look like AWS documents.
 const openapi = lazyModule<typeof import('../openapi/index.js')>('../openapi/index.js', import.meta.url);
+// CloudFormation intrinsics: only for files that are templates.
+const intrinsics = lazyModule<typeof import('../sam/intrinsics.js')>('../sam/intrinsics.js', import.meta.url);
 
 /** What a config may name: plugin and integration definitions (the bundled ones unless an embedder adds its own). */
 export interface Extensions {
@@ -142,7 +145,41 @@ export function parseConfigText(text: string, file: string): SourceDocument {
       // not parseable as an AWS document: let the native loader report the syntax error
     }
   }
+  if (looksLikeTemplate(text)) refuseTemplate(text, file);
   return parseSource(text, file);
+}
+
+/**
+ * A CloudFormation/SAM template is recognised (its short tags would otherwise read as "unsupported tag
+ * !Ref" and its sections as unknown config keys) and refused with what to do, until the template source
+ * (issue 12, src/sam/) serves it. Its Parameters and Conditions are checked on the way, as CloudFormation
+ * checks them before it creates anything.
+ */
+function refuseTemplate(text: string, file: string): void {
+  let doc: SourceDocument;
+  try {
+    doc = parseTemplate(text, file);
+  } catch {
+    return; // not parseable as a template either: the native loader reports the syntax error
+  }
+  const data = doc.data;
+  if (!isCloudFormationTemplate(data)) return;
+  const { createResolver, problemDiagnostics } = intrinsics();
+  const template = data as Record<string, unknown>;
+  const resolver = createResolver({ template, resource: () => undefined });
+  const conditions = template.Conditions;
+  if (typeof conditions === 'object' && conditions !== null) for (const name of Object.keys(conditions)) resolver.condition(name);
+  throw new ConfigError([
+    ...problemDiagnostics(doc, resolver.problems),
+    {
+      file,
+      line: 1,
+      column: 1,
+      path: '',
+      message: 'this is a CloudFormation/SAM template, which this version does not serve yet; give the API its OpenAPI document (DefinitionBody) or a Turnpike config',
+      severity: 'error',
+    },
+  ]);
 }
 
 /**

@@ -13,6 +13,8 @@
  * are bounded, and a YAML alias inside itself (cyclic data) is detected, so no template hangs the
  * resolver or overflows the stack.
  */
+import { type Diagnostic, formatPath } from '../config/diagnostics.js';
+import type { SourceDocument } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
 import { LinearRegExp, UnsupportedRegexError } from '../util/linear-regex.js';
 import { completePseudo, type Pseudo } from './pseudo.js';
@@ -151,7 +153,11 @@ class TemplateResolver implements Resolver {
   // ---------------------------------------------------------------------------------------------
   // Problems
 
-  #problem(path: KeyPath, message: string, severity: 'error' | 'warning' = 'error'): undefined {
+  #problem(path: KeyPath, text: string, severity: 'error' | 'warning' = 'error'): undefined {
+    // The last line of defence for NoEcho: a name or key built from a secret (`Ref: {Ref: Password}`)
+    // is masked however the message came to hold it. Longest first, so a secret inside another is not half-masked.
+    let message = text;
+    for (const s of this.#secrets) if (message.includes(s)) message = message.split(s).join('****');
     const key = `${path.join('\0')}\0${severity}\0${message}`;
     if (!this.#reported.has(key)) {
       this.#reported.add(key);
@@ -209,10 +215,18 @@ class TemplateResolver implements Resolver {
       for (const raw of [Object.hasOwn(overrides, name) ? overrides[name] : undefined, decl.Default]) {
         if (typeof raw === 'string' || typeof raw === 'number') {
           const text = String(raw);
-          if (text !== '') this.#secrets.push(text, ...text.split(',').filter((s) => s.trim() !== ''));
+          if (text !== '')
+            this.#secrets.push(
+              text,
+              ...text
+                .split(',')
+                .map((s) => s.trim())
+                .filter((s) => s !== ''),
+            );
         }
       }
     }
+    this.#secrets.sort((a, b) => b.length - a.length);
     for (const [name, decl] of Object.entries(decls)) this.#readParameter(name, decl, Object.hasOwn(overrides, name) ? overrides[name] : undefined);
     for (const name of Object.keys(overrides)) {
       if (!Object.hasOwn(decls, name)) {
@@ -846,6 +860,14 @@ function canonical(v: unknown): string {
     return x === null || x === undefined ? null : String(x);
   };
   return JSON.stringify(norm(v)) ?? '';
+}
+
+/** Problems as config diagnostics (file:line:col key.path: message), positioned by the template they came from. */
+export function problemDiagnostics(doc: SourceDocument, problems: readonly IntrinsicProblem[]): Diagnostic[] {
+  return problems.map((p) => {
+    const { line, column } = doc.locate(p.path);
+    return { file: doc.file, line, column, path: formatPath(p.path), message: p.message, severity: p.severity };
+  });
 }
 
 export function createResolver(options: IntrinsicOptions): Resolver {

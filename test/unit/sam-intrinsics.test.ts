@@ -67,7 +67,8 @@ describe('Ref', () => {
   });
 
   it('pseudo parameters, with defaults and given values', () => {
-    const all = '[!Ref AWS::Region, !Ref AWS::AccountId, !Ref AWS::StackName, !Ref AWS::StackId, !Ref AWS::Partition, !Ref AWS::URLSuffix, !Ref AWS::NotificationARNs]';
+    const all =
+      '[!Ref AWS::Region, !Ref AWS::AccountId, !Ref AWS::StackName, !Ref AWS::StackId, !Ref AWS::Partition, !Ref AWS::URLSuffix, !Ref AWS::NotificationARNs]';
     assert.deepEqual(ok(all), [
       'us-east-1',
       '123456789012',
@@ -112,8 +113,12 @@ describe('Fn::GetAtt', () => {
   });
 
   it('an attribute not known locally names the resource, its type and the attribute', () => {
-    assert.deepEqual(fails('!GetAtt MyTable.StreamArn'), ['Fn::GetAtt MyTable.StreamArn: attribute StreamArn of AWS::DynamoDB::Table MyTable is not known locally']);
-    assert.deepEqual(fails('!GetAtt Fn.Version'), ['Fn::GetAtt Fn.Version: attribute Version of AWS::Serverless::Function Fn is not known locally (known: Arn)']);
+    assert.deepEqual(fails('!GetAtt MyTable.StreamArn'), [
+      'Fn::GetAtt MyTable.StreamArn: attribute StreamArn of AWS::DynamoDB::Table MyTable is not known locally',
+    ]);
+    assert.deepEqual(fails('!GetAtt Fn.Version'), [
+      'Fn::GetAtt Fn.Version: attribute Version of AWS::Serverless::Function Fn is not known locally (known: Arn)',
+    ]);
     assert.deepEqual(fails('!GetAtt Fnn.Arn'), ['Fn::GetAtt Fnn.Arn: no resource named Fnn (did you mean Fn?)']);
     assert.deepEqual(fails('!GetAtt Fn'), ['Fn::GetAtt: expects [LogicalId, Attribute] or "LogicalId.Attribute"']);
     assert.deepEqual(fails('!GetAtt [Fn, Arn, x]'), ['Fn::GetAtt: expects [LogicalId, Attribute] or "LogicalId.Attribute"']);
@@ -209,7 +214,14 @@ describe('Fn::ImportValue, Fn::Base64, Fn::GetAZs, Fn::Cidr, and the rest', () =
     assert.deepEqual(ok('{"Fn::GetAZs": eu-central-1}'), ['eu-central-1a', 'eu-central-1b', 'eu-central-1c']);
   });
   it('IPv4 CIDR blocks as AWS computes them; IPv6 is a clear problem', () => {
-    assert.deepEqual(ok('!Cidr ["192.168.0.0/24", 6, 5]'), ['192.168.0.0/27', '192.168.0.32/27', '192.168.0.64/27', '192.168.0.96/27', '192.168.0.128/27', '192.168.0.160/27']);
+    assert.deepEqual(ok('!Cidr ["192.168.0.0/24", 6, 5]'), [
+      '192.168.0.0/27',
+      '192.168.0.32/27',
+      '192.168.0.64/27',
+      '192.168.0.96/27',
+      '192.168.0.128/27',
+      '192.168.0.160/27',
+    ]);
     assert.deepEqual(ok('!Select [1, !Cidr ["10.0.0.0/16", "3", "8"]]'), '10.0.1.0/24');
     assert.deepEqual(fails('!Cidr ["2001:db8::/56", 2, 64]'), ['Fn::Cidr: IPv6 blocks are not supported locally']);
     assert.deepEqual(fails('!Cidr ["10.0.0.0/24", 3, 7]'), ['Fn::Cidr: 3 blocks of /25 do not fit in a /24']);
@@ -262,11 +274,16 @@ Resources:
     );
     assert.deepEqual(r.problems, []);
     const { r: dev } = make(CONDS, { parameterOverrides: { Env: 'dev' } });
-    assert.deepEqual(['IsProd', 'Both', 'NotProd'].map((c) => dev.condition(c)), [false, false, true]);
+    assert.deepEqual(
+      ['IsProd', 'Both', 'NotProd'].map((c) => dev.condition(c)),
+      [false, false, true],
+    );
   });
 
   it('Fn::If takes the branch of its condition and never resolves the other', () => {
-    const { r, template } = make(`${CONDS}\nValue: [!If [IsProd, !Ref Env, !Ref Nothing], !If [NotProd, !GetAtt Nothing.Arn, {Nested: !If [Both, !Sub "\${Env}!", x]}]]\n`);
+    const { r, template } = make(
+      `${CONDS}\nValue: [!If [IsProd, !Ref Env, !Ref Nothing], !If [NotProd, !GetAtt Nothing.Arn, {Nested: !If [Both, !Sub "\${Env}!", x]}]]\n`,
+    );
     assert.deepEqual(r.resolve(template.Value, ['Value']), ['prod', { Nested: 'prod!' }]);
     assert.deepEqual(r.problems, []);
   });
@@ -300,19 +317,24 @@ Resources:
 
   it('each condition is evaluated once', () => {
     let calls = 0;
-    const { r, template } = make(`Conditions:\n  HasFn: !Equals [!Ref Fn, my-fn]\nResources:\n  Fn: {Type: AWS::Serverless::Function}\nValue: [!If [HasFn, a, b], !If [HasFn, c, d]]\n`, {
-      resource: (id) => {
-        calls++;
-        return resource(id);
+    const { r, template } = make(
+      `Conditions:\n  HasFn: !Equals [!Ref Fn, my-fn]\nResources:\n  Fn: {Type: AWS::Serverless::Function}\nValue: [!If [HasFn, a, b], !If [HasFn, c, d]]\n`,
+      {
+        resource: (id) => {
+          calls++;
+          return resource(id);
+        },
       },
-    });
+    );
     assert.deepEqual(r.resolve(template.Value, ['Value']), ['a', 'c']);
     assert.equal(r.condition('HasFn'), true);
     assert.equal(calls, 1);
   });
 
   it('a resource Condition key is evaluated through condition()', () => {
-    const { r, template } = make('Parameters:\n  Env: {Type: String, Default: prod}\nConditions:\n  NotProd: !Not [!Equals [!Ref Env, prod]]\nResources:\n  Fn: {Type: AWS::Serverless::Function, Condition: NotProd}\n');
+    const { r, template } = make(
+      'Parameters:\n  Env: {Type: String, Default: prod}\nConditions:\n  NotProd: !Not [!Equals [!Ref Env, prod]]\nResources:\n  Fn: {Type: AWS::Serverless::Function, Condition: NotProd}\n',
+    );
     const fn = (template.Resources as Record<string, { Condition: string }>).Fn;
     assert.equal(r.condition(fn?.Condition ?? ''), false);
   });
@@ -340,7 +362,17 @@ describe('Parameters', () => {
       { Ami: 'ami-1', Names: 'x,y' },
     );
     assert.deepEqual(problems, []);
-    assert.deepEqual(values, { S: '5', N: '1.5', L: ['a', 'b'], E: [], LN: ['1', '2'], Vpc: 'vpc-1', Subnets: ['s-1', 's-2'], Ami: 'ami-1', Names: ['x', 'y'] });
+    assert.deepEqual(values, {
+      S: '5',
+      N: '1.5',
+      L: ['a', 'b'],
+      E: [],
+      LN: ['1', '2'],
+      Vpc: 'vpc-1',
+      Subnets: ['s-1', 's-2'],
+      Ami: 'ami-1',
+      Names: ['x', 'y'],
+    });
   });
 
   it('missing values name the parameter and --parameter-overrides; an SSM parameter cannot be read locally', () => {
@@ -369,7 +401,9 @@ describe('Parameters', () => {
       'Parameters.Sizes.MaxValue: parameter Sizes: value "9" is greater than MaxValue 5 (from --parameter-overrides)',
     ]);
     assert.deepEqual(bad.values, {});
-    assert.deepEqual(params('  Long: {Type: String, Default: abcdef, MaxLength: 3}').problems, ['Parameters.Long.MaxLength: parameter Long: value "abcdef" is longer than MaxLength 3']);
+    assert.deepEqual(params('  Long: {Type: String, Default: abcdef, MaxLength: 3}').problems, [
+      'Parameters.Long.MaxLength: parameter Long: value "abcdef" is longer than MaxLength 3',
+    ]);
   });
 
   it('a Ref to a parameter without a usable value is a problem where it is used too', () => {
@@ -377,7 +411,10 @@ describe('Parameters', () => {
     assert.equal(r.resolve(template.Value, ['Value']), undefined);
     assert.deepEqual(
       r.problems.map((p) => p.message),
-      ['parameter Key has no Default and no value was given; give one with --parameter-overrides Key=VALUE', 'Fn::Sub ${Key}: parameter Key has no usable value (see Parameters.Key)'],
+      [
+        'parameter Key has no Default and no value was given; give one with --parameter-overrides Key=VALUE',
+        'Fn::Sub ${Key}: parameter Key has no usable value (see Parameters.Key)',
+      ],
     );
   });
 
@@ -402,12 +439,14 @@ describe('Parameters', () => {
         '  A: !FindInMap [M, !Ref Password, b]',
         '  B: !Select [!Ref Password, [a]]',
         '  C: !Join [",", !Sub "${Password}-x"]',
+        '  D: !Ref {Ref: Password}',
+        '  E: !ImportValue {"Fn::Join": ["", [!Ref Password, "-x"]]}',
         '',
       ].join('\n'),
       { parameterOverrides: {} },
     );
     r.resolve(template.Value, ['Value']);
-    assert.ok(r.problems.length >= 5, JSON.stringify(r.problems));
+    assert.ok(r.problems.length >= 7, JSON.stringify(r.problems));
     for (const p of r.problems) assert.ok(!p.message.includes(secret) && !p.message.includes('hunter2'), p.message);
     assert.match(r.problems[0]?.message ?? '', /value \(NoEcho value, not shown\) is not one of AllowedValues/);
   });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/diagnostics.js';
+import { parseConfigText } from '../../src/config/index.js';
 import { parseSource } from '../../src/config/load.js';
 import { INTRINSIC_KEYS, isCloudFormationTemplate, looksLikeTemplate, parseTemplate } from '../../src/sam/template.js';
 
@@ -105,7 +106,10 @@ describe('parseTemplate: YAML short tags become the long form', () => {
   });
 
   it('two short forms in a row are a YAML error, as CloudFormation documents (one tag per node)', () => {
-    assert.match(errorOf(() => props('      A: !Base64 !Sub "x${Y}"')), /t\.yaml:5:\d+ .*a node can have at most one tag/);
+    assert.match(
+      errorOf(() => props('      A: !Base64 !Sub "x${Y}"')),
+      /t\.yaml:5:\d+ .*a node can have at most one tag/,
+    );
   });
 
   it('long forms pass through unchanged, and ${...} is left for Fn::Sub (no environment interpolation)', () => {
@@ -152,19 +156,39 @@ describe('parseTemplate: errors are ConfigErrors with file:line:col', () => {
     assert.match(m, /^tpl\.yaml:2:6 Resources: unsupported tag: !Foo; CloudFormation templates may use !Ref, !Condition, !Sub, !GetAtt/);
   });
   it('a syntax error', () => {
-    assert.match(errorOf(() => parseTemplate('Resources:\n  A: [1, 2\n', 'tpl.yaml')), /^tpl\.yaml:\d+:\d+: invalid YAML/);
-    assert.match(errorOf(() => parseTemplate('{"Resources": }', 'tpl.json')), /^tpl\.json:1:\d+: invalid JSON/);
+    assert.match(
+      errorOf(() => parseTemplate('Resources:\n  A: [1, 2\n', 'tpl.yaml')),
+      /^tpl\.yaml:\d+:\d+: invalid YAML/,
+    );
+    assert.match(
+      errorOf(() => parseTemplate('{"Resources": }', 'tpl.json')),
+      /^tpl\.json:1:\d+: invalid JSON/,
+    );
   });
   it('duplicate keys', () => {
-    assert.match(errorOf(() => parseTemplate('Resources:\n  A: !Ref X\n  A: !Ref Y\n', 'tpl.yaml')), /tpl\.yaml:3:3 .*duplicate key/);
+    assert.match(
+      errorOf(() => parseTemplate('Resources:\n  A: !Ref X\n  A: !Ref Y\n', 'tpl.yaml')),
+      /tpl\.yaml:3:3 .*duplicate key/,
+    );
   });
   it('an alias bomb is refused, not expanded', () => {
     const lines = ['a: &a [!Ref x, !Ref x, !Ref x, !Ref x, !Ref x, !Ref x, !Ref x, !Ref x, !Ref x]'];
-    for (let i = 0; i < 9; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`);
-    assert.match(errorOf(() => parseTemplate(lines.join('\n'), 'bomb.yaml')), /bomb\.yaml.*cannot build the document/);
+    for (let i = 0; i < 9; i++)
+      lines.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(97 + i)}`)
+          .join(', ')}]`,
+      );
+    assert.match(
+      errorOf(() => parseTemplate(lines.join('\n'), 'bomb.yaml')),
+      /bomb\.yaml.*cannot build the document/,
+    );
   });
   it('config files still refuse the tags (parseSource without the template tag set)', () => {
-    assert.match(errorOf(() => parseSource('a: !Ref x\n', 'c.yaml')), /unsupported tag: !Ref; config files are plain YAML without custom tags/);
+    assert.match(
+      errorOf(() => parseSource('a: !Ref x\n', 'c.yaml')),
+      /unsupported tag: !Ref; config files are plain YAML without custom tags/,
+    );
   });
 });
 
@@ -200,5 +224,33 @@ describe('isCloudFormationTemplate / looksLikeTemplate', () => {
     assert.equal(looksLikeTemplate('openapi: 3.0.1\ninfo: {title: x}\n'), false);
     assert.equal(looksLikeTemplate('apis:\n  - name: a\n    routes: []\n'), false);
     assert.equal(looksLikeTemplate('Resources:\n  - name: x\n'), false);
+  });
+});
+
+describe('a template given as a config file', () => {
+  it('is recognised and refused with what to do; its Parameters and Conditions are checked on the way', () => {
+    const text = [
+      'Transform: AWS::Serverless-2016-10-31', // 1
+      'Parameters:', // 2
+      '  Stage: {Type: String, Default: qa, AllowedValues: [dev, prod]}', // 3
+      'Conditions:', // 4
+      '  A: !Condition B', // 5
+      '  B: !Not [!Condition A]', // 6
+      'Resources:', // 7
+      '  Fn:', // 8
+      '    Type: AWS::Serverless::Function', // 9
+      '    Properties: {CodeUri: !Sub "${Stage}/src"}', // 10
+    ].join('\n');
+    assert.equal(
+      errorOf(() => parseConfigText(text, 'template.yaml')),
+      [
+        'template.yaml:1:1: this is a CloudFormation/SAM template, which this version does not serve yet; give the API its OpenAPI document (DefinitionBody) or a Turnpike config',
+        'template.yaml:3:53 Parameters.Stage.AllowedValues: parameter Stage: value "qa" is not one of AllowedValues ["dev","prod"]',
+        'template.yaml:5:17 Conditions.A: condition A depends on itself: A -> B -> A',
+      ].join('\n'),
+    );
+  });
+  it('a native config that merely mentions AWS types is not a template', () => {
+    assert.doesNotThrow(() => parseConfigText('apis: []\n# Resources:\n#   Type: AWS::S3::Bucket\n', 'c.yaml'));
   });
 });
