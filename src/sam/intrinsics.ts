@@ -341,7 +341,7 @@ class TemplateResolver implements Resolver {
         }
       }
     }
-    if (ok) this.parameters[name] = isList ? items : raw;
+    if (ok) setKey(this.parameters, name, isList ? items : raw);
   }
 
   /** AllowedPattern matches the whole value; run in linear time (a template must not hang the loader). */
@@ -498,7 +498,7 @@ class TemplateResolver implements Resolver {
     }
     const params = own(this.#template, 'Parameters');
     if (isRecord(params) && Object.hasOwn(params, name)) {
-      const value = this.parameters[name];
+      const value = Object.hasOwn(this.parameters, name) ? this.parameters[name] : undefined;
       if (value === undefined) return this.#problem(at, `${construct}: parameter ${name} has no usable value (see Parameters.${name})`);
       return Array.isArray(value) ? [...value] : value;
     }

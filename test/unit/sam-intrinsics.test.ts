@@ -418,6 +418,18 @@ describe('Parameters', () => {
     );
   });
 
+  it('template names that are Object.prototype names stay plain keys', () => {
+    const { r, template } = make(
+      'Parameters:\n  __proto__: {Type: CommaDelimitedList, Default: "a,b"}\n  constructor: {Type: String, Default: c}\nValue: [!Ref __proto__, !Ref constructor, !Ref toString]\n',
+    );
+    assert.deepEqual(r.resolve(template.Value, ['Value']), [['a', 'b'], 'c', undefined]);
+    assert.deepEqual(Object.getPrototypeOf(r.parameters), Object.prototype);
+    assert.deepEqual(
+      r.problems.map((p) => p.message),
+      ['Ref toString: no parameter or resource named toString'],
+    );
+  });
+
   it('bad declarations and unknown overrides', () => {
     assert.deepEqual(params('  A: {Default: x}\n  B: {Type: Strng}\n  C: text', { Stag: 'x' }).problems, [
       'Parameters.A: parameter A: Type is required (String, Number, CommaDelimitedList, List<Number>, ...)',
