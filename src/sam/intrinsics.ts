@@ -593,7 +593,11 @@ class TemplateResolver implements Resolver {
         value = resolved.get(name);
       } else if (name.includes('.') && !name.startsWith('AWS::')) {
         const dot = name.indexOf('.');
-        value = this.#getAtt(name.slice(0, dot), name.slice(dot + 1), at, construct);
+        const id = name.slice(0, dot);
+        if (this.#opts.resource(id) === undefined && this.#resourceType(id) === undefined) {
+          // Often API Gateway's own `${stageVariables.x}` or `${context.x}` inside a Sub'd OpenAPI body.
+          value = this.#problem(at, `${construct}: no resource named ${id}; for the literal text write \${!${name}}`);
+        } else value = this.#getAtt(id, name.slice(dot + 1), at, construct);
       } else {
         value = this.#ref(name, at, construct);
       }

@@ -148,6 +148,9 @@ describe('Fn::Sub', () => {
       'Fn::Sub ${MyTable.StreamArn}: attribute StreamArn of AWS::DynamoDB::Table MyTable is not known locally',
       'Fn::Sub ${Subnets}: the value is a list (join it with Fn::Join first)',
     ]);
+    assert.deepEqual(fails('!Sub "arn:${AWS::Region}:function:${stageVariables.fn}"'), [
+      'Fn::Sub ${stageVariables.fn}: no resource named stageVariables; for the literal text write ${!stageVariables.fn}',
+    ]);
     assert.deepEqual(fails('!Sub [text, [not, a, map]]'), ['Fn::Sub: expects a string, or [string, {Name: value, ...}]']);
   });
 });
