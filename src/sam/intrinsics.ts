@@ -168,12 +168,7 @@ class TemplateResolver implements Resolver {
 
   /** A value for a message: quoted, shortened, and hidden when it holds a NoEcho parameter's value. */
   #show(v: unknown): string {
-    let text: string;
-    try {
-      text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
-    } catch {
-      text = '(a value)';
-    }
+    const text = typeof v === 'string' ? v : (jsonOf(v, 4096) ?? (Array.isArray(v) ? `a list of ${v.length} items` : 'a large map'));
     if (this.#secrets.some((s) => text.includes(s))) return '(a NoEcho value, not shown)';
     return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
   }
@@ -446,7 +441,8 @@ class TemplateResolver implements Resolver {
         const v = this.#arg(arg, at, depth, fn);
         if (v === undefined) return undefined;
         if (typeof v !== 'object' || v === null) return this.#problem(at, 'Fn::ToJsonString: expects a map or a list');
-        return this.#string(JSON.stringify(v), at, fn);
+        const json = jsonOf(v);
+        return json === undefined ? this.#problem(at, `${fn}: the result is longer than ${MAX_STRING} characters`) : this.#string(json, at, fn);
       }
       case 'Fn::Transform': {
         const name = own(arg, 'Name');
@@ -639,6 +635,9 @@ class TemplateResolver implements Resolver {
       }
       parts.push(String(item));
     }
+    // Measured before joining: literal strings repeated through YAML aliases cost no work to resolve.
+    const length = parts.reduce((n, p) => n + p.length, delimiter.length * Math.max(0, parts.length - 1));
+    if (length > MAX_STRING) return this.#problem(at, `Fn::Join: the result is longer than ${MAX_STRING} characters`);
     return this.#string(parts.join(delimiter), at, 'Fn::Join');
   }
 
@@ -805,7 +804,9 @@ class TemplateResolver implements Resolver {
         const a = this.#arg(args[0], [...at, 0], depth, fn);
         const b = this.#arg(args[1], [...at, 1], depth, fn);
         if (a === undefined || b === undefined) return undefined;
-        return canonical(a) === canonical(b);
+        const [ca, cb] = [canonical(a), canonical(b)];
+        if (ca === undefined || cb === undefined) return this.#problem(at, `${fn}: the values are too large to compare`);
+        return ca === cb;
       }
       case 'Fn::And':
       case 'Fn::Or':
@@ -857,13 +858,46 @@ function suggestFn(fn: string): string {
 }
 
 /** Fn::Equals compares values as CloudFormation's strings: `5` equals `"5"`, `true` equals `"true"`. */
-function canonical(v: unknown): string {
+function canonical(v: unknown): string | undefined {
   const norm = (x: unknown): unknown => {
     if (Array.isArray(x)) return x.map(norm);
     if (isRecord(x)) return Object.fromEntries(Object.keys(x).map((k) => [k, norm(x[k])]));
     return x === null || x === undefined ? null : String(x);
   };
-  return JSON.stringify(norm(v)) ?? '';
+  return jsonOf(norm(v));
+}
+
+/**
+ * JSON text of a resolved value, or undefined past MAX_STRING. A literal string repeated through YAML
+ * aliases costs no resolving work, so the text can be far larger than anything built; V8 throws a
+ * RangeError past its string limit.
+ */
+function jsonOf(v: unknown, limit = MAX_STRING): string | undefined {
+  if (!fitsIn(v, limit)) return undefined;
+  const json = JSON.stringify(v) ?? 'null';
+  return json.length > limit ? undefined : json;
+}
+
+/** Whether a value's JSON text can fit in `limit` characters, measured without building it (stops early). */
+function fitsIn(v: unknown, limit: number): boolean {
+  let budget = limit;
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') budget -= x.length + 2;
+    else if (Array.isArray(x)) {
+      budget -= x.length + 2;
+      if (budget < 0) return false;
+      for (const item of x) stack.push(item);
+    } else if (isRecord(x)) {
+      for (const k of Object.keys(x)) {
+        budget -= k.length + 4;
+        stack.push(x[k]);
+      }
+    } else budget -= 5;
+    if (budget < 0) return false;
+  }
+  return true;
 }
 
 /** Problems as config diagnostics (file:line:col key.path: message), positioned by the template they came from. */

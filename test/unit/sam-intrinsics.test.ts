@@ -530,6 +530,24 @@ describe('hostile templates are bounded', () => {
     assert.match(r.problems.map((p) => p.message).join('\n'), /longer than 1048576 characters/);
   });
 
+  it('a large literal string repeated (as YAML aliases repeat it) stops at the size bound in every function that builds text', () => {
+    const big = 'x'.repeat(600_000);
+    const r = createResolver({ template: { Conditions: { Same: { 'Fn::Equals': [Array(2000).fill(big), 'x'] } } }, resource });
+    assert.equal(r.resolve({ 'Fn::Join': ['', [big, big]] }, ['J']), undefined);
+    assert.equal(r.resolve({ 'Fn::ToJsonString': Array(2000).fill(big) }, ['T']), undefined);
+    assert.equal(r.resolve({ 'Fn::Sub': ['${A}${A}', { A: big }] }, ['S']), undefined);
+    assert.equal(r.condition('Same'), false);
+    assert.deepEqual(
+      r.problems.map((p) => `${p.path.join('.')}: ${p.message}`),
+      [
+        'J.Fn::Join: Fn::Join: the result is longer than 1048576 characters',
+        'T.Fn::ToJsonString: Fn::ToJsonString: the result is longer than 1048576 characters',
+        'S.Fn::Sub: Fn::Sub: the result is longer than 1048576 characters',
+        'Conditions.Same.Fn::Equals: Fn::Equals: the values are too large to compare',
+      ],
+    );
+  });
+
   it('a shared value repeated through aliases stops at the work bound', () => {
     let v: unknown = ['leaf'];
     for (let i = 0; i < 40; i++) v = [v, v];
