@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the handlers' JSON answers are untyped, walked field by field.
 // Issue 12, "Lambda functions as Lambda runs them": functions in other languages through the Lambda
 // Runtime API, against the real gateway process. Python handlers run on the shipped standard-library
 // client (src/integrations/function/runtime/python/bootstrap.py) with this machine's python3; warm
@@ -48,9 +49,6 @@ before(async () => {
 after(async () => {
   await gw?.stop();
 });
-
-/** The gateway's `function error` log line for a request. */
-const errorFor = (requestId: string) => gw.waitForLog((l) => l.msg === 'function error' && l.requestId === requestId, 5000);
 
 describe('Python functions (runtime python3.x, the shipped standard-library client)', () => {
   test('Handler app.lambda_handler runs in its code folder with Lambda\'s environment, context and layers', async () => {
