@@ -4,10 +4,16 @@
 // client (src/integrations/function/runtime/python/bootstrap.py) with this machine's python3; warm
 // processes, timeouts, crashes, concurrency and logs are the pool's, as for Node functions.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
+import { BIN, ROOT, type RunningGateway, startGateway } from '../helpers/gateway.js';
 
 const PY = `${ROOT}/test/fixtures/functions-python`;
+const PROVIDED = `${ROOT}/test/fixtures/functions-provided`;
+const NODE = `${ROOT}/test/fixtures/functions-node`;
 const py = (handler: string, extra = '') =>
   `{ runtime: python3.11, codeUri: "${PY}/app", handler: ${handler}, layers: ["${PY}/layer"]${extra ? `, ${extra}` : ''} }`;
 
@@ -24,6 +30,11 @@ functions:
   sleepy: ${py('app.sleepy', 'timeoutMs: 1000, concurrency: 2')}
   single: ${py('app.sleepy', 'concurrency: 1')}
   crashy: ${py('app.maybe_crash')}
+  shell: { runtime: provided.al2023, codeUri: "${PROVIDED}", handler: my.handler, layers: ["${ROOT}/test/fixtures/functions-provided-layer"], environment: { GREETING: hey }, timeoutMs: 1000 }
+  shellInit: { runtime: provided.al2, codeUri: "${PROVIDED}", handler: fail-init }
+  esm: { runtime: nodejs22.x, codeUri: "${NODE}/esm", handler: src/app.api.v1.handler, memoryMb: 192 }
+  cjs: { runtime: nodejs20.x, codeUri: "${NODE}/cjs", handler: index.handler }
+  later: { runtime: nodejs18.x, codeUri: "${NODE}/cjs", handler: later.handler }
 apis:
   - name: rt
     routes:
@@ -39,6 +50,11 @@ apis:
       - { path: /sleepy-rest, integration: { type: function, function: sleepy, apiType: rest } }
       - { path: /single, integration: { type: function, function: single } }
       - { path: /crashy, integration: { type: function, function: crashy } }
+      - { path: "/shell/{what}", integration: { type: function, function: shell } }
+      - { path: /shell-init, integration: { type: function, function: shellInit } }
+      - { path: /esm, integration: { type: function, function: esm } }
+      - { path: /cjs, integration: { type: function, function: cjs } }
+      - { path: /later, integration: { type: function, function: later } }
 `;
 
 let gw: RunningGateway;
@@ -184,5 +200,117 @@ describe('Python functions (runtime python3.x, the shipped standard-library clie
     const one = await Promise.all([0, 1].map(() => fetch(`${gw.url}/single?s=0.4`).then((r) => r.json() as Promise<{ pid: number }>)));
     assert.equal(one[0]?.pid, one[1]?.pid, 'concurrency 1: one process, one call after the other');
     assert.ok(Date.now() - started >= 800, 'the second call waited for the first');
+  });
+});
+
+describe('custom runtimes (provided.al2023: the function\'s own executable bootstrap, here a bash script)', () => {
+  test('the bootstrap runs in its code folder with _HANDLER, the layer\'s bin on PATH, and no AWS_EXECUTION_ENV; it stays warm', async () => {
+    const res = await fetch(`${gw.url}/shell/ok`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, any>;
+    assert.equal(body.handler, 'my.handler');
+    assert.equal(body.cwd, PROVIDED);
+    assert.equal(body.taskRoot, PROVIDED);
+    assert.equal(body.asset, 'provided-asset');
+    assert.equal(body.path, '/shell/ok');
+    assert.equal(body.function, 'shell');
+    assert.equal(body.greeting, 'hey');
+    assert.equal(body.layerTool, 'tool-from-layer');
+    assert.equal(body.executionEnv, 'unset', 'Lambda sets no AWS_EXECUTION_ENV for OS-only runtimes');
+    assert.ok(body.remainingMs > 0 && body.remainingMs <= 1000, `Lambda-Runtime-Deadline-Ms: ${body.remainingMs} ms left`);
+    const again = (await (await fetch(`${gw.url}/shell/ok`)).json()) as Record<string, any>;
+    assert.equal(again.pid, body.pid);
+    assert.equal(again.count, body.count + 1);
+    const log = await gw.waitForLog((l) => l.type === 'function-log' && l.function === 'shell' && l.msg === 'bootstrap got /shell/ok', 5000);
+    assert.equal(log.source, 'stdout');
+  });
+
+  test('an error the bootstrap posts, its exit, its timeout and its init error are reported as for Node functions', async () => {
+    assert.equal((await fetch(`${gw.url}/shell/error`)).status, 500);
+    const posted = await gw.waitForLog((l) => l.msg === 'function error' && l.function === 'shell' && l.errorType === 'Custom.Failure', 5000);
+    assert.equal(posted.kind, 'unhandled');
+    assert.equal(posted.errorMessage, 'the shell said no');
+
+    assert.equal((await fetch(`${gw.url}/shell/exit`)).status, 500);
+    const exited = await gw.waitForLog((l) => l.msg === 'function error' && l.function === 'shell' && l.kind === 'crash', 5000);
+    assert.match(String(exited.errorMessage), /exit status 3$/);
+    assert.equal((await fetch(`${gw.url}/shell/ok`)).status, 200, 'a fresh process after the exit');
+
+    assert.equal((await fetch(`${gw.url}/shell/sleep`)).status, 500);
+    const timedOut = await gw.waitForLog((l) => l.msg === 'function error' && l.function === 'shell' && l.kind === 'timeout', 5000);
+    assert.equal(timedOut.errorMessage, 'Task timed out after 1.00 seconds');
+
+    assert.equal((await fetch(`${gw.url}/shell-init`)).status, 500);
+    const init = await gw.waitForLog((l) => l.msg === 'function error' && l.function === 'shellInit', 5000);
+    assert.equal(init.kind, 'load-error');
+    assert.equal(init.errorType, 'Custom.InitFailed');
+  });
+});
+
+describe('Node handlers resolved as Lambda resolves them', () => {
+  test('Handler src/app.api.v1.handler: a .js ES module by its package.json, the export walked through nested objects, every context field', async () => {
+    const res = await fetch(`${gw.url}/esm`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, any>;
+    assert.equal(body.kind, 'esm');
+    assert.equal(body.asset, 'esm-asset', './asset.txt is read from the code folder');
+    assert.equal(body.cwd, `${NODE}/esm`);
+    assert.equal(body.taskRoot, `${NODE}/esm`);
+    assert.equal(body.handlerEnv, 'src/app.api.v1.handler');
+    assert.equal(body.executionEnv, 'AWS_Lambda_nodejs22.x');
+    const c = body.context as Record<string, any>;
+    assert.match(c.awsRequestId, /^[0-9a-f-]{36}$/);
+    assert.equal(c.functionName, 'esm');
+    assert.equal(c.functionVersion, '$LATEST');
+    assert.equal(c.memoryLimitInMB, '192');
+    assert.equal(c.invokedFunctionArn, 'arn:aws:lambda:us-east-1:000000000000:function:esm');
+    assert.equal(c.logGroupName, '/aws/lambda/esm');
+    assert.match(String(c.logStreamName), /^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/);
+    assert.ok(c.remaining > 0 && c.remaining <= 3000, `getRemainingTimeInMillis() ${c.remaining}`);
+    assert.equal(c.callbackWaitsForEmptyEventLoop, true);
+  });
+
+  test('a .js with no package.json in its code folder is CommonJS, as on Lambda, even under a "type": "module" package above it', async () => {
+    const started = Date.now();
+    const res = await fetch(`${gw.url}/cjs`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, any>;
+    assert.equal(body.kind, 'cjs');
+    assert.equal(body.asset, 'cjs-asset');
+    assert.equal(body.handlerEnv, 'index.handler');
+    assert.equal(body.waits, false);
+    assert.ok(Date.now() - started < 30_000, 'callbackWaitsForEmptyEventLoop = false answers without waiting for the pending timer');
+  });
+
+  test('a callback handler answers once the event loop is empty (callbackWaitsForEmptyEventLoop defaults to true)', async () => {
+    const res = await fetch(`${gw.url}/later`);
+    assert.equal(res.status, 200);
+    const { waitedFrom } = (await res.json()) as { waitedFrom: number };
+    assert.ok(Date.now() - waitedFrom >= 280, 'the answer waited for the 300 ms timer');
+  });
+
+  test('turnpike validate refuses a CommonJS file named .mjs, saying to rename it to .cjs; an unknown runtime lists the known ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-runtimes-'));
+    writeFileSync(join(dir, 'app.mjs'), "const x = require('node:path');\nmodule.exports.handler = async () => ({ statusCode: 200 });\n");
+    writeFileSync(
+      join(dir, 'gateway.yaml'),
+      [
+        'functions:',
+        '  app: { runtime: nodejs20.x, handler: app.handler }',
+        '  odd: { runtime: cobol1.x, handler: app.handler }',
+        '  java: { runtime: java21, handler: example.Handler::handleRequest }',
+        'apis:',
+        '  - name: a',
+        '    routes:',
+        '      - { path: /a, integration: { type: function, function: app } }',
+        '',
+      ].join('\n'),
+    );
+    const r = spawnSync(process.execPath, [BIN, 'validate', join(dir, 'gateway.yaml')], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const out = r.stdout + r.stderr;
+    assert.match(out, /functions\.app\.handler: app\.mjs is CommonJS \(module\.exports \/ require\) but named \.mjs.*rename it to app\.cjs/);
+    assert.match(out, /functions\.odd\.runtime: unknown runtime "cobol1\.x"; known: nodejs18\.x, nodejs20\.x, .*python3\.13, provided, provided\.al2, provided\.al2023/);
+    assert.match(out, /functions\.java\.runtime: runtime java21 has no runtime client in Turnpike: install the AWS Lambda Java runtime interface client.*runtimeCommand/);
   });
 });
