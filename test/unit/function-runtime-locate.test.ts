@@ -2,11 +2,18 @@
 // function's code is, as Lambda's runtimes find it, answered from a map of files (no disk), and the
 // environment each runtime gives its processes. The first-call side of the .mjs check runs a real process.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FunctionPool, functionEnvironment } from '../../src/integrations/function/runtime/index.js';
+import pino from 'pino';
+import { ConfigError } from '../../src/config/diagnostics.js';
+import { parseConfigText } from '../../src/config/index.js';
+import { collectInputs } from '../../src/config/inputs.js';
+import { FunctionPool, FunctionRegistry, functionEnvironment } from '../../src/integrations/function/runtime/index.js';
+import { GatewayMetrics } from '../../src/observability/metrics.js';
+import { loadVersion } from '../../src/server/reloader.js';
+import { PoolRegistry } from '../../src/upstream/upstream.js';
 import { type LocateIO, type LocateResult, locateFunction, looksCommonJs, splitNodeHandler } from '../../src/integrations/function/runtime/locate.js';
 import { runtimeFor } from '../../src/integrations/function/runtime/runtimes.js';
 
@@ -233,5 +240,56 @@ describe('the first call of a CommonJS file named .mjs', { timeout: 20_000 }, ()
     assert.equal(e.kind, 'load-error');
     assert.equal(e.errorType, 'ReferenceError');
     assert.match(e.errorMessage, /^module is not defined in ES module scope.*: legacy\.mjs is CommonJS but loaded as an ES module; rename it to legacy\.cjs$/);
+  });
+});
+
+describe('the files a function is located by are inputs of the config version', () => {
+  it('a handler edit, a new candidate file and a bootstrap losing its execute bit are new versions; compile sees the same files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-locate-inputs-'));
+    mkdirSync(join(dir, 'py'));
+    mkdirSync(join(dir, 'sh'));
+    mkdirSync(join(dir, 'js'));
+    writeFileSync(join(dir, 'py', 'app.py'), 'def handler(e, c):\n    return 1\n');
+    writeFileSync(join(dir, 'sh', 'bootstrap'), '#!/bin/sh\n');
+    chmodSync(join(dir, 'sh', 'bootstrap'), 0o755);
+    writeFileSync(join(dir, 'js', 'index.mjs'), ESM);
+    const text = [
+      'functions:',
+      '  py: { runtime: python3.11, codeUri: py, handler: app.handler }',
+      '  sh: { runtime: provided.al2023, codeUri: sh, handler: x }',
+      '  js: { runtime: nodejs20.x, codeUri: js, handler: index.handler }',
+      'apis:',
+      '  - name: a',
+      '    routes:',
+      '      - { path: /py, integration: { type: function, function: py } }',
+      '      - { path: /sh, integration: { type: function, function: sh } }',
+      '      - { path: /js, integration: { type: function, function: js } }',
+      '',
+    ].join('\n');
+    const doc = () => parseConfigText(text, join(dir, 'gateway.yaml'));
+    const first = collectInputs(doc());
+    for (const f of ['py/app.py', 'sh/bootstrap', 'js/index.js', 'js/index.mjs']) assert.ok(first.files.includes(join(dir, f)), `${f} is an input`);
+    assert.equal(first.recheck(text).version(), first.version(), 'nothing changed');
+
+    const deps = { logger: pino({ level: 'silent' }), metrics: new GatewayMetrics(), pools: new PoolRegistry(), functions: new FunctionRegistry() };
+    const loaded = loadVersion(doc(), deps, first);
+    await loaded.table.close();
+
+    writeFileSync(join(dir, 'py', 'app.py'), 'def handler(e, c):\n    return 2\n');
+    const edited = first.recheck(text);
+    assert.notEqual(edited.version(), first.version(), 'an edited Python handler is a new version');
+
+    writeFileSync(join(dir, 'js', 'index.js'), ESM);
+    const added = edited.recheck(text);
+    assert.notEqual(added.version(), edited.version(), 'index.js appearing beside index.mjs (Lambda takes .js first) is a new version');
+
+    chmodSync(join(dir, 'sh', 'bootstrap'), 0o644);
+    const chmodded = added.recheck(text);
+    assert.notEqual(chmodded.version(), added.version(), 'chmod -x is a new version');
+    assert.throws(
+      () => loadVersion(doc(), deps, collectInputs(doc())),
+      (e: unknown) => e instanceof ConfigError && e.diagnostics.some((d) => d.path === 'functions.sh.handler' && /bootstrap is not executable/.test(d.message)),
+    );
+    await deps.functions.closeAll();
   });
 });
