@@ -5,7 +5,7 @@
 // processes, timeouts, crashes, concurrency and logs are the pool's, as for Node functions.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -312,5 +312,24 @@ describe('Node handlers resolved as Lambda resolves them', () => {
     assert.match(out, /functions\.app\.handler: app\.mjs is CommonJS \(module\.exports \/ require\) but named \.mjs.*rename it to app\.cjs/);
     assert.match(out, /functions\.odd\.runtime: unknown runtime "cobol1\.x"; known: nodejs18\.x, nodejs20\.x, .*python3\.13, provided, provided\.al2, provided\.al2023/);
     assert.match(out, /functions\.java\.runtime: runtime java21 has no runtime client in Turnpike: install the AWS Lambda Java runtime interface client.*runtimeCommand/);
+  });
+});
+
+describe('edits reload Python and provided functions', () => {
+  test('an edited Python handler answers with the new code at the next call (the handler file is an input of the config version)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-runtimes-reload-'));
+    mkdirSync(join(dir, 'fn'));
+    writeFileSync(join(dir, 'fn', 'app.py'), 'def handler(event, context):\n    return {"version": 1}\n');
+    const config = `functions:\n  fn: { runtime: python3.11, codeUri: fn, handler: app.handler }\napis:\n  - name: r\n    routes:\n      - { path: /v, integration: { type: function, function: fn } }\n`;
+    const g = await startGateway(config, { dir });
+    try {
+      assert.deepEqual(await (await fetch(`${g.url}/v`)).json(), { version: 1 });
+      const since = g.logs.length;
+      writeFileSync(join(dir, 'fn', 'app.py'), 'def handler(event, context):\n    return {"version": 2}\n');
+      await g.waitForLog((l) => l.msg === 'config reloaded' && g.logs.indexOf(l) >= since, 10_000);
+      assert.deepEqual(await (await fetch(`${g.url}/v`)).json(), { version: 2 });
+    } finally {
+      await g.stop();
+    }
   });
 });
