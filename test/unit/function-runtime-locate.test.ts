@@ -223,10 +223,33 @@ describe('runtime environments', () => {
   });
 });
 
-describe('the first call of a CommonJS file named .mjs', { timeout: 20_000 }, () => {
+describe('Node.js at the first call: CommonJS named .mjs, packages from layers', { timeout: 20_000 }, () => {
   const pools: FunctionPool[] = [];
   after(async () => {
     await Promise.all(pools.map((p) => p.close()));
+  });
+
+  it('packages in a layer\'s nodejs/node_modules are found by ES module imports and CommonJS require alike (Node.js 18+ on Lambda)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-node-layer-'));
+    const lib = join(dir, 'layer', 'nodejs', 'node_modules', 'greet-lib');
+    mkdirSync(lib, { recursive: true });
+    writeFileSync(join(lib, 'package.json'), '{ "name": "greet-lib", "main": "index.js" }');
+    writeFileSync(join(lib, 'index.js'), "exports.greet = (n) => 'hello ' + n;\n");
+    mkdirSync(join(dir, 'code'));
+    writeFileSync(join(dir, 'code', 'esm.mjs'), "import { greet } from 'greet-lib';\nexport const handler = async () => greet('esm');\n");
+    writeFileSync(join(dir, 'code', 'cjs.cjs'), "const { greet } = require('greet-lib');\nexports.handler = async () => greet('cjs');\n");
+    for (const [file, expected] of [['esm.mjs', 'hello esm'], ['cjs.cjs', 'hello cjs']] as const) {
+      const pool = new FunctionPool({ name: 'layered', module: join(dir, 'code', file), codeDir: join(dir, 'code'), layers: [join(dir, 'layer')] }, { log: () => {} });
+      pools.push(pool);
+      const r = await pool.invoke({});
+      assert.deepEqual(r.ok ? r.payload : r, expected, file);
+    }
+    // without the layer the import fails, as it would on Lambda
+    const bare = new FunctionPool({ name: 'bare', module: join(dir, 'code', 'esm.mjs') }, { log: () => {} });
+    pools.push(bare);
+    const r = await bare.invoke({});
+    assert.equal(r.ok, false);
+    assert.equal((r as Extract<typeof r, { ok: false }>).errorType, 'Runtime.ImportModuleError');
   });
 
   it('fails to load with a message that says to rename it to .cjs', async () => {
