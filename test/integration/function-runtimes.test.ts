@@ -32,6 +32,7 @@ functions:
   crashy: ${py('app.maybe_crash')}
   shell: { runtime: provided.al2023, codeUri: "${PROVIDED}", handler: my.handler, layers: ["${ROOT}/test/fixtures/functions-provided-layer"], environment: { GREETING: hey }, timeoutMs: 1000 }
   shellInit: { runtime: provided.al2, codeUri: "${PROVIDED}", handler: fail-init }
+  client: { runtime: ruby3.3, codeUri: "${PROVIDED}", handler: app.Handler.process, runtimeCommand: [./bootstrap, "{handler}"] }
   esm: { runtime: nodejs22.x, codeUri: "${NODE}/esm", handler: src/app.api.v1.handler, memoryMb: 192 }
   cjs: { runtime: nodejs20.x, codeUri: "${NODE}/cjs", handler: index.handler }
   later: { runtime: nodejs18.x, codeUri: "${NODE}/cjs", handler: later.handler }
@@ -52,6 +53,7 @@ apis:
       - { path: /crashy, integration: { type: function, function: crashy } }
       - { path: "/shell/{what}", integration: { type: function, function: shell } }
       - { path: /shell-init, integration: { type: function, function: shellInit } }
+      - { path: "/client/{what}", integration: { type: function, function: client } }
       - { path: /esm, integration: { type: function, function: esm } }
       - { path: /cjs, integration: { type: function, function: cjs } }
       - { path: /later, integration: { type: function, function: later } }
@@ -216,6 +218,7 @@ describe('custom runtimes (provided.al2023: the function\'s own executable boots
     assert.equal(body.function, 'shell');
     assert.equal(body.greeting, 'hey');
     assert.equal(body.layerTool, 'tool-from-layer');
+    assert.equal(body.args, '', 'a provided bootstrap is started without arguments');
     assert.equal(body.executionEnv, 'unset', 'Lambda sets no AWS_EXECUTION_ENV for OS-only runtimes');
     assert.ok(body.remainingMs > 0 && body.remainingMs <= 1000, `Lambda-Runtime-Deadline-Ms: ${body.remainingMs} ms left`);
     const again = (await (await fetch(`${gw.url}/shell/ok`)).json()) as Record<string, any>;
@@ -244,6 +247,18 @@ describe('custom runtimes (provided.al2023: the function\'s own executable boots
     const init = await gw.waitForLog((l) => l.msg === 'function error' && l.function === 'shellInit', 5000);
     assert.equal(init.kind, 'load-error');
     assert.equal(init.errorType, 'Custom.InitFailed');
+  });
+});
+
+describe('other languages through the runtime client named by runtimeCommand', () => {
+  test('a ruby3.3 function runs the named client (relative to its code folder) with the handler, and AWS_EXECUTION_ENV of its runtime', async () => {
+    const res = await fetch(`${gw.url}/client/ok`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, any>;
+    assert.equal(body.handler, 'app.Handler.process');
+    assert.equal(body.args, 'app.Handler.process', 'the handler in place of {handler}');
+    assert.equal(body.executionEnv, 'AWS_Lambda_ruby3.3');
+    assert.equal(body.function, 'client');
   });
 });
 
