@@ -119,6 +119,17 @@ describe('locateFunction: Node.js', () => {
     const plain = located(locateFunction({ codeUri: 'fn', handler: 'index.handler' }, BASE, io({ '/proj/fn/index.js': CJS, '/proj/package.json': '{}' })));
     assert.equal(plain.code.forceCommonJs, undefined);
   });
+
+  it('ES module code in such a .js runs (Node takes the type from above) with a warning that Lambda would load it as CommonJS; `module:` entries keep Node\'s rules', () => {
+    const files = { '/proj/fn/index.js': ESM, '/proj/package.json': '{"type":"module"}' };
+    const r = located(locateFunction({ codeUri: 'fn', handler: 'index.handler' }, BASE, io(files)));
+    assert.equal(r.code.forceCommonJs, undefined);
+    assert.equal(r.warnings.length, 1);
+    assert.match(r.warnings[0] ?? '', /index\.js uses ES module syntax .* on Lambda it loads as CommonJS and fails; add a package\.json with "type": "module" to \/proj\/fn or rename it to index\.mjs/);
+    const native = located(locateFunction({ module: 'fn/index.js' }, BASE, io({ '/proj/fn/index.js': CJS, '/proj/package.json': '{"type":"module"}' })));
+    assert.equal(native.code.forceCommonJs, undefined);
+    assert.deepEqual(native.warnings, []);
+  });
 });
 
 describe('locateFunction: Python, provided, runtime clients', () => {
