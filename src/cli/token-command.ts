@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
-const collect = (v: string, acc: string[]) => [...acc, v];
+// No default list: commander would print "(default: [])" in the help.
+const collect = (v: string, acc: string[] = []) => [...acc, v];
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -50,9 +51,9 @@ interface TokenOptions {
   username?: string;
   clientId?: string;
   aud?: string;
-  group: string[];
-  scope: string[];
-  claim: string[];
+  group?: string[];
+  scope?: string[];
+  claim?: string[];
   tokenUse?: 'id' | 'access';
   expiresIn?: number;
   json?: boolean;
@@ -74,9 +75,9 @@ async function mint(o: TokenOptions): Promise<void> {
       ...(o.sub !== undefined ? { sub: o.sub } : {}),
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...((o.clientId ?? o.aud) !== undefined ? { clientId: (o.clientId ?? o.aud) as string } : {}),
-      groups: o.group,
-      scopes: o.scope,
-      claims: Object.fromEntries(o.claim.map(parseClaimArg)),
+      groups: o.group ?? [],
+      scopes: o.scope ?? [],
+      claims: Object.fromEntries((o.claim ?? []).map(parseClaimArg)),
       ...(o.expiresIn !== undefined ? { expiresIn: o.expiresIn } : {}),
     },
     Date.now(),
@@ -99,9 +100,9 @@ export function registerTokenCommand(program: Command): void {
     .option('--username <name>', 'cognito:username (ID token) or username (access token); default test-user')
     .option('--client-id <id>', 'app client id: aud of ID tokens, client_id of access tokens (default local-client)')
     .option('--aud <id>', 'same as --client-id')
-    .option('--group <name>', 'a cognito:groups entry (repeatable)', collect, [])
-    .option('--scope <scope>', 'an access token scope (repeatable; implies --token-use access)', collect, [])
-    .option('--claim <name=value>', 'another claim, or one replacing a default; VALUE is JSON when it parses (repeatable)', collect, [])
+    .option('--group <name>', 'a cognito:groups entry (repeatable)', collect)
+    .option('--scope <scope>', 'an access token scope (repeatable; implies --token-use access)', collect)
+    .option('--claim <name=value>', 'another claim, or one replacing a default; VALUE is JSON when it parses (repeatable)', collect)
     .addOption(new Option('--token-use <use>', 'id or access (default: access with --scope, else id)').choices(['id', 'access']))
     .option('--expires-in <time>', 'lifetime: seconds or 15m, 2h, 1d (default 1h); negative for an expired token (--expires-in=-60)', parseExpiresIn)
     .option('--json', 'print {"token", "issuer", "kid", "keyFile", "claims"}')
