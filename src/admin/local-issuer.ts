@@ -23,10 +23,10 @@ const NOT_FOUND: Answer = { status: 404, body: { message: 'Not Found: the local 
 
 /** The answer to a GET under LOCAL_ISSUER_PREFIX. `origin` is how the client reached this listener (http://host:port). */
 export function answerLocalIssuer(path: string, origin: string): Answer {
-  const settings = localIssuerSettings();
-  if (settings === undefined || (settings.local !== 'all' && settings.local.length === 0)) return NOT_FOUND;
   const rest = path.slice(LOCAL_ISSUER_PREFIX.length);
   try {
+    const settings = localIssuerSettings();
+    if (settings === undefined || (settings.local !== 'all' && settings.local.length === 0)) return NOT_FOUND;
     if (rest === 'jwks.json') return { status: 200, body: publicJwks(loadOrCreateSigningKey()) };
     const m = /^([^/]+)\/\.well-known\/openid-configuration$/.exec(rest);
     if (m === null) return NOT_FOUND;
@@ -48,7 +48,7 @@ export function answerLocalIssuer(path: string, origin: string): Answer {
       },
     };
   } catch (e) {
-    // An untrusted or unreadable key file: say which, never serve a key we refused.
+    // An untrusted or unreadable key file, or a bad setting: say which, never serve a key we refused.
     if (e instanceof LocalIssuerError) return { status: 500, body: { message: e.message, code: 'INTERNAL_ERROR' } };
     throw e;
   }

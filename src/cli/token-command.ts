@@ -32,15 +32,17 @@ export const LOCAL_ISSUER_OPTIONS = [
   new Option('--issuer-overrides <json>', 'development: point issuers at other keys, {"<issuer, pool ARN or id>": {"jwksUri": "...", "issuer"?: "..."}} as JSON, or @FILE'),
 ] as const;
 
-/** Sets this process's local issuer mode from serve's options (a no-op without them). Throws with a message for bad values. */
+/**
+ * Sets this process's local issuer mode from serve's options (a no-op without them): the environment
+ * the jwt plugin reads (src/security/local-issuer.ts), inherited by workers. Checked here, so a bad
+ * value stops the start with its message. Throws with a message for bad values.
+ */
 export async function applyLocalIssuerOptions(o: LocalIssuerCliOptions): Promise<void> {
   if (o.localIssuer === undefined && o.issuerOverrides === undefined) return;
-  const { configureLocalIssuer, parseIssuerOverrides, parseLocalSelection } = await import('../security/local-issuer.js');
-  const text = o.issuerOverrides?.startsWith('@') ? readFileSync(o.issuerOverrides.slice(1), 'utf8') : o.issuerOverrides;
-  configureLocalIssuer({
-    local: o.localIssuer === undefined ? [] : parseLocalSelection(o.localIssuer),
-    overrides: text === undefined ? new Map() : parseIssuerOverrides(text),
-  });
+  const { ISSUER_OVERRIDES_ENV, LOCAL_ISSUER_ENV, localIssuerSettings } = await import('../security/local-issuer.js');
+  if (o.localIssuer !== undefined) process.env[LOCAL_ISSUER_ENV] = o.localIssuer === true || o.localIssuer.trim() === '' ? 'all' : o.localIssuer;
+  if (o.issuerOverrides !== undefined) process.env[ISSUER_OVERRIDES_ENV] = o.issuerOverrides.startsWith('@') ? readFileSync(o.issuerOverrides.slice(1), 'utf8') : o.issuerOverrides;
+  localIssuerSettings(process.env);
 }
 
 interface TokenOptions {

@@ -8,11 +8,12 @@
  * - `--issuer-overrides JSON`: `{ "<issuer, pool ARN or pool id>": { jwksUri, issuer? } }` points an
  *   issuer at any JWKS (a test OIDC server); with `issuer`, tokens must carry that `iss` instead.
  *
- * Why a process setting and not a config key: a config file travels (to production, and in cluster
- * mode into the database through the Admin API), and whoever can write it must not be able to make
- * a gateway trust a key lying on a developer's disk. Only the command line of the process that serves
- * can switch it on, as with --stage. Without it nothing here changes how any token is verified.
- * This module is pure apart from that one setting; it imports nothing heavy (serve loads it).
+ * Why the process and not a config key: a config file travels (to production, and in cluster mode
+ * into the database through the Admin API), and whoever can write it must not be able to make a
+ * gateway trust a key lying on a developer's disk. Only whoever starts the process can switch it on:
+ * the flags set TURNPIKE_LOCAL_ISSUER / TURNPIKE_ISSUER_OVERRIDES, which the jwt plugin reads once per
+ * gateway. Without them nothing here changes how any token is verified. Pure apart from reading that
+ * environment; it imports nothing heavy (serve loads it).
  */
 
 /** An issuer pointed elsewhere: keys from `jwksUri`; `issuer` (when given) replaces the expected `iss`. */
@@ -66,9 +67,9 @@ export function issuerOfSelector(selector: string, region?: string): string {
   );
 }
 
-/** `--local-issuer` with no value (true) is every Cognito pool; a value is a comma-separated list. */
+/** `--local-issuer` with no value (true) or `all` is every Cognito pool; a value is a comma-separated list. */
 export function parseLocalSelection(value: string | true): 'all' | string[] {
-  if (value === true) return 'all';
+  if (value === true || value.trim().toLowerCase() === 'all') return 'all';
   const parts = value
     .split(',')
     .map((p) => p.trim())
@@ -120,14 +121,23 @@ export function servesLocally(issuer: string, settings: LocalIssuerSettings | un
   return redirectFor(issuer, settings)?.kind === 'local';
 }
 
-let processSettings: LocalIssuerSettings | undefined;
+/** What `serve --local-issuer` sets: `all`, or a comma-separated list of pool ids, ARNs or issuer URLs. */
+export const LOCAL_ISSUER_ENV = 'TURNPIKE_LOCAL_ISSUER';
+/** What `serve --issuer-overrides` sets: the overrides' JSON. */
+export const ISSUER_OVERRIDES_ENV = 'TURNPIKE_ISSUER_OVERRIDES';
 
-/** Set by `turnpike serve --local-issuer/--issuer-overrides` (each worker runs the same command line). */
-export function configureLocalIssuer(settings: LocalIssuerSettings | undefined): void {
-  processSettings = settings === undefined ? undefined : Object.freeze({ local: settings.local, overrides: new Map(settings.overrides) });
-}
-
-/** This process's settings; undefined unless the command line asked for them. */
-export function localIssuerSettings(): LocalIssuerSettings | undefined {
-  return processSettings;
+/**
+ * The settings of a process environment; undefined (the default: nothing redirected) unless one of the
+ * two variables is set. The environment, not module state, carries them from the command line to the
+ * jwt plugin: it is the process's, every worker inherits it, and it is read once per gateway
+ * (src/plugins/jwt/local-issuer.ts). Throws LocalIssuerError for a value it cannot use.
+ */
+export function localIssuerSettings(env: NodeJS.ProcessEnv = process.env): LocalIssuerSettings | undefined {
+  const local = env[LOCAL_ISSUER_ENV];
+  const overrides = env[ISSUER_OVERRIDES_ENV];
+  if ((local === undefined || local === '') && (overrides === undefined || overrides === '')) return undefined;
+  return {
+    local: local === undefined || local === '' ? [] : parseLocalSelection(local),
+    overrides: overrides === undefined || overrides === '' ? new Map() : parseIssuerOverrides(overrides),
+  };
 }

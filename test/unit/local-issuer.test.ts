@@ -14,7 +14,9 @@ import { parseExpiresIn } from '../../src/cli/token-command.js';
 import { JwtVerifier, REASONS } from '../../src/plugins/jwt/index.js';
 import { redirectOf } from '../../src/plugins/jwt/local-issuer.js';
 import {
-  configureLocalIssuer,
+  ISSUER_OVERRIDES_ENV,
+  LOCAL_ISSUER_ENV,
+  localIssuerSettings,
   isCognitoIssuer,
   issuerOfSelector,
   LocalIssuerError,
@@ -205,32 +207,48 @@ describe('the signing key', () => {
   });
 });
 
-describe('the jwt plugin\'s redirect (process setting)', () => {
-  afterEach(() => configureLocalIssuer(undefined));
+describe('the jwt plugin\'s redirect (the process environment)', () => {
+  const saved = { local: process.env[LOCAL_ISSUER_ENV], overrides: process.env[ISSUER_OVERRIDES_ENV], state: process.env.TURNPIKE_STATE_DIR };
+  afterEach(() => {
+    for (const [k, v] of [
+      [LOCAL_ISSUER_ENV, saved.local],
+      [ISSUER_OVERRIDES_ENV, saved.overrides],
+      ['TURNPIKE_STATE_DIR', saved.state],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
 
-  test('without the setting nothing is redirected; with it, the local public key, announced once in the log', () => {
+  test('the settings come from TURNPIKE_LOCAL_ISSUER / TURNPIKE_ISSUER_OVERRIDES, and are absent without them', () => {
+    assert.equal(localIssuerSettings({}), undefined);
+    assert.equal(localIssuerSettings({ [LOCAL_ISSUER_ENV]: '' }), undefined);
+    assert.deepEqual(localIssuerSettings({ [LOCAL_ISSUER_ENV]: 'all' }), { local: 'all', overrides: new Map() });
+    assert.deepEqual(localIssuerSettings({ [LOCAL_ISSUER_ENV]: POOL }), { local: [ISSUER], overrides: new Map() });
+    assert.deepEqual(localIssuerSettings({ [ISSUER_OVERRIDES_ENV]: JSON.stringify({ [POOL]: { jwksUri: 'http://x/j' } }) })?.local, []);
+    assert.throws(() => localIssuerSettings({ [LOCAL_ISSUER_ENV]: 'nonsense' }), LocalIssuerError);
+  });
+
+  test('without the environment nothing is redirected; with it, the local public key, announced once per gateway', () => {
     const lines: Record<string, unknown>[] = [];
     const logger = pino({ level: 'warn' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
-    const deps = pluginDeps({ logger });
-    assert.equal(redirectOf(ISSUER, deps), undefined);
+    delete process.env[LOCAL_ISSUER_ENV];
+    delete process.env[ISSUER_OVERRIDES_ENV];
+    assert.equal(redirectOf(ISSUER, pluginDeps({ logger })), undefined);
     const dir = mkdtempSync(join(tmpdir(), 'turnpike-li-'));
-    const prev = process.env.TURNPIKE_STATE_DIR;
     process.env.TURNPIKE_STATE_DIR = dir;
-    try {
-      configureLocalIssuer(settings('all'));
-      const r = redirectOf(ISSUER, deps);
-      const key = readSigningKey(dir);
-      assert.ok(key);
-      assert.deepEqual(r, { keys: [key.publicJwk] });
-      redirectOf(ISSUER, deps);
-      assert.equal(lines.filter((l) => l.issuer === ISSUER).length, 1, 'announced once per gateway');
-      assert.ok(!JSON.stringify(lines).includes('"d"'), 'no private key material in the log');
-      assert.equal(redirectOf('https://auth.example.com', deps), undefined);
-      configureLocalIssuer(settings([], { [ISSUER]: { jwksUri: 'http://127.0.0.1:1/jwks', issuer: 'http://127.0.0.1:1' } }));
-      assert.deepEqual(redirectOf(ISSUER, pluginDeps({ logger })), { jwksUri: 'http://127.0.0.1:1/jwks', issuer: 'http://127.0.0.1:1' });
-    } finally {
-      if (prev === undefined) delete process.env.TURNPIKE_STATE_DIR;
-      else process.env.TURNPIKE_STATE_DIR = prev;
-    }
+    process.env[LOCAL_ISSUER_ENV] = 'all';
+    const deps = pluginDeps({ logger });
+    const r = redirectOf(ISSUER, deps);
+    const key = readSigningKey(dir);
+    assert.ok(key);
+    assert.deepEqual(r, { keys: [key.publicJwk] });
+    redirectOf(ISSUER, deps);
+    assert.equal(lines.filter((l) => l.issuer === ISSUER).length, 1, 'announced once per gateway');
+    assert.ok(!JSON.stringify(lines).includes('"d"'), 'no private key material in the log');
+    assert.equal(redirectOf('https://auth.example.com', deps), undefined);
+    process.env[ISSUER_OVERRIDES_ENV] = JSON.stringify({ [ISSUER]: { jwksUri: 'http://127.0.0.1:1/jwks', issuer: 'http://127.0.0.1:1' } });
+    assert.deepEqual(redirectOf(ISSUER, deps), { keys: [key.publicJwk] }, 'a gateway keeps the settings it started with');
+    assert.deepEqual(redirectOf(ISSUER, pluginDeps({ logger })), { jwksUri: 'http://127.0.0.1:1/jwks', issuer: 'http://127.0.0.1:1' });
   });
 });

@@ -14,12 +14,14 @@ import type { VerifierOptions } from './index.js';
 
 /** The local public key set, read (or made) once per config version: a reload picks up a replaced key. */
 const LOCAL_KEYS = stateKey('jwt:local-issuer-keys', () => ({ keys: undefined as readonly JWK[] | undefined }));
+/** The process's settings, read once per gateway (a gateway's mode does not change across reloads). */
+const SETTINGS = stateKey('jwt:local-issuer-settings', () => ({ value: localIssuerSettings() }));
 /** Issuers already announced in this gateway's log (each once, not once per route and reload). */
 const ANNOUNCED = stateKey('jwt:local-issuer-announced', () => new Set<string>());
 
 /** Where a verifier of `issuer` takes its keys from, or undefined for the issuer's own (no local mode). */
 export function redirectOf(issuer: string, deps: Pick<PluginDeps, 'state' | 'logger'>): VerifierOptions['redirect'] {
-  const r = redirectFor(issuer, localIssuerSettings());
+  const r = redirectFor(issuer, deps.state.gateway.get(SETTINGS).value);
   if (r === undefined) return undefined;
   const announced = deps.state.gateway.get(ANNOUNCED);
   const first = !announced.has(issuer);
