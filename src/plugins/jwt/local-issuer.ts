@@ -13,7 +13,7 @@ import { stateKey } from '../state.js';
 import type { VerifierOptions } from './index.js';
 
 /** The local public key set, read (or made) once per config version: a reload picks up a replaced key. */
-const LOCAL_KEYS = stateKey('jwt:local-issuer-keys', () => ({ keys: undefined as readonly JWK[] | undefined }));
+const LOCAL_KEYS = stateKey('jwt:local-issuer-keys', () => ({ keys: undefined as readonly JWK[] | undefined, file: '' }));
 /** The process's settings, read once per gateway (a gateway's mode does not change across reloads). */
 const SETTINGS = stateKey('jwt:local-issuer-settings', () => ({ value: localIssuerSettings() }));
 /** Issuers already announced in this gateway's log (each once, not once per route and reload). */
@@ -34,7 +34,8 @@ export function redirectOf(issuer: string, deps: Pick<PluginDeps, 'state' | 'log
   if (local.keys === undefined) {
     const key = loadOrCreateSigningKey();
     local.keys = publicJwks(key).keys;
-    if (first) deps.logger.warn({ issuer, keyFile: key.file, kid: key.kid }, 'local issuer: tokens of this issuer are verified against the local development key (turnpike token); never use --local-issuer in production');
-  } else if (first) deps.logger.warn({ issuer }, 'local issuer: tokens of this issuer are verified against the local development key (turnpike token); never use --local-issuer in production');
+    local.file = key.file;
+  }
+  if (first) deps.logger.warn({ issuer, keyFile: local.file }, 'local issuer: tokens of this issuer are verified against the local development key (turnpike token); never use --local-issuer in production');
   return { keys: local.keys };
 }
