@@ -111,7 +111,7 @@ Signals:
     ) => {
       const [{ configureAwsServing }, { serve }] = await Promise.all([import('../config/index.js'), import('../server/serve.js')]);
       configureAwsServing({ stage: o.stage, variables: o.stageVariable });
-      await applyLocalIssuerOptions(o);
+      file = await applyLocalIssuerOptions(o, file);
       const workers = o.workers ?? availableParallelism();
       const database = await databaseServeOptions(file, o);
       if (file === undefined && database === undefined) {

@@ -3,7 +3,7 @@
  * `serve --local-issuer / --issuer-overrides` switch. The work is in src/security/local-issuer*.ts,
  * imported when a command runs (this module loads only commander types, like the other declarations).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 // No default list: commander would print "(default: [])" in the help.
@@ -35,14 +35,21 @@ export const LOCAL_ISSUER_OPTIONS = [
 /**
  * Sets this process's local issuer mode from serve's options (a no-op without them): the environment
  * the jwt plugin reads (src/security/local-issuer.ts), inherited by workers. Checked here, so a bad
- * value stops the start with its message. Throws with a message for bad values.
+ * value stops the start with its message. Returns the config file: `serve --local-issuer api.yaml`
+ * gives commander the file as the flag's optional value, and an existing file is never a pool id,
+ * pool ARN or issuer URL, so it is taken back as the file.
  */
-export async function applyLocalIssuerOptions(o: LocalIssuerCliOptions): Promise<void> {
-  if (o.localIssuer === undefined && o.issuerOverrides === undefined) return;
+export async function applyLocalIssuerOptions(o: LocalIssuerCliOptions, file: string | undefined): Promise<string | undefined> {
+  if (o.localIssuer === undefined && o.issuerOverrides === undefined) return file;
+  if (file === undefined && typeof o.localIssuer === 'string' && existsSync(o.localIssuer)) {
+    file = o.localIssuer;
+    o.localIssuer = true;
+  }
   const { ISSUER_OVERRIDES_ENV, LOCAL_ISSUER_ENV, localIssuerSettings } = await import('../security/local-issuer.js');
   if (o.localIssuer !== undefined) process.env[LOCAL_ISSUER_ENV] = o.localIssuer === true || o.localIssuer.trim() === '' ? 'all' : o.localIssuer;
   if (o.issuerOverrides !== undefined) process.env[ISSUER_OVERRIDES_ENV] = o.issuerOverrides.startsWith('@') ? readFileSync(o.issuerOverrides.slice(1), 'utf8') : o.issuerOverrides;
   localIssuerSettings(process.env);
+  return file;
 }
 
 interface TokenOptions {

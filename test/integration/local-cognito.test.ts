@@ -167,6 +167,20 @@ describe('HTTP API JWT authorizer on a Cognito user pool', () => {
   });
 });
 
+describe('the command line', () => {
+  test('`serve --local-issuer FILE` serves FILE with every pool local (the flag\'s optional value is not taken for a pool)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-local-cognito-'));
+    mkdirSync(join(dir, 'functions'));
+    writeFileSync(join(dir, 'functions', 'echo.mjs'), ECHO);
+    writeFileSync(join(dir, 'api.yaml'), HTTP_DOC);
+    const gw = await startGateway('', { dir, noFile: true, args: ['--local-issuer', join(dir, 'api.yaml')], env: ENV });
+    gateways.push(gw);
+    assert.equal((await get(`${gw.url}/me`, await token('--user-pool', POOL, '--client-id', CLIENT))).status, 200);
+    const line = gw.logs.find((l) => l.issuer === ISSUER);
+    assert.equal(line?.mint, `turnpike token --user-pool ${POOL}`, 'the start-up line says how to mint for the pool');
+  });
+});
+
 describe('REST API Cognito user pool authorizer', () => {
   test('accepted with --local-issuer POOL_ARN (REST claims shape); refused for another pool and without the switch', async () => {
     const [local, strict] = await Promise.all([serve(REST_DOC, ['--local-issuer', POOL_ARN]), serve(REST_DOC, [])]);

@@ -7,7 +7,7 @@
  */
 import type { JWK } from 'jose';
 import type { PluginDeps } from '../../pipeline/types.js';
-import { localIssuerSettings, redirectFor } from '../../security/local-issuer.js';
+import { isCognitoIssuer, localIssuerSettings, redirectFor } from '../../security/local-issuer.js';
 import { loadOrCreateSigningKey, publicJwks } from '../../security/local-issuer-key.js';
 import { stateKey } from '../state.js';
 import type { VerifierOptions } from './index.js';
@@ -36,6 +36,10 @@ export function redirectOf(issuer: string, deps: Pick<PluginDeps, 'state' | 'log
     local.keys = publicJwks(key).keys;
     local.file = key.file;
   }
-  if (first) deps.logger.warn({ issuer, keyFile: local.file }, 'local issuer: tokens of this issuer are verified against the local development key (turnpike token); never use --local-issuer in production');
+  if (first) {
+    const pool = /\/([\w-]+_[0-9a-zA-Z]+)$/.exec(issuer)?.[1];
+    const mint = isCognitoIssuer(issuer) && pool !== undefined ? `turnpike token --user-pool ${pool}` : `turnpike token --issuer ${issuer}`;
+    deps.logger.warn({ issuer, keyFile: local.file, mint }, 'local issuer: tokens of this issuer are verified against the local development key; never use --local-issuer in production');
+  }
   return { keys: local.keys };
 }
