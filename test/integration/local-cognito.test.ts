@@ -181,6 +181,24 @@ describe('the command line', () => {
   });
 });
 
+describe('workers', () => {
+  test('with --workers 2 every worker takes the local issuer from the command line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-local-cognito-'));
+    mkdirSync(join(dir, 'functions'));
+    writeFileSync(join(dir, 'functions', 'echo.mjs'), ECHO);
+    const gw = await startGateway(HTTP_DOC, { dir, fileName: 'api.yaml', workers: 2, args: ['--local-issuer', POOL], env: ENV });
+    gateways.push(gw);
+    const t = await token('--user-pool', POOL, '--client-id', CLIENT);
+    // New connections are spread over the workers (one at a time: the point is auth, not cold starts); every answer must be 200.
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await fetch(`${gw.url}/me`, { headers: { authorization: `Bearer ${t}`, connection: 'close' } })).status);
+    assert.deepEqual(statuses, Array(8).fill(200), JSON.stringify(gw.logs.filter((l) => l.status !== undefined && l.status !== 200)));
+    const pids = new Set(gw.logs.filter((l) => l.msg === 'local issuer: tokens of this issuer are verified against the local development key; never use --local-issuer in production').map((l) => l.pid));
+    // Each worker compiles the config (the primary does too, to check it): each announces the pool.
+    assert.ok(pids.size >= 2, `announced by ${pids.size} process(es)`);
+  });
+});
+
 describe('REST API Cognito user pool authorizer', () => {
   test('accepted with --local-issuer POOL_ARN (REST claims shape); refused for another pool and without the switch', async () => {
     const [local, strict] = await Promise.all([serve(REST_DOC, ['--local-issuer', POOL_ARN]), serve(REST_DOC, [])]);
