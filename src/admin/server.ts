@@ -10,6 +10,7 @@ import type { ConfigStore } from '../cluster/entities.js';
 import { type AdminApiOptions, createAdminApi } from './api.js';
 import { ADMIN_TOKEN_ENV, MIN_TOKEN_LENGTH, bearerChecker, resolveAdminToken } from './auth.js';
 import { hostAllowed, publicRoutes } from './host.js';
+import { answerLocalIssuer, LOCAL_ISSUER_PREFIX } from './local-issuer.js';
 
 export interface AdminSource {
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -46,6 +47,10 @@ export function createAdminServer(source: AdminSource, logger: Logger, apiOption
     }
     if (api?.handles(path)) return api.handle(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { message: 'Method Not Allowed', code: 'METHOD_NOT_ALLOWED' });
+    if (path.startsWith(LOCAL_ISSUER_PREFIX)) {
+      const a = answerLocalIssuer(path, `http://${req.headers.host ?? req.socket.localAddress}`);
+      return send(a.status, a.body);
+    }
     switch (path) {
       case '/health':
         return send(200, { status: 'ok', ...source.status() });

@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { DATABASE_ENV, databaseServeOptions, exportDatabase, registerClusterCommands } from './cluster.js';
 import { registerKeysCommand } from './keys-command.js';
+import { applyLocalIssuerOptions, LOCAL_ISSUER_OPTIONS, type LocalIssuerCliOptions, registerTokenCommand } from './token-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -76,6 +77,8 @@ program
     if (!Number.isInteger(n) || n < 100) throw new InvalidArgumentError('must be a whole number of milliseconds >= 100');
     return n;
   })
+  .addOption(LOCAL_ISSUER_OPTIONS[0])
+  .addOption(LOCAL_ISSUER_OPTIONS[1])
   .addHelpText(
     'after',
     `
@@ -104,10 +107,11 @@ Signals:
         database?: string;
         configCache?: string | boolean;
         dbPollInterval?: number;
-      },
+      } & LocalIssuerCliOptions,
     ) => {
       const [{ configureAwsServing }, { serve }] = await Promise.all([import('../config/index.js'), import('../server/serve.js')]);
       configureAwsServing({ stage: o.stage, variables: o.stageVariable });
+      file = await applyLocalIssuerOptions(o, file);
       const workers = o.workers ?? availableParallelism();
       const database = await databaseServeOptions(file, o);
       if (file === undefined && database === undefined) {
@@ -227,6 +231,7 @@ program
   });
 
 registerKeysCommand(program);
+registerTokenCommand(program);
 registerClusterCommands(program, compileOnly);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -25,6 +25,7 @@ import { ASYMMETRIC_ALGS, HMAC_ALGS, JwksSources, KeySet, RemoteJwks, type Verif
 import type { DeadlineQueue } from '../../util/deadline-queue.js';
 import { applyDefaults } from '../schema-defaults.js';
 import { stateKey } from '../state.js';
+import { redirectOf } from './local-issuer.js';
 import { type JwtConfig, schema } from './schema.js';
 
 export type { JwtConfig } from './schema.js';
@@ -148,6 +149,11 @@ export interface VerifierOptions {
   sources?: JwksSources;
   /** Where key fetches arm their deadline (deps.deadlines). */
   deadlines?: DeadlineQueue;
+  /**
+   * Local issuer mode (src/security/local-issuer.ts): keys to use instead of the config's (the local
+   * issuer's public key, or a JWKS URL), and an `iss` that replaces the config's when given.
+   */
+  redirect?: { keys?: readonly JWK[]; jwksUri?: string; issuer?: string };
 }
 
 /** A token verifier for one config: key lookup, signature, claims, and the verified-token cache. */
@@ -176,14 +182,19 @@ export class JwtVerifier {
     this.#now = opts.now ?? Date.now;
     this.#kind = config.cognito !== undefined ? 'cognito' : 'jwt';
     this.#scopedRoute = (config.requiredScopes ?? []).length > 0;
-    if (config.secret !== undefined) {
+    const redirect = opts.redirect;
+    if (redirect?.issuer !== undefined) this.issuer = redirect.issuer;
+    if (config.secret !== undefined && redirect === undefined) {
       this.#secret = new TextEncoder().encode(config.secret);
       this.#algs = new Set(config.algorithms ?? HMAC_ALGS);
     } else {
-      this.#algs = new Set(config.algorithms ?? ASYMMETRIC_ALGS);
-      if (config.keys !== undefined) this.#inline = new KeySet(config.keys.keys as JWK[]);
+      // A redirected issuer is verified against a key set: a configured secret's HS* list cannot apply.
+      this.#algs = new Set(config.secret === undefined ? (config.algorithms ?? ASYMMETRIC_ALGS) : ASYMMETRIC_ALGS);
+      if (redirect?.keys !== undefined) this.#inline = new KeySet(redirect.keys);
+      else if (config.keys !== undefined && redirect === undefined) this.#inline = new KeySet(config.keys.keys as JWK[]);
       else {
-        const where = config.jwksUri !== undefined ? { jwksUri: config.jwksUri } : { issuer: this.issuer };
+        const jwksUri = redirect?.jwksUri ?? config.jwksUri;
+        const where = jwksUri !== undefined ? { jwksUri } : { issuer: this.issuer };
         const sourceOpts = { ...where, timeoutMs: config.jwksTimeoutMs, now: this.#now, ...(opts.deadlines !== undefined ? { deadlines: opts.deadlines } : {}) };
         this.#remote = opts.remote ?? opts.sources?.get(sourceOpts) ?? new RemoteJwks(sourceOpts);
       }
@@ -372,7 +383,13 @@ export const jwt: PluginDefinition<typeof schema> = {
   create(config, deps) {
     const problems = jwtConfigProblems(config);
     if (problems.length > 0) throw new JwtConfigError(problems, deps.scope);
-    const verifier = new JwtVerifier(config, { now: () => deps.clock.now(), sources: deps.state.gateway.get(JWKS_SOURCES), deadlines: deps.deadlines });
+    const redirect = redirectOf(issuerOf(config) as string, deps);
+    const verifier = new JwtVerifier(config, {
+      now: () => deps.clock.now(),
+      sources: deps.state.gateway.get(JWKS_SOURCES),
+      deadlines: deps.deadlines,
+      ...(redirect !== undefined ? { redirect } : {}),
+    });
     const challenge = config.challenge !== false;
     const read = compileIdentitySource(config.identitySource);
     const answers = new Map<string, Denial>();
