@@ -160,7 +160,7 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
     map(['apis', 0, 'plugins', 'cors'], ['x-amazon-apigateway-cors']);
   }
 
-  const stageEntries = api.stages ?? { [model.apiType === 'http' ? '$default' : 'dev']: {} };
+  const stageEntries = api.stages ?? { [defaultStage(model)]: {} };
   const stages: NonNullable<ApiConfig['stages']> = {};
   const routes: NativeRoute[] = [];
 
@@ -190,7 +190,11 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
       if (globalIam && plugins['aws-iam'] === undefined && iamCfg !== undefined) plugins['aws-iam'] = { ...iamCfg, enabled: false };
 
       let integration: NativeIntegration | undefined;
-      if (route.integration === undefined) {
+      if (route.unservable !== undefined) {
+        // One integration Turnpike cannot run: this route answers AWS's 500, the others serve.
+        refused ??= { code: 'ROUTE_MISCONFIGURED', why: route.unservable };
+        integration = { type: 'mock', status: 500 } satisfies MockIntegrationConfig;
+      } else if (route.integration === undefined) {
         refused ??= { code: 'ROUTE_MISCONFIGURED', why: 'no x-amazon-apigateway-integration' };
         integration = { type: 'mock', status: 500 } satisfies MockIntegrationConfig;
       } else {
@@ -230,6 +234,8 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
       // never a fall-through to a {proxy+} sibling. An ANY on the resource path pins that.
       const byPath = new Map<string, Set<string>>();
       for (const r of model.routes) byPath.set(r.path, (byPath.get(r.path) ?? new Set()).add(r.method));
+      // A method the import left out still has its resource: calls to it answer as a missing method there.
+      for (const o of model.omittedRoutes ?? []) if (!byPath.has(o.path)) byPath.set(o.path, new Set());
       for (const [p, methods] of byPath) if (!methods.has('ANY') && p !== '$default') fallbacks.push(p);
     }
     // The stage's catch-all: `$default` is the whole table's, so a stage with a prefix catches under it.
@@ -260,6 +266,21 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
   map(['apis', 0, 'stages'], []);
   return { config: { apis: [native] }, sources, problems, refusals, functions, stageAt };
 }
+
+/**
+ * The stage a document is served under when its entry names none (no `stages`, no --stage): a REST
+ * document's basePath when it is a stage name (AWS exports a stage as `basePath: /prod`, Swagger 2, or
+ * `servers[0].variables.basePath.default: prod`, OpenAPI 3), else dev; an HTTP API's $default.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-export-api.html
+ */
+export function defaultStage(model: AwsApiModel): string {
+  if (model.apiType === 'http') return '$default';
+  const base = model.basePath?.replace(/^\/+/, '');
+  return base !== undefined && STAGE_NAME.test(base) ? base : 'dev';
+}
+
+/** AWS stage names: letters, digits, hyphens and underscores, at most 128. */
+const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** A side-map entry whose position is looked up when first read: most entries never are (a valid document). */
 function lazySource(document: TranslateOptions['document'], awsKeyPath: KeyPath): SourceRef {
