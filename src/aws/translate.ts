@@ -451,6 +451,7 @@ function translateIntegration(
         apiType: model.apiType,
         ...(Object.keys(mapped).length > 0 ? { requestParameters: mapped } : {}),
         stageVariables: { ...stage.vars },
+        ...(model.apiType === 'rest' ? { apiId: api.name } : {}),
       };
       return config;
     }

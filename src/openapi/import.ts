@@ -1036,7 +1036,10 @@ class Importer {
       else this.#error([...at, 'httpMethod'], 'httpMethod must be a string');
     }
     if (it.lambdaFunction && it.httpMethod !== undefined && it.httpMethod !== 'POST') {
-      this.#warn([...at, 'httpMethod'], `Lambda functions are invoked with POST; AWS fails this integration's calls with httpMethod ${it.httpMethod}`);
+      // Recorded (localstack test_lambda_aws_proxy_integration_non_post_method): every call answers 500
+      // {"message": "Internal server error"}; Turnpike answers so too instead of invoking the function.
+      route.unservable = `Lambda functions are invoked with POST, not ${it.httpMethod}`;
+      this.#warn([...at, 'httpMethod'], `Lambda functions are invoked with POST; AWS fails this integration's calls with httpMethod ${it.httpMethod}: ${route.method} ${route.path} answers 500`);
     }
     if (raw.passthroughBehavior !== undefined) {
       const v = typeof raw.passthroughBehavior === 'string' ? raw.passthroughBehavior.toUpperCase() : '';
