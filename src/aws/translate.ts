@@ -16,6 +16,7 @@ import type { ErrorCode } from '../errors/catalogue.js';
 import type { AwsHttpProxyConfig, AwsMappingConfig } from '../integrations/aws/definition.js';
 import type { AwsApiModel, AwsIntegration, AwsRoute } from '../openapi/types.js';
 import { isApiKeyScheme, isIamScheme } from '../openapi/types.js';
+import { defaultStage } from '../openapi/stage.js';
 import { fromAwsCors } from './cors.js';
 import { requestValidationConfig } from './request-validation.js';
 import { jwtConfigFromAws, lambdaAuthorizerConfigFromAws } from './security.js';
@@ -266,21 +267,6 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
   map(['apis', 0, 'stages'], []);
   return { config: { apis: [native] }, sources, problems, refusals, functions, stageAt };
 }
-
-/**
- * The stage a document is served under when its entry names none (no `stages`, no --stage): a REST
- * document's basePath when it is a stage name (AWS exports a stage as `basePath: /prod`, Swagger 2, or
- * `servers[0].variables.basePath.default: prod`, OpenAPI 3), else dev; an HTTP API's $default.
- * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-export-api.html
- */
-export function defaultStage(model: AwsApiModel): string {
-  if (model.apiType === 'http') return '$default';
-  const base = model.basePath?.replace(/^\/+/, '');
-  return base !== undefined && STAGE_NAME.test(base) ? base : 'dev';
-}
-
-/** AWS stage names: letters, digits, hyphens and underscores, at most 128. */
-const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** A side-map entry whose position is looked up when first read: most entries never are (a valid document). */
 function lazySource(document: TranslateOptions['document'], awsKeyPath: KeyPath): SourceRef {

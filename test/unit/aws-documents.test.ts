@@ -5,9 +5,8 @@
 // below with where) or warned about at its own key path. Served behaviour: test/inject/aws-documents.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
-import { defaultStage } from '../../src/aws/translate.js';
 import { formatPath } from '../../src/config/diagnostics.js';
-import { importAwsDocument, sourceFromData } from '../../src/openapi/index.js';
+import { defaultStage, defaultStageOf, importAwsDocument, sourceFromData } from '../../src/openapi/index.js';
 
 type Kind = 'rest' | 'http';
 type Path = (string | number)[];
@@ -172,6 +171,8 @@ describe('documents as SAM and AWS exports write them', () => {
     // Not a stage name (two segments), or none: dev.
     assert.equal(stageOf({ swagger: '2.0', basePath: '/api/v1' }), 'dev');
     assert.equal(stageOf({ openapi: '3.0.1' }), 'dev');
+    // From the raw document, for a bare document served with --stage-variable and no --stage.
+    assert.equal(defaultStageOf(doc({ swagger: '2.0', basePath: '/prod' })), 'prod');
     // HTTP APIs: $default whatever the servers say.
     const http = importAwsDocument(sourceFromData({ ...doc({ openapi: '3.0.1', servers: [{ url: '/prod' }] }), 'x-amazon-apigateway-cors': { allowOrigins: ['*'] } }));
     assert.equal(http.model.apiType, 'http');
