@@ -987,7 +987,11 @@ class Importer {
     const rest = this.#apiType === 'rest';
     const typeRaw = typeof raw.type === 'string' ? raw.type.toLowerCase() : undefined;
     if (typeRaw === undefined) {
-      this.#error(at, 'an integration needs a "type": one of aws_proxy, aws, http, http_proxy, mock');
+      // No type, or not a string: not an integration at all (a type Turnpike does not know is a warning, below).
+      this.#error(
+        raw.type === undefined ? at : [...at, 'type'],
+        `integration type must be one of aws_proxy, aws, http, http_proxy, mock (got ${JSON.stringify(raw.type) ?? 'nothing'})`,
+      );
       return undefined;
     }
     if (!INTEGRATION_TYPES.has(typeRaw as IntegrationType)) {

@@ -691,10 +691,7 @@ export class AwsIntegration implements Integration {
     if (!present.has('accept')) headers.push('Accept', 'application/json');
     if (!present.has('user-agent')) headers.push('User-Agent', `AmazonAPIGateway_${this.#opts.apiId}`);
     const clientType = input.headerNames.has('content-type') ? input.header[input.headerNames.get('content-type') as string] : undefined;
-    // The client's Content-Type goes with a body the integration request carries. Recorded: a GET with a
-    // JSON body to a POST integration reaches the backend with it (test_http_integration_method[HTTP]); a
-    // GET without a body does not (test_apigateway_header_remapping_http[HTTP] no-param-integration).
-    if (!present.has('content-type') && clientType !== undefined && !NO_BODY_METHODS.has(method) && body.length > 0) headers.push('Content-Type', clientType);
+    if (!present.has('content-type') && clientType !== undefined && !NO_BODY_METHODS.has(ctx.method)) headers.push('Content-Type', clientType);
     headers.push('X-Amzn-Trace-Id', requestTraceId(ctx), 'X-Amzn-Apigateway-Api-Id', this.#opts.apiId);
     const hostHeader = mapped.header[Object.keys(mapped.header).find((k) => k.toLowerCase() === 'host') ?? ''];
     if (hostHeader !== undefined) headers.push('Host', hostHeader);
