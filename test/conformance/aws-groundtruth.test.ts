@@ -153,7 +153,8 @@ const DOCUMENT = {
   info: { title: 'groundtruth', version: '1' },
   paths: {
     '/lambda-from-body': { post: { 'x-amazon-apigateway-integration': { type: 'aws_proxy', httpMethod: 'POST', uri: LAMBDA('fromBody') } } },
-    '/get-proxy': { post: { 'x-amazon-apigateway-integration': { type: 'aws_proxy', httpMethod: 'GET', uri: LAMBDA('fromBody') } } },
+    // LocalStack's setup: ANY on a resource, AWS_PROXY with integrationHttpMethod GET ("GET is not allowed").
+    '/get-proxy': { 'x-amazon-apigateway-any-method': { 'x-amazon-apigateway-integration': { type: 'aws_proxy', httpMethod: 'GET', uri: LAMBDA('fromBody') } } },
     '/exists': { get: { 'x-amazon-apigateway-integration': mock({ responses: respond('{"message": "exists"}') }) } },
     '/trace-mock': { get: { 'x-amazon-apigateway-integration': mock({ responses: DEFAULT_200 }) } },
     '/trace-proxy': { get: { 'x-amazon-apigateway-integration': { type: 'aws_proxy', httpMethod: 'POST', uri: LAMBDA('hello') } } },
@@ -310,7 +311,7 @@ const CHECKED: (Selector & { check: Check })[] = [
   {
     test: 'test_lambda_aws_proxy_integration_non_post_method',
     async check(c) {
-      const a = await send('POST', '/get-proxy', {}, '{"statusCode": 200}');
+      const a = await send('GET', '/get-proxy', { 'User-Agent': 'python-requests/testing' });
       assert.equal(a.status, 500);
       assert.deepEqual(JSON.parse(a.body), c.recorded);
     },
