@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it, test } from 'node:test';
 import { formatPath } from '../../src/config/diagnostics.js';
 import { defaultStage, defaultStageOf, importAwsDocument, sourceFromData } from '../../src/openapi/index.js';
+import { stageUrls } from '../../src/server/stage-urls.js';
 
 type Kind = 'rest' | 'http';
 type Path = (string | number)[];
@@ -224,4 +225,24 @@ test('one integration Turnpike cannot run marks its route unservable; the docume
       ['/ok', false],
     ],
   );
+});
+
+test('stage URLs for the listening line: under /{stage}/, at a stage\'s own host, $default at /; native routes left out', () => {
+  const route = (api: string, stage: string | undefined, path: string, hosts: string[] = []) => ({ api, stage, path, hosts });
+  const routes = [
+    route('shop', 'prod', '/prod/items'),
+    route('shop', 'prod', '/prod/{proxy+}'),
+    route('shop', 'beta', '/items', ['beta.example.com']),
+    route('shop', 'prod', '$default'),
+    route('queue', '$default', '/send'),
+    route('native', undefined, '/health'),
+  ];
+  assert.deepEqual(stageUrls({ routes } as unknown as Parameters<typeof stageUrls>[0], '::', 8080), [
+    { api: 'shop', stage: 'prod', url: 'http://localhost:8080/prod/' },
+    { api: 'shop', stage: 'beta', url: 'http://beta.example.com:8080/' },
+    { api: 'queue', stage: '$default', url: 'http://localhost:8080/' },
+  ]);
+  assert.deepEqual(stageUrls({ routes: [route('a', 'dev', '/dev/x')] } as unknown as Parameters<typeof stageUrls>[0], '::1', 80), [
+    { api: 'a', stage: 'dev', url: 'http://[::1]:80/dev/' },
+  ]);
 });
