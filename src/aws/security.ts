@@ -98,7 +98,7 @@ export function lambdaAuthorizerConfigFromAws(scheme: AwsSecurityScheme, apiType
   else if (typeof ttl === 'string' && /^\d+$/.test(ttl)) out.resultTtlSeconds = Math.min(Number(ttl), 3600);
   else if (apiType === 'http') out.resultTtlSeconds = 0;
   if (Array.isArray(out.identitySource) && out.identitySource.length === 0) out.resultTtlSeconds = 0;
-  if (typeof a.identityValidationExpression === 'string' && apiType === 'rest' && t === 'token') out.identityValidationExpression = a.identityValidationExpression;
+  if (typeof a.identityValidationExpression === 'string' && a.identityValidationExpression !== '' && apiType === 'rest' && t === 'token') out.identityValidationExpression = a.identityValidationExpression;
   if (apiType === 'http' && a.enableSimpleResponses === true) out.simpleResponses = true;
   return out;
 }

@@ -16,6 +16,7 @@ import type { ErrorCode } from '../errors/catalogue.js';
 import type { AwsHttpProxyConfig, AwsMappingConfig } from '../integrations/aws/definition.js';
 import type { AwsApiModel, AwsIntegration, AwsRoute } from '../openapi/types.js';
 import { isApiKeyScheme, isIamScheme } from '../openapi/types.js';
+import { defaultStage } from '../openapi/stage.js';
 import { fromAwsCors } from './cors.js';
 import { requestValidationConfig } from './request-validation.js';
 import { jwtConfigFromAws, lambdaAuthorizerConfigFromAws } from './security.js';
@@ -160,7 +161,7 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
     map(['apis', 0, 'plugins', 'cors'], ['x-amazon-apigateway-cors']);
   }
 
-  const stageEntries = api.stages ?? { [model.apiType === 'http' ? '$default' : 'dev']: {} };
+  const stageEntries = api.stages ?? { [defaultStage(model)]: {} };
   const stages: NonNullable<ApiConfig['stages']> = {};
   const routes: NativeRoute[] = [];
 
@@ -190,7 +191,11 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
       if (globalIam && plugins['aws-iam'] === undefined && iamCfg !== undefined) plugins['aws-iam'] = { ...iamCfg, enabled: false };
 
       let integration: NativeIntegration | undefined;
-      if (route.integration === undefined) {
+      if (route.unservable !== undefined) {
+        // One integration Turnpike cannot run: this route answers AWS's 500, the others serve.
+        refused ??= { code: 'ROUTE_MISCONFIGURED', why: route.unservable };
+        integration = { type: 'mock', status: 500 } satisfies MockIntegrationConfig;
+      } else if (route.integration === undefined) {
         refused ??= { code: 'ROUTE_MISCONFIGURED', why: 'no x-amazon-apigateway-integration' };
         integration = { type: 'mock', status: 500 } satisfies MockIntegrationConfig;
       } else {
@@ -230,6 +235,8 @@ export function translateAwsApi(model: AwsApiModel, opts: TranslateOptions): Tra
       // never a fall-through to a {proxy+} sibling. An ANY on the resource path pins that.
       const byPath = new Map<string, Set<string>>();
       for (const r of model.routes) byPath.set(r.path, (byPath.get(r.path) ?? new Set()).add(r.method));
+      // A method the import left out still has its resource: calls to it answer as a missing method there.
+      for (const o of model.omittedRoutes ?? []) if (!byPath.has(o.path)) byPath.set(o.path, new Set());
       for (const [p, methods] of byPath) if (!methods.has('ANY') && p !== '$default') fallbacks.push(p);
     }
     // The stage's catch-all: `$default` is the whole table's, so a stage with a prefix catches under it.
@@ -430,6 +437,7 @@ function translateIntegration(
         apiType: model.apiType,
         ...(Object.keys(mapped).length > 0 ? { requestParameters: mapped } : {}),
         stageVariables: { ...stage.vars },
+        ...(model.apiType === 'rest' ? { apiId: api.name } : {}),
       };
       return config;
     }

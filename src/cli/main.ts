@@ -28,6 +28,11 @@ function countArg(v: string): number {
   return n;
 }
 
+/** --stage-variable given at least once, else undefined: without either flag a document's basePath names its stage. */
+function givenVariables(v: Record<string, string> | undefined): Record<string, string> | undefined {
+  return v !== undefined && Object.keys(v).length > 0 ? v : undefined;
+}
+
 /** Loads, validates and compiles without serving; exits 1 with every problem, one per line on stderr. */
 async function compileOnly(file: string) {
   return (await import('./compile-only.js')).compileOnly(file);
@@ -110,7 +115,7 @@ Signals:
       } & LocalIssuerCliOptions,
     ) => {
       const [{ configureAwsServing }, { serve }] = await Promise.all([import('../config/index.js'), import('../server/serve.js')]);
-      configureAwsServing({ stage: o.stage, variables: o.stageVariable });
+      configureAwsServing({ stage: o.stage, variables: givenVariables(o.stageVariable) });
       file = await applyLocalIssuerOptions(o, file);
       const workers = o.workers ?? availableParallelism();
       const database = await databaseServeOptions(file, o);
@@ -130,7 +135,7 @@ program
   .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
   .action(async (file: string, o: { stage?: string; stageVariable?: Record<string, string> }) => {
     const [{ configureAwsServing }, { formatDiagnostic }] = await Promise.all([import('../config/index.js'), import('../config/diagnostics.js')]);
-    configureAwsServing({ stage: o.stage, variables: o.stageVariable });
+    configureAwsServing({ stage: o.stage, variables: givenVariables(o.stageVariable) });
     const table = await compileOnly(file);
     for (const w of table.warnings) process.stderr.write(`${formatDiagnostic(w)}\n`);
     process.stdout.write(`${file}: ok (${plural(table.routes.length, 'route')}, version ${table.version})\n`);
@@ -147,7 +152,7 @@ program
   .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
   .action(async (file: string, o: { json?: boolean; stage?: string; stageVariable?: Record<string, string> }) => {
     const [{ configureAwsServing }, { describeTable }] = await Promise.all([import('../config/index.js'), import('../server/describe.js')]);
-    configureAwsServing({ stage: o.stage, variables: o.stageVariable });
+    configureAwsServing({ stage: o.stage, variables: givenVariables(o.stageVariable) });
     const table = await compileOnly(file);
     const d = describeTable(table);
     if (o.json) process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);

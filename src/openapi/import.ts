@@ -255,6 +255,8 @@ class Importer {
   #apiType: ApiType = 'rest';
   #model: AwsApiModel = emptyModel('rest');
   #defaultValidator: string | undefined;
+  /** Routes AWS's import would not create, with why (see #security). */
+  readonly #omitted = new Map<AwsRoute, string>();
 
   constructor(src: SourceDocument, out: Diagnostic[], opts: ImportOptions) {
     this.#src = src;
@@ -325,12 +327,16 @@ class Importer {
 
   #info(root: Record<string, unknown>): void {
     const info = root.info;
+    // SAM writes DefinitionBody documents without `info` and API Gateway takes them (the API is named
+    // by the template's resource, or on import by the caller): title stays '' and whoever serves the
+    // model names the API (the file name for a bare document, the entry's name in a config).
+    if (info === undefined) return;
     if (!isRecord(info)) {
-      this.#error(root.info === undefined ? [] : ['info'], '"info" (with "title" and "version") is required');
+      this.#error(['info'], '"info" must be a map (with "title" and "version")');
       return;
     }
     if (typeof info.title === 'string') this.#model.title = info.title;
-    else this.#error(['info'], '"info.title" is required (a string): AWS names the API after it');
+    else if (info.title !== undefined) this.#error(['info', 'title'], '"info.title" must be a string: AWS names the API after it');
     if (typeof info.version === 'string' || typeof info.version === 'number') this.#model.version = String(info.version);
     else if (info.version !== undefined) this.#error(['info', 'version'], '"info.version" must be a string');
   }
@@ -597,6 +603,8 @@ class Importer {
       if (AUTHORIZER_FIELDS.has(k)) setKey(out, k, structuredCloneSafe(v));
       else this.#warn([...path, k], `unknown authorizer field "${k}"; ignored`, true);
     }
+    if (raw.authorizerCredentials !== undefined)
+      this.#warn([...path, 'authorizerCredentials'], 'authorizerCredentials (the IAM role API Gateway assumes to invoke the authorizer) are not used: Turnpike invokes the function itself', true);
     const type = typeof raw.type === 'string' ? raw.type.toLowerCase() : undefined;
     const allowed = this.#apiType === 'rest' ? ['token', 'request', 'cognito_user_pools'] : ['request', 'jwt'];
     if (type === undefined) this.#error(path, `an authorizer needs a "type": ${allowed.join(', ')}`);
@@ -701,10 +709,11 @@ class Importer {
           continue;
         }
         const route = this.#route(method, path, item, at, key);
-        if (route) {
-          seen.set(id, route.location);
-          this.#model.routes.push(route);
-        }
+        if (route === undefined) continue;
+        seen.set(id, route.location);
+        const omitted = this.#omitted.get(route);
+        if (omitted !== undefined) (this.#model.omittedRoutes ??= []).push({ method, path, reason: omitted });
+        else this.#model.routes.push(route);
       }
     }
   }
@@ -798,7 +807,7 @@ class Importer {
     } else {
       const found = this.#refs.deref(integrationRaw, [...at, `${EXT}integration`]);
       if (found) {
-        const integration = this.#integration(found.value, found.path);
+        const integration = this.#integration(found.value, found.path, route);
         if (integration) route.integration = integration;
       }
     }
@@ -932,10 +941,16 @@ class Importer {
       const all: AwsRoute['security'][number] = [];
       for (const [scheme, scopes] of Object.entries(req)) {
         if (!Object.hasOwn(this.#model.securitySchemes, scheme)) {
-          this.#error(
+          // AWS imports such a document with a warning and does not create the method (its import
+          // warning: "Any methods with security: '<name>' will not be created"). Turnpike does the same:
+          // the method answers as a missing one, never without the check it asked for.
+          const where = this.#swagger ? 'securityDefinitions' : 'components.securitySchemes';
+          this.#warn(
             [...rawAt, i, scheme],
-            `security scheme "${scheme}" is not defined in ${this.#swagger ? 'securityDefinitions' : 'components.securitySchemes'}`,
+            `security scheme "${scheme}" is not defined in ${where}: as on AWS, the method ${route.method} ${route.path} is not created (it answers as a missing method); define the scheme to serve it`,
+            true,
           );
+          this.#omitted.set(route, `security scheme "${scheme}" is not defined`);
           continue;
         }
         all.push({ scheme, scopes: Array.isArray(scopes) ? scopes.filter((s): s is string => typeof s === 'string') : [] });
@@ -960,17 +975,30 @@ class Importer {
   // -------------------------------------------------------------------------------------------
   // Integrations: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-integration.html
 
-  #integration(raw: unknown, at: KeyPath): AwsIntegration | undefined {
+  /**
+   * One integration Turnpike cannot run never rejects the document: `route.unservable` says why, the
+   * route answers 500 (AWS's API_CONFIGURATION_ERROR body for the API type) and the others serve.
+   */
+  #integration(raw: unknown, at: KeyPath, route: AwsRoute): AwsIntegration | undefined {
     if (!isRecord(raw)) {
       this.#error(at, `${EXT}integration must be a map with a "type"`);
       return undefined;
     }
     const rest = this.#apiType === 'rest';
     const typeRaw = typeof raw.type === 'string' ? raw.type.toLowerCase() : undefined;
-    if (typeRaw === undefined || !INTEGRATION_TYPES.has(typeRaw as IntegrationType)) {
+    if (typeRaw === undefined) {
+      // No type, or not a string: not an integration at all (a type Turnpike does not know is a warning, below).
       this.#error(
         raw.type === undefined ? at : [...at, 'type'],
         `integration type must be one of aws_proxy, aws, http, http_proxy, mock (got ${JSON.stringify(raw.type) ?? 'nothing'})`,
+      );
+      return undefined;
+    }
+    if (!INTEGRATION_TYPES.has(typeRaw as IntegrationType)) {
+      route.unservable = `integration type ${shown(raw.type)} is not one Turnpike can run`;
+      this.#warn(
+        [...at, 'type'],
+        `integration type ${JSON.stringify(raw.type)} is not one Turnpike can run (aws_proxy, aws, http, http_proxy, mock): ${route.method} ${route.path} answers 500, the other routes serve`,
       );
       return undefined;
     }
@@ -995,8 +1023,10 @@ class Importer {
       if (type === 'aws' || type === 'aws_proxy') {
         const fn = parseLambdaUri(it.uri);
         if (fn) it.lambdaFunction = fn;
-        else if (isAwsServiceUri(it.uri))
-          this.#warn([...at, 'uri'], 'AWS service integrations other than Lambda are not supported yet; the route will refuse traffic');
+        else if (isAwsServiceUri(it.uri)) {
+          route.unservable = `AWS service integration ${it.uri} is not supported yet`;
+          this.#warn([...at, 'uri'], `AWS service integrations other than Lambda are not supported yet (issue 14): ${route.method} ${route.path} answers 500, the other routes serve`);
+        }
         else this.#error([...at, 'uri'], `"${it.uri}" is not a Lambda function ARN nor an arn:aws:apigateway:... service URI`);
       } else if (type === 'http' || type === 'http_proxy') {
         // A stage variable may hold the whole URL (https://docs.aws.amazon.com/apigateway/latest/developerguide/amazon-api-gateway-using-stage-variables.html).
@@ -1010,7 +1040,10 @@ class Importer {
       else this.#error([...at, 'httpMethod'], 'httpMethod must be a string');
     }
     if (it.lambdaFunction && it.httpMethod !== undefined && it.httpMethod !== 'POST') {
-      this.#warn([...at, 'httpMethod'], `Lambda functions are invoked with POST; AWS fails this integration's calls with httpMethod ${it.httpMethod}`);
+      // Recorded (localstack test_lambda_aws_proxy_integration_non_post_method): every call answers 500
+      // {"message": "Internal server error"}; Turnpike answers so too instead of invoking the function.
+      route.unservable = `Lambda functions are invoked with POST, not ${it.httpMethod}`;
+      this.#warn([...at, 'httpMethod'], `Lambda functions are invoked with POST; AWS fails this integration's calls with httpMethod ${it.httpMethod}: ${route.method} ${route.path} answers 500`);
     }
     if (raw.passthroughBehavior !== undefined) {
       const v = typeof raw.passthroughBehavior === 'string' ? raw.passthroughBehavior.toUpperCase() : '';
@@ -1077,10 +1110,26 @@ class Importer {
       if (rest) {
         this.#warn([...at, 'integrationSubtype'], 'integrationSubtype applies to HTTP APIs only; ignored');
         delete it.integrationSubtype;
-      } else
-        this.#warn([...at, 'integrationSubtype'], `AWS service integrations (${it.integrationSubtype}) are not supported yet; the route will refuse traffic`);
+      } else {
+        route.unservable = `AWS service integration ${it.integrationSubtype} is not supported yet`;
+        this.#warn(
+          [...at, 'integrationSubtype'],
+          `AWS service integrations (${it.integrationSubtype}) are not supported yet (issue 14): ${route.method} ${route.path} answers 500, the other routes serve`,
+        );
+      }
     }
     if (raw.cacheKeyParameters !== undefined) it.cacheKeyParameters = this.#stringList(raw.cacheKeyParameters, [...at, 'cacheKeyParameters']);
+    // Accepted (kept in the model, exported back) but with no effect yet: each says so at its key.
+    if (it.cacheKeyParameters !== undefined && it.cacheKeyParameters.length > 0)
+      this.#warn([...at, 'cacheKeyParameters'], 'cacheKeyParameters are kept but stage caching is not implemented yet (issue 15): every request reaches the integration', true);
+    if (it.cacheNamespace !== undefined)
+      this.#warn([...at, 'cacheNamespace'], 'cacheNamespace is kept but stage caching is not implemented yet (issue 15); ignored', true);
+    if (it.connectionId !== undefined)
+      this.#warn([...at, 'connectionId'], 'connectionId (a VPC link) is not used: Turnpike calls the uri directly', true);
+    if (it.credentials !== undefined)
+      this.#warn([...at, 'credentials'], 'credentials (the IAM role API Gateway assumes to call the integration) are not used: Turnpike calls the integration itself', true);
+    if (raw.tlsConfig !== undefined && type === 'http_proxy')
+      this.#warn([...at, 'tlsConfig'], 'tlsConfig is applied to non-proxy http integrations only; this http_proxy integration verifies TLS as usual', true);
     if (raw.tlsConfig !== undefined) {
       // https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-extensions-integration-tls-config.html
       const tls = raw.tlsConfig;
@@ -1121,6 +1170,11 @@ class Importer {
       );
     }
     if (it.type === 'aws_proxy' || it.type === 'http_proxy') {
+      if (it.contentHandling !== undefined)
+        this.#warn([...at, 'contentHandling'], `contentHandling is not applied to ${type} integrations yet (binaryMediaTypes decide the encoding); ignored`, true);
+      // An integrationSubtype's requestParameters are the service action's (QueueUrl, MessageBody): warned with it.
+      if (it.type === 'aws_proxy' && it.integrationSubtype === undefined && Object.keys(it.requestParameters).length > 0)
+        this.#warn([...at, 'requestParameters'], 'requestParameters are not applied to Lambda proxy integrations (the event carries the whole request); ignored', true);
       if (Object.keys(it.requestTemplates).length > 0)
         this.#warn([...at, 'requestTemplates'], `${type} integrations pass the request through; AWS ignores requestTemplates here`, true);
     }

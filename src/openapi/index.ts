@@ -9,4 +9,5 @@ export { isAwsServiceUri, parseLambdaUri } from './arn.js';
 export { type ExportOptions, exportAwsDocument } from './export.js';
 export { DEFAULT_TIMEOUT_MS, detectApiType, GATEWAY_RESPONSE_TYPES, type ImportOptions, type ImportResult, importAwsDocument } from './import.js';
 export { parseAwsSource, sourceFromData } from './source.js';
+export { defaultStage, defaultStageOf } from './stage.js';
 export type * from './types.js';

@@ -45,6 +45,12 @@ export interface AwsRoute {
   authorizationType?: 'NONE' | 'AWS_IAM';
   /** Absent: the route must refuse traffic. */
   integration?: AwsIntegration;
+  /**
+   * Why Turnpike cannot run this route's integration (an AWS service action, an HTTP API
+   * integrationSubtype, an integration type it does not know): the route answers 500 as AWS's
+   * API_CONFIGURATION_ERROR and every other route serves. Derived at import (not exported).
+   */
+  unservable?: string;
   methodResponses: Record<string, { headers: string[]; models: Record<string, unknown> }>;
   /** Key path of the operation, for messages. */
   location: string;
@@ -91,6 +97,12 @@ export interface AwsApiModel {
   minimumCompressionSize?: number;
   /** x-amazon-apigateway-policy, as written (kept so the compiler can refuse it: not enforced yet). */
   resourcePolicy?: unknown;
+  /**
+   * Methods the import left out, as AWS's import does with a method whose security it cannot build
+   * (a scheme that is not defined): the resource exists, the method does not, so a call answers as
+   * for a missing method (REST 403 Missing Authentication Token, HTTP API 404), never unchecked.
+   */
+  omittedRoutes?: { method: string; path: string; reason: string }[];
 }
 
 /** The IAM forms of a scheme: `x-amazon-apigateway-authtype: awsSigv4` (as AWS exports IAM auth) or `aws_iam`. */

@@ -28,6 +28,7 @@ import { createPluginServices } from '../plugins/services.js';
 import { PoolRegistry } from '../upstream/upstream.js';
 import { type DatabaseServeOptions, configSource } from './config-source.js';
 import { describeTable } from './describe.js';
+import { type StageUrl, stageUrls } from './stage-urls.js';
 import { applyTlsSettings, createTlsListener, installHttpsRedirect } from './listener.js';
 import { createListener } from './listener.js';
 import { type LoadedConfig, Reloader, lifecycle, loadVersion, reportConfigError, servedPart } from './reloader.js';
@@ -346,10 +347,17 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
         host: opts.host,
         version: gateway.table.version,
         routes: gateway.table.routes.length,
+        ...stagesField(gateway.table, opts.host, port),
         workers: 1,
       },
       'listening',
     );
+}
+
+/** The `listening` line's `stages` (AWS-document APIs: which stage answers at which URL), when there are any. */
+function stagesField(table: RouteTable, host: string, port: number): { stages?: StageUrl[] } {
+  const stages = stageUrls(table, host, port);
+  return stages.length > 0 ? { stages } : {};
 }
 
 /** What a handshake may negotiate, for the `listening` line: versions, suites (TLS 1.3 ones first), groups. */
@@ -442,6 +450,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
               host: opts.host,
               version: served().table.version,
               routes: served().table.routes.length,
+              ...stagesField(served().table, opts.host, m.port),
               workers: opts.workers,
             },
             'listening',

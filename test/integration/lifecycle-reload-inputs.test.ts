@@ -127,7 +127,7 @@ test('a broken edit to the referenced document is rejected naming that document 
   const servedVersion = await version(gw);
   const since = gw.logs.length;
   const doc = join(dir, 'aws', 'api.yaml');
-  writeAtomic(doc, apiDoc(['/one', '/two']).replace(/type: aws_proxy\n(?![\s\S]*type: aws_proxy)/, 'type: bogus\n'));
+  writeAtomic(doc, apiDoc(['/one', '/two']).replace(/type: aws_proxy\n(?![\s\S]*type: aws_proxy)/, 'type: [bogus]\n'));
   const line = await logAfter(gw, since, rejected);
   const diagnostics = line.diagnostics as string[];
   assert.equal(diagnostics.length, 1, diagnostics.join('\n'));

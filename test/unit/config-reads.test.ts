@@ -157,7 +157,8 @@ test('a reload compiles only when an input changed; a rejected version changes n
   assert.equal(loads, 0, 'nothing was compiled');
   assert.equal(await count('unchanged'), 1);
 
-  writeFileSync(join(dir, 'aws', 'api.yaml'), apiDoc(['/one', '/two'], 'bogus'));
+  // A type that is not a string: an error (an unknown type name only warns, and that route answers 500).
+  writeFileSync(join(dir, 'aws', 'api.yaml'), apiDoc(['/one', '/two'], '[bogus]'));
   const bad = await reloader.reloadText(MAIN);
   assert.equal(bad.ok, false);
   assert.match(bad.errors ?? '', /aws\/api\.yaml:\d+:\d+ paths\["\/one"\]\.get\.x-amazon-apigateway-integration\.type: integration type must be one of/);

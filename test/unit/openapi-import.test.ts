@@ -57,7 +57,12 @@ describe('fixtures import to the expected models', () => {
     const { model, diagnostics } = load('rest-extensions.yaml');
     assert.deepEqual(model, expected('rest-extensions.model.json'));
     assert.deepEqual(diagnostics.map(brief), [
+      '67:9 paths["/items/{id}"].get.x-amazon-apigateway-integration.credentials warning: credentials (the IAM role API Gateway assumes to call the integration) are not used: Turnpike calls the integration itself',
+      '71:9 paths["/items/{id}"].get.x-amazon-apigateway-integration.cacheNamespace warning: cacheNamespace is kept but stage caching is not implemented yet (issue 15); ignored',
+      '72:9 paths["/items/{id}"].get.x-amazon-apigateway-integration.cacheKeyParameters warning: cacheKeyParameters are kept but stage caching is not implemented yet (issue 15): every request reaches the integration',
+      '141:9 paths["/http/{proxy+}"].x-amazon-apigateway-any-method.x-amazon-apigateway-integration.tlsConfig warning: tlsConfig is applied to non-proxy http integrations only; this http_proxy integration verifies TLS as usual',
       '183:7 paths["/no-integration"].get warning: no x-amazon-apigateway-integration: the route GET /no-integration will refuse traffic',
+      '211:9 components.securitySchemes.token-auth.x-amazon-apigateway-authorizer.authorizerCredentials warning: authorizerCredentials (the IAM role API Gateway assumes to invoke the authorizer) are not used: Turnpike invokes the function itself',
     ]);
     // Spot checks of what the snapshot pins, so a wrong snapshot cannot hide them.
     const byKey = new Map(model.routes.map((r) => [`${r.method} ${r.path}`, r]));
@@ -95,6 +100,7 @@ describe('fixtures import to the expected models', () => {
     const { model, diagnostics } = load('http-api.yaml');
     assert.deepEqual(model, expected('http-api.model.json'));
     assert.deepEqual(diagnostics.map(brief), [
+      '66:9 paths["/orders/{orderId}"].get.x-amazon-apigateway-integration.tlsConfig warning: tlsConfig is applied to non-proxy http integrations only; this http_proxy integration verifies TLS as usual',
       '74:9 paths["/legacy/{proxy+}"].x-amazon-apigateway-any-method.x-amazon-apigateway-integration warning: payloadFormatVersion is missing; AWS requires it for HTTP API Lambda integrations. Assumed "2.0" (what the console picks); write it explicitly',
     ]);
     const byKey = new Map(model.routes.map((r) => [`${r.method} ${r.path}`, r]));
@@ -167,9 +173,11 @@ describe('warnings name what is not supported, with line:col', () => {
     assert.deepEqual(where(diagnostics), [
       '5:40 x-amazon-apigateway-request-validator error',
       '8:5 paths["/a/{rest+}/b"] error',
-      '13:19 paths["/ok"].get.security[0].nobody error',
+      // Imported with a warning as AWS does (the method is left out: test/unit/aws-documents.test.ts).
+      '13:11 paths["/ok"].get.security[0].nobody warning',
       '16:17 paths["/ok"].get.responses["200"].$ref error',
-      '18:15 paths["/ok"].get.x-amazon-apigateway-integration.type error',
+      // An integration type Turnpike cannot run: that route answers 500, the document imports.
+      '18:15 paths["/ok"].get.x-amazon-apigateway-integration.type warning',
       '22:9 paths["/ok"].post.x-amazon-apigateway-integration error',
       '23:26 paths["/ok"].post.x-amazon-apigateway-integration.timeoutInMillis error',
       '26:13 paths["/ok"].post.x-amazon-apigateway-integration.responses["("] error',
@@ -285,7 +293,9 @@ describe('round trip: import(export(model)) deep-equals model', () => {
     it(name, () => {
       const first = load(name);
       const again = roundTrip(first.model);
-      assert.deepEqual(again.model, first.model);
+      // Methods the import left out (an undefined security scheme) are not exported: there is nothing to export.
+      const { omittedRoutes: _omitted, ...kept } = first.model;
+      assert.deepEqual(again.model, kept);
       // What the first import accepted, the export does not turn into errors.
       if (!first.diagnostics.some((d) => d.severity === 'error'))
         assert.deepEqual(

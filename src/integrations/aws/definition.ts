@@ -144,6 +144,9 @@ export const AwsHttpProxySchema = Type.Object(
       }),
     ),
     stageVariables: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Values of the stageVariables.X sources.' })),
+    apiId: Type.Optional(
+      Type.String({ minLength: 1, description: 'apiType rest: the API id sent as X-Amzn-Apigateway-Api-Id (with X-Amzn-Trace-Id) on every integration request, as AWS sends it.' }),
+    ),
   },
   { additionalProperties: false, description: 'An API Gateway HTTP_PROXY integration (the http proxy with AWS request parameters and answer headers).' },
 );

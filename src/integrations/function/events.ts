@@ -248,7 +248,7 @@ export function buildEventV1(req: ProxyRequest, opts: EventV1Options = { apiType
   const canonical = rest ? REST_CANONICAL : HTTP_V1_CANONICAL;
 
   // One pass over the headers: `headers` keeps the last value, `multiValueHeaders` all of them, both
-  // keyed by the first-seen spelling of the name (names keep the case they were received in).
+  // keyed by the first-seen spelling of the name (REST: names keep the case they were received in).
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
   const keyOf = new Map<string, string>();
@@ -268,7 +268,10 @@ export function buildEventV1(req: ProxyRequest, opts: EventV1Options = { apiType
     }
     let key = keyOf.get(lower);
     if (key === undefined) {
-      key = own(canonical, lower) ?? name;
+      // REST keeps the received spelling; HTTP APIs lower-case header names in both payload formats
+      // ("All header names are lowercase", AWS's payload-format page), except the names the captured
+      // 1.0 event shows capitalised (HTTP_V1_CANONICAL and the X-Forwarded-* set below).
+      key = own(canonical, lower) ?? (rest ? name : lower);
       keyOf.set(lower, key);
       put(headers, key, value);
       put(multiValueHeaders, key, [value]);

@@ -312,7 +312,9 @@ export function lambdaAuthorizerConfigProblems(config: LambdaAuthorizerConfig): 
   }
   let validation: RegExp | undefined;
   const expr = config.identityValidationExpression;
-  if (expr !== undefined) {
+  // An empty expression is "no validation", as the console and AWS's import treat it (a blank field);
+  // compiled as written it would be ^(?:)$ and refuse every non-empty token.
+  if (expr !== undefined && expr !== '') {
     if (format !== 'token') problems.push({ path: ['identityValidationExpression'], message: 'identityValidationExpression applies to token authorizers only (as AWS)' });
     else {
       try {

@@ -23,7 +23,7 @@ export const schema = Type.Object(
       }),
     ),
     identityValidationExpression: Type.Optional(
-      Type.String({ minLength: 1, description: 'format token: a regular expression the whole token must match, or 401 without calling the function. Checked against catastrophic backtracking at load.' }),
+      Type.String({ description: 'format token: a regular expression the whole token must match, or 401 without calling the function. Checked against catastrophic backtracking at load. An empty string means no validation (as AWS).' }),
     ),
     resultTtlSeconds: Type.Optional(
       withDefault(Type.Integer({ minimum: 0, maximum: 3600, description: 'How long a result (the policy, or the simple response) is cached per identity; 0 disables caching. Default 300, at most 3600 (as AWS).' }), 300),
