@@ -26,6 +26,8 @@ import { Type } from '@sinclair/typebox';
 
 // The AWS OpenAPI/Swagger reader: only for files that look like AWS documents.
 const openapi = lazyModule<typeof import('../openapi/index.js')>('../openapi/index.js', import.meta.url);
+// The SAM / CloudFormation template reader: only for files that look like templates.
+const sam = lazyModule<typeof import('../sam/source.js')>('../sam/source.js', import.meta.url);
 
 /** What a config may name: plugin and integration definitions (the bundled ones unless an embedder adds its own). */
 export interface Extensions {
@@ -90,11 +92,29 @@ export function isOpenApiDocument(data: unknown): boolean {
   return data !== null && typeof data === 'object' && ('openapi' in data || 'swagger' in data);
 }
 
-/** How a bare AWS document given to `serve`/`validate` is served (set from the CLI's --stage). */
-const awsServing: { stage?: string; variables?: Record<string, string> } = {};
-export function configureAwsServing(opts: { stage?: string; variables?: Record<string, string> }): void {
+/**
+ * How a bare AWS document given to `serve`/`validate` is served (set from the CLI's --stage), and a
+ * template's parameters (--parameter-overrides, --import-value, --region: docs/sam-templates.md).
+ */
+const awsServing: { stage?: string; variables?: Record<string, string>; parameterOverrides?: Record<string, string>; importValues?: Record<string, string>; region?: string } = {};
+export function configureAwsServing(opts: { stage?: string; variables?: Record<string, string>; parameterOverrides?: Record<string, string>; importValues?: Record<string, string>; region?: string }): void {
   awsServing.stage = opts.stage;
   awsServing.variables = opts.variables;
+  awsServing.parameterOverrides = opts.parameterOverrides;
+  awsServing.importValues = opts.importValues;
+  awsServing.region = opts.region;
+}
+
+/** A document read from a SAM / CloudFormation template (src/sam/source.ts): native data, template positions. */
+type TemplateDocument = import('../sam/source.js').TemplateDocument;
+export function isTemplateDocument(doc: SourceDocument): doc is TemplateDocument {
+  return (doc as Partial<TemplateDocument>).template !== undefined;
+}
+
+/** A ConfigError of a template's native config, its key paths turned back into the template's. */
+function inTemplateTerms(doc: SourceDocument, e: unknown): unknown {
+  if (!(e instanceof ConfigError) || !isTemplateDocument(doc)) return e;
+  return new ConfigError(sam().remapDiagnostics(doc, e.diagnostics));
 }
 
 /**
@@ -118,7 +138,7 @@ export function validateDocument(doc: SourceDocument, ext: Extensions = BUNDLED)
     };
   }
   const r = validate(doc, ext);
-  if (!r.ok) throw new ConfigError(r.diagnostics);
+  if (!r.ok) throw inTemplateTerms(doc, new ConfigError(r.diagnostics));
   return r.value;
 }
 
@@ -134,6 +154,16 @@ export async function readConfigFile(file: string): Promise<SourceDocument> {
 }
 
 export function parseConfigText(text: string, file: string): SourceDocument {
+  // A SAM / CloudFormation template is translated into native config (src/sam); the cheap sniff keeps
+  // the template reader unloaded for every other file.
+  if (/^\s*["']?(AWSTemplateFormatVersion|Transform|Resources)["']?\s*:/m.test(text) && sam().looksLikeTemplate(text)) {
+    const doc = sam().templateDocument(text, file, {
+      ...(awsServing.parameterOverrides !== undefined ? { parameterOverrides: awsServing.parameterOverrides } : {}),
+      ...(awsServing.importValues !== undefined ? { importValues: awsServing.importValues } : {}),
+      ...(awsServing.region !== undefined ? { region: awsServing.region } : {}),
+    });
+    if (doc !== undefined) return doc;
+  }
   if (looksLikeOpenApi(text)) {
     try {
       const doc = openapi().parseAwsSource(text, file);
@@ -209,6 +239,17 @@ export function buildTable(doc: SourceDocument, deps: BuildDeps): RouteTable {
 
 /** Compiles a document validateDocument() accepted (for callers that load more between the two steps, e.g. certificates). */
 export function compileValidated(config: GatewayConfig, doc: SourceDocument, deps: BuildDeps): RouteTable {
+  if (isTemplateDocument(doc)) {
+    try {
+      return compileDocument(config, doc, deps);
+    } catch (e) {
+      throw inTemplateTerms(doc, e);
+    }
+  }
+  return compileDocument(config, doc, deps);
+}
+
+function compileDocument(config: GatewayConfig, doc: SourceDocument, deps: BuildDeps): RouteTable {
   return compile(config, doc, {
     ...deps,
     // The I/O step of the lifecycle, before compile (which reads nothing itself).

@@ -185,6 +185,12 @@ export function collectInputs(doc: SourceDocument): ConfigInputs {
   for (const u of values(data.upstreams)) if (isObject(u) && isObject(u.tls)) read(u.tls.ca);
   // functions.*.module: looked up (compile reports a missing handler), its content keys the function's pool.
   for (const f of values(data.functions)) if (isObject(f) && f.endpoint === undefined) read(f.module, 'probe');
+  // functions.*.handler (`file.export` under codeUri, as a template names code): each file Lambda's Node runtime would look for.
+  for (const f of values(data.functions)) {
+    if (!isObject(f) || f.endpoint !== undefined || f.module !== undefined || typeof f.handler !== 'string') continue;
+    const dot = f.handler.lastIndexOf('.');
+    if (dot > 0) for (const ext of MODULE_EXTENSIONS) read(join(typeof f.codeUri === 'string' ? f.codeUri : '.', f.handler.slice(0, dot) + ext), 'probe');
+  }
   // apis[].openapi, and the handlers found by convention beside each document.
   for (const api of Array.isArray(data.apis) ? data.apis : []) {
     if (!isObject(api) || typeof api.openapi !== 'string' || api.openapi === '') continue;
