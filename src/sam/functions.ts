@@ -72,8 +72,9 @@ export function functionProps(ctx: TemplateContext, logicalId: string, raw: Reco
     }
   }
   for (const [k, v] of Object.entries(own)) {
-    // Events are resolved one at a time by their reader (an event of another type never fails the function).
-    const r = k === 'Events' ? v : ctx.resolve(v, [...at, k]);
+    // Events are resolved one at a time by their reader; keys with no local meaning are named, never resolved
+    // (a role's ARN or a policy's table need nothing locally and must not fail the function).
+    const r = k === 'Events' || NOT_LOCAL[k] !== undefined ? v : ctx.resolve(v, [...at, k]);
     if (r === undefined) continue;
     props[k] = mergeGlobals(props[k], r);
     origin.set(k, [...at, k]);

@@ -113,6 +113,8 @@ export function transformTemplate(template: SourceDocument, opts: TransformOptio
       refs.set(id, { ref: typeof props.StageName === 'string' ? props.StageName : id, attributes: {} });
     } else if (type.startsWith('AWS::ApiGateway') || type.startsWith('AWS::ApiGatewayV2')) {
       refs.set(id, { ref: resourceId(type, id), attributes: { ResourceId: resourceId(type, id), AuthorizerId: resourceId(type, id), RouteId: resourceId(type, id), IntegrationId: resourceId(type, id) } });
+    } else if (type === 'AWS::IAM::Role') {
+      refs.set(id, { ref: id, attributes: { Arn: `arn:${partition}:iam::${accountId}:role/${id}`, RoleId: resourceId('role', id) } });
     } else {
       // Ref of any other resource is its physical id; locally, its logical id (a table name, a queue name...).
       refs.set(id, { ref: id, attributes: {} });
