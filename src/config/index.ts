@@ -111,6 +111,19 @@ export function isTemplateDocument(doc: SourceDocument): doc is TemplateDocument
   return (doc as Partial<TemplateDocument>).template !== undefined;
 }
 
+/**
+ * The stage URLs of a template's APIs, both forms (docs/sam-templates.md): on the API's own
+ * `{api-id}.execute-api.localhost` host, and on the listener's address without a Host header. For the
+ * start-up log; undefined for other documents.
+ */
+export function templateStageUrls(doc: SourceDocument | undefined, port: number, host: string): Record<string, string[]> | undefined {
+  if (doc === undefined || !isTemplateDocument(doc)) return undefined;
+  const plain = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const out: Record<string, string[]> = {};
+  for (const a of doc.template.apis) out[`${a.logicalId}/${a.stage}`] = [`http://${a.id}.execute-api.localhost:${port}${a.hostPath}/`, `http://${plain}:${port}${a.anyHostPath}/`];
+  return out;
+}
+
 /** A ConfigError of a template's native config, its key paths turned back into the template's. */
 function inTemplateTerms(doc: SourceDocument, e: unknown): unknown {
   if (!(e instanceof ConfigError) || !isTemplateDocument(doc)) return e;
