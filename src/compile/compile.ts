@@ -5,17 +5,18 @@
  */
 import { type RedisClients, redisClients } from '../stores/redis-counters.js';
 import { BlockList, isIP } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { templateBudgetFrom } from '../templates/budget.js';
 import type { Logger } from 'pino';
 import { ConfigError, type Diagnostic } from '../config/diagnostics.js';
 import type { SourceDocument } from '../config/load.js';
-import type { ConfigInputs } from '../config/inputs.js';
-import type { ApiConfig, FunctionDefConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
+import type { ConfigInputs, InputReader } from '../config/inputs.js';
+import type { ApiConfig, GatewayConfig, RouteConfig } from '../config/schema.js';
 import { resolveTlsPolicy } from '../config/tls-policy.js';
 import { MockIntegration } from '../integrations/mock/index.js';
 import type { Invoker } from '../integrations/function/index.js';
 import { FUNCTION_NAME, type FunctionPool, type FunctionRegistry, RemoteFunction } from '../integrations/function/runtime/index.js';
+import { type LocateIO, locateFunction } from '../integrations/function/runtime/locate.js';
 import { BUNDLED_INTEGRATIONS } from '../integrations/registry.js';
 import { type CreatedIntegration, IntegrationConfigError, type IntegrationDefinition, type IntegrationDeps } from '../integrations/types.js';
 import { lazyModule } from '../util/lazy.js';
@@ -195,17 +196,25 @@ export function compile(config: GatewayConfig, doc: SourceDocument, deps: Compil
       if (def.endpoint !== undefined) {
         invoker = new RemoteFunction(def.endpoint, def.remoteName ?? name, { timeoutMs: def.timeoutMs ?? 3000 });
       } else if (def.module !== undefined || def.handler !== undefined) {
-        const located = locateHandler(def, configDir, (p) => inputs.exists(p));
-        if (typeof located === 'string') {
-          err(['functions', name, def.module !== undefined ? 'module' : 'handler'], located);
+        // Where the code is and whether this machine runs its runtime: the runtime seam decides (locate.ts), from the inputs.
+        const located = locateFunction(def, configDir, locateIO(inputs));
+        if (!located.ok) {
+          err(['functions', name, located.at], located.message);
           return undefined;
         }
-        const { module, exportName } = located;
+        for (const w of located.warnings) warn(['functions', name, 'runtime'], w);
+        const { code } = located;
         const pool = deps.functions.get({
           name,
-          module,
-          codeHash: inputs.stateOf(module),
-          export: exportName,
+          module: code.module,
+          codeHash: inputs.stateOf(code.module),
+          export: code.export,
+          runtime: code.runtime,
+          handler: code.handler,
+          codeDir: code.codeDir,
+          ...(code.layers.length > 0 ? { layers: code.layers } : {}),
+          ...(code.runtimeCommand ? { runtimeCommand: code.runtimeCommand } : {}),
+          ...(code.forceCommonJs ? { forceCommonJs: true } : {}),
           timeoutMs: def.timeoutMs,
           concurrency: def.concurrency,
           memoryMb: def.memoryMb,
@@ -740,23 +749,17 @@ function buildBlockList(cidrs: readonly string[], report: (index: number, messag
   return list;
 }
 
-/**
- * The handler file and export of a function entry: `module` + `export`, or Lambda's `handler`
- * (`path/file.export` under `codeUri`, the file found as Lambda's Node runtime finds it: .js, .mjs, .cjs).
- * A string is the problem to report. Runtimes other than Node are the function runtime seam's (issue 12).
- */
-function locateHandler(def: FunctionDefConfig, configDir: string, exists: (path: string) => boolean): { module: string; exportName: string } | string {
-  if (def.module !== undefined) {
-    const module = resolve(configDir, def.module);
-    return exists(module) ? { module, exportName: def.export ?? 'handler' } : `handler file not found: ${module}`;
-  }
-  const handler = def.handler as string;
-  const runtime = def.runtime ?? 'nodejs20.x';
-  if (!/^nodejs\d+\.x$/.test(runtime)) return `runtime "${runtime}" is not supported (supported: nodejs18.x and later)`;
-  const dot = handler.lastIndexOf('.');
-  if (dot <= 0 || dot === handler.length - 1) return `handler "${handler}" must be written as file.export (e.g. app.handler)`;
-  const codeDir = resolve(configDir, def.codeUri ?? '.');
-  const base = resolve(codeDir, handler.slice(0, dot));
-  for (const ext of ['.js', '.mjs', '.cjs']) if (exists(base + ext)) return { module: base + ext, exportName: handler.slice(dot + 1) };
-  return `handler file not found: ${base}.js (or .mjs, .cjs) for handler "${handler}" in ${codeDir}`;
+/** Locate's file questions answered from a config version's inputs (compile reads no disk). */
+function locateIO(inputs: InputReader): LocateIO {
+  return {
+    exists: (p) => inputs.exists(p),
+    readText: (p) => {
+      try {
+        return inputs.readText(p);
+      } catch {
+        return undefined;
+      }
+    },
+    executable: (p) => inputs.executable?.(p),
+  };
 }

@@ -24,8 +24,9 @@
  * collects them inside a synchronous load.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
+import { type FunctionCode, type LocateIO, locateFunction } from '../integrations/function/runtime/locate.js';
 import type { SourceDocument } from './load.js';
 
 /** What compile and the TLS loader may ask of a config version's inputs. */
@@ -37,6 +38,8 @@ export interface InputReader {
   exists(path: string): boolean;
   /** `sha256:<hex>` for a file found, `absent`, `error:<code>`; undefined when it is not an input. */
   stateOf(path: string): string | undefined;
+  /** Whether a looked-up file was executable (a `provided` function's bootstrap); undefined when not known. */
+  executable?(path: string): boolean | undefined;
 }
 
 /** A config version's inputs: what compile reads, the version over them, and the paths to watch. */
@@ -70,6 +73,8 @@ interface Entry {
   /** `sha256:<hex>`, `absent` (a probe or listing found nothing), `error:<code>`, or `names:<hex>` for a listing. */
   readonly state: string;
   readonly bytes?: Buffer;
+  /** A file found with an execute bit (part of the version: a chmod is a change). */
+  readonly exec?: boolean;
 }
 
 /** Key of the main document among paths (never an absolute path, sorts first): the same key the version always had. */
@@ -85,7 +90,7 @@ class Snapshot implements ConfigInputs {
 
   constructor(entries: Map<string, Entry>) {
     this.#entries = entries;
-    const lines = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, e]) => `${k}\0${e.state}\n`);
+    const lines = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, e]) => `${k}\0${e.state}${e.exec ? '\0x' : ''}\n`);
     this.#version = createHash('sha256').update(lines.join('')).digest('hex').slice(0, 12);
     const keys = [...entries.keys()];
     this.#files = keys.filter((k) => k !== DOCUMENT && !k.endsWith(LISTING));
@@ -123,13 +128,18 @@ class Snapshot implements ConfigInputs {
     return this.#entries.get(resolve(path))?.state;
   }
 
+  executable(path: string): boolean | undefined {
+    const e = this.#entries.get(resolve(path));
+    return e === undefined || e.state === 'absent' ? undefined : e.exec === true;
+  }
+
   version(): string {
     return this.#version;
   }
 
   withoutContent(): ConfigInputs {
     const lean = new Map<string, Entry>();
-    for (const [key, e] of this.#entries) lean.set(key, { kind: e.kind, state: e.state });
+    for (const [key, e] of this.#entries) lean.set(key, { kind: e.kind, state: e.state, ...(e.exec ? { exec: true } : {}) });
     return new Snapshot(lean);
   }
 
@@ -184,12 +194,17 @@ export function collectInputs(doc: SourceDocument): ConfigInputs {
   // upstreams.*.tls.ca (src/upstream/upstream.ts).
   for (const u of values(data.upstreams)) if (isObject(u) && isObject(u.tls)) read(u.tls.ca);
   // functions.*.module: looked up (compile reports a missing handler), its content keys the function's pool.
-  for (const f of values(data.functions)) if (isObject(f) && f.endpoint === undefined) read(f.module, 'probe');
-  // functions.*.handler (`file.export` under codeUri, as a template names code): each file Lambda's Node runtime would look for.
+  // A function's code is located by the runtime seam: every file it looks at (the handler's candidates,
+  // package.json files, a bootstrap's execute bit) is an input, so compile's second run sees the same.
   for (const f of values(data.functions)) {
-    if (!isObject(f) || f.endpoint !== undefined || f.module !== undefined || typeof f.handler !== 'string') continue;
-    const dot = f.handler.lastIndexOf('.');
-    if (dot > 0) for (const ext of MODULE_EXTENSIONS) read(join(typeof f.codeUri === 'string' ? f.codeUri : '.', f.handler.slice(0, dot) + ext), 'probe');
+    if (!isObject(f) || f.endpoint !== undefined) continue;
+    read(f.module, 'probe');
+    if (f.module === undefined && f.handler === undefined) continue;
+    try {
+      locateFunction(f as FunctionCode, base, diskProbe(entries));
+    } catch {
+      // a shape validation refuses (e.g. layers not an array): compile never gets here with it
+    }
   }
   // apis[].openapi, and the handlers found by convention beside each document.
   for (const api of Array.isArray(data.apis) ? data.apis : []) {
@@ -213,10 +228,37 @@ export function memoryInputs(text: string, files: Readonly<Record<string, string
   return new Snapshot(entries);
 }
 
+/** Locate's questions answered from the disk, each file asked about recorded as a probe. */
+function diskProbe(entries: Map<string, Entry>): LocateIO {
+  const probe = (p: string): Entry => {
+    const abs = resolve(p);
+    let e = entries.get(abs);
+    if (e === undefined) {
+      e = readEntry(abs, 'probe');
+      entries.set(abs, e);
+    }
+    return e;
+  };
+  return {
+    exists: (p) => probe(p).state !== 'absent',
+    readText: (p) => probe(p).bytes?.toString('utf8'),
+    executable: (p) => {
+      const e = probe(p);
+      return e.state === 'absent' ? undefined : e.exec === true;
+    },
+  };
+}
+
 function readEntry(abs: string, kind: 'read' | 'probe'): Entry {
   try {
     const bytes = readFileSync(abs);
-    return { kind, state: digest(bytes), bytes };
+    let exec = false;
+    try {
+      exec = (statSync(abs).mode & 0o111) !== 0;
+    } catch {
+      // gone between the read and the stat: the next version sees it
+    }
+    return { kind, state: digest(bytes), bytes, ...(exec ? { exec } : {}) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
     // existsSync's answer: a missing file (or a path through a missing directory) is absent; anything else exists.

@@ -193,6 +193,13 @@ export const FunctionDef = Type.Object(
     codeUri: Type.Optional(Type.String({ minLength: 1, description: 'The function\'s code folder (LAMBDA_TASK_ROOT and its working directory), relative to this config file; default this file\'s folder.' })),
     layers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Local layer folders (relative to this config file), made available as Lambda mounts /opt.' })),
     export: Type.Optional(Type.String({ minLength: 1, default: 'handler', description: 'Exported handler name (default handler).' })),
+    runtimeCommand: Type.Optional(
+      Type.Array(Type.String(), {
+        minItems: 1,
+        description:
+          'A Lambda runtime interface client to run the function with (the handler is appended, or replaces an argument "{handler}"), e.g. ["aws_lambda_ric"] for ruby3.3: how java*, dotnet* and ruby* runtimes run; for other runtimes it replaces Turnpike\'s own client. Relative to the code folder (its working directory), or found on PATH.',
+      }),
+    ),
     endpoint: Type.Optional(
       Type.String({ pattern: '^https?://', description: 'Instead of a module: a Lambda Invoke API endpoint (e.g. the Runtime Interface Emulator).' }),
     ),

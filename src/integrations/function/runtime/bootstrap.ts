@@ -1,5 +1,5 @@
 /**
- * The Node.js bootstrap: the entry of one function process (`node bootstrap.js <module> <export>`).
+ * The Node.js bootstrap: the entry of one function process (`node bootstrap.js <module> <export> [--commonjs]`).
  * A Lambda runtime client in a few dozen lines: load the handler in place, then loop on the Runtime API
  * at AWS_LAMBDA_RUNTIME_API (GET next → run → POST response | error), as the AWS Lambda Node.js runtime
  * does. Promise and callback handlers, context.succeed/fail/done, Lambda's error formatting; console
@@ -8,12 +8,15 @@
  * It imports nothing of the gateway but protocol.js (no config, no secrets), and its environment is the
  * Lambda one the pool built: what runs here can read only what a Lambda function could.
  */
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { Module } from 'node:module';
+import { basename, dirname, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { type LambdaError, toLambdaError } from './protocol.js';
 
-const [, , modulePath = '', exportName = 'handler'] = process.argv;
+const [, , modulePath = '', exportName = 'handler', mode] = process.argv;
 const api = process.env.AWS_LAMBDA_RUNTIME_API ?? '';
 const base = `http://${api}/2018-06-01/runtime`;
 const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? '';
@@ -105,6 +108,11 @@ type Handler = (event: unknown, context: unknown, callback: (err?: unknown, resu
 
 function classifyLoadError(err: unknown): LambdaError {
   const e = toLambdaError(err);
+  // CommonJS code in a file Node loads as an ES module (a .mjs, or a .js under "type": "module"): say the fix.
+  if (err instanceof ReferenceError && /^(module|exports|require|__dirname|__filename) is not defined in ES module scope/.test(e.errorMessage)) {
+    const cjs = `${basename(modulePath, extname(modulePath))}.cjs`;
+    return { ...e, errorMessage: `${e.errorMessage}: ${basename(modulePath)} is CommonJS but loaded as an ES module; rename it to ${cjs}` };
+  }
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
     return { ...e, errorType: 'Runtime.ImportModuleError', errorMessage: `Error: ${e.errorMessage}` };
@@ -113,10 +121,25 @@ function classifyLoadError(err: unknown): LambdaError {
   return e;
 }
 
+/**
+ * A `.js` handler Lambda runs as CommonJS (no package.json between it and the code folder says otherwise)
+ * while Node here would take "type": "module" from a package.json above the code folder: compiled as
+ * CommonJS directly, as Lambda's Node runtime would load it.
+ */
+function loadCommonJs(file: string): Record<string, unknown> {
+  const m = new Module(file);
+  m.filename = file;
+  m.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(file));
+  (m as unknown as { _compile(src: string, file: string): void })._compile(readFileSync(file, 'utf8'), file);
+  m.loaded = true;
+  const exports = m.exports as unknown;
+  return { ...(typeof exports === 'object' && exports !== null ? exports : {}), default: exports };
+}
+
 async function load(): Promise<Handler | LambdaError> {
   let ns: Record<string, unknown>;
   try {
-    ns = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+    ns = mode === '--commonjs' ? loadCommonJs(modulePath) : ((await import(pathToFileURL(modulePath).href)) as Record<string, unknown>);
   } catch (err) {
     return classifyLoadError(err);
   }

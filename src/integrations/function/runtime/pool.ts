@@ -25,7 +25,7 @@ import { DEADLINES, Deadline, type DeadlineLane } from '../../../util/deadline-q
 import { LineSplitter } from './lines.js';
 import type { LambdaError } from './protocol.js';
 import { RuntimeApi } from './runtime-api.js';
-import { type FunctionRuntime, nodejs } from './runtimes.js';
+import { type FunctionRuntime, nodejs, type RuntimeStart, runtimeFor } from './runtimes.js';
 import {
   DEFAULTS,
   type FunctionLogger,
@@ -58,6 +58,8 @@ interface ResolvedSpec {
   module: string;
   exportName: string;
   handlerName: string;
+  runtime: FunctionRuntime;
+  start: RuntimeStart;
   timeoutMs: number;
   concurrency: number;
   memoryMb: number;
@@ -77,14 +79,29 @@ function resolveSpec(spec: FunctionSpec): ResolvedSpec {
     return n;
   };
   const exportName = spec.export ?? DEFAULTS.export;
+  const runtime = runtimeFor(spec.runtime ?? nodejs.name);
+  if (!runtime) throw new TypeError(`FunctionSpec.runtime is not a known runtime: ${spec.runtime}`);
+  const handlerName = spec.handler ?? `${basename(spec.module, extname(spec.module))}.${exportName}`;
+  const memoryMb = Math.floor(positive(spec.memoryMb, DEFAULTS.memoryMb, 'memoryMb', 16));
   return {
     name: spec.name,
     module: spec.module,
     exportName,
-    handlerName: `${basename(spec.module, extname(spec.module))}.${exportName}`,
+    handlerName,
+    runtime,
+    start: {
+      module: spec.module,
+      exportName,
+      memoryMb,
+      handler: handlerName,
+      codeDir: spec.codeDir ?? dirname(spec.module),
+      layers: [...(spec.layers ?? [])],
+      runtimeCommand: spec.runtimeCommand,
+      forceCommonJs: spec.forceCommonJs,
+    },
     timeoutMs: positive(spec.timeoutMs, DEFAULTS.timeoutMs, 'timeoutMs'),
     concurrency: Math.floor(positive(spec.concurrency, DEFAULTS.concurrency, 'concurrency')),
-    memoryMb: Math.floor(positive(spec.memoryMb, DEFAULTS.memoryMb, 'memoryMb', 16)),
+    memoryMb,
     environment: { ...(spec.environment ?? {}) },
     region: spec.region ?? DEFAULTS.region,
     accountId: spec.accountId ?? DEFAULTS.accountId,
@@ -94,17 +111,20 @@ function resolveSpec(spec: FunctionSpec): ResolvedSpec {
 }
 
 /**
- * The function process's whole environment: a few inherited variables, the configured ones, then
- * Lambda's reserved ones (which win). The pool adds AWS_LAMBDA_RUNTIME_API (its port) at start.
+ * The function process's whole environment: a few inherited variables, what the runtime's language
+ * needs (layer paths: NODE_PATH, PYTHONPATH, PATH, LD_LIBRARY_PATH; not reserved on Lambda), the
+ * configured ones, then Lambda's reserved ones (which win). The pool adds AWS_LAMBDA_RUNTIME_API (its port) at start.
  */
-export function functionEnvironment(spec: FunctionSpec, logStreamName = '', runtime: FunctionRuntime = nodejs): Record<string, string> {
+export function functionEnvironment(spec: FunctionSpec, logStreamName = '', runtimeOverride?: FunctionRuntime): Record<string, string> {
   const s = resolveSpec(spec);
+  const runtime = runtimeOverride ?? s.runtime;
   const env: Record<string, string> = {};
   for (const k of INHERITED_ENV) {
     const v = process.env[k];
     if (v !== undefined) env[k] = v;
   }
   env.LANG ??= 'en_US.UTF-8';
+  Object.assign(env, runtime.environment(s.start, env));
   Object.assign(env, s.environment);
   Object.assign(env, {
     AWS_LAMBDA_FUNCTION_NAME: s.name,
@@ -113,13 +133,16 @@ export function functionEnvironment(spec: FunctionSpec, logStreamName = '', runt
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${s.name}`,
     AWS_LAMBDA_LOG_STREAM_NAME: logStreamName,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    AWS_EXECUTION_ENV: `AWS_Lambda_${runtime.name}`,
     AWS_REGION: s.region,
     AWS_DEFAULT_REGION: s.region,
-    LAMBDA_TASK_ROOT: dirname(s.module),
+    LAMBDA_TASK_ROOT: s.start.codeDir,
+    // Where the runtime's own files are (Lambda: /var/runtime): the folder of the client that runs the handler.
+    LAMBDA_RUNTIME_DIR: runtime.runtimeDir(s.start),
     _HANDLER: s.handlerName,
     TZ: ':UTC',
   });
+  if (runtime.executionEnv !== undefined) env.AWS_EXECUTION_ENV = runtime.executionEnv;
+  else delete env.AWS_EXECUTION_ENV; // the OS-only runtimes have none, and it is reserved: a configured one goes too
   return env;
 }
 
@@ -184,6 +207,9 @@ function defaultLogger(r: FunctionLogRecord): void {
 
 /** A console line as the Node bootstrap writes it (its request id is ignored: the pool knows whose it is). */
 const CONSOLE_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t[^\t]*\t(TRACE|DEBUG|INFO|WARN|ERROR|FATAL)\t/;
+/** A logging record as Lambda's Python runtime (and python/bootstrap.py) writes it: `[LEVEL]\ttime\trequestId\tmessage`. */
+const PYTHON_LOG_LINE = /^\[(DEBUG|INFO|WARNING|ERROR|CRITICAL)\]\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t[^\t]*\t/;
+const PYTHON_LEVELS: Record<string, LogLevel> = { DEBUG: 'DEBUG', INFO: 'INFO', WARNING: 'WARN', ERROR: 'ERROR', CRITICAL: 'ERROR' };
 const SIGNALS: Record<string, string> = { SIGKILL: 'killed', SIGTERM: 'terminated', SIGABRT: 'aborted', SIGSEGV: 'segmentation fault', SIGINT: 'interrupt' };
 
 /** Resident set size of `pid` in MB (Linux); undefined where /proc is not readable. */
@@ -226,7 +252,7 @@ export class FunctionPool {
   constructor(spec: FunctionSpec, opts: FunctionPoolOptions = {}) {
     this.#s = resolveSpec(spec);
     this.spec = Object.freeze({ ...spec });
-    this.#runtime = opts.runtime ?? nodejs;
+    this.#runtime = opts.runtime ?? this.#s.runtime;
     this.#idleMs = opts.idleMs ?? DEFAULTS.idleMs;
     this.#initTimeoutMs = opts.initTimeoutMs ?? DEFAULTS.initTimeoutMs;
     this.#rssLimitMb = Math.max(this.#s.memoryMb, MIN_RSS_LIMIT_MB);
@@ -426,11 +452,11 @@ export class FunctionPool {
         if (slot.killed) return finish(null, null);
         if (slot.killTimer) clearTimeout(slot.killTimer);
         const env = { ...functionEnvironment(this.spec, logStreamName, this.#runtime), AWS_LAMBDA_RUNTIME_API: address };
-        const cmd = this.#runtime.command({ module: this.#s.module, exportName: this.#s.exportName, memoryMb: this.#s.memoryMb });
+        const cmd = this.#runtime.command(this.#s.start);
         let child: ChildProcess;
         try {
           // detached: the function is a process group of its own, so a kill reaches what it started too.
-          child = spawn(cmd.file, cmd.args, { env, cwd: dirname(this.#s.module), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+          child = spawn(cmd.file, cmd.args, { env, cwd: this.#s.start.codeDir, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
         } catch (err) {
           return finish(null, null, err as Error);
         }
@@ -459,6 +485,12 @@ export class FunctionPool {
 
   /** One line of a process's stdout/stderr, attributed to the invocation the pool gave it. */
   #line(slot: Slot, source: 'stdout' | 'stderr', line: string): void {
+    const py = PYTHON_LOG_LINE.exec(line);
+    if (py) {
+      const level = PYTHON_LEVELS[py[1] as string] ?? 'INFO';
+      this.#emit(slot, { level, message: line.slice(py[0].length).replace(/\r/g, '\n'), time: Date.now(), source: 'console' });
+      return;
+    }
     const m = CONSOLE_LINE.exec(line);
     if (m) {
       const tabs = line.indexOf('\t', line.indexOf('\t', line.indexOf('\t') + 1) + 1);

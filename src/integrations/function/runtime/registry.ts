@@ -21,8 +21,8 @@ interface Entry {
   reloadTimer: NodeJS.Timeout | undefined;
 }
 
-/** Files whose change in a handler's directory reloads it (the handler and its sibling modules). */
-const WATCHED_EXT = new Set(['.js', '.mjs', '.cjs', '.json']);
+/** Files whose change in a function's code folder reloads it (the handler and its sibling modules). */
+const WATCHED_EXT = new Set(['.js', '.mjs', '.cjs', '.json', '.py']);
 const DEBOUNCE_MS = 100;
 
 function specKey(spec: FunctionSpec): string {
@@ -52,7 +52,7 @@ export class FunctionRegistry {
     let entry = this.#byKey.get(key);
     if (!entry) {
       const pool = new FunctionPool(spec, this.#opts);
-      entry = { key, pool, refs: 0, dir: dirname(spec.module), reloadTimer: undefined };
+      entry = { key, pool, refs: 0, dir: spec.module === spec.codeDir ? spec.module : dirname(spec.module), reloadTimer: undefined };
       this.#byKey.set(key, entry);
       this.#byPool.set(pool, entry);
       if (this.#watching) this.#watchDir(entry.dir);
@@ -119,7 +119,8 @@ export class FunctionRegistry {
   }
 
   #changed(dir: string, filename: string | null): void {
-    if (filename !== null && !WATCHED_EXT.has(extname(filename))) return;
+    // A provided runtime's `bootstrap` has no extension.
+    if (filename !== null && !WATCHED_EXT.has(extname(filename)) && filename !== 'bootstrap') return;
     for (const e of this.#byPool.values()) {
       if (e.dir !== dir) continue;
       // The handler file itself, in a spec made with its content hash: the config reload gives a fresh pool.

@@ -6,7 +6,7 @@
 export interface FunctionSpec {
   /** Lambda function name (context.functionName, AWS_LAMBDA_FUNCTION_NAME, the ARN, the log group). */
   name: string;
-  /** Absolute path of the handler file (.mjs/.js/.cjs); imported in place. */
+  /** Absolute path of the handler file (.mjs/.js/.cjs, .py), the executable (provided) or the code folder (runtimeCommand); loaded in place. */
   module: string;
   /** Exported handler name; dots walk into nested objects (`api.handler`). Default 'handler'. */
   export?: string;
@@ -28,6 +28,18 @@ export interface FunctionSpec {
    * processes load the new code, while the pool of the previous config version finishes its invocations.
    */
   codeHash?: string;
+  /** Lambda runtime identifier (runtimes.ts): nodejs20.x (default), python3.12, provided.al2023, java21 (with runtimeCommand)... */
+  runtime?: string;
+  /** The Handler as written (`_HANDLER`); default `<file name without extension>.<export>`. */
+  handler?: string;
+  /** The function's code folder: LAMBDA_TASK_ROOT and the process's working directory. Default the module's folder. */
+  codeDir?: string;
+  /** Absolute layer folders, mapped as Lambda mounts layers at /opt (NODE_PATH, PYTHONPATH, PATH, LD_LIBRARY_PATH). */
+  layers?: string[];
+  /** A runtime interface client to run instead of the runtime's own (the handler is appended, or replaces `{handler}`). */
+  runtimeCommand?: string[];
+  /** Node: load the `.js` handler as CommonJS (Lambda sees no package.json above the code folder; Node here would). */
+  forceCommonJs?: boolean;
   /** Invocations that may wait for a busy process when all `concurrency` processes are busy. Default 100. */
   maxQueue?: number;
   /** How long a waiting invocation waits for a process before it is throttled. Default 1000; 0 = Lambda's exact behaviour (throttle at once). */
@@ -87,7 +99,7 @@ export interface FunctionPoolOptions {
   log?: FunctionLogger;
   /** Limit on module loading (Lambda's init phase). Default 10000. */
   initTimeoutMs?: number;
-  /** What starts the function's processes (runtimes.ts). Default: Node.js (bootstrap.js). */
+  /** What starts the function's processes (runtimes.ts), for every pool; default: the spec's `runtime` from the registry. */
   runtime?: import('./runtimes.js').FunctionRuntime;
 }
 
