@@ -18,6 +18,7 @@ import { type Origin, type Path, type Problem, TemplateContext, copySources, isR
 import { type FunctionInfo, functionNameOf, functionProps, localFolder, nativeFunction } from './functions.js';
 import { apiHost, apiId, functionArn, resourceId, rootResourceId } from './ids.js';
 import { type ResourceRefs, createResolver } from './intrinsics.js';
+import { stackNameFromPath } from './pseudo.js';
 import { type RawApis, collectRawApis } from './raw-apis.js';
 
 export interface TransformOptions {
@@ -136,7 +137,7 @@ export function transformTemplate(template: SourceDocument, opts: TransformOptio
     template: data,
     ...(opts.parameterOverrides !== undefined ? { parameterOverrides: opts.parameterOverrides } : {}),
     ...(opts.importValues !== undefined ? { importValues: opts.importValues } : {}),
-    pseudo: { region, accountId, partition, ...(opts.stackName !== undefined ? { stackName: opts.stackName } : {}) },
+    pseudo: { region, accountId, partition, stackName: opts.stackName ?? stackNameFromPath(template.file) },
     resource: (id) => refs.get(id),
   });
   const ctx = new TemplateContext(resolver, { region, accountId, partition }, templateDir);
