@@ -13,6 +13,8 @@
  * are bounded, and a YAML alias inside itself (cyclic data) is detected, so no template hangs the
  * resolver or overflows the stack.
  */
+import { type Diagnostic, formatPath } from '../config/diagnostics.js';
+import type { SourceDocument } from '../config/load.js';
 import { didYouMean } from '../config/suggest.js';
 import { LinearRegExp, UnsupportedRegexError } from '../util/linear-regex.js';
 import { completePseudo, type Pseudo } from './pseudo.js';
@@ -61,7 +63,7 @@ export interface Resolver {
 /** Deepest data nesting resolved (CloudFormation's own limits keep real templates far below). */
 const MAX_DEPTH = 200;
 /** Nodes visited per resolver: a YAML alias repeated inside aliases multiplies the work. */
-const MAX_NODES = 2_000_000;
+const MAX_NODES = 1_000_000;
 /** Characters built per resolver, and per string (a template itself is at most 1 MB on AWS). */
 const MAX_CHARS = 32 * 1024 * 1024;
 const MAX_STRING = 1024 * 1024;
@@ -151,7 +153,11 @@ class TemplateResolver implements Resolver {
   // ---------------------------------------------------------------------------------------------
   // Problems
 
-  #problem(path: KeyPath, message: string, severity: 'error' | 'warning' = 'error'): undefined {
+  #problem(path: KeyPath, text: string, severity: 'error' | 'warning' = 'error'): undefined {
+    // The last line of defence for NoEcho: a name or key built from a secret (`Ref: {Ref: Password}`)
+    // is masked however the message came to hold it. Longest first, so a secret inside another is not half-masked.
+    let message = text;
+    for (const s of this.#secrets) if (message.includes(s)) message = message.split(s).join('****');
     const key = `${path.join('\0')}\0${severity}\0${message}`;
     if (!this.#reported.has(key)) {
       this.#reported.add(key);
@@ -164,7 +170,7 @@ class TemplateResolver implements Resolver {
   #show(v: unknown): string {
     let text: string;
     try {
-      text = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+      text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
     } catch {
       text = '(a value)';
     }
@@ -179,7 +185,10 @@ class TemplateResolver implements Resolver {
     this.#chars += chars;
     if (this.#nodes > MAX_NODES || this.#chars > MAX_CHARS) {
       this.#exhausted = true;
-      this.#problem(path, `the template needs more work to resolve than Turnpike allows (${MAX_NODES} values or ${MAX_CHARS} characters built); it repeats itself through YAML aliases or nested functions`);
+      this.#problem(
+        path,
+        `the template needs more work to resolve than Turnpike allows (${MAX_NODES} values or ${MAX_CHARS} characters built); it repeats itself through YAML aliases or nested functions`,
+      );
       return false;
     }
     return true;
@@ -206,15 +215,27 @@ class TemplateResolver implements Resolver {
       for (const raw of [Object.hasOwn(overrides, name) ? overrides[name] : undefined, decl.Default]) {
         if (typeof raw === 'string' || typeof raw === 'number') {
           const text = String(raw);
-          if (text !== '') this.#secrets.push(text, ...text.split(',').filter((s) => s.trim() !== ''));
+          if (text !== '')
+            this.#secrets.push(
+              text,
+              ...text
+                .split(',')
+                .map((s) => s.trim())
+                .filter((s) => s !== ''),
+            );
         }
       }
     }
+    this.#secrets.sort((a, b) => b.length - a.length);
     for (const [name, decl] of Object.entries(decls)) this.#readParameter(name, decl, Object.hasOwn(overrides, name) ? overrides[name] : undefined);
     for (const name of Object.keys(overrides)) {
       if (!Object.hasOwn(decls, name)) {
         const hint = didYouMean(name, Object.keys(decls));
-        this.#problem(['Parameters'], `parameter override ${name}: the template has no parameter ${name}${hint ? ` (did you mean ${hint}?)` : ''}; it is ignored`, 'warning');
+        this.#problem(
+          ['Parameters'],
+          `parameter override ${name}: the template has no parameter ${name}${hint ? ` (did you mean ${hint}?)` : ''}; it is ignored`,
+          'warning',
+        );
       }
     }
   }
@@ -225,20 +246,32 @@ class TemplateResolver implements Resolver {
     const type = decl.Type;
     if (typeof type !== 'string') return void this.#problem(at, `parameter ${name}: Type is required (String, Number, CommaDelimitedList, List<Number>, ...)`);
     const kind = paramKind(type);
-    if (!kind) return void this.#problem([...at, 'Type'], `parameter ${name}: unknown Type ${JSON.stringify(type)} (String, Number, CommaDelimitedList, List<...>, AWS::SSM::Parameter::Value<...> or an AWS-specific type)`);
+    if (!kind)
+      return void this.#problem(
+        [...at, 'Type'],
+        `parameter ${name}: unknown Type ${JSON.stringify(type)} (String, Number, CommaDelimitedList, List<...>, AWS::SSM::Parameter::Value<...> or an AWS-specific type)`,
+      );
 
     let raw: string | undefined = override;
     if (raw === undefined && kind.kind === 'ssm') {
       const source = typeof decl.Default === 'string' ? ` ${decl.Default}` : '';
-      return void this.#problem(at, `parameter ${name}: its value is read from the SSM parameter${source}, which cannot be read locally; give the value with --parameter-overrides ${name}=VALUE`);
+      return void this.#problem(
+        at,
+        `parameter ${name}: its value is read from the SSM parameter${source}, which cannot be read locally; give the value with --parameter-overrides ${name}=VALUE`,
+      );
     }
     if (raw === undefined && Object.hasOwn(decl, 'Default')) {
       const d = decl.Default;
       if (typeof d === 'string' || typeof d === 'number' || typeof d === 'boolean') raw = String(d);
       else if (Array.isArray(d) && kind.kind === 'list' && d.every((x) => typeof x === 'string' || typeof x === 'number')) raw = d.join(',');
-      else return void this.#problem([...at, 'Default'], `parameter ${name}: Default must be a string${kind.kind === 'list' ? ' (comma-separated for a list)' : ''}`);
+      else
+        return void this.#problem(
+          [...at, 'Default'],
+          `parameter ${name}: Default must be a string${kind.kind === 'list' ? ' (comma-separated for a list)' : ''}`,
+        );
     }
-    if (raw === undefined) return void this.#problem(at, `parameter ${name} has no Default and no value was given; give one with --parameter-overrides ${name}=VALUE`);
+    if (raw === undefined)
+      return void this.#problem(at, `parameter ${name} has no Default and no value was given; give one with --parameter-overrides ${name}=VALUE`);
 
     const isList = kind.kind === 'list' || (kind.kind === 'ssm' && kind.list);
     const isNumber = kind.kind !== 'ssm' && kind.number;
@@ -248,8 +281,8 @@ class TemplateResolver implements Resolver {
     const because = typeof decl.ConstraintDescription === 'string' ? `: ${decl.ConstraintDescription}` : '';
     const bad = (key: string, what: string): void => void this.#problem([...at, key], `parameter ${name}: ${what}${where}${because}`);
 
-    // A list parameter's value is comma-separated; CloudFormation keeps each item as written.
-    const items = isList ? (raw === '' ? [] : raw.split(',')) : [raw];
+    // A list parameter's value is comma-separated, each item space-trimmed (the Parameters section's docs).
+    const items = isList ? (raw === '' ? [] : raw.split(',').map((s) => s.trim())) : [raw];
     let ok = true;
     for (const item of items) {
       if (isNumber && !NUMBER.test(item.trim())) {
@@ -417,10 +450,14 @@ class TemplateResolver implements Resolver {
       }
       case 'Fn::Transform': {
         const name = own(arg, 'Name');
-        return this.#problem(at, `Fn::Transform${typeof name === 'string' ? ` ${name}` : ''}: a macro runs in an AWS account and cannot run locally; replace it with its output`);
+        return this.#problem(
+          at,
+          `Fn::Transform${typeof name === 'string' ? ` ${name}` : ''}: a macro runs in an AWS account and cannot run locally; replace it with its output`,
+        );
       }
       default:
-        if (CONDITION_FUNCTIONS.has(fn)) return this.#problem(at, `${fn}: condition functions belong in the Conditions section; use Fn::If with a named condition here`);
+        if (CONDITION_FUNCTIONS.has(fn))
+          return this.#problem(at, `${fn}: condition functions belong in the Conditions section; use Fn::If with a named condition here`);
         return this.#problem(at, `unknown intrinsic function ${fn}${suggestFn(fn)}`);
     }
   }
@@ -609,7 +646,8 @@ class TemplateResolver implements Resolver {
     if (index === undefined || items === undefined) return undefined;
     if (!/^\d+$/.test(index.trim())) return this.#problem([...at, 0], `Fn::Select: the index ${this.#show(index)} is not a whole number`);
     const n = Number(index.trim());
-    if (n >= items.length) return this.#problem(at, `Fn::Select: index ${n} is out of range: the list has ${items.length} item${items.length === 1 ? '' : 's'}`);
+    if (n >= items.length)
+      return this.#problem(at, `Fn::Select: index ${n} is out of range: the list has ${items.length} item${items.length === 1 ? '' : 's'}`);
     return items[n];
   }
 
@@ -636,7 +674,8 @@ class TemplateResolver implements Resolver {
     const [mapName = '', top = '', second = ''] = keys;
     let fallback: { value: unknown } | undefined;
     if (args.length === 4) {
-      if (!isRecord(args[3]) || !Object.hasOwn(args[3], 'DefaultValue')) return this.#problem([...at, 3], 'Fn::FindInMap: the fourth item must be {DefaultValue: value}');
+      if (!isRecord(args[3]) || !Object.hasOwn(args[3], 'DefaultValue'))
+        return this.#problem([...at, 3], 'Fn::FindInMap: the fourth item must be {DefaultValue: value}');
       fallback = { value: args[3].DefaultValue };
     }
     const construct = `Fn::FindInMap [${[mapName, top, second].map((k) => this.#show(k)).join(', ')}]`;
@@ -646,7 +685,12 @@ class TemplateResolver implements Resolver {
     const value = own(level, second);
     if (value !== undefined) return this.#arg(value, ['Mappings', mapName, top, second], depth, construct);
     if (fallback) return this.#arg(fallback.value, [...at, 3, 'DefaultValue'], depth, construct);
-    const missing = mapping === undefined ? `there is no mapping ${this.#show(mapName)}` : level === undefined ? `mapping ${this.#show(mapName)} has no key ${this.#show(top)}` : `${this.#show(mapName)}.${this.#show(top)} has no key ${this.#show(second)}`;
+    const missing =
+      mapping === undefined
+        ? `there is no mapping ${this.#show(mapName)}`
+        : level === undefined
+          ? `mapping ${this.#show(mapName)} has no key ${this.#show(top)}`
+          : `${this.#show(mapName)}.${this.#show(top)} has no key ${this.#show(second)}`;
     return this.#problem(at, `${construct}: ${missing}`);
   }
 
@@ -655,7 +699,10 @@ class TemplateResolver implements Resolver {
     if (name === undefined) return undefined;
     const values = this.#opts.importValues ?? {};
     if (Object.hasOwn(values, name)) return values[name];
-    return this.#problem(at, `Fn::ImportValue ${name}: export ${name} is not known locally; give its value with --import-value ${name}=VALUE or in an import-values map file`);
+    return this.#problem(
+      at,
+      `Fn::ImportValue ${name}: export ${name} is not known locally; give its value with --import-value ${name}=VALUE or in an import-values map file`,
+    );
   }
 
   #getAZs(arg: unknown, at: KeyPath, depth: number): Out {
@@ -678,11 +725,13 @@ class TemplateResolver implements Resolver {
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(block.trim());
     const octets = m ? m.slice(1, 5).map(Number) : [];
     const prefix = m ? Number(m[5]) : Number.NaN;
-    if (!m || octets.some((o) => o > 255) || prefix > 32) return this.#problem([...at, 0], `Fn::Cidr: ${this.#show(block)} is not an IPv4 CIDR block such as 10.0.0.0/16`);
+    if (!m || octets.some((o) => o > 255) || prefix > 32)
+      return this.#problem([...at, 0], `Fn::Cidr: ${this.#show(block)} is not an IPv4 CIDR block such as 10.0.0.0/16`);
     const n = /^\d+$/.test(count.trim()) ? Number(count) : Number.NaN;
     const b = /^\d+$/.test(bits.trim()) ? Number(bits) : Number.NaN;
     if (!(n >= 1 && n <= 256)) return this.#problem([...at, 1], 'Fn::Cidr: the count must be a whole number from 1 to 256');
-    if (!(b >= 0 && b <= 32 - prefix)) return this.#problem([...at, 2], `Fn::Cidr: cidrBits must be a whole number from 0 to ${32 - prefix} for a /${prefix} block`);
+    if (!(b >= 0 && b <= 32 - prefix))
+      return this.#problem([...at, 2], `Fn::Cidr: cidrBits must be a whole number from 0 to ${32 - prefix} for a /${prefix} block`);
     const size = 2 ** b;
     if (n * size > 2 ** (32 - prefix)) return this.#problem(at, `Fn::Cidr: ${n} blocks of /${32 - b} do not fit in a /${prefix}`);
     const base = octets.reduce((acc, o) => acc * 256 + o, 0);
@@ -739,7 +788,7 @@ class TemplateResolver implements Resolver {
   #conditionExpr(v: unknown, path: KeyPath, depth: number): boolean | undefined {
     if (!this.#spend(path, 1)) return undefined;
     if (depth > MAX_DEPTH) return this.#problem(path, `the condition nests deeper than ${MAX_DEPTH} levels`);
-    const fn = isRecord(v) ? intrinsicKey(v) ?? (Object.keys(v).length === 1 && Object.hasOwn(v, 'Condition') ? 'Condition' : undefined) : undefined;
+    const fn = isRecord(v) ? (intrinsicKey(v) ?? (Object.keys(v).length === 1 && Object.hasOwn(v, 'Condition') ? 'Condition' : undefined)) : undefined;
     const arg = fn !== undefined ? (v as Record<string, unknown>)[fn] : undefined;
     const at = fn !== undefined ? [...path, fn] : path;
     switch (fn) {
@@ -771,8 +820,32 @@ class TemplateResolver implements Resolver {
   }
 }
 
-const PSEUDO_NAMES = ['AWS::AccountId', 'AWS::NotificationARNs', 'AWS::NoValue', 'AWS::Partition', 'AWS::Region', 'AWS::StackId', 'AWS::StackName', 'AWS::URLSuffix'];
-const FUNCTION_NAMES = ['Fn::Base64', 'Fn::Cidr', 'Fn::FindInMap', 'Fn::GetAtt', 'Fn::GetAZs', 'Fn::If', 'Fn::ImportValue', 'Fn::Join', 'Fn::Length', 'Fn::Select', 'Fn::Split', 'Fn::Sub', 'Fn::ToJsonString', 'Fn::Transform'];
+const PSEUDO_NAMES = [
+  'AWS::AccountId',
+  'AWS::NotificationARNs',
+  'AWS::NoValue',
+  'AWS::Partition',
+  'AWS::Region',
+  'AWS::StackId',
+  'AWS::StackName',
+  'AWS::URLSuffix',
+];
+const FUNCTION_NAMES = [
+  'Fn::Base64',
+  'Fn::Cidr',
+  'Fn::FindInMap',
+  'Fn::GetAtt',
+  'Fn::GetAZs',
+  'Fn::If',
+  'Fn::ImportValue',
+  'Fn::Join',
+  'Fn::Length',
+  'Fn::Select',
+  'Fn::Split',
+  'Fn::Sub',
+  'Fn::ToJsonString',
+  'Fn::Transform',
+];
 
 function suggestFn(fn: string): string {
   const hint = didYouMean(fn, FUNCTION_NAMES);
@@ -787,6 +860,14 @@ function canonical(v: unknown): string {
     return x === null || x === undefined ? null : String(x);
   };
   return JSON.stringify(norm(v)) ?? '';
+}
+
+/** Problems as config diagnostics (file:line:col key.path: message), positioned by the template they came from. */
+export function problemDiagnostics(doc: SourceDocument, problems: readonly IntrinsicProblem[]): Diagnostic[] {
+  return problems.map((p) => {
+    const { line, column } = doc.locate(p.path);
+    return { file: doc.file, line, column, path: formatPath(p.path), message: p.message, severity: p.severity };
+  });
 }
 
 export function createResolver(options: IntrinsicOptions): Resolver {

@@ -141,6 +141,8 @@ export function transformTemplate(template: SourceDocument, opts: TransformOptio
     resource: (id) => refs.get(id),
   });
   const ctx = new TemplateContext(resolver, { region, accountId, partition }, templateDir);
+  // Every condition is evaluated, used or not, as CloudFormation checks them before it creates anything.
+  if (isRecord(data.Conditions)) for (const name of Object.keys(data.Conditions)) resolver.condition(name);
 
   const globals = isRecord(data.Globals) ? data.Globals : {};
   for (const k of Object.keys(globals)) if (!['Function', 'Api', 'HttpApi'].includes(k)) ctx.unsupported(['Globals', k], `Globals.${k}: not implemented by Turnpike; ignored`);
