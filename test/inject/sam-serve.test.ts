@@ -223,3 +223,28 @@ describe('two APIs on one port', () => {
     assert.equal((await json(other)).function, 'HttpFunction');
   });
 });
+
+test('a problem in a DefinitionBody is reported at the template\'s line and key path, with the generated one after', async () => {
+  const text = `AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: live
+      DefinitionBody:
+        swagger: '2.0'
+        info: { title: t }
+        paths:
+          /x:
+            get:
+              x-amazon-apigateway-integration:
+                type: carrier_pigeon
+                uri: !Sub http://\${AWS::Region}.example
+`;
+  await assert.rejects(
+    injectGateway(text, { fileName: 'template.yaml' }),
+    (e: Error) =>
+      /template\.yaml:15:23 Resources\.Api\.Properties\.DefinitionBody\.paths\["\/x"\]\.get\.x-amazon-apigateway-integration\.type: integration type must be one of .* \(generated OpenAPI: paths\["\/x"\]\.get\.x-amazon-apigateway-integration\.type\)/.test(e.message),
+  );
+});
