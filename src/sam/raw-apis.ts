@@ -120,7 +120,7 @@ export function collectRawApis(ctx: TemplateContext, live: Live, refs: ReadonlyM
   }
 
   // Methods.
-  let keyScheme = new Set<ApiBuild>();
+  const keyScheme = new Set<ApiBuild>();
   for (const [id, { p, at }] of ofType('AWS::ApiGateway::Method')) {
     const b = byApiId.get(str(p.RestApiId) ?? '');
     if (b === undefined || b.doc === undefined) {
@@ -179,8 +179,7 @@ export function collectRawApis(ctx: TemplateContext, live: Live, refs: ReadonlyM
     b.docSources.push([['paths', path, key], at], [['paths', path, key, 'x-amazon-apigateway-integration'], [...at, 'Integration']]);
     void id;
   }
-  for (const b of keyScheme) ((b.doc?.securityDefinitions ?? {}) as Record<string, unknown>).api_key = { type: 'apiKey', name: 'x-api-key', in: 'header' };
-  keyScheme = new Set();
+  for (const b of keyScheme) if (b.doc !== undefined) ((b.doc.securityDefinitions ??= {}) as Record<string, unknown>).api_key = { type: 'apiKey', name: 'x-api-key', in: 'header' };
 
   // Gateway responses.
   for (const [, { p, at }] of ofType('AWS::ApiGateway::GatewayResponse')) {

@@ -179,10 +179,15 @@ describe('plain CloudFormation with raw AWS::ApiGateway resources', () => {
   });
   after(() => gw?.close());
 
-  test('a Lambda proxy Method on a Resource tree, served on the Stage resource\'s stage', async () => {
-    const res = await gw.fetch(`${gw.url}/live/pets`);
+  test('a Lambda proxy Method on a Resource tree, served on the Stage resource\'s stage, with an ApiKey / UsagePlan / UsagePlanKey', async () => {
+    const key = { 'x-api-key': 'partner-key-0123456789abcdef' };
+    assert.equal((await gw.fetch(`${gw.url}/live/pets`)).status, 403);
+    const res = await gw.fetch(`${gw.url}/live/pets`, { headers: key });
     assert.equal(res.status, 200);
     assert.deepEqual(await json(res), { pets: ['rex'], resource: '/pets', function: 'pets-fn' });
+    assert.equal((await gw.fetch(`${gw.url}/live/pets`, { headers: key })).status, 200);
+    const over = await gw.fetch(`${gw.url}/live/pets`, { headers: key });
+    assert.equal(over.status, 429, 'the plan\'s quota of 2 a day');
   });
 
   test('a MOCK Method with VTL request and response templates and stage variables', async () => {

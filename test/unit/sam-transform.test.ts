@@ -191,6 +191,47 @@ describe('APIs as SAM generates them', () => {
     assert.equal(r.problems.filter((p) => /ServerlessApiKey .* serves it locally as/.test(p.message)).length, 1);
   });
 
+  it('REST API properties as document extensions and plugins: BinaryMediaTypes, GatewayResponses, MethodSettings, the default authorizer on CORS preflights', () => {
+    const r = t(`${HEAD}Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: live
+      BinaryMediaTypes: [image~1png]
+      GatewayResponses:
+        UNAUTHORIZED:
+          StatusCode: 401
+          ResponseParameters: { Headers: { WWW-Authenticate: "'Bearer'" } }
+          ResponseTemplates: { application/json: '{"error": "$context.error.message"}' }
+      MethodSettings:
+        - { ResourcePath: '/*', HttpMethod: '*', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 }
+        - { ResourcePath: /x, HttpMethod: GET, ThrottlingRateLimit: 1 }
+      Cors: "'*'"
+      Auth:
+        DefaultAuthorizer: Tok
+        Authorizers: { Tok: { FunctionArn: !GetAtt Fn.Arn } }
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: app.handler
+      Events:
+        X: { Type: Api, Properties: { RestApiId: !Ref Api, Path: /x, Method: get } }
+`);
+    const api = apis(r.config)[0] as Obj;
+    const doc = api.openapi as Obj;
+    assert.deepEqual(doc['x-amazon-apigateway-binary-media-types'], ['image/png']);
+    assert.deepEqual(doc['x-amazon-apigateway-gateway-responses'], {
+      UNAUTHORIZED: { statusCode: '401', responseParameters: { 'gatewayresponse.header.WWW-Authenticate': "'Bearer'" }, responseTemplates: { 'application/json': '{"error": "$context.error.message"}' } },
+    });
+    assert.deepEqual(api.plugins, { 'rate-limit': { limits: [{ tokenBucket: { rate: 5, burst: 10 } }], key: ['route'] } });
+    assert.ok(r.problems.some((p) => p.severity === 'warning' && p.path.join('.') === 'Resources.Api.Properties.MethodSettings.1'));
+    // SAM's default: AddDefaultAuthorizerToCorsPreflight is true, so the preflight needs the token too.
+    const x = (doc.paths as Record<string, Obj>)['/x'] as Obj;
+    assert.deepEqual((x.options as Obj).security, [{ Tok: [] }]);
+    assert.deepEqual((x.get as Obj).security, [{ Tok: [] }]);
+  });
+
   it('raw ApiGatewayV2 quick create (Target) is one $default route to the function', () => {
     const r = t(`AWSTemplateFormatVersion: '2010-09-09'
 Resources:
