@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${Name} is Fn::Sub's syntax, not a template literal.
 // Fuzzing in CI (test/fuzz/harness.ts, docs/testing.md "Fuzzing"): the template -> native config
 // translation (src/sam/transform.ts and its parts). Any shape where a template has resources, properties,
 // events, auth and raw API Gateway resources either translates or is reported: templateDocument never
