@@ -120,7 +120,11 @@ export function templateStageUrls(doc: SourceDocument | undefined, port: number,
   if (doc === undefined || !isTemplateDocument(doc)) return undefined;
   const plain = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   const out: Record<string, string[]> = {};
-  for (const a of doc.template.apis) out[`${a.logicalId}/${a.stage}`] = [`http://${a.id}.execute-api.localhost:${port}${a.hostPath}/`, `http://${plain}:${port}${a.anyHostPath}/`];
+  for (const a of doc.template.apis) {
+    const urls = [`http://${a.id}.execute-api.localhost:${port}${a.hostPath}/`];
+    if (a.anyHostPath !== undefined) urls.push(`http://${plain}:${port}${a.anyHostPath}/`);
+    out[`${a.logicalId}/${a.stage}`] = urls;
+  }
   return out;
 }
 

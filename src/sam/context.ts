@@ -102,7 +102,8 @@ const MAX_SOURCES = 20_000;
 export function copySources(out: [Path, Path][], value: unknown, gen: Path, tpl: Path): void {
   if (out.length >= MAX_SOURCES) return;
   out.push([gen, tpl]);
-  if (Array.isArray(value)) value.forEach((v, i) => copySources(out, v, [...gen, i], [...tpl, i]));
-  else if (isRecord(value)) for (const [k, v] of Object.entries(value)) copySources(out, v, [...gen, k], [...tpl, k]);
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) copySources(out, v, [...gen, i], [...tpl, i]);
+  } else if (isRecord(value)) for (const [k, v] of Object.entries(value)) copySources(out, v, [...gen, k], [...tpl, k]);
 }
 

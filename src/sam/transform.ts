@@ -36,8 +36,8 @@ export interface ServedApi {
   stage: string;
   /** Path of the stage on its own host `{id}.execute-api.localhost` ('' for an HTTP API's $default stage). */
   hostPath: string;
-  /** Path of the stage on any host (without a Host header). */
-  anyHostPath: string;
+  /** Path of the stage on any host (without a Host header); absent when it answers on its host only. */
+  anyHostPath?: string;
 }
 
 export interface TransformResult {
@@ -196,7 +196,7 @@ export function transformTemplate(template: SourceDocument, opts: TransformOptio
     } else if (type === 'AWS::Serverless::Api' || type === 'AWS::Serverless::HttpApi') {
       const kind = type === 'AWS::Serverless::Api' ? 'rest' : 'http';
       const { props, origin } = apiProps(ctx, id, res, section(kind === 'rest' ? 'Api' : 'HttpApi'), kind === 'rest' ? 'Api' : 'HttpApi');
-      const build = newApi(ctx, id, kind, props, origin, false, template);
+      const build = newApi(ctx, id, kind, props, origin, false);
       if (build !== undefined) {
         apiBuilds.push(build);
         byId.set(build.id, build);
@@ -231,7 +231,7 @@ export function transformTemplate(template: SourceDocument, opts: TransformOptio
       const { props, origin } = apiProps(ctx, logicalId, undefined, section(section2), section2);
       // The implicit REST API's stage is always Prod, its HTTP API's $default (SAM).
       props.StageName = kind === 'rest' ? 'Prod' : '$default';
-      b = newApi(ctx, logicalId, kind, props, origin, true, template);
+      b = newApi(ctx, logicalId, kind, props, origin, true);
       if (b === undefined) return undefined;
       apiBuilds.push(b);
       byId.set(id, b);
@@ -285,7 +285,11 @@ export function transformTemplate(template: SourceDocument, opts: TransformOptio
   const served: ServedApi[] = [];
   const nativeNames = new Map<ApiBuild, string[]>();
   for (const b of apiBuilds) {
-    const entries = several ? [{ name: b.logicalId, hosts: [apiHost(b.id)] }, { name: `${b.logicalId}.path`, prefix: `/${b.id}` }] : [{ name: b.logicalId }];
+    // A DefinitionUri document is served as written: it cannot be moved under a prefix, so with several
+    // APIs it answers on its host only.
+    const byPath = several && b.doc !== undefined;
+    if (several && !byPath) ctx.warn(b.origin('DefinitionUri'), `with several APIs in the template, ${b.logicalId} (served from its DefinitionUri) answers only on its host ${apiHost(b.id)}`);
+    const entries = several ? [{ name: b.logicalId, hosts: [apiHost(b.id)] }, ...(byPath ? [{ name: `${b.logicalId}.path`, prefix: `/${b.id}` }] : [])] : [{ name: b.logicalId }];
     const names: string[] = [];
     const stagePath = b.kind === 'http' && b.stage === '$default' ? '' : `/${b.stage}`;
     for (const e of entries) {
@@ -303,7 +307,7 @@ export function transformTemplate(template: SourceDocument, opts: TransformOptio
       names.push(e.name);
     }
     nativeNames.set(b, names);
-    served.push({ logicalId: b.logicalId, id: b.id, kind: b.kind, stage: b.stage, hostPath: stagePath, anyHostPath: several ? `/${b.id}${stagePath}` : stagePath });
+    served.push({ logicalId: b.logicalId, id: b.id, kind: b.kind, stage: b.stage, hostPath: stagePath, ...(several && !byPath ? {} : { anyHostPath: several ? `/${b.id}${stagePath}` : stagePath }) });
   }
 
   // Usage plans and API keys: SAM's Auth.UsagePlan and the raw resources.
@@ -365,7 +369,7 @@ export function transformTemplate(template: SourceDocument, opts: TransformOptio
 }
 
 /** A new API from its (merged, resolved) properties: its document started from DefinitionBody or empty. */
-function newApi(ctx: TemplateContext, logicalId: string, kind: 'rest' | 'http', props: Record<string, unknown>, origin: (key: string) => Path, implicit: boolean, template: SourceDocument): ApiBuild | undefined {
+function newApi(ctx: TemplateContext, logicalId: string, kind: 'rest' | 'http', props: Record<string, unknown>, origin: (key: string) => Path, implicit: boolean): ApiBuild | undefined {
   const at: Path = implicit ? ['Resources'] : ['Resources', logicalId];
   const known = kind === 'rest' ? REST_API_KEYS : HTTP_API_KEYS;
   for (const k of Object.keys(props)) if (!known.has(k)) ctx.unsupported(origin(k), `${k}: not implemented by Turnpike; ignored`);
@@ -431,7 +435,6 @@ function newApi(ctx: TemplateContext, logicalId: string, kind: 'rest' | 'http', 
     if (isRecord(props.Auth.UsagePlan)) b.usagePlan = { props: props.Auth.UsagePlan, at: [...origin('Auth'), 'UsagePlan'] };
     else ctx.error([...origin('Auth'), 'UsagePlan'], 'UsagePlan must be a map (CreateUsagePlan, Quota, Throttle)');
   }
-  void template;
   return b;
 }
 
