@@ -139,3 +139,12 @@ test('--import-value answers Fn::ImportValue', async () => {
   const ok = await runCli(['validate', file, '--import-value', 'shared-name=everyone']);
   assert.equal(ok.code, 0, ok.stderr);
 });
+
+test('export: a template API as the AWS document that re-imports to it (--api with several APIs)', async () => {
+  const r = await runCli(['export', `${FIX}/two-apis/template.yaml`, '--api', 'ServerlessHttpApi']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { openapi: string; paths: Record<string, unknown> };
+  assert.equal(doc.openapi, '3.0.1');
+  assert.deepEqual(Object.keys(doc.paths).sort(), ['$default', '/hello']);
+  assert.ok(!r.stdout.includes('x-turnpike-source'), 'the side map into the template is not part of the document');
+});
