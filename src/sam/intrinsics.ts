@@ -68,6 +68,27 @@ const MAX_NODES = 1_000_000;
 const MAX_CHARS = 32 * 1024 * 1024;
 const MAX_STRING = 1024 * 1024;
 
+/**
+ * A key path while resolving: a link to its parent, so visiting a node costs one small object rather
+ * than a copy of the whole path (a wide template visits many); made a KeyPath only for a problem.
+ */
+type Where = KeyPath | { readonly up: Where; readonly key: string | number };
+
+function child(up: Where, key: string | number): Where {
+  return { up, key };
+}
+
+function keyPath(w: Where): (string | number)[] {
+  const keys: (string | number)[] = [];
+  let at: Where = w;
+  while (!Array.isArray(at)) {
+    const link = at as { readonly up: Where; readonly key: string | number };
+    keys.push(link.key);
+    at = link.up;
+  }
+  return [...(at as KeyPath), ...keys.reverse()];
+}
+
 /** Marks a spot AWS::NoValue removes. */
 const NO_VALUE: unique symbol = Symbol('AWS::NoValue');
 type Out = unknown;
@@ -153,7 +174,8 @@ class TemplateResolver implements Resolver {
   // ---------------------------------------------------------------------------------------------
   // Problems
 
-  #problem(path: KeyPath, text: string, severity: 'error' | 'warning' = 'error'): undefined {
+  #problem(where: Where, text: string, severity: 'error' | 'warning' = 'error'): undefined {
+    const path = keyPath(where);
     // The last line of defence for NoEcho: a name or key built from a secret (`Ref: {Ref: Password}`)
     // is masked however the message came to hold it. Longest first, so a secret inside another is not half-masked.
     let message = text;
@@ -161,25 +183,20 @@ class TemplateResolver implements Resolver {
     const key = `${path.join('\0')}\0${severity}\0${message}`;
     if (!this.#reported.has(key)) {
       this.#reported.add(key);
-      this.problems.push({ path: [...path], message, severity });
+      this.problems.push({ path, message, severity });
     }
     return undefined;
   }
 
   /** A value for a message: quoted, shortened, and hidden when it holds a NoEcho parameter's value. */
   #show(v: unknown): string {
-    let text: string;
-    try {
-      text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
-    } catch {
-      text = '(a value)';
-    }
+    const text = typeof v === 'string' ? v : (jsonOf(v, 4096) ?? (Array.isArray(v) ? `a list of ${v.length} items` : 'a large map'));
     if (this.#secrets.some((s) => text.includes(s))) return '(a NoEcho value, not shown)';
     return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
   }
 
   /** Counts work; false (once reported) when a bound is passed, and from then on for every call. */
-  #spend(path: KeyPath, nodes: number, chars = 0): boolean {
+  #spend(path: Where, nodes: number, chars = 0): boolean {
     if (this.#exhausted) return false;
     this.#nodes += nodes;
     this.#chars += chars;
@@ -194,7 +211,7 @@ class TemplateResolver implements Resolver {
     return true;
   }
 
-  #string(s: string, at: KeyPath, construct: string): string | undefined {
+  #string(s: string, at: Where, construct: string): string | undefined {
     if (s.length > MAX_STRING) return this.#problem(at, `${construct}: the result is longer than ${MAX_STRING} characters`);
     return this.#spend(at, 0, s.length) ? s : undefined;
   }
@@ -248,7 +265,7 @@ class TemplateResolver implements Resolver {
     const kind = paramKind(type);
     if (!kind)
       return void this.#problem(
-        [...at, 'Type'],
+        child(at, 'Type'),
         `parameter ${name}: unknown Type ${JSON.stringify(type)} (String, Number, CommaDelimitedList, List<...>, AWS::SSM::Parameter::Value<...> or an AWS-specific type)`,
       );
 
@@ -266,7 +283,7 @@ class TemplateResolver implements Resolver {
       else if (Array.isArray(d) && kind.kind === 'list' && d.every((x) => typeof x === 'string' || typeof x === 'number')) raw = d.join(',');
       else
         return void this.#problem(
-          [...at, 'Default'],
+          child(at, 'Default'),
           `parameter ${name}: Default must be a string${kind.kind === 'list' ? ' (comma-separated for a list)' : ''}`,
         );
     }
@@ -279,7 +296,7 @@ class TemplateResolver implements Resolver {
     const noEcho = decl.NoEcho === true || decl.NoEcho === 'true';
     const shown = (v: string): string => (noEcho ? '(NoEcho value, not shown)' : JSON.stringify(v));
     const because = typeof decl.ConstraintDescription === 'string' ? `: ${decl.ConstraintDescription}` : '';
-    const bad = (key: string, what: string): void => void this.#problem([...at, key], `parameter ${name}: ${what}${where}${because}`);
+    const bad = (key: string, what: string): void => void this.#problem(child(at, key), `parameter ${name}: ${what}${where}${because}`);
 
     // A list parameter's value is comma-separated, each item space-trimmed (the Parameters section's docs).
     const items = isList ? (raw === '' ? [] : raw.split(',').map((s) => s.trim())) : [raw];
@@ -301,7 +318,7 @@ class TemplateResolver implements Resolver {
       }
     }
     if (typeof decl.AllowedPattern === 'string' && !isNumber) {
-      const matcher = this.#pattern(decl.AllowedPattern, [...at, 'AllowedPattern'], name);
+      const matcher = this.#pattern(decl.AllowedPattern, child(at, 'AllowedPattern'), name);
       for (const item of matcher ? items : []) {
         if (!matcher?.test(item)) {
           bad('AllowedPattern', `value ${shown(item)} does not match AllowedPattern ${JSON.stringify(decl.AllowedPattern)}`);
@@ -341,11 +358,11 @@ class TemplateResolver implements Resolver {
         }
       }
     }
-    if (ok) this.parameters[name] = isList ? items : raw;
+    if (ok) setKey(this.parameters, name, isList ? items : raw);
   }
 
   /** AllowedPattern matches the whole value; run in linear time (a template must not hang the loader). */
-  #pattern(source: string, at: KeyPath, name: string): LinearRegExp | undefined {
+  #pattern(source: string, at: Where, name: string): LinearRegExp | undefined {
     try {
       return new LinearRegExp(`^(?:${source})$`);
     } catch (e) {
@@ -358,7 +375,7 @@ class TemplateResolver implements Resolver {
   // ---------------------------------------------------------------------------------------------
   // Values
 
-  #value(v: unknown, path: KeyPath, depth: number): Out {
+  #value(v: unknown, path: Where, depth: number): Out {
     if (!this.#spend(path, 1)) return undefined;
     if (typeof v !== 'object' || v === null) return v;
     if (depth > MAX_DEPTH) return this.#problem(path, `the value nests deeper than ${MAX_DEPTH} levels`);
@@ -368,7 +385,7 @@ class TemplateResolver implements Resolver {
       if (Array.isArray(v)) {
         const out: unknown[] = [];
         for (let i = 0; i < v.length; i++) {
-          const r = this.#value(v[i], [...path, i], depth + 1);
+          const r = this.#value(v[i], child(path, i), depth + 1);
           if (r !== NO_VALUE) out.push(r);
         }
         return out;
@@ -378,7 +395,7 @@ class TemplateResolver implements Resolver {
       if (fn !== undefined) return this.#intrinsic(fn, record[fn], path, depth);
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(record)) {
-        const r = this.#value(record[key], [...path, key], depth + 1);
+        const r = this.#value(record[key], child(path, key), depth + 1);
         if (r !== NO_VALUE) setKey(out, key, r);
       }
       return out;
@@ -388,14 +405,14 @@ class TemplateResolver implements Resolver {
   }
 
   /** An argument: resolved, with AWS::NoValue where a value is required reported. */
-  #arg(v: unknown, at: KeyPath, depth: number, construct: string): Out {
+  #arg(v: unknown, at: Where, depth: number, construct: string): Out {
     const r = this.#value(v, at, depth + 1);
     if (r === NO_VALUE) return this.#problem(at, `${construct}: AWS::NoValue cannot be an argument`);
     return r;
   }
 
   /** A resolved argument that must be a string (a number or boolean reads as its text). */
-  #text(v: unknown, at: KeyPath, depth: number, construct: string, what: string): string | undefined {
+  #text(v: unknown, at: Where, depth: number, construct: string, what: string): string | undefined {
     const r = this.#arg(v, at, depth, construct);
     if (r === undefined) return undefined;
     if (typeof r === 'string') return r;
@@ -403,13 +420,13 @@ class TemplateResolver implements Resolver {
     return this.#problem(at, `${construct}: ${what} must be a string, not ${Array.isArray(r) ? 'a list' : r === null ? 'null' : 'a map'}`);
   }
 
-  #args(arg: unknown, at: KeyPath, construct: string, min: number, max: number, shape: string): unknown[] | undefined {
+  #args(arg: unknown, at: Where, construct: string, min: number, max: number, shape: string): unknown[] | undefined {
     if (!Array.isArray(arg) || arg.length < min || arg.length > max) return this.#problem(at, `${construct}: expects ${shape}`);
     return arg;
   }
 
-  #intrinsic(fn: string, arg: unknown, path: KeyPath, depth: number): Out {
-    const at = [...path, fn];
+  #intrinsic(fn: string, arg: unknown, path: Where, depth: number): Out {
+    const at = child(path, fn);
     switch (fn) {
       case 'Ref':
         return this.#refFn(arg, at, depth);
@@ -446,7 +463,8 @@ class TemplateResolver implements Resolver {
         const v = this.#arg(arg, at, depth, fn);
         if (v === undefined) return undefined;
         if (typeof v !== 'object' || v === null) return this.#problem(at, 'Fn::ToJsonString: expects a map or a list');
-        return this.#string(JSON.stringify(v), at, fn);
+        const json = jsonOf(v);
+        return json === undefined ? this.#problem(at, `${fn}: the result is longer than ${MAX_STRING} characters`) : this.#string(json, at, fn);
       }
       case 'Fn::Transform': {
         const name = own(arg, 'Name');
@@ -465,14 +483,14 @@ class TemplateResolver implements Resolver {
   // ---------------------------------------------------------------------------------------------
   // Ref, GetAtt, Sub
 
-  #refFn(arg: unknown, at: KeyPath, depth: number): Out {
+  #refFn(arg: unknown, at: Where, depth: number): Out {
     const name = typeof arg === 'string' ? arg : this.#text(arg, at, depth, 'Ref', 'the name');
     if (name === undefined) return undefined;
     return this.#ref(name, at, `Ref ${name}`);
   }
 
   /** A name's Ref value: pseudo parameter, parameter, then resource (CloudFormation forbids clashes). */
-  #ref(name: string, at: KeyPath, construct: string): Out {
+  #ref(name: string, at: Where, construct: string): Out {
     const p = this.#pseudo;
     switch (name) {
       case 'AWS::Region':
@@ -498,7 +516,7 @@ class TemplateResolver implements Resolver {
     }
     const params = own(this.#template, 'Parameters');
     if (isRecord(params) && Object.hasOwn(params, name)) {
-      const value = this.parameters[name];
+      const value = Object.hasOwn(this.parameters, name) ? this.parameters[name] : undefined;
       if (value === undefined) return this.#problem(at, `${construct}: parameter ${name} has no usable value (see Parameters.${name})`);
       return Array.isArray(value) ? [...value] : value;
     }
@@ -522,7 +540,7 @@ class TemplateResolver implements Resolver {
     return typeof type === 'string' ? type : 'resource';
   }
 
-  #getAttFn(arg: unknown, at: KeyPath, depth: number): Out {
+  #getAttFn(arg: unknown, at: Where, depth: number): Out {
     let id: unknown;
     let attr: string | undefined;
     if (typeof arg === 'string') {
@@ -530,7 +548,7 @@ class TemplateResolver implements Resolver {
       if (dot > 0 && dot < arg.length - 1) [id, attr] = [arg.slice(0, dot), arg.slice(dot + 1)];
     } else if (Array.isArray(arg) && arg.length === 2) {
       id = arg[0];
-      attr = this.#text(arg[1], [...at, 1], depth, 'Fn::GetAtt', 'the attribute name');
+      attr = this.#text(arg[1], child(at, 1), depth, 'Fn::GetAtt', 'the attribute name');
       if (attr === undefined && typeof id === 'string') return undefined;
     }
     if (typeof id !== 'string' || id === '' || attr === undefined) {
@@ -539,7 +557,7 @@ class TemplateResolver implements Resolver {
     return this.#getAtt(id, attr, at, `Fn::GetAtt ${id}.${attr}`);
   }
 
-  #getAtt(id: string, attr: string, at: KeyPath, construct: string): Out {
+  #getAtt(id: string, attr: string, at: Where, construct: string): Out {
     const refs = this.#opts.resource(id);
     if (refs !== undefined && Object.hasOwn(refs.attributes, attr)) return refs.attributes[attr];
     const type = this.#resourceType(id);
@@ -553,7 +571,7 @@ class TemplateResolver implements Resolver {
   }
 
   /** Fn::Sub: `${Name}` (a variable, parameter, pseudo parameter or resource Ref), `${Res.Attr}` (GetAtt), `${!Text}` (the literal `${Text}`). */
-  #sub(arg: unknown, at: KeyPath, depth: number): Out {
+  #sub(arg: unknown, at: Where, depth: number): Out {
     let text: unknown;
     let vars: Record<string, unknown> = {};
     if (typeof arg === 'string') text = arg;
@@ -589,11 +607,15 @@ class TemplateResolver implements Resolver {
       const construct = `Fn::Sub \${${name}}`;
       let value: Out;
       if (Object.hasOwn(vars, name)) {
-        if (!resolved.has(name)) resolved.set(name, this.#arg(vars[name], [...at, 1, name], depth, construct));
+        if (!resolved.has(name)) resolved.set(name, this.#arg(vars[name], child(child(at, 1), name), depth, construct));
         value = resolved.get(name);
       } else if (name.includes('.') && !name.startsWith('AWS::')) {
         const dot = name.indexOf('.');
-        value = this.#getAtt(name.slice(0, dot), name.slice(dot + 1), at, construct);
+        const id = name.slice(0, dot);
+        if (this.#opts.resource(id) === undefined && this.#resourceType(id) === undefined) {
+          // Often API Gateway's own `${stageVariables.x}` or `${context.x}` inside a Sub'd OpenAPI body.
+          value = this.#problem(at, `${construct}: no resource named ${id}; for the literal text write \${!${name}}`);
+        } else value = this.#getAtt(id, name.slice(dot + 1), at, construct);
       } else {
         value = this.#ref(name, at, construct);
       }
@@ -614,60 +636,63 @@ class TemplateResolver implements Resolver {
   // ---------------------------------------------------------------------------------------------
   // Lists and strings
 
-  #list(v: unknown, at: KeyPath, depth: number, construct: string): unknown[] | undefined {
+  #list(v: unknown, at: Where, depth: number, construct: string): unknown[] | undefined {
     const r = this.#arg(v, at, depth, construct);
     if (r === undefined) return undefined;
     if (!Array.isArray(r)) return this.#problem(at, `${construct}: expects a list here, not ${this.#show(r)}`);
     return r;
   }
 
-  #join(arg: unknown, at: KeyPath, depth: number): Out {
+  #join(arg: unknown, at: Where, depth: number): Out {
     const args = this.#args(arg, at, 'Fn::Join', 2, 2, '[delimiter, [values...]]');
     if (!args) return undefined;
-    const delimiter = this.#text(args[0], [...at, 0], depth, 'Fn::Join', 'the delimiter');
-    const items = this.#list(args[1], [...at, 1], depth, 'Fn::Join');
+    const delimiter = this.#text(args[0], child(at, 0), depth, 'Fn::Join', 'the delimiter');
+    const items = this.#list(args[1], child(at, 1), depth, 'Fn::Join');
     if (delimiter === undefined || items === undefined) return undefined;
     const parts: string[] = [];
     for (const [i, item] of items.entries()) {
       if (item === undefined) return undefined;
       if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
-        return this.#problem([...at, 1, i], `Fn::Join: item ${i} must be a string, not ${Array.isArray(item) ? 'a list' : 'a map'}`);
+        return this.#problem(child(child(at, 1), i), `Fn::Join: item ${i} must be a string, not ${Array.isArray(item) ? 'a list' : 'a map'}`);
       }
       parts.push(String(item));
     }
+    // Measured before joining: literal strings repeated through YAML aliases cost no work to resolve.
+    const length = parts.reduce((n, p) => n + p.length, delimiter.length * Math.max(0, parts.length - 1));
+    if (length > MAX_STRING) return this.#problem(at, `Fn::Join: the result is longer than ${MAX_STRING} characters`);
     return this.#string(parts.join(delimiter), at, 'Fn::Join');
   }
 
-  #select(arg: unknown, at: KeyPath, depth: number): Out {
+  #select(arg: unknown, at: Where, depth: number): Out {
     const args = this.#args(arg, at, 'Fn::Select', 2, 2, '[index, [values...]]');
     if (!args) return undefined;
-    const index = this.#text(args[0], [...at, 0], depth, 'Fn::Select', 'the index');
-    const items = this.#list(args[1], [...at, 1], depth, 'Fn::Select');
+    const index = this.#text(args[0], child(at, 0), depth, 'Fn::Select', 'the index');
+    const items = this.#list(args[1], child(at, 1), depth, 'Fn::Select');
     if (index === undefined || items === undefined) return undefined;
-    if (!/^\d+$/.test(index.trim())) return this.#problem([...at, 0], `Fn::Select: the index ${this.#show(index)} is not a whole number`);
+    if (!/^\d+$/.test(index.trim())) return this.#problem(child(at, 0), `Fn::Select: the index ${this.#show(index)} is not a whole number`);
     const n = Number(index.trim());
     if (n >= items.length)
       return this.#problem(at, `Fn::Select: index ${n} is out of range: the list has ${items.length} item${items.length === 1 ? '' : 's'}`);
     return items[n];
   }
 
-  #split(arg: unknown, at: KeyPath, depth: number): Out {
+  #split(arg: unknown, at: Where, depth: number): Out {
     const args = this.#args(arg, at, 'Fn::Split', 2, 2, '[delimiter, string]');
     if (!args) return undefined;
-    const delimiter = this.#text(args[0], [...at, 0], depth, 'Fn::Split', 'the delimiter');
-    const source = this.#text(args[1], [...at, 1], depth, 'Fn::Split', 'the string to split');
+    const delimiter = this.#text(args[0], child(at, 0), depth, 'Fn::Split', 'the delimiter');
+    const source = this.#text(args[1], child(at, 1), depth, 'Fn::Split', 'the string to split');
     if (delimiter === undefined || source === undefined) return undefined;
-    if (delimiter === '') return this.#problem([...at, 0], 'Fn::Split: the delimiter must not be empty');
+    if (delimiter === '') return this.#problem(child(at, 0), 'Fn::Split: the delimiter must not be empty');
     const parts = source.split(delimiter);
     return this.#spend(at, parts.length) ? parts : undefined;
   }
 
-  #findInMap(arg: unknown, at: KeyPath, depth: number): Out {
+  #findInMap(arg: unknown, at: Where, depth: number): Out {
     const args = this.#args(arg, at, 'Fn::FindInMap', 3, 4, '[MapName, TopLevelKey, SecondLevelKey] (and optionally {DefaultValue: value})');
     if (!args) return undefined;
     const keys: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const k = this.#text(args[i], [...at, i], depth, 'Fn::FindInMap', 'each key');
+      const k = this.#text(args[i], child(at, i), depth, 'Fn::FindInMap', 'each key');
       if (k === undefined) return undefined;
       keys.push(k);
     }
@@ -675,7 +700,7 @@ class TemplateResolver implements Resolver {
     let fallback: { value: unknown } | undefined;
     if (args.length === 4) {
       if (!isRecord(args[3]) || !Object.hasOwn(args[3], 'DefaultValue'))
-        return this.#problem([...at, 3], 'Fn::FindInMap: the fourth item must be {DefaultValue: value}');
+        return this.#problem(child(at, 3), 'Fn::FindInMap: the fourth item must be {DefaultValue: value}');
       fallback = { value: args[3].DefaultValue };
     }
     const construct = `Fn::FindInMap [${[mapName, top, second].map((k) => this.#show(k)).join(', ')}]`;
@@ -684,7 +709,7 @@ class TemplateResolver implements Resolver {
     const level = own(mapping, top);
     const value = own(level, second);
     if (value !== undefined) return this.#arg(value, ['Mappings', mapName, top, second], depth, construct);
-    if (fallback) return this.#arg(fallback.value, [...at, 3, 'DefaultValue'], depth, construct);
+    if (fallback) return this.#arg(fallback.value, child(child(at, 3), 'DefaultValue'), depth, construct);
     const missing =
       mapping === undefined
         ? `there is no mapping ${this.#show(mapName)}`
@@ -694,7 +719,7 @@ class TemplateResolver implements Resolver {
     return this.#problem(at, `${construct}: ${missing}`);
   }
 
-  #importValue(arg: unknown, at: KeyPath, depth: number): Out {
+  #importValue(arg: unknown, at: Where, depth: number): Out {
     const name = this.#text(arg, at, depth, 'Fn::ImportValue', 'the export name');
     if (name === undefined) return undefined;
     const values = this.#opts.importValues ?? {};
@@ -705,7 +730,7 @@ class TemplateResolver implements Resolver {
     );
   }
 
-  #getAZs(arg: unknown, at: KeyPath, depth: number): Out {
+  #getAZs(arg: unknown, at: Where, depth: number): Out {
     const region = this.#text(arg ?? '', at, depth, 'Fn::GetAZs', 'the region');
     if (region === undefined) return undefined;
     const r = region === '' ? this.#pseudo.region : region;
@@ -714,24 +739,24 @@ class TemplateResolver implements Resolver {
   }
 
   /** Fn::Cidr [ipBlock, count, cidrBits], IPv4: `count` consecutive blocks of 2^cidrBits addresses. */
-  #cidr(arg: unknown, at: KeyPath, depth: number): Out {
+  #cidr(arg: unknown, at: Where, depth: number): Out {
     const args = this.#args(arg, at, 'Fn::Cidr', 3, 3, '[ipBlock, count, cidrBits]');
     if (!args) return undefined;
-    const block = this.#text(args[0], [...at, 0], depth, 'Fn::Cidr', 'the ip block');
-    const count = this.#text(args[1], [...at, 1], depth, 'Fn::Cidr', 'the count');
-    const bits = this.#text(args[2], [...at, 2], depth, 'Fn::Cidr', 'cidrBits');
+    const block = this.#text(args[0], child(at, 0), depth, 'Fn::Cidr', 'the ip block');
+    const count = this.#text(args[1], child(at, 1), depth, 'Fn::Cidr', 'the count');
+    const bits = this.#text(args[2], child(at, 2), depth, 'Fn::Cidr', 'cidrBits');
     if (block === undefined || count === undefined || bits === undefined) return undefined;
     if (block.includes(':')) return this.#problem(at, 'Fn::Cidr: IPv6 blocks are not supported locally');
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(block.trim());
     const octets = m ? m.slice(1, 5).map(Number) : [];
     const prefix = m ? Number(m[5]) : Number.NaN;
     if (!m || octets.some((o) => o > 255) || prefix > 32)
-      return this.#problem([...at, 0], `Fn::Cidr: ${this.#show(block)} is not an IPv4 CIDR block such as 10.0.0.0/16`);
+      return this.#problem(child(at, 0), `Fn::Cidr: ${this.#show(block)} is not an IPv4 CIDR block such as 10.0.0.0/16`);
     const n = /^\d+$/.test(count.trim()) ? Number(count) : Number.NaN;
     const b = /^\d+$/.test(bits.trim()) ? Number(bits) : Number.NaN;
-    if (!(n >= 1 && n <= 256)) return this.#problem([...at, 1], 'Fn::Cidr: the count must be a whole number from 1 to 256');
+    if (!(n >= 1 && n <= 256)) return this.#problem(child(at, 1), 'Fn::Cidr: the count must be a whole number from 1 to 256');
     if (!(b >= 0 && b <= 32 - prefix))
-      return this.#problem([...at, 2], `Fn::Cidr: cidrBits must be a whole number from 0 to ${32 - prefix} for a /${prefix} block`);
+      return this.#problem(child(at, 2), `Fn::Cidr: cidrBits must be a whole number from 0 to ${32 - prefix} for a /${prefix} block`);
     const size = 2 ** b;
     if (n * size > 2 ** (32 - prefix)) return this.#problem(at, `Fn::Cidr: ${n} blocks of /${32 - b} do not fit in a /${prefix}`);
     const base = octets.reduce((acc, o) => acc * 256 + o, 0);
@@ -747,19 +772,19 @@ class TemplateResolver implements Resolver {
   // ---------------------------------------------------------------------------------------------
   // Conditions
 
-  #if(arg: unknown, at: KeyPath, depth: number): Out {
+  #if(arg: unknown, at: Where, depth: number): Out {
     const args = this.#args(arg, at, 'Fn::If', 3, 3, '[ConditionName, value if true, value if false]');
     if (!args) return undefined;
     const name = args[0];
-    if (typeof name !== 'string') return this.#problem([...at, 0], 'Fn::If: the first item must be the name of a condition');
-    const value = this.#condition(name, [...at, 0], depth);
+    if (typeof name !== 'string') return this.#problem(child(at, 0), 'Fn::If: the first item must be the name of a condition');
+    const value = this.#condition(name, child(at, 0), depth);
     if (value === undefined) return this.#problem(at, `Fn::If ${name}: the condition cannot be evaluated`);
     // Only the branch taken is resolved, as CloudFormation does: the other may name what does not exist.
-    return this.#value(args[value ? 1 : 2], [...at, value ? 1 : 2], depth + 1);
+    return this.#value(args[value ? 1 : 2], child(at, value ? 1 : 2), depth + 1);
   }
 
   /** A named condition, evaluated once; undefined (with a problem) when it cannot be. */
-  #condition(name: string, at: KeyPath, depth: number): boolean | undefined {
+  #condition(name: string, at: Where, depth: number): boolean | undefined {
     const cached = this.#conditions.get(name);
     if (cached === true || cached === false) return cached;
     if (cached === 'failed') return undefined;
@@ -785,12 +810,12 @@ class TemplateResolver implements Resolver {
     return value;
   }
 
-  #conditionExpr(v: unknown, path: KeyPath, depth: number): boolean | undefined {
+  #conditionExpr(v: unknown, path: Where, depth: number): boolean | undefined {
     if (!this.#spend(path, 1)) return undefined;
     if (depth > MAX_DEPTH) return this.#problem(path, `the condition nests deeper than ${MAX_DEPTH} levels`);
     const fn = isRecord(v) ? (intrinsicKey(v) ?? (Object.keys(v).length === 1 && Object.hasOwn(v, 'Condition') ? 'Condition' : undefined)) : undefined;
     const arg = fn !== undefined ? (v as Record<string, unknown>)[fn] : undefined;
-    const at = fn !== undefined ? [...path, fn] : path;
+    const at = fn !== undefined ? child(path, fn) : path;
     switch (fn) {
       case 'Condition':
         if (typeof arg !== 'string') return this.#problem(at, 'Condition: expects the name of a condition');
@@ -798,10 +823,12 @@ class TemplateResolver implements Resolver {
       case 'Fn::Equals': {
         const args = this.#args(arg, at, fn, 2, 2, '[value, value]');
         if (!args) return undefined;
-        const a = this.#arg(args[0], [...at, 0], depth, fn);
-        const b = this.#arg(args[1], [...at, 1], depth, fn);
+        const a = this.#arg(args[0], child(at, 0), depth, fn);
+        const b = this.#arg(args[1], child(at, 1), depth, fn);
         if (a === undefined || b === undefined) return undefined;
-        return canonical(a) === canonical(b);
+        const [ca, cb] = [canonical(a), canonical(b)];
+        if (ca === undefined || cb === undefined) return this.#problem(at, `${fn}: the values are too large to compare`);
+        return ca === cb;
       }
       case 'Fn::And':
       case 'Fn::Or':
@@ -809,7 +836,7 @@ class TemplateResolver implements Resolver {
         const args = fn === 'Fn::Not' ? this.#args(arg, at, fn, 1, 1, '[condition]') : this.#args(arg, at, fn, 2, 10, 'a list of 2 to 10 conditions');
         if (!args) return undefined;
         // Every operand is evaluated (no short circuit), so each bad one is reported.
-        const values = args.map((c, i) => this.#conditionExpr(c, [...at, i], depth + 1));
+        const values = args.map((c, i) => this.#conditionExpr(c, child(at, i), depth + 1));
         if (values.some((x) => x === undefined)) return undefined;
         if (fn === 'Fn::Not') return !values[0];
         return fn === 'Fn::And' ? values.every(Boolean) : values.some(Boolean);
@@ -853,13 +880,46 @@ function suggestFn(fn: string): string {
 }
 
 /** Fn::Equals compares values as CloudFormation's strings: `5` equals `"5"`, `true` equals `"true"`. */
-function canonical(v: unknown): string {
+function canonical(v: unknown): string | undefined {
   const norm = (x: unknown): unknown => {
     if (Array.isArray(x)) return x.map(norm);
     if (isRecord(x)) return Object.fromEntries(Object.keys(x).map((k) => [k, norm(x[k])]));
     return x === null || x === undefined ? null : String(x);
   };
-  return JSON.stringify(norm(v)) ?? '';
+  return jsonOf(norm(v));
+}
+
+/**
+ * JSON text of a resolved value, or undefined past MAX_STRING. A literal string repeated through YAML
+ * aliases costs no resolving work, so the text can be far larger than anything built; V8 throws a
+ * RangeError past its string limit.
+ */
+function jsonOf(v: unknown, limit = MAX_STRING): string | undefined {
+  if (!fitsIn(v, limit)) return undefined;
+  const json = JSON.stringify(v) ?? 'null';
+  return json.length > limit ? undefined : json;
+}
+
+/** Whether a value's JSON text can fit in `limit` characters, measured without building it (stops early). */
+function fitsIn(v: unknown, limit: number): boolean {
+  let budget = limit;
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') budget -= x.length + 2;
+    else if (Array.isArray(x)) {
+      budget -= x.length + 2;
+      if (budget < 0) return false;
+      for (const item of x) stack.push(item);
+    } else if (isRecord(x)) {
+      for (const k of Object.keys(x)) {
+        budget -= k.length + 4;
+        stack.push(x[k]);
+      }
+    } else budget -= 5;
+    if (budget < 0) return false;
+  }
+  return true;
 }
 
 /** Problems as config diagnostics (file:line:col key.path: message), positioned by the template they came from. */
