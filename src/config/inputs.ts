@@ -8,6 +8,9 @@
  * bytes or that it is missing or unreadable:
  * - a referenced OpenAPI document (`apis[].openapi`; a bare AWS document is its own);
  * - the TLS files of `server.tls` (certificates, keys, client CA) and of `upstreams.*.tls.ca`;
+ * - functions named as Lambda names them (`runtime`, `handler`, `codeUri`): every file the runtime seam
+ *   looks at to locate the code (src/integrations/function/runtime/locate.ts: the handler's candidates,
+ *   package.json files, a `provided` bootstrap with its execute bit), recorded while it looks;
  * - function modules: `functions.*.module`, and the `functions/` directory beside each OpenAPI
  *   document, listed (the names of its .mjs/.js/.cjs files) with the content of each such file. The
  *   importer decides which names it probes (functions/NAME.mjs, then .js, then .cjs: findFunctionModule

@@ -5,7 +5,7 @@
 // processes, timeouts, crashes, concurrency and logs are the pool's, as for Node functions.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -32,6 +32,7 @@ functions:
   crashy: ${py('app.maybe_crash')}
   shell: { runtime: provided.al2023, codeUri: "${PROVIDED}", handler: my.handler, layers: ["${ROOT}/test/fixtures/functions-provided-layer"], environment: { GREETING: hey }, timeoutMs: 1000 }
   shellInit: { runtime: provided.al2, codeUri: "${PROVIDED}", handler: fail-init }
+  client: { runtime: ruby3.3, codeUri: "${PROVIDED}", handler: app.Handler.process, runtimeCommand: [./bootstrap, "{handler}"] }
   esm: { runtime: nodejs22.x, codeUri: "${NODE}/esm", handler: src/app.api.v1.handler, memoryMb: 192 }
   cjs: { runtime: nodejs20.x, codeUri: "${NODE}/cjs", handler: index.handler }
   later: { runtime: nodejs18.x, codeUri: "${NODE}/cjs", handler: later.handler }
@@ -52,6 +53,7 @@ apis:
       - { path: /crashy, integration: { type: function, function: crashy } }
       - { path: "/shell/{what}", integration: { type: function, function: shell } }
       - { path: /shell-init, integration: { type: function, function: shellInit } }
+      - { path: "/client/{what}", integration: { type: function, function: client } }
       - { path: /esm, integration: { type: function, function: esm } }
       - { path: /cjs, integration: { type: function, function: cjs } }
       - { path: /later, integration: { type: function, function: later } }
@@ -216,6 +218,7 @@ describe('custom runtimes (provided.al2023: the function\'s own executable boots
     assert.equal(body.function, 'shell');
     assert.equal(body.greeting, 'hey');
     assert.equal(body.layerTool, 'tool-from-layer');
+    assert.equal(body.args, '', 'a provided bootstrap is started without arguments');
     assert.equal(body.executionEnv, 'unset', 'Lambda sets no AWS_EXECUTION_ENV for OS-only runtimes');
     assert.ok(body.remainingMs > 0 && body.remainingMs <= 1000, `Lambda-Runtime-Deadline-Ms: ${body.remainingMs} ms left`);
     const again = (await (await fetch(`${gw.url}/shell/ok`)).json()) as Record<string, any>;
@@ -244,6 +247,18 @@ describe('custom runtimes (provided.al2023: the function\'s own executable boots
     const init = await gw.waitForLog((l) => l.msg === 'function error' && l.function === 'shellInit', 5000);
     assert.equal(init.kind, 'load-error');
     assert.equal(init.errorType, 'Custom.InitFailed');
+  });
+});
+
+describe('other languages through the runtime client named by runtimeCommand', () => {
+  test('a ruby3.3 function runs the named client (relative to its code folder) with the handler, and AWS_EXECUTION_ENV of its runtime', async () => {
+    const res = await fetch(`${gw.url}/client/ok`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, any>;
+    assert.equal(body.handler, 'app.Handler.process');
+    assert.equal(body.args, 'app.Handler.process', 'the handler in place of {handler}');
+    assert.equal(body.executionEnv, 'AWS_Lambda_ruby3.3');
+    assert.equal(body.function, 'client');
   });
 });
 
@@ -312,5 +327,24 @@ describe('Node handlers resolved as Lambda resolves them', () => {
     assert.match(out, /functions\.app\.handler: app\.mjs is CommonJS \(module\.exports \/ require\) but named \.mjs.*rename it to app\.cjs/);
     assert.match(out, /functions\.odd\.runtime: unknown runtime "cobol1\.x"; known: nodejs18\.x, nodejs20\.x, .*python3\.13, provided, provided\.al2, provided\.al2023/);
     assert.match(out, /functions\.java\.runtime: runtime java21 has no runtime client in Turnpike: install the AWS Lambda Java runtime interface client.*runtimeCommand/);
+  });
+});
+
+describe('edits reload Python and provided functions', () => {
+  test('an edited Python handler answers with the new code at the next call (the handler file is an input of the config version)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-runtimes-reload-'));
+    mkdirSync(join(dir, 'fn'));
+    writeFileSync(join(dir, 'fn', 'app.py'), 'def handler(event, context):\n    return {"version": 1}\n');
+    const config = `functions:\n  fn: { runtime: python3.11, codeUri: fn, handler: app.handler }\napis:\n  - name: r\n    routes:\n      - { path: /v, integration: { type: function, function: fn } }\n`;
+    const g = await startGateway(config, { dir });
+    try {
+      assert.deepEqual(await (await fetch(`${g.url}/v`)).json(), { version: 1 });
+      const since = g.logs.length;
+      writeFileSync(join(dir, 'fn', 'app.py'), 'def handler(event, context):\n    return {"version": 2}\n');
+      await g.waitForLog((l) => l.msg === 'config reloaded' && g.logs.indexOf(l) >= since, 10_000);
+      assert.deepEqual(await (await fetch(`${g.url}/v`)).json(), { version: 2 });
+    } finally {
+      await g.stop();
+    }
   });
 });

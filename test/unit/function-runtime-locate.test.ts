@@ -119,6 +119,17 @@ describe('locateFunction: Node.js', () => {
     const plain = located(locateFunction({ codeUri: 'fn', handler: 'index.handler' }, BASE, io({ '/proj/fn/index.js': CJS, '/proj/package.json': '{}' })));
     assert.equal(plain.code.forceCommonJs, undefined);
   });
+
+  it('ES module code in such a .js runs (Node takes the type from above) with a warning that Lambda would load it as CommonJS; `module:` entries keep Node\'s rules', () => {
+    const files = { '/proj/fn/index.js': ESM, '/proj/package.json': '{"type":"module"}' };
+    const r = located(locateFunction({ codeUri: 'fn', handler: 'index.handler' }, BASE, io(files)));
+    assert.equal(r.code.forceCommonJs, undefined);
+    assert.equal(r.warnings.length, 1);
+    assert.match(r.warnings[0] ?? '', /index\.js uses ES module syntax .* on Lambda it loads as CommonJS and fails; add a package\.json with "type": "module" to \/proj\/fn or rename it to index\.mjs/);
+    const native = located(locateFunction({ module: 'fn/index.js' }, BASE, io({ '/proj/fn/index.js': CJS, '/proj/package.json': '{"type":"module"}' })));
+    assert.equal(native.code.forceCommonJs, undefined);
+    assert.deepEqual(native.warnings, []);
+  });
 });
 
 describe('locateFunction: Python, provided, runtime clients', () => {
@@ -223,10 +234,33 @@ describe('runtime environments', () => {
   });
 });
 
-describe('the first call of a CommonJS file named .mjs', { timeout: 20_000 }, () => {
+describe('Node.js at the first call: CommonJS named .mjs, packages from layers', { timeout: 20_000 }, () => {
   const pools: FunctionPool[] = [];
   after(async () => {
     await Promise.all(pools.map((p) => p.close()));
+  });
+
+  it('packages in a layer\'s nodejs/node_modules are found by ES module imports and CommonJS require alike (Node.js 18+ on Lambda)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-node-layer-'));
+    const lib = join(dir, 'layer', 'nodejs', 'node_modules', 'greet-lib');
+    mkdirSync(lib, { recursive: true });
+    writeFileSync(join(lib, 'package.json'), '{ "name": "greet-lib", "main": "index.js" }');
+    writeFileSync(join(lib, 'index.js'), "exports.greet = (n) => 'hello ' + n;\n");
+    mkdirSync(join(dir, 'code'));
+    writeFileSync(join(dir, 'code', 'esm.mjs'), "import { greet } from 'greet-lib';\nexport const handler = async () => greet('esm');\n");
+    writeFileSync(join(dir, 'code', 'cjs.cjs'), "const { greet } = require('greet-lib');\nexports.handler = async () => greet('cjs');\n");
+    for (const [file, expected] of [['esm.mjs', 'hello esm'], ['cjs.cjs', 'hello cjs']] as const) {
+      const pool = new FunctionPool({ name: 'layered', module: join(dir, 'code', file), codeDir: join(dir, 'code'), layers: [join(dir, 'layer')] }, { log: () => {} });
+      pools.push(pool);
+      const r = await pool.invoke({});
+      assert.deepEqual(r.ok ? r.payload : r, expected, file);
+    }
+    // without the layer the import fails, as it would on Lambda
+    const bare = new FunctionPool({ name: 'bare', module: join(dir, 'code', 'esm.mjs') }, { log: () => {} });
+    pools.push(bare);
+    const r = await bare.invoke({});
+    assert.equal(r.ok, false);
+    assert.equal((r as Extract<typeof r, { ok: false }>).errorType, 'Runtime.ImportModuleError');
   });
 
   it('fails to load with a message that says to rename it to .cjs', async () => {

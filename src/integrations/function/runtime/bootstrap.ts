@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { Module } from 'node:module';
+import { Module, register } from 'node:module';
 import { basename, dirname, extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
@@ -135,6 +135,30 @@ function loadCommonJs(file: string): Record<string, unknown> {
   const exports = m.exports as unknown;
   return { ...(typeof exports === 'object' && exports !== null ? exports : {}), default: exports };
 }
+
+/**
+ * ES modules do not read NODE_PATH; Lambda's Node.js 18+ runtimes still let an ES module handler import
+ * packages from its layers (`nodejs/node_modules`, `nodejs/nodeNN/node_modules`). A resolve hook does
+ * the same here: a bare specifier Node cannot find from the importing file is looked for in each
+ * NODE_PATH folder, in order. Registered only when the function has layers (it costs a hooks thread).
+ */
+const LAYER_RESOLVE_HOOK = `
+import { pathToFileURL } from 'node:url';
+let parents = [];
+export function initialize(data) { parents = data.dirs.map((d) => pathToFileURL(d + '/_').href); }
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' || /^(\\.|\\/|[a-z][a-z0-9+.-]*:)/i.test(specifier)) throw err;
+    for (const parentURL of parents) {
+      try { return await next(specifier, { ...context, parentURL }); } catch {}
+    }
+    throw err;
+  }
+}`;
+const layerDirs = (process.env.NODE_PATH ?? '').split(':').filter((d) => d !== '');
+if (layerDirs.length > 0) register(`data:text/javascript,${encodeURIComponent(LAYER_RESOLVE_HOOK)}`, { data: { dirs: layerDirs } });
 
 async function load(): Promise<Handler | LambdaError> {
   let ns: Record<string, unknown>;

@@ -79,9 +79,10 @@ export function locateFunction(def: FunctionCode, baseDir: string, io: LocateIO)
     if (!io.exists(module)) return { ok: false, at: 'module', message: `handler file not found: ${module}` };
     const exportName = def.export ?? 'handler';
     const codeDir = dirname(module);
-    const problem = nodeModuleProblem(module, codeDir, io);
+    // Turnpike's own form keeps Node's rules for .js (the nearest package.json anywhere above it).
+    const problem = nodeModuleProblem(module, codeDir, io, false);
     if (typeof problem === 'string') return { ok: false, at: 'module', message: problem };
-    return ok({ module, export: exportName, handler: `${basenameNoExt(module)}.${exportName}`, codeDir, ...problem });
+    return ok({ module, export: exportName, handler: `${basenameNoExt(module)}.${exportName}`, codeDir });
   }
 
   const handler = def.handler;
@@ -99,9 +100,10 @@ export function locateFunction(def: FunctionCode, baseDir: string, io: LocateIO)
       for (const ext of NODE_EXTENSIONS) {
         const module = base + ext;
         if (!io.exists(module)) continue;
-        const problem = nodeModuleProblem(module, codeDir, io);
+        const problem = nodeModuleProblem(module, codeDir, io, true);
         if (typeof problem === 'string') return { ok: false, at: 'handler', message: problem };
-        return ok({ module, export: split.exportName, handler, codeDir, ...problem });
+        if (problem.warning) warnings.push(problem.warning);
+        return ok({ module, export: split.exportName, handler, codeDir, ...(problem.forceCommonJs ? { forceCommonJs: true } : {}) });
       }
       return { ok: false, at: 'handler', message: `handler file not found: ${base}.js (or .mjs, .cjs) for handler "${handler}" in ${codeDir}` };
     }
@@ -178,8 +180,11 @@ export function packageType(file: string, stop: string | undefined, io: LocateIO
   }
 }
 
-/** A Node handler file's problem (a string), or how to load it. */
-function nodeModuleProblem(module: string, codeDir: string, io: LocateIO): { forceCommonJs?: boolean } | string {
+/**
+ * A Node handler file's problem (a string), or how to load it. `lambdaStyle` (a `handler` + `codeUri`
+ * entry): the code folder is the whole package, as /var/task is on Lambda.
+ */
+function nodeModuleProblem(module: string, codeDir: string, io: LocateIO, lambdaStyle: boolean): { forceCommonJs?: boolean; warning?: string } | string {
   const text = io.readText(module);
   const file = module.slice(module.lastIndexOf(sep) + 1);
   const cjsName = `${basenameNoExt(module)}.cjs`;
@@ -197,11 +202,21 @@ function nodeModuleProblem(module: string, codeDir: string, io: LocateIO): { for
     }
     return {};
   }
+  if (!lambdaStyle) return {};
   // Lambda sees no package.json above the code folder, so this .js is CommonJS there; locally Node would
   // take a `"type": "module"` from a package.json above it (a project root's) and load it as ESM.
   // None between the file and the code folder (looked at above): Node's answer starts from the code folder's parent.
   const node = packageType(codeDir, undefined, io);
-  return node.type === 'module' ? { forceCommonJs: true } : {};
+  if (node.type !== 'module' || text === undefined) return {};
+  // CommonJS code: loaded as CommonJS, as Lambda would. ES module code: Lambda would refuse it
+  // (`Cannot use import statement outside a module`); it still runs here, with a warning saying the fix.
+  if (looksCommonJs(text)) return { forceCommonJs: true };
+  if (ESM_SYNTAX.test(text)) {
+    return {
+      warning: `${file} uses ES module syntax and runs here because ${node.from} says "type": "module", but that file is outside the code folder ${codeDir}: on Lambda it loads as CommonJS and fails; add a package.json with "type": "module" to ${codeDir} or rename it to ${basenameNoExt(module)}.mjs`,
+    };
+  }
+  return {};
 }
 
 function basenameNoExt(path: string): string {

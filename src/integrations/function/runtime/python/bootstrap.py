@@ -31,6 +31,10 @@ TASK_ROOT = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
 PREFIX = "/2018-06-01/runtime"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
 
+# No __pycache__ folders written into the function's code (Lambda's /var/task is read-only: none are
+# written there either); existing .pyc files, e.g. of installed packages, are still used.
+sys.dont_write_bytecode = True
+
 # The module search path Lambda gives a function: its code folder first (never this client's folder),
 # then PYTHONPATH (the layers' python folders), then the interpreter's own.
 if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
