@@ -55,28 +55,102 @@ export interface TranslatedApi {
   scope: ApiScope;
 }
 
+/**
+ * Where a document came from: a file (its own positions and AWS key paths), or a document generated
+ * from a SAM / CloudFormation template and carried inline (src/sam/transform.ts), whose side map under
+ * `x-turnpike-source` points each generated node at the template's line and key path.
+ */
+interface DocumentView {
+  file: string;
+  text: string;
+  doc: SourceDocument;
+  /** The key path and position a problem at this document key path is reported with. */
+  describe(awsKeyPath: readonly (string | number)[]): { path: string; position: Position; note?: string };
+  /** A diagnostic of the importer (its path formatted in document terms) in the view's terms. */
+  own(d: Diagnostic): Diagnostic;
+  /** A path prefix the document's stages are served under (a template's APIs reachable without a Host header). */
+  pathPrefix?: string;
+}
+
+/** The key a template's generated document keeps its side map under (src/sam/transform.ts SOURCE_KEY). */
+const SOURCE_KEY = 'x-turnpike-source';
+
+function fileView(text: string, file: string): DocumentView {
+  const doc = parseAwsSource(text, file);
+  return { file, text, doc, describe: (p) => ({ path: formatPath(p), position: doc.locate(p) }), own: (d) => d };
+}
+
+/** An inline document; with a template's side map, problems are reported at the template's lines. */
+export function inlineView(value: Record<string, unknown>, configFile: string): DocumentView {
+  const { [SOURCE_KEY]: meta, ...data } = value;
+  const m = (meta ?? {}) as { file?: unknown; at?: Record<string, [string, number, number]>; pathPrefix?: unknown };
+  const file = typeof m.file === 'string' ? m.file : configFile;
+  const at = m.at ?? {};
+  const located = new Map<string, readonly (string | number)[]>();
+  const nearest = (p: readonly (string | number)[]): [string, number, number] | undefined => {
+    for (let n = p.length; n >= 0; n--) {
+      const hit = at[formatPath(p.slice(0, n))];
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  };
+  const locate = (p: readonly (string | number)[]): Position => {
+    located.set(formatPath(p), p);
+    const hit = nearest(p);
+    return hit === undefined ? { line: 0, column: 0 } : { line: hit[1], column: hit[2] };
+  };
+  const text = JSON.stringify(data);
+  const doc: SourceDocument = { file, text, format: 'json', data, locate, locateKey: locate, warnings: [] };
+  const describe = (p: readonly (string | number)[]) => {
+    const hit = nearest(p);
+    const generated = formatPath(p);
+    return hit === undefined
+      ? { path: generated, position: { line: 0, column: 0 } }
+      : { path: hit[0], position: { line: hit[1], column: hit[2] }, note: `generated OpenAPI: ${generated || '(root)'}` };
+  };
+  const own = (d: Diagnostic): Diagnostic => {
+    const p = located.get(d.path) ?? (at[d.path] !== undefined ? undefined : []);
+    const where = p === undefined ? describe([]) : describe(p);
+    const exact = at[d.path];
+    const s = exact !== undefined ? { path: exact[0], position: { line: exact[1], column: exact[2] }, note: `generated OpenAPI: ${d.path}` } : where;
+    return { ...d, file, line: s.position.line, column: s.position.column, path: s.path, message: s.note ? `${d.message} (${s.note})` : d.message };
+  };
+  return { file, text, doc, describe, own, ...(typeof m.pathPrefix === 'string' ? { pathPrefix: m.pathPrefix } : {}) };
+}
+
 /** The document of `api.openapi` as a validated native API, or undefined when a problem was reported. */
 export function translateAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileContext): TranslatedApi | undefined {
-  const file = resolve(c.configDir, api.openapi as string);
-  let text: string;
-  try {
-    text = c.readText(file);
-  } catch (e) {
-    c.err([...apiPath, 'openapi'], `cannot read the OpenAPI document ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    return undefined;
+  let view: DocumentView;
+  if (typeof api.openapi === 'object' && api.openapi !== null) view = inlineView(api.openapi as Record<string, unknown>, resolve(c.configDir, 'inline'));
+  else {
+    const file = resolve(c.configDir, api.openapi as string);
+    let text: string;
+    try {
+      text = c.readText(file);
+    } catch (e) {
+      c.err([...apiPath, 'openapi'], `cannot read the OpenAPI document ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      return undefined;
+    }
+    try {
+      view = fileView(text, file);
+    } catch (e) {
+      const diagnostics = (e as { diagnostics?: Diagnostic[] }).diagnostics;
+      if (diagnostics) for (const d of diagnostics) c.report(d);
+      else c.err([...apiPath, 'openapi'], `cannot import ${file}: ${(e as Error).message}`);
+      return undefined;
+    }
   }
+  const { file, text, doc } = view;
   let model: AwsApiModel;
-  let doc: SourceDocument;
   try {
-    doc = parseAwsSource(text, file);
     const imported = importAwsDocument(doc);
-    for (const d of imported.diagnostics) c.report(d);
+    for (const d of imported.diagnostics) c.report(view.own(d));
     if (imported.diagnostics.some((d) => d.severity === 'error')) return undefined;
     model = imported.model;
-    for (const d of modelPatternDiagnostics(model, file, text)) c.report(d);
+    for (const d of modelPatternDiagnostics(model, file, text)) c.report(view.own(d));
   } catch (e) {
     const diagnostics = (e as { diagnostics?: Diagnostic[] }).diagnostics;
-    if (diagnostics) for (const d of diagnostics) c.report(d);
+    if (diagnostics) for (const d of diagnostics) c.report(view.own(d));
     else c.err([...apiPath, 'openapi'], `cannot import ${file}: ${(e as Error).message}`);
     return undefined;
   }
@@ -89,13 +163,13 @@ export function translateAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileC
   });
   for (const p of t.problems) c.err([...apiPath, ...p.at], p.message);
   if (t.problems.length > 0) return undefined;
-  for (const r of t.refusals) c.logger.warn({ api: api.name, route: r.route, reason: r.why, code: r.code }, 'route refuses traffic: its security cannot be enforced');
+  for (const r of t.refusals) c.logger.warn({ api: api.name, route: r.route, reason: r.why, code: r.code }, 'route refuses traffic');
 
   // A problem at a translated key path, at the document position it came from (nearest mapped parent).
   const at = (path: readonly (string | number)[]): SourceRef => sourceOf(t.sources, path) ?? { file, position: { line: 0, column: 0 }, awsKeyPath: [] };
   const diagnostic = (path: readonly (string | number)[], message: string, severity: Diagnostic['severity']): Diagnostic => {
-    const s = at(path);
-    return { file: s.file, line: s.position.line, column: s.position.column, path: formatPath(s.awsKeyPath), message: `${message} (translated config: ${formatPath(path)})`, severity };
+    const s = view.describe(at(path).awsKeyPath);
+    return { file, line: s.position.line, column: s.position.column, path: s.path, message: `${message} (translated config: ${formatPath(path)}${s.note ? `; ${s.note}` : ''})`, severity };
   };
 
   // The same validator as a native file, over a document whose positions are the OpenAPI document's.
@@ -104,6 +178,7 @@ export function translateAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileC
     located.set(formatPath(path), path);
     return at(path).position;
   };
+  if (view.pathPrefix !== undefined) underPrefix(t.config.apis[0], view.pathPrefix);
   const translatedDoc: SourceDocument = { file, text, format: doc.format, data: t.config, locate, locateKey: locate, warnings: [] };
   let validated: GatewayConfig;
   try {
@@ -131,6 +206,19 @@ export function translateAwsApi(api: ApiConfig, apiPath: KeyPath, c: AwsCompileC
   };
   scope.report = scope.err;
   return { api: native, apiPath: ['apis', 0], scope };
+}
+
+/**
+ * A template's API served without a Host header (docs/sam-templates.md): every stage's paths under
+ * `prefix` (`/{api-id}`), so several APIs share the port without colliding. A stage served at the root
+ * (an HTTP API's $default) catches the rest under the prefix, not the whole table.
+ */
+function underPrefix(api: ApiConfig, prefix: string): void {
+  for (const [name, stage] of Object.entries(api.stages ?? {})) {
+    const rooted = stage.basePath === undefined;
+    stage.basePath = `${prefix}${stage.basePath ?? ''}`;
+    if (rooted) for (const r of api.routes ?? []) if (r.stage === name && r.path === '$default') r.path = '/{proxy+}';
+  }
 }
 
 /**

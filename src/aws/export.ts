@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { joinPath } from '../compile/compile.js';
 import type { ApiConfig, GatewayConfig } from '../config/schema.js';
 import { type AwsApiModel, type AwsIntegration, type AwsRoute, exportAwsDocument, importAwsDocument, parseAwsSource } from '../openapi/index.js';
+import { inlineView } from './compile-aws.js';
 
 export interface ExportResult {
   document: Record<string, unknown>;
@@ -19,8 +20,10 @@ export interface ExportResult {
 
 export function exportApi(config: GatewayConfig, api: ApiConfig, configDir: string): ExportResult {
   if (api.openapi !== undefined) {
-    const file = resolve(configDir, api.openapi);
-    const { model } = importAwsDocument(parseAwsSource(readFileSync(file, 'utf8'), file));
+    const file = typeof api.openapi === 'string' ? resolve(configDir, api.openapi) : '';
+    // An inline document (a template's generated one) is exported from the document itself.
+    const source = typeof api.openapi === 'string' ? parseAwsSource(readFileSync(file, 'utf8'), file) : inlineView(api.openapi as Record<string, unknown>, resolve(configDir, 'inline')).doc;
+    const { model } = importAwsDocument(source);
     return { document: exportAwsDocument(model), warnings: [] };
   }
   const warnings: string[] = [];

@@ -17,6 +17,33 @@ function collectVar(v: string, acc: Record<string, string>): Record<string, stri
   return { ...acc, [v.slice(0, eq)]: v.slice(eq + 1) };
 }
 
+/**
+ * `--parameter-overrides`: `Name=Value` or SAM's `ParameterKey=Name,ParameterValue=Value`, several in one
+ * argument (space-separated, as `sam deploy` takes them) or the option repeated.
+ */
+function collectParameter(v: string, acc: Record<string, string>): Record<string, string> {
+  const out = { ...acc };
+  for (const item of v.trim().split(/\s+/)) {
+    if (item === '') continue;
+    const sam = /^ParameterKey=([^,]+),ParameterValue=(.*)$/.exec(item);
+    const eq = item.indexOf('=');
+    if (sam) out[sam[1] as string] = sam[2] as string;
+    else if (eq > 0) out[item.slice(0, eq)] = item.slice(eq + 1);
+    else throw new InvalidArgumentError('must be Name=Value (or ParameterKey=Name,ParameterValue=Value)');
+  }
+  return out;
+}
+
+/** The options a SAM / CloudFormation template is read with (docs/sam-templates.md). */
+function templateOptions(cmd: Command): Command {
+  return cmd
+    .option('--parameter-overrides <Name=Value>', 'when FILE is a SAM/CloudFormation template: a template parameter (repeatable; also "A=1 B=2" and ParameterKey=A,ParameterValue=1)', collectParameter, {})
+    .option('--import-value <NAME=VALUE>', 'when FILE is a template: the value Fn::ImportValue answers for an export NAME (repeatable)', collectVar, {})
+    .option('--region <region>', 'when FILE is a template: AWS::Region and the region in ARNs (default us-east-1)');
+}
+type TemplateFlags = { parameterOverrides?: Record<string, string>; importValue?: Record<string, string>; region?: string };
+const templateServing = (o: TemplateFlags) => ({ parameterOverrides: o.parameterOverrides, importValues: o.importValue, region: o.region });
+
 function portArg(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
@@ -55,7 +82,7 @@ Environment:
 Docs: docs/cli.md, docs/operations.md`,
   );
 
-program
+templateOptions(program
   .command('serve')
   .description('serve a config file (native YAML/JSON), or the config stored in PostgreSQL (--database), in the foreground')
   .argument('[file]', 'config file; with --database: an optional node-local file whose server block is used')
@@ -73,7 +100,7 @@ program
   )
   .option('--no-watch', 'do not reload when the file changes (SIGHUP still reloads)')
   .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve (default: dev for REST APIs, $default for HTTP APIs)')
-  .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
+  .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {}))
   .option('--database <url>', `cluster mode: serve the config stored in PostgreSQL, postgres://user:pass@host:port/db (also $${DATABASE_ENV} or server.database.url)`)
   .option('--config-cache <path>', 'database mode: cache of the last good config, served when the database is down at start (default: in $TURNPIKE_STATE_DIR or the temp dir)')
   .option('--no-config-cache', 'database mode: keep no cache (a node started while the database is down waits for it)')
@@ -112,10 +139,11 @@ Signals:
         database?: string;
         configCache?: string | boolean;
         dbPollInterval?: number;
-      } & LocalIssuerCliOptions,
+      } & LocalIssuerCliOptions &
+        TemplateFlags,
     ) => {
       const [{ configureAwsServing }, { serve }] = await Promise.all([import('../config/index.js'), import('../server/serve.js')]);
-      configureAwsServing({ stage: o.stage, variables: givenVariables(o.stageVariable) });
+      configureAwsServing({ stage: o.stage, variables: givenVariables(o.stageVariable), ...templateServing(o) });
       file = await applyLocalIssuerOptions(o, file);
       const workers = o.workers ?? availableParallelism();
       const database = await databaseServeOptions(file, o);
@@ -127,15 +155,15 @@ Signals:
     },
   );
 
-program
+templateOptions(program
   .command('validate')
   .description('check a config file; prints every problem as file:line:col key.path: message and exits 1 if any')
   .argument('<file>', 'config file')
   .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve (default: dev for REST APIs, $default for HTTP APIs)')
-  .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
-  .action(async (file: string, o: { stage?: string; stageVariable?: Record<string, string> }) => {
+  .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {}))
+  .action(async (file: string, o: { stage?: string; stageVariable?: Record<string, string> } & TemplateFlags) => {
     const [{ configureAwsServing }, { formatDiagnostic }] = await Promise.all([import('../config/index.js'), import('../config/diagnostics.js')]);
-    configureAwsServing({ stage: o.stage, variables: givenVariables(o.stageVariable) });
+    configureAwsServing({ stage: o.stage, variables: givenVariables(o.stageVariable), ...templateServing(o) });
     const table = await compileOnly(file);
     for (const w of table.warnings) process.stderr.write(`${formatDiagnostic(w)}\n`);
     process.stdout.write(`${file}: ok (${plural(table.routes.length, 'route')}, version ${table.version})\n`);
@@ -143,16 +171,16 @@ program
     process.exit(0);
   });
 
-program
+templateOptions(program
   .command('routes')
   .description('print the compiled route table')
   .argument('<file>', 'config file')
   .option('--json', 'print JSON')
   .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve (default: dev for REST APIs, $default for HTTP APIs)')
-  .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {})
-  .action(async (file: string, o: { json?: boolean; stage?: string; stageVariable?: Record<string, string> }) => {
+  .option('--stage-variable <name=value>', 'when FILE is an AWS API Gateway document: a stage variable (repeatable)', collectVar, {}))
+  .action(async (file: string, o: { json?: boolean; stage?: string; stageVariable?: Record<string, string> } & TemplateFlags) => {
     const [{ configureAwsServing }, { describeTable }] = await Promise.all([import('../config/index.js'), import('../server/describe.js')]);
-    configureAwsServing({ stage: o.stage, variables: givenVariables(o.stageVariable) });
+    configureAwsServing({ stage: o.stage, variables: givenVariables(o.stageVariable), ...templateServing(o) });
     const table = await compileOnly(file);
     const d = describeTable(table);
     if (o.json) process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
@@ -178,7 +206,7 @@ program
     process.exit(0);
   });
 
-program
+templateOptions(program
   .command('export')
   .description(
     'write the live definition as an AWS-flavoured OpenAPI 3 document (re-imports to the same behaviour); with --database, the stored config as a native config file',
@@ -188,8 +216,8 @@ program
   .option('-o, --out <file>', 'write to this file (.yaml/.yml as YAML, otherwise JSON) instead of stdout')
   .option('--stage <name>', 'when FILE is an AWS API Gateway document: the stage to serve')
   .option('--database <url>', `export the config stored in PostgreSQL as a native config (also $${DATABASE_ENV} when no FILE is given)`)
-  .option('--format <format>', 'with --database: yaml (default; json when -o ends in .json) or json')
-  .action(async (file: string | undefined, o: { api?: string; out?: string; stage?: string; database?: string; format?: string }) => {
+  .option('--format <format>', 'with --database: yaml (default; json when -o ends in .json) or json'))
+  .action(async (file: string | undefined, o: { api?: string; out?: string; stage?: string; database?: string; format?: string } & TemplateFlags) => {
     const dbUrl = o.database ?? (file === undefined ? process.env[DATABASE_ENV] : undefined);
     if (dbUrl !== undefined && dbUrl !== '') {
       if (file !== undefined) {
@@ -208,7 +236,7 @@ program
       import('../aws/export.js'),
       import('yaml'),
     ]);
-    configureAwsServing({ stage: o.stage });
+    configureAwsServing({ stage: o.stage, ...templateServing(o) });
     const table = await compileOnly(file);
     await table.close();
     const config = validateDocument(await readConfigFile(file));

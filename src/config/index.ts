@@ -23,12 +23,11 @@ import { type GatewayConfig, buildConfigSchema } from './schema.js';
 import { createValidator } from './validate.js';
 import { type ConfigInputs, collectInputs } from './inputs.js';
 import { Type } from '@sinclair/typebox';
-import { isCloudFormationTemplate, looksLikeTemplate, parseTemplate } from '../sam/template.js';
 
 // The AWS OpenAPI/Swagger reader: only for files that look like AWS documents.
 const openapi = lazyModule<typeof import('../openapi/index.js')>('../openapi/index.js', import.meta.url);
-// CloudFormation intrinsics: only for files that are templates.
-const intrinsics = lazyModule<typeof import('../sam/intrinsics.js')>('../sam/intrinsics.js', import.meta.url);
+// The SAM / CloudFormation template reader: only for files that look like templates.
+const sam = lazyModule<typeof import('../sam/source.js')>('../sam/source.js', import.meta.url);
 
 /** What a config may name: plugin and integration definitions (the bundled ones unless an embedder adds its own). */
 export interface Extensions {
@@ -93,11 +92,46 @@ export function isOpenApiDocument(data: unknown): boolean {
   return data !== null && typeof data === 'object' && ('openapi' in data || 'swagger' in data);
 }
 
-/** How a bare AWS document given to `serve`/`validate` is served (set from the CLI's --stage). */
-const awsServing: { stage?: string; variables?: Record<string, string> } = {};
-export function configureAwsServing(opts: { stage?: string; variables?: Record<string, string> }): void {
+/**
+ * How a bare AWS document given to `serve`/`validate` is served (set from the CLI's --stage), and a
+ * template's parameters (--parameter-overrides, --import-value, --region: docs/sam-templates.md).
+ */
+const awsServing: { stage?: string; variables?: Record<string, string>; parameterOverrides?: Record<string, string>; importValues?: Record<string, string>; region?: string } = {};
+export function configureAwsServing(opts: { stage?: string; variables?: Record<string, string>; parameterOverrides?: Record<string, string>; importValues?: Record<string, string>; region?: string }): void {
   awsServing.stage = opts.stage;
   awsServing.variables = opts.variables;
+  awsServing.parameterOverrides = opts.parameterOverrides;
+  awsServing.importValues = opts.importValues;
+  awsServing.region = opts.region;
+}
+
+/** A document read from a SAM / CloudFormation template (src/sam/source.ts): native data, template positions. */
+type TemplateDocument = import('../sam/source.js').TemplateDocument;
+export function isTemplateDocument(doc: SourceDocument): doc is TemplateDocument {
+  return (doc as Partial<TemplateDocument>).template !== undefined;
+}
+
+/**
+ * The stage URLs of a template's APIs, both forms (docs/sam-templates.md): on the API's own
+ * `{api-id}.execute-api.localhost` host, and on the listener's address without a Host header. For the
+ * start-up log; undefined for other documents.
+ */
+export function templateStageUrls(doc: SourceDocument | undefined, port: number, host: string): Record<string, string[]> | undefined {
+  if (doc === undefined || !isTemplateDocument(doc)) return undefined;
+  const plain = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const out: Record<string, string[]> = {};
+  for (const a of doc.template.apis) {
+    const urls = [`http://${a.id}.execute-api.localhost:${port}${a.hostPath}/`];
+    if (a.anyHostPath !== undefined) urls.push(`http://${plain}:${port}${a.anyHostPath}/`);
+    out[`${a.logicalId}/${a.stage}`] = urls;
+  }
+  return out;
+}
+
+/** A ConfigError of a template's native config, its key paths turned back into the template's. */
+function inTemplateTerms(doc: SourceDocument, e: unknown): unknown {
+  if (!(e instanceof ConfigError) || !isTemplateDocument(doc)) return e;
+  return new ConfigError(sam().remapDiagnostics(doc, e.diagnostics));
 }
 
 /**
@@ -114,14 +148,14 @@ export function validateDocument(doc: SourceDocument, ext: Extensions = BUNDLED)
           name: title,
           openapi: basename(doc.file),
           ...(awsServing.stage !== undefined || awsServing.variables !== undefined
-            ? { stages: { [awsServing.stage ?? (openapi().detectApiType(doc.data) === 'http' ? '$default' : 'dev')]: { variables: { ...awsServing.variables } } } }
+            ? { stages: { [awsServing.stage ?? openapi().defaultStageOf(doc.data)]: { variables: { ...awsServing.variables } } } }
             : {}),
         },
       ],
     };
   }
   const r = validate(doc, ext);
-  if (!r.ok) throw new ConfigError(r.diagnostics);
+  if (!r.ok) throw inTemplateTerms(doc, new ConfigError(r.diagnostics));
   return r.value;
 }
 
@@ -137,6 +171,16 @@ export async function readConfigFile(file: string): Promise<SourceDocument> {
 }
 
 export function parseConfigText(text: string, file: string): SourceDocument {
+  // A SAM / CloudFormation template is translated into native config (src/sam); the cheap sniff keeps
+  // the template reader unloaded for every other file.
+  if (/^\s*["']?(AWSTemplateFormatVersion|Transform|Resources)["']?\s*:/m.test(text) && sam().looksLikeTemplate(text)) {
+    const doc = sam().templateDocument(text, file, {
+      ...(awsServing.parameterOverrides !== undefined ? { parameterOverrides: awsServing.parameterOverrides } : {}),
+      ...(awsServing.importValues !== undefined ? { importValues: awsServing.importValues } : {}),
+      ...(awsServing.region !== undefined ? { region: awsServing.region } : {}),
+    });
+    if (doc !== undefined) return doc;
+  }
   if (looksLikeOpenApi(text)) {
     try {
       const doc = openapi().parseAwsSource(text, file);
@@ -145,41 +189,7 @@ export function parseConfigText(text: string, file: string): SourceDocument {
       // not parseable as an AWS document: let the native loader report the syntax error
     }
   }
-  if (looksLikeTemplate(text)) refuseTemplate(text, file);
   return parseSource(text, file);
-}
-
-/**
- * A CloudFormation/SAM template is recognised (its short tags would otherwise read as "unsupported tag
- * !Ref" and its sections as unknown config keys) and refused with what to do, until the template source
- * (issue 12, src/sam/) serves it. Its Parameters and Conditions are checked on the way, as CloudFormation
- * checks them before it creates anything.
- */
-function refuseTemplate(text: string, file: string): void {
-  let doc: SourceDocument;
-  try {
-    doc = parseTemplate(text, file);
-  } catch {
-    return; // not parseable as a template either: the native loader reports the syntax error
-  }
-  const data = doc.data;
-  if (!isCloudFormationTemplate(data)) return;
-  const { createResolver, problemDiagnostics } = intrinsics();
-  const template = data as Record<string, unknown>;
-  const resolver = createResolver({ template, resource: () => undefined });
-  const conditions = template.Conditions;
-  if (typeof conditions === 'object' && conditions !== null) for (const name of Object.keys(conditions)) resolver.condition(name);
-  throw new ConfigError([
-    ...problemDiagnostics(doc, resolver.problems),
-    {
-      file,
-      line: 1,
-      column: 1,
-      path: '',
-      message: 'this is a CloudFormation/SAM template, which this version does not serve yet; give the API its OpenAPI document (DefinitionBody) or a Turnpike config',
-      severity: 'error',
-    },
-  ]);
 }
 
 /**
@@ -246,6 +256,17 @@ export function buildTable(doc: SourceDocument, deps: BuildDeps): RouteTable {
 
 /** Compiles a document validateDocument() accepted (for callers that load more between the two steps, e.g. certificates). */
 export function compileValidated(config: GatewayConfig, doc: SourceDocument, deps: BuildDeps): RouteTable {
+  if (isTemplateDocument(doc)) {
+    try {
+      return compileDocument(config, doc, deps);
+    } catch (e) {
+      throw inTemplateTerms(doc, e);
+    }
+  }
+  return compileDocument(config, doc, deps);
+}
+
+function compileDocument(config: GatewayConfig, doc: SourceDocument, deps: BuildDeps): RouteTable {
   return compile(config, doc, {
     ...deps,
     // The I/O step of the lifecycle, before compile (which reads nothing itself).

@@ -277,7 +277,14 @@ export const Api = Type.Object(
     ),
     routes: Type.Optional(Type.Array(Route, { description: 'Routes of this API (or give "openapi").' })),
     openapi: Type.Optional(
-      Type.String({ minLength: 1, description: 'An AWS API Gateway OpenAPI/Swagger document (relative to this file) whose routes this API serves.' }),
+      Type.Union(
+        [
+          Type.String({ minLength: 1, description: 'An AWS API Gateway OpenAPI/Swagger document (relative to this file) whose routes this API serves.' }),
+          // The documents a SAM/CloudFormation template generates travel this way (docs/sam-templates.md).
+          Type.Object({}, { additionalProperties: true, description: 'The AWS API Gateway OpenAPI/Swagger document itself, inline.' }),
+        ],
+        { description: 'An AWS API Gateway OpenAPI/Swagger document whose routes this API serves: a file (relative to this file), or the document inline.' },
+      ),
     ),
     stages: Type.Optional(
       Type.Record(

@@ -18,7 +18,7 @@ import { adminApiOptions, createAdminServer } from '../admin/server.js';
 import { FileConfigStore } from '../cluster/file-store.js';
 import type { RouteTable } from '../compile/types.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { counterStore, fallbackCounterStore, parseConfigText } from '../config/index.js';
+import { counterStore, fallbackCounterStore, parseConfigText, templateStageUrls } from '../config/index.js';
 import type { SourceDocument } from '../config/load.js';
 import type { ConfigReads } from '../config/reads.js';
 import { createGateway } from '../gateway.js';
@@ -164,6 +164,8 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
   }
   // What a new version changes in this process beyond the gateway's tables (set once the listeners exist).
   let onNewVersion: ((next: LoadedConfig) => void) | undefined;
+  // The served document: a template's stage URLs go into the `listening` line.
+  let servedDoc: SourceDocument | undefined;
   // The gateway reloads from its source; in a worker, from the text its primary sends (reloadText below).
   const gw = await firstVersion(opts, logger, metrics, isWorker ? await configFromPrimary() : undefined, (text) =>
     createGateway({
@@ -175,6 +177,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
       stores: { counters: counterStore(), fallbackCounters: fallbackCounterStore() },
       watch: opts.watch,
       onVersion: (next, prev) => {
+        servedDoc = next.doc;
         if (prev !== undefined) onNewVersion?.(next);
         applyLogLevel(logger, next.doc.data);
       },
@@ -349,6 +352,7 @@ async function runDataPlane(opts: ServeOptions, isWorker: boolean): Promise<void
         routes: gateway.table.routes.length,
         ...stagesField(gateway.table, opts.host, port),
         workers: 1,
+        ...optional('stageUrls', templateStageUrls(servedDoc, port, opts.host)),
       },
       'listening',
     );
@@ -363,6 +367,11 @@ function stagesField(table: RouteTable, host: string, port: number): { stages?: 
 /** What a handshake may negotiate, for the `listening` line: versions, suites (TLS 1.3 ones first), groups. */
 function tlsSummary(state: TlsState): { minVersion: string; ciphers: string; groups: string } {
   return { minVersion: state.settings.minVersion, ciphers: state.settings.policy.ciphers, groups: state.settings.policy.ecdhCurve };
+}
+
+/** `{ [key]: value }` when there is a value, for spreading into a log line. */
+function optional<T>(key: string, value: T | undefined): Record<string, T> {
+  return value === undefined ? {} : { [key]: value };
 }
 
 function delay(ms: number): Promise<void> {
@@ -396,10 +405,12 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   // The primary validates and compiles (workers serve); one set of plugin services across its reloads.
   const pluginServices = createPluginServices({ registry: metrics.registry });
   const load = (doc: SourceDocument, reads?: ConfigReads) => loadVersion(doc, { logger, metrics, pools, pluginServices }, reads);
+  let servedDoc: SourceDocument | undefined;
   const first = await firstVersion(opts, logger, metrics, undefined, async (text) => {
     const source = configSource(opts);
     const loaded = load(text === undefined ? await source.read() : parseConfigText(text, source.file));
     source.loaded?.(loaded.doc);
+    servedDoc = loaded.doc;
     applyLogLevel(logger, loaded.doc.data);
     // Parser findings and compile findings (e.g. AWS extensions not supported yet): named at start-up, never silent.
     for (const w of [...loaded.doc.warnings, ...loaded.table.warnings]) logger.warn({ warning: formatDiagnostic(w) }, 'config warning');
@@ -452,6 +463,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
               routes: served().table.routes.length,
               ...stagesField(served().table, opts.host, m.port),
               workers: opts.workers,
+              ...optional('stageUrls', templateStageUrls(servedDoc, m.port, opts.host)),
             },
             'listening',
           );

@@ -228,7 +228,7 @@ describe('isCloudFormationTemplate / looksLikeTemplate', () => {
 });
 
 describe('a template given as a config file', () => {
-  it('is recognised and refused with what to do; its Parameters and Conditions are checked on the way', () => {
+  it('is recognised and loaded; its Parameters and Conditions are checked on the way, with positions', () => {
     const text = [
       'Transform: AWS::Serverless-2016-10-31', // 1
       'Parameters:', // 2
@@ -244,9 +244,10 @@ describe('a template given as a config file', () => {
     assert.equal(
       errorOf(() => parseConfigText(text, 'template.yaml')),
       [
-        'template.yaml:1:1: this is a CloudFormation/SAM template, which this version does not serve yet; give the API its OpenAPI document (DefinitionBody) or a Turnpike config',
         'template.yaml:3:53 Parameters.Stage.AllowedValues: parameter Stage: value "qa" is not one of AllowedValues ["dev","prod"]',
         'template.yaml:5:17 Conditions.A: condition A depends on itself: A -> B -> A',
+        'template.yaml:9:5 Resources.Fn: a function needs a Handler (e.g. app.lambdaHandler)',
+        'template.yaml:10:32 Resources.Fn.Properties.CodeUri["Fn::Sub"]: Fn::Sub ${Stage}: parameter Stage has no usable value (see Parameters.Stage)',
       ].join('\n'),
     );
   });
