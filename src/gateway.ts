@@ -17,9 +17,10 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
 import type { RouteTable } from './compile/types.js';
-import { formatDiagnostic } from './config/diagnostics.js';
+import { ConfigError, formatDiagnostic } from './config/diagnostics.js';
 import { BUNDLED, type Extensions, parseConfigText } from './config/index.js';
 import type { IntegrationDefinition } from './integrations/types.js';
+import { configureFunctionIdentity } from './integrations/function/runtime/identity.js';
 import { FunctionRegistry } from './integrations/function/runtime/index.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import type { PluginClock, PluginDefinition } from './pipeline/types.js';
@@ -131,6 +132,27 @@ function sourceOf(source: GatewaySource | ConfigSource, watch: boolean): ConfigS
   return { file, read: async () => parseConfigText(text, file), readText: async () => text, watch: () => () => undefined };
 }
 
+/**
+ * `server.functionRunAs`: the user of function processes, resolved once at start for the whole process
+ * (identity.ts). An unknown user or a switch the gateway cannot make fails the start at that key.
+ */
+function runFunctionsAs(doc: LoadedConfig['doc'], logger: Logger): void {
+  const data = doc.data as { server?: { functionRunAs?: string }; functions?: object } | undefined;
+  const setting = data?.server?.functionRunAs;
+  try {
+    const id = configureFunctionIdentity(setting);
+    if (id === undefined && setting !== 'inherit' && data?.functions !== undefined && Object.keys(data.functions).length > 0) {
+      logger.warn(
+        { uid: process.getuid?.() },
+        'functions run as the gateway\'s own user: a function can read the gateway\'s environment (/proc/<pid>/environ) and files; run the gateway as root to give them their own user (docs/functions.md, Isolation)',
+      );
+    }
+  } catch (err) {
+    const at = doc.locate(['server', 'functionRunAs']);
+    throw new ConfigError([{ file: doc.file, line: at.line, column: at.column, path: 'server.functionRunAs', message: (err as Error).message, severity: 'error' }]);
+  }
+}
+
 export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGateway> {
   const logger = opts.logger ?? pino({ level: 'silent' });
   const metrics = opts.metrics ?? new GatewayMetrics();
@@ -154,6 +176,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
   try {
     const doc = opts.text === undefined ? await source.read() : parseConfigText(opts.text, source.file);
     first = loadVersion(doc, deps, undefined, ext);
+    runFunctionsAs(first.doc, logger);
     try {
       opts.onVersion?.(first, undefined);
     } catch (err) {
