@@ -174,7 +174,8 @@ export function prepareCodeAccess(module: string, id: FunctionIdentity): void {
   if (reachable.has(key)) return;
   const { root } = parse(dir);
   for (let p = dirname(dir); ; p = dirname(p)) {
-    const st = statSync(p);
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st === undefined) return;
     if ((st.mode & bitFor(st, id, 'search')) === 0) {
       throw new Error(
         `function code ${module} cannot be reached by ${id.label}: the folder ${p} (mode ${octal(st.mode)}) is not searchable by it. Allow it (chmod o+x ${p}), move the code, or set server.functionRunAs`,
@@ -182,10 +183,13 @@ export function prepareCodeAccess(module: string, id: FunctionIdentity): void {
     }
     if (p === root) break;
   }
-  const st = statSync(dir);
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) return;
   const bit = bitFor(st, id, 'search');
   if ((st.mode & bit) === 0) chmodSync(dir, (st.mode & 0o7777) | bit);
-  const file = statSync(module);
+  const file = statSync(module, { throwIfNoEntry: false });
+  // A missing handler is the runtime's to report (Runtime.ImportModuleError), as Lambda does.
+  if (file === undefined) return;
   if ((file.mode & bitFor(file, id, 'read')) === 0) {
     throw new Error(`function code ${module} (mode ${octal(file.mode)}) is not readable by ${id.label}. Allow it (chmod o+r ${module}) or set server.functionRunAs`);
   }
