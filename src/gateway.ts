@@ -14,6 +14,8 @@
  * one leaves the served one alone.
  */
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
 import type { RouteTable } from './compile/types.js';
@@ -140,7 +142,8 @@ function runFunctionsAs(doc: LoadedConfig['doc'], logger: Logger): void {
   const data = doc.data as { server?: { functionRunAs?: string }; functions?: object } | undefined;
   const setting = data?.server?.functionRunAs;
   try {
-    const id = configureFunctionIdentity(setting);
+    // The config file's folder bounds which folders may be made searchable (text sources have none).
+    const id = configureFunctionIdentity(setting, existsSync(doc.file) ? resolve(dirname(doc.file)) : undefined);
     if (id === undefined && setting !== 'inherit' && data?.functions !== undefined && Object.keys(data.functions).length > 0) {
       logger.warn(
         { uid: process.getuid?.() },

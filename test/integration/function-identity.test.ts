@@ -4,7 +4,7 @@
 // the read fails with EACCES, while the function still reads the files of its own code folder.
 // The code folder is a mkdtemp folder (0700, root's): the gateway must make it reachable.
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -131,6 +131,39 @@ describe('functionRunAs names a user', { skip, timeout: 60_000 }, () => {
     assert.notEqual(gw.proc.exitCode, 0);
     assert.match(gw.stderr() + JSON.stringify(gw.logs), /server\.functionRunAs/);
     assert.match(gw.stderr() + JSON.stringify(gw.logs), /no-such-user-x.*not in \/etc\/passwd/);
+  });
+
+  test("folders between the function's and the config file's folder are made searchable; a private folder above that is refused", async () => {
+    // gateway.yaml in a private folder, the function two private folders below it: served.
+    const dir = mkdtempSync(join(tmpdir(), 'turnpike-fn-layout-'));
+    const fnDir = join(dir, 'aws', 'functions');
+    mkdirSync(fnDir, { recursive: true, mode: 0o700 });
+    chmodSync(join(dir, 'aws'), 0o700);
+    copyFileSync(join(FIXTURE, 'probe.mjs'), join(fnDir, 'probe.mjs'));
+    copyFileSync(join(FIXTURE, 'data.txt'), join(fnDir, 'data.txt'));
+    const inside = await startGateway(config(fnDir), { dir });
+    try {
+      const p = await probe(inside);
+      assert.equal(p.uid, 65534);
+      assert.equal(p.ownFile.text, 'code-folder data\n');
+      for (const d of [dir, join(dir, 'aws'), fnDir]) assert.equal(statSync(d).mode & 0o777, 0o701, d);
+    } finally {
+      await inside.stop();
+    }
+    // The function's folder below a private folder that is not the gateway's: refused, naming that folder.
+    const other = mkdtempSync(join(tmpdir(), 'turnpike-fn-other-'));
+    mkdirSync(join(other, 'fn'));
+    copyFileSync(join(FIXTURE, 'probe.mjs'), join(other, 'fn', 'probe.mjs'));
+    const outside = await startGateway(config(join(other, 'fn')));
+    try {
+      const res = await fetch(`${outside.url}/probe`);
+      assert.equal(res.status, 500);
+      const log = await outside.waitForLog((l) => l.msg === 'function error', 5000);
+      assert.match(String(log.errorMessage), new RegExp(`the folder ${other} \\(mode 0700\\) is not searchable by it`));
+      assert.equal(statSync(other).mode & 0o777, 0o700, 'a folder outside the gateway folder is left alone');
+    } finally {
+      await outside.stop();
+    }
   });
 
   test('a handler file closed to the function user fails its invocations with a message naming the fix', async () => {

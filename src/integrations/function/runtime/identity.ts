@@ -11,12 +11,13 @@
  *
  * Names are resolved once, when the gateway starts (from /etc/passwd and /etc/group: Node has no
  * getpwnam), never per spawn. The code folder must be reachable by that user: the gateway adds search
- * permission (x, not read: nothing becomes listable) for that user's class on the function's own
- * folder when it lacks it (a folder made by mkdtemp is 0700), and refuses, naming the folder and the
- * fix, when a folder above it or the handler file itself is closed to that user.
+ * permission (x, not read: nothing becomes listable) for that user's class where it lacks it (a folder
+ * made by mkdtemp is 0700) on the function's own folder and on the folders between it and the config
+ * file's folder (the operator's gateway folder, e.g. gateway.yaml beside aws/functions/), and refuses,
+ * naming the folder and the fix, when a folder above those or the handler file itself is closed to it.
  */
 import { chmodSync, readFileSync, statSync } from 'node:fs';
-import { dirname, parse } from 'node:path';
+import { dirname, parse, sep } from 'node:path';
 
 /** A uid/gid to spawn function processes with; `undefined` everywhere below means "the gateway's own". */
 export interface FunctionIdentity {
@@ -135,10 +136,16 @@ export function resolveRunAs(setting: string | undefined, sys: IdentitySystem = 
 
 /** `null`: not configured yet (a FunctionPool used on its own): `auto` is resolved on first use. */
 let current: FunctionIdentity | undefined | null = null;
+/** The config file's folder: folders from a function's folder up to it may be made searchable. */
+let grantRoot: string | undefined;
 
-/** Sets the identity of function processes spawned from now on (the gateway calls it at start). */
-export function configureFunctionIdentity(setting: string | undefined, sys: IdentitySystem = HOST_SYSTEM): FunctionIdentity | undefined {
+/**
+ * Sets the identity of function processes spawned from now on (the gateway calls it at start), and
+ * the folder (the config file's) up to which a function's folders may be made searchable.
+ */
+export function configureFunctionIdentity(setting: string | undefined, configDir?: string, sys: IdentitySystem = HOST_SYSTEM): FunctionIdentity | undefined {
   current = resolveRunAs(setting, sys);
+  grantRoot = configDir;
   return current;
 }
 
@@ -168,25 +175,29 @@ const reachable = new Set<string>();
  * above it searchable, the folder itself searchable (granted here when it is not: search only), the
  * file readable. Throws an Error naming the path and the fix.
  */
-export function prepareCodeAccess(module: string, id: FunctionIdentity): void {
+export function prepareCodeAccess(module: string, id: FunctionIdentity, configDir: string | undefined = grantRoot): void {
   const dir = dirname(module);
   const key = `${id.uid}:${id.gid}\0${module}`;
   if (reachable.has(key)) return;
   const { root } = parse(dir);
-  for (let p = dirname(dir); ; p = dirname(p)) {
+  // Grantable: the function's folder, and its ancestors inside the config file's folder (that one included).
+  const inside = configDir !== undefined && (dir === configDir || dir.startsWith(configDir.endsWith(sep) ? configDir : `${configDir}${sep}`));
+  let grantable = true;
+  for (let p = dir; ; p = dirname(p)) {
     const st = statSync(p, { throwIfNoEntry: false });
-    if (st === undefined) return;
-    if ((st.mode & bitFor(st, id, 'search')) === 0) {
-      throw new Error(
-        `function code ${module} cannot be reached by ${id.label}: the folder ${p} (mode ${octal(st.mode)}) is not searchable by it. Allow it (chmod o+x ${p}), move the code, or set server.functionRunAs`,
-      );
+    if (st === undefined) return; // a missing folder is the runtime's to report
+    const bit = bitFor(st, id, 'search');
+    if ((st.mode & bit) === 0) {
+      if (!grantable) {
+        throw new Error(
+          `function code ${module} cannot be reached by ${id.label}: the folder ${p} (mode ${octal(st.mode)}) is not searchable by it. Allow it (chmod o+x ${p}), move the code, or set server.functionRunAs`,
+        );
+      }
+      chmodSync(p, (st.mode & 0o7777) | bit);
     }
+    if (!inside || p === configDir) grantable = false;
     if (p === root) break;
   }
-  const st = statSync(dir, { throwIfNoEntry: false });
-  if (st === undefined) return;
-  const bit = bitFor(st, id, 'search');
-  if ((st.mode & bit) === 0) chmodSync(dir, (st.mode & 0o7777) | bit);
   const file = statSync(module, { throwIfNoEntry: false });
   // A missing handler is the runtime's to report (Runtime.ImportModuleError), as Lambda does.
   if (file === undefined) return;
