@@ -492,7 +492,8 @@ function h2UnfinishedStart(env) {
   };
   const connect = () => {
     if (stopping) return;
-    const s = http2.connect(`https://127.0.0.1:${env.httpsPort}`, { ca: env.ca, servername: 'gw.test' });
+    // From 127.0.0.2: the per-client bounds (maxRequestsPerClient) are the attacker's, not the control's.
+    const s = http2.connect(`https://127.0.0.1:${env.httpsPort}`, { ca: env.ca, servername: 'gw.test', localAddress: '127.0.0.2' });
     s.on('error', () => undefined);
     s.on('goaway', () => got.push('GOAWAY'));
     s.on('close', () => setTimeout(connect, 100)); // the attacker comes back
@@ -563,7 +564,7 @@ const text = `${lines.join('\n')}\n`;
 process.stdout.write(text);
 const dir = join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-const stamp = new Date().toISOString().slice(0, 16).replace(':', '');
+const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, '');
 const out = join(dir, `attacks-${stamp}Z.md`);
 writeFileSync(out, `# Soak and overload (bench/attacks.mjs)\n\n${text}`);
 process.stderr.write(`wrote ${out}\n`);
