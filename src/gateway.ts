@@ -136,15 +136,17 @@ function sourceOf(source: GatewaySource | ConfigSource, watch: boolean): ConfigS
 
 /**
  * `server.functionRunAs`: the user of function processes, resolved once at start for the whole process
- * (identity.ts). An unknown user or a switch the gateway cannot make fails the start at that key.
+ * (identity.ts). An unknown user or a switch the gateway cannot make fails the start at that key. A
+ * cluster primary calls it too (without a logger: its workers warn), so a bad value fails the start
+ * before any worker is forked instead of failing every worker in turn.
  */
-function runFunctionsAs(doc: LoadedConfig['doc'], logger: Logger): void {
+export function runFunctionsAs(doc: LoadedConfig['doc'], logger?: Logger): void {
   const data = doc.data as { server?: { functionRunAs?: string }; functions?: object } | undefined;
   const setting = data?.server?.functionRunAs;
   try {
     // The config file's folder bounds which folders may be made searchable (text sources have none).
     const id = configureFunctionIdentity(setting, existsSync(doc.file) ? resolve(dirname(doc.file)) : undefined);
-    if (id === undefined && setting !== 'inherit' && data?.functions !== undefined && Object.keys(data.functions).length > 0) {
+    if (logger !== undefined && id === undefined && setting !== 'inherit' && data?.functions !== undefined && Object.keys(data.functions).length > 0) {
       logger.warn(
         { uid: process.getuid?.() },
         'functions run as the gateway\'s own user: a function can read the gateway\'s environment (/proc/<pid>/environ) and files; run the gateway as root to give them their own user (docs/functions.md, Isolation)',
@@ -179,8 +181,8 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
   try {
     const doc = opts.text === undefined ? await source.read() : parseConfigText(opts.text, source.file);
     first = loadVersion(doc, deps, undefined, ext);
-    runFunctionsAs(first.doc, logger);
     try {
+      runFunctionsAs(first.doc, logger);
       opts.onVersion?.(first, undefined);
     } catch (err) {
       void first.table.close();
