@@ -33,6 +33,10 @@ const MAX_QUEUED = 256;
  * costs about 30 ms of its own start-up, off the event loop, on the next large render.
  */
 export const RENDER_THREAD_IDLE_MS = 2_000;
+// Render threads keep the process's priority. Nice 19 was tried, so that the event loop would get a
+// core first, but nice is machine-wide: on a machine loaded by other processes a nice-19 render waits
+// behind all of them and meets its deadline less often (8 MB renders answered 500 at load ~36), and
+// the latency gain could not be shown on that machine.
 
 interface Pending {
   job: RenderJob;

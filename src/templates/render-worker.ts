@@ -4,8 +4,6 @@
  * as structured clones, and answers the RenderResult or the TemplateError's fields. It holds nothing
  * of the gateway: no sockets, no config, no secrets; a render past its deadline ends with terminate().
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { type CompiledTemplate, compileTemplate, type TemplateRequest, type TemplateVariables } from './engine.js';
 import { TemplateError } from './errors.js';
@@ -21,31 +19,6 @@ export interface RenderJob {
 export type RenderAnswer =
   | { id: number; ok: true; result: import('./engine.js').RenderResult }
   | { id: number; ok: false; error: { message: string; code: string; line?: number; column?: number; templateName?: string } };
-
-/**
- * This thread's nice value. A render is background work: on a small machine it competes for a core
- * with the event loop that serves every other client, and at equal priority the scheduler splits the
- * core between them (an 8 MB render then doubled the control client's p99). At nice 19 the event loop
- * gets the core whenever it needs it and the render runs in what is left; its deadline
- * (templateRenderMs) still bounds how long it may wait.
- */
-export const RENDER_NICE = 19;
-
-/**
- * Linux keeps a nice value per thread (setpriority with a thread id sets that thread's only, see
- * setpriority(2), BUGS) and /proc/thread-self names this thread's id. Elsewhere, or without /proc,
- * the thread keeps the process's priority.
- */
-function lowerPriority(): void {
-  if (process.platform !== 'linux') return;
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, RENDER_NICE);
-  } catch {
-    // no /proc or no permission: renders still run, at the process's priority
-  }
-}
-lowerPriority();
 
 /** Compiled templates by source; dropped whole when full (a config reload brings new sources). */
 const compiled = new Map<string, CompiledTemplate>();
