@@ -136,8 +136,11 @@ export function resolveRunAs(setting: string | undefined, sys: IdentitySystem = 
 
 /** `null`: not configured yet (a FunctionPool used on its own): `auto` is resolved on first use. */
 let current: FunctionIdentity | undefined | null = null;
-/** The config file's folder: folders from a function's folder up to it may be made searchable. */
-let grantRoot: string | undefined;
+/**
+ * Config files' folders: folders from a function's folder up to the one that holds it may be made
+ * searchable. Every gateway of the process adds its own (an embedder or a test may run several).
+ */
+const grantRoots = new Set<string>();
 
 /**
  * Sets the identity of function processes spawned from now on (the gateway calls it at start), and
@@ -145,7 +148,7 @@ let grantRoot: string | undefined;
  */
 export function configureFunctionIdentity(setting: string | undefined, configDir?: string, sys: IdentitySystem = HOST_SYSTEM): FunctionIdentity | undefined {
   current = resolveRunAs(setting, sys);
-  grantRoot = configDir;
+  if (configDir !== undefined) grantRoots.add(configDir);
   return current;
 }
 
@@ -175,13 +178,17 @@ const reachable = new Set<string>();
  * above it searchable, the folder itself searchable (granted here when it is not: search only), the
  * file readable. Throws an Error naming the path and the fix.
  */
-export function prepareCodeAccess(module: string, id: FunctionIdentity, configDir: string | undefined = grantRoot): void {
+export function prepareCodeAccess(module: string, id: FunctionIdentity, roots: Iterable<string> = grantRoots): void {
   const dir = dirname(module);
   const key = `${id.uid}:${id.gid}\0${module}`;
   if (reachable.has(key)) return;
   const { root } = parse(dir);
-  // Grantable: the function's folder, and its ancestors inside the config file's folder (that one included).
-  const inside = configDir !== undefined && (dir === configDir || dir.startsWith(configDir.endsWith(sep) ? configDir : `${configDir}${sep}`));
+  // Grantable: the function's folder, and its ancestors inside a config file's folder (that one included;
+  // the outermost such folder when several hold it).
+  const within = (r: string): boolean => dir === r || dir.startsWith(r.endsWith(sep) ? r : `${r}${sep}`);
+  let configDir: string | undefined;
+  for (const r of roots) if (within(r) && (configDir === undefined || r.length < configDir.length)) configDir = r;
+  const inside = configDir !== undefined;
   let grantable = true;
   for (let p = dir; ; p = dirname(p)) {
     const st = statSync(p, { throwIfNoEntry: false });
