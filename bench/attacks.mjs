@@ -28,9 +28,13 @@ const { startUpstream } = await import(`${root}dist/test/helpers/upstream.js`);
 const { createPki } = await import(`${root}dist/test/helpers/certs.js`);
 const { craftedConfig, FREEZING_VALUE } = await import(`${root}dist/test/inject/crafted-config.js`);
 
+// Windows, in ms; ATTACK_MS / AFTER_MS override the defaults for a longer soak (e.g. AFTER_MS=30000:
+// does RSS come back?). GATEWAY_NODE_OPTIONS is passed to the gateway process as NODE_OPTIONS, e.g.
+// "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under one attack (written when it exits).
 const BASELINE_MS = 3_000;
-const ATTACK_MS = 5_000;
-const AFTER_MS = 3_000;
+const ATTACK_MS = Number(process.env.ATTACK_MS ?? 5_000);
+const AFTER_MS = Number(process.env.AFTER_MS ?? 3_000);
+const GATEWAY_ENV = process.env.GATEWAY_NODE_OPTIONS ? { env: { NODE_OPTIONS: process.env.GATEWAY_NODE_OPTIONS } } : {};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // --- the gateway process: RSS and fds from /proc ---------------------------------------------------
@@ -127,7 +131,7 @@ async function run(attack) {
   }, 200);
   const handle = attack.start(env);
   await sleep(ATTACK_MS);
-  const outcome = await handle.stop();
+  const outcome = `${await handle.stop()}${attack.note?.() ?? ''}`;
   clearInterval(sampler);
   control.phase('after');
   await sleep(AFTER_MS);
@@ -136,7 +140,15 @@ async function run(attack) {
   const alive = gw.proc.exitCode === null;
   await gw.stop();
   await env.close?.();
-  return { name: attack.name, outcome, alive, base, peak, after, win: Object.fromEntries(['baseline', 'attack', 'after'].map((p) => [p, summary(samples, p)])) };
+  return {
+    name: attack.name,
+    outcome,
+    alive,
+    base,
+    peak,
+    after,
+    win: Object.fromEntries(['baseline', 'attack', 'after'].map((p) => [p, summary(samples, p)])),
+  };
 }
 
 // --- the attacks -----------------------------------------------------------------------------------
@@ -145,21 +157,26 @@ async function run(attack) {
 const rapidReset = {
   name: 'rapid-reset',
   what: 'HTTP/2 HEADERS + RST_STREAM flood (half reset at once, half after 50 ms) on a route whose upstream pool holds 4 connections',
-  async setup() {
-    const pki = createPki();
-    if (pki === undefined) throw new Error('openssl CLI not available');
-    const cert = pki.server('gw', ['gw.test']);
-    const upstream = http.createServer((req, res) => {
-      req.resume();
-      if (req.url?.startsWith('/fast')) return void res.end('ok');
-      const t = setTimeout(() => res.end(Buffer.alloc(256 * 1024, 120)), 300);
-      res.on('close', () => clearTimeout(t));
-    });
-    upstream.keepAliveTimeout = 60_000;
-    await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
-    const upUrl = `http://127.0.0.1:${upstream.address().port}`;
-    const gw = await startGateway(
-      `
+  setup: () => h2Setup(false),
+  start: rapidResetStart,
+};
+
+/** The gateway with an HTTPS listener and one catch-all route on a 4-connection pool (`buffered`: requestBuffering). */
+async function h2Setup(buffered) {
+  const pki = createPki();
+  if (pki === undefined) throw new Error('openssl CLI not available');
+  const cert = pki.server('gw', ['gw.test']);
+  const upstream = http.createServer((req, res) => {
+    req.resume();
+    if (req.url?.startsWith('/fast')) return void res.end('ok');
+    const t = setTimeout(() => res.end(Buffer.alloc(256 * 1024, 120)), 300);
+    res.on('close', () => clearTimeout(t));
+  });
+  upstream.keepAliveTimeout = 60_000;
+  await new Promise((r) => upstream.listen(0, '127.0.0.1', r));
+  const upUrl = `http://127.0.0.1:${upstream.address().port}`;
+  const gw = await startGateway(
+    `
 server:
   accessLog: false
   tls:
@@ -173,61 +190,61 @@ upstreams:
 apis:
   - name: a
     routes:
-      - { path: "/{proxy+}", integration: { type: http, upstream: small } }
+      - { path: "/{proxy+}", requestBuffering: ${buffered}, integration: { type: http, upstream: small } }
 `,
-      { args: ['--https-port', '0'] },
-    );
-    const httpsPort = (await gw.waitForLog((l) => l.msg === 'listening')).httpsPort;
-    return {
-      gw,
-      controlPath: '/fast/control',
-      ca: pki.ca.certPem,
-      httpsPort,
-      close: async () => {
-        upstream.closeAllConnections();
-        await new Promise((r) => upstream.close(() => r()));
-      },
-    };
-  },
-  start(env) {
-    let stopping = false;
-    let streams = 0;
-    let sessions = 0;
-    let goaway = 0;
-    const open = [];
-    const connect = () => {
-      const s = http2.connect(`https://127.0.0.1:${env.httpsPort}`, { ca: env.ca, servername: 'gw.test' });
-      s.on('error', () => undefined);
-      s.on('goaway', () => goaway++);
-      sessions++;
-      open.push(s);
-      return s;
-    };
-    const loop = (async () => {
-      let s = connect();
-      while (!stopping) {
-        for (let i = 0; i < 200 && !stopping; i++) {
-          // Node's own rapid-reset guard may end a session with GOAWAY: the attacker reconnects.
-          if (s.closed || s.destroyed) s = connect();
-          const st = s.request({ ':path': `/slow/rst${streams}` });
-          st.on('error', () => undefined);
-          if (streams % 2 === 0) st.close(http2.constants.NGHTTP2_CANCEL);
-          else setTimeout(() => st.close(http2.constants.NGHTTP2_CANCEL), 50);
-          streams++;
-        }
-        await sleep(20);
+    { args: ['--https-port', '0'], ...GATEWAY_ENV },
+  );
+  const httpsPort = (await gw.waitForLog((l) => l.msg === 'listening')).httpsPort;
+  return {
+    gw,
+    controlPath: '/fast/control',
+    ca: pki.ca.certPem,
+    httpsPort,
+    close: async () => {
+      upstream.closeAllConnections();
+      await new Promise((r) => upstream.close(() => r()));
+    },
+  };
+}
+
+function rapidResetStart(env) {
+  let stopping = false;
+  let streams = 0;
+  let sessions = 0;
+  let goaway = 0;
+  const open = [];
+  const connect = () => {
+    const s = http2.connect(`https://127.0.0.1:${env.httpsPort}`, { ca: env.ca, servername: 'gw.test' });
+    s.on('error', () => undefined);
+    s.on('goaway', () => goaway++);
+    sessions++;
+    open.push(s);
+    return s;
+  };
+  const loop = (async () => {
+    let s = connect();
+    while (!stopping) {
+      for (let i = 0; i < 200 && !stopping; i++) {
+        // Node's own rapid-reset guard may end a session with GOAWAY: the attacker reconnects.
+        if (s.closed || s.destroyed) s = connect();
+        const st = s.request({ ':path': `/slow/rst${streams}` });
+        st.on('error', () => undefined);
+        if (streams % 2 === 0) st.close(http2.constants.NGHTTP2_CANCEL);
+        else setTimeout(() => st.close(http2.constants.NGHTTP2_CANCEL), 50);
+        streams++;
       }
-    })();
-    return {
-      async stop() {
-        stopping = true;
-        await loop;
-        for (const s of open) s.destroy();
-        return `${streams} streams reset on ${sessions} session(s), ${goaway} GOAWAY from the gateway`;
-      },
-    };
-  },
-};
+      await sleep(20);
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      for (const s of open) s.destroy();
+      return `${streams} streams reset on ${sessions} session(s), ${goaway} GOAWAY from the gateway`;
+    },
+  };
+}
 
 /** Slow bodies: 300 clients declare 100 bytes and send one byte every 2 s to a buffered route (4-connection pool). */
 const slowBodies = {
@@ -235,7 +252,8 @@ const slowBodies = {
   what: '300 connections each declaring a 100-byte body and sending 1 byte every 2 s (requestBuffering route, 4-connection pool; bodyMinBytesPerSecond 500 after a 4 s grace)',
   async setup() {
     const up = await startUpstream();
-    const gw = await startGateway(`
+    const gw = await startGateway(
+      `
 server:
   accessLog: false
   limits: { bodyIdleTimeoutMs: 3000, bodyMinBytesPerSecond: 500, bodyMinRateGraceMs: 4000 }
@@ -247,7 +265,9 @@ apis:
   - name: native
     routes:
       - { path: "/buffered/{proxy+}", requestBuffering: true, integration: { type: http, upstream: small } }
-`);
+`,
+      GATEWAY_ENV,
+    );
     return { gw, controlPath: '/buffered/control', close: () => up.close() };
   },
   start(env) {
@@ -281,7 +301,8 @@ const idleFlood = {
   name: 'idle-flood',
   what: '1,100 idle connections from one address (127.0.0.2), held for the attack window (maxConnectionsPerClient 1000, maxConnections 1200)',
   async setup() {
-    const gw = await startGateway(`
+    const gw = await startGateway(
+      `
 server:
   accessLog: false
   limits:
@@ -294,7 +315,9 @@ apis:
   - name: t
     routes:
       - { methods: [GET], path: "/mock", integration: { type: mock, status: 200, body: { ok: true } } }
-`);
+`,
+      GATEWAY_ENV,
+    );
     return { gw, controlPath: '/mock' };
   },
   start(env) {
@@ -307,7 +330,15 @@ apis:
       s.on('data', (c) => (data += c));
       s.on('error', () => undefined);
       socks.push(s);
-      got.push(() => (data !== '' ? (/"code":"(\w+)"/.exec(data) ? `${data.split('\r\n')[0]} ${/"code":"(\w+)"/.exec(data)?.[1]}` : data.split('\r\n')[0]) : s.destroyed ? 'closed' : 'held open'));
+      got.push(() =>
+        data !== ''
+          ? /"code":"(\w+)"/.exec(data)
+            ? `${data.split('\r\n')[0]} ${/"code":"(\w+)"/.exec(data)?.[1]}`
+            : data.split('\r\n')[0]
+          : s.destroyed
+            ? 'closed'
+            : 'held open',
+      );
     }
     return {
       async stop() {
@@ -324,7 +355,7 @@ function craftedSetup() {
   return async () => {
     const up = await startUpstream();
     const { dir, config } = craftedConfig(up.url);
-    const gw = await startGateway(`server: { accessLog: false }\n${config}`, { dir });
+    const gw = await startGateway(`server: { accessLog: false }\n${config}`, { dir, ...GATEWAY_ENV });
     return { gw, controlPath: '/native/up', close: () => up.close() };
   };
 }
@@ -356,7 +387,11 @@ const owasp = {
   setup: craftedSetup(),
   start(env) {
     return loopAttack(4, async () => {
-      const res = await fetch(`${env.gw.url}/dev/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: FREEZING_VALUE }) });
+      const res = await fetch(`${env.gw.url}/dev/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: FREEZING_VALUE }),
+      });
       await res.arrayBuffer();
       return res.status;
     });
@@ -384,6 +419,99 @@ const bigTemplate = {
   },
 };
 
+/** A function flooding its console: stdout and stderr at full speed (short lines, 64 KiB lines, no newlines). */
+const consoleFlood = {
+  name: 'console-flood',
+  what: 'a function writing to stdout and stderr as fast as the gateway reads them for 1 s per invocation (short lines, 64 KiB lines, 16 KiB runs without a newline), 4 attackers back to back (concurrency 4)',
+  async setup() {
+    const gw = await startGateway(
+      `
+server: { accessLog: false }
+functions:
+  flood: { module: "${root}bench/fixtures/console-flood.mjs", timeoutMs: 10000, concurrency: 4 }
+apis:
+  - name: t
+    routes:
+      - { path: /flood, integration: { type: function, function: flood } }
+      - { methods: [GET], path: "/mock", integration: { type: mock, status: 200, body: { ok: true } } }
+`,
+      GATEWAY_ENV,
+    );
+    return { gw, controlPath: '/mock' };
+  },
+  start(env) {
+    return loopAttack(4, async () => {
+      const res = await fetch(`${env.gw.url}/flood?ms=1000`);
+      const body = await res.text();
+      // The function's own count of what it wrote: the gateway read it all, or the write would have stalled.
+      const bytes = /"bytes":(\d+)/.exec(body)?.[1];
+      flooded += Number(bytes ?? 0);
+      return res.status;
+    });
+  },
+  note: () => `; ${(flooded / 1e6).toFixed(0)} MB written by the function`,
+};
+let flooded = 0;
+
+/**
+ * HTTP/2 streams opened and never finished: POSTs that send a few body bytes and then nothing, 100 per
+ * connection (the advertised SETTINGS_MAX_CONCURRENT_STREAMS) on 10 connections, each stream replaced
+ * by a new one when the gateway ends it, on the route the control uses (a 4-connection upstream pool).
+ */
+const h2Unfinished = {
+  name: 'h2-unfinished',
+  what: 'HTTP/2 POST streams that send 10 body bytes and never end, 100 per connection on 10 TLS connections, each replaced when the gateway ends it (requestBuffering route, 4-connection upstream pool; requestTimeoutMs 3000, bodyIdleTimeoutMs 2000)',
+  setup: () => h2Setup(true),
+  start: h2UnfinishedStart,
+};
+/** The same on a streamed route (no requestBuffering): every unfinished body holds an upstream connection. */
+const h2UnfinishedStreamed = {
+  name: 'h2-unfinished-streamed',
+  what: 'as h2-unfinished, on a streamed route (requestBuffering false, the native default)',
+  setup: () => h2Setup(false),
+  start: h2UnfinishedStart,
+};
+
+function h2UnfinishedStart(env) {
+  let stopping = false;
+  let opened = 0;
+  const got = [];
+  const sessions = [];
+  const open = (s) => {
+    if (stopping || s.closed || s.destroyed) return;
+    opened++;
+    const st = s.request({ ':method': 'POST', ':path': `/slow/unfinished${opened}`, 'content-type': 'text/plain' }, { endStream: false });
+    st.on('response', (h) => got.push(String(h[':status'])));
+    st.on('error', () => undefined);
+    st.write('0123456789');
+    st.resume();
+    st.on('close', () => {
+      if (st.rstCode !== undefined && st.rstCode !== 0 && !stopping) got.push(`reset ${st.rstCode}`);
+      setImmediate(() => open(s)); // keep 100 open on this connection
+    });
+  };
+  const connect = () => {
+    if (stopping) return;
+    // From 127.0.0.2: the per-client bounds (maxRequestsPerClient) are the attacker's, not the control's.
+    const s = http2.connect(`https://127.0.0.1:${env.httpsPort}`, { ca: env.ca, servername: 'gw.test', localAddress: '127.0.0.2' });
+    s.on('error', () => undefined);
+    s.on('goaway', () => got.push('GOAWAY'));
+    s.on('close', () => setTimeout(connect, 100)); // the attacker comes back
+    sessions.push(s);
+    s.once('remoteSettings', (set) => {
+      for (let i = 0; i < Math.min(100, set.maxConcurrentStreams ?? 100); i++) open(s);
+    });
+  };
+  for (let i = 0; i < 10; i++) connect();
+  return {
+    async stop() {
+      stopping = true;
+      for (const s of sessions) s.destroy();
+      return `${opened} streams opened; answers: ${countOf(got)}`;
+    },
+  };
+}
+
 function countOf(values) {
   const m = new Map();
   for (const v of values) m.set(String(v), (m.get(String(v)) ?? 0) + 1);
@@ -395,7 +523,7 @@ function countOf(values) {
 
 // --- main ------------------------------------------------------------------------------------------
 
-const all = [rapidReset, slowBodies, idleFlood, owasp, bigTemplate];
+const all = [rapidReset, slowBodies, idleFlood, owasp, bigTemplate, consoleFlood, h2Unfinished, h2UnfinishedStreamed];
 const only = process.argv.slice(2);
 const chosen = only.length === 0 ? all : all.filter((a) => only.includes(a.name));
 const load0 = loadavg();
@@ -436,7 +564,7 @@ const text = `${lines.join('\n')}\n`;
 process.stdout.write(text);
 const dir = join(root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-const stamp = new Date().toISOString().slice(0, 16).replace(':', '');
+const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, '');
 const out = join(dir, `attacks-${stamp}Z.md`);
 writeFileSync(out, `# Soak and overload (bench/attacks.mjs)\n\n${text}`);
 process.stderr.write(`wrote ${out}\n`);

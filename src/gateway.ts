@@ -14,12 +14,15 @@
  * one leaves the served one alone.
  */
 import type { AddressInfo } from 'node:net';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type http from 'node:http';
 import pino, { type Logger } from 'pino';
 import type { RouteTable } from './compile/types.js';
-import { formatDiagnostic } from './config/diagnostics.js';
+import { ConfigError, formatDiagnostic } from './config/diagnostics.js';
 import { BUNDLED, type Extensions, parseConfigText } from './config/index.js';
 import type { IntegrationDefinition } from './integrations/types.js';
+import { configureFunctionIdentity } from './integrations/function/runtime/identity.js';
 import { FunctionRegistry } from './integrations/function/runtime/index.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import type { PluginClock, PluginDefinition } from './pipeline/types.js';
@@ -131,6 +134,30 @@ function sourceOf(source: GatewaySource | ConfigSource, watch: boolean): ConfigS
   return { file, read: async () => parseConfigText(text, file), readText: async () => text, watch: () => () => undefined };
 }
 
+/**
+ * `server.functionRunAs`: the user of function processes, resolved once at start for the whole process
+ * (identity.ts). An unknown user or a switch the gateway cannot make fails the start at that key. A
+ * cluster primary calls it too (without a logger: its workers warn), so a bad value fails the start
+ * before any worker is forked instead of failing every worker in turn.
+ */
+export function runFunctionsAs(doc: LoadedConfig['doc'], logger?: Logger): void {
+  const data = doc.data as { server?: { functionRunAs?: string }; functions?: object } | undefined;
+  const setting = data?.server?.functionRunAs;
+  try {
+    // The config file's folder bounds which folders may be made searchable (text sources have none).
+    const id = configureFunctionIdentity(setting, existsSync(doc.file) ? resolve(dirname(doc.file)) : undefined);
+    if (logger !== undefined && id === undefined && setting !== 'inherit' && data?.functions !== undefined && Object.keys(data.functions).length > 0) {
+      logger.warn(
+        { uid: process.getuid?.() },
+        'functions run as the gateway\'s own user: a function can read the gateway\'s environment (/proc/<pid>/environ) and files; run the gateway as root to give them their own user (docs/functions.md, Isolation)',
+      );
+    }
+  } catch (err) {
+    const at = doc.locate(['server', 'functionRunAs']);
+    throw new ConfigError([{ file: doc.file, line: at.line, column: at.column, path: 'server.functionRunAs', message: (err as Error).message, severity: 'error' }]);
+  }
+}
+
 export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGateway> {
   const logger = opts.logger ?? pino({ level: 'silent' });
   const metrics = opts.metrics ?? new GatewayMetrics();
@@ -155,6 +182,7 @@ export async function createGateway(opts: GatewayOptions): Promise<EmbeddedGatew
     const doc = opts.text === undefined ? await source.read() : parseConfigText(opts.text, source.file);
     first = loadVersion(doc, deps, undefined, ext);
     try {
+      runFunctionsAs(first.doc, logger);
       opts.onVersion?.(first, undefined);
     } catch (err) {
       void first.table.close();

@@ -507,6 +507,14 @@ export const Server = Type.Object(
       ),
     ),
     counters: Type.Optional(Counters),
+    functionRunAs: Type.Optional(
+      Type.String({
+        pattern: '^(auto|inherit|[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?)$',
+        default: 'auto',
+        description:
+          'User function processes run as (docs/functions.md "Isolation"): auto (default: nobody when the gateway runs as root, else the gateway\'s own user), inherit (the gateway\'s user), USER, USER:GROUP, UID or UID:GID. Read at start.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -21,7 +21,7 @@ import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { counterStore, fallbackCounterStore, parseConfigText, templateStageUrls } from '../config/index.js';
 import type { SourceDocument } from '../config/load.js';
 import type { ConfigReads } from '../config/reads.js';
-import { createGateway } from '../gateway.js';
+import { createGateway, runFunctionsAs } from '../gateway.js';
 import { createLogger } from '../observability/logger.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { createPluginServices } from '../plugins/services.js';
@@ -409,6 +409,7 @@ async function runPrimary(opts: ServeOptions): Promise<void> {
   const first = await firstVersion(opts, logger, metrics, undefined, async (text) => {
     const source = configSource(opts);
     const loaded = load(text === undefined ? await source.read() : parseConfigText(text, source.file));
+    runFunctionsAs(loaded.doc);
     source.loaded?.(loaded.doc);
     servedDoc = loaded.doc;
     applyLogLevel(logger, loaded.doc.data);

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: the echoed Lambda event is untyped JSON, walked field by field.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -9,7 +9,10 @@ import { type InjectedGateway, injectGateway } from '../helpers/inject.js';
 
 const AUTH = `${ROOT}/test/fixtures/authorizers`;
 const FN = `${ROOT}/test/fixtures/gateway-functions`;
-const LOG = join(mkdtempSync(join(tmpdir(), 'turnpike-authz-')), 'auth.log');
+const LOG_DIR = mkdtempSync(join(tmpdir(), 'turnpike-authz-'));
+// The authorizer functions append to this log; as root they run as another user (server.functionRunAs).
+chmodSync(LOG_DIR, 0o777);
+const LOG = join(LOG_DIR, 'auth.log');
 const ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod';
 let gw: InjectedGateway;
 

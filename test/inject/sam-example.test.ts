@@ -2,7 +2,7 @@
 // exercised through its real handler: the Node ESM function, the Python function, the VTL mock route,
 // the Lambda TOKEN authorizer and the usage plan's API key (docs/sam-templates.md, README "Run a SAM project").
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,7 +16,10 @@ const auth = { authorization: 'Bearer reader-ada', 'x-api-key': key };
 
 before(async () => {
   // In a folder named as the example's: AWS::StackName is the template's folder name, as `sam deploy` suggests it.
-  const dir = join(mkdtempSync(join(tmpdir(), 'turnpike-sam-app-')), 'sam-app');
+  const parent = mkdtempSync(join(tmpdir(), 'turnpike-sam-app-'));
+  // mkdtemp makes it 0700; as root, functions run as nobody (server.functionRunAs), who must reach the project's code.
+  chmodSync(parent, 0o755);
+  const dir = join(parent, 'sam-app');
   cpSync(`${ROOT}/examples/sam-app`, dir, { recursive: true });
   gw = await injectGateway(readFileSync(`${dir}/template.yaml`, 'utf8'), { dir, fileName: 'template.yaml' });
 });

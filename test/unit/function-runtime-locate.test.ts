@@ -242,6 +242,8 @@ describe('Node.js at the first call: CommonJS named .mjs, packages from layers',
 
   it('packages in a layer\'s nodejs/node_modules are found by ES module imports and CommonJS require alike (Node.js 18+ on Lambda)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'turnpike-node-layer-'));
+    // mkdtemp makes it 0700; as root, functions run as nobody (server.functionRunAs) and must reach the code and the layer.
+    chmodSync(dir, 0o755);
     const lib = join(dir, 'layer', 'nodejs', 'node_modules', 'greet-lib');
     mkdirSync(lib, { recursive: true });
     writeFileSync(join(lib, 'package.json'), '{ "name": "greet-lib", "main": "index.js" }');

@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEADLINES, Deadline, type DeadlineLane } from '../../../util/deadline-queue.js';
+import { spawnIdentity } from './identity.js';
 import { LineSplitter } from './lines.js';
 import type { LambdaError } from './protocol.js';
 import { RuntimeApi } from './runtime-api.js';
@@ -456,7 +457,9 @@ export class FunctionPool {
         let child: ChildProcess;
         try {
           // detached: the function is a process group of its own, so a kill reaches what it started too.
-          child = spawn(cmd.file, cmd.args, { env, cwd: this.#s.start.codeDir, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+          // spawnIdentity: another uid when the gateway is root, so /proc/<gateway>/environ is closed to it (identity.ts).
+          const as = spawnIdentity(this.#s.module);
+          child = spawn(cmd.file, cmd.args, { env, cwd: this.#s.start.codeDir, stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...as });
         } catch (err) {
           return finish(null, null, err as Error);
         }

@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { functionIdentity } from './identity.js';
 
 export interface RuntimeCommand {
   /** Executable (absolute path, or a name found on the function's PATH). */
@@ -151,14 +152,24 @@ interface PythonFound {
   minor: number;
 }
 let pythonProbe: PythonFound | null | undefined;
-/** This machine's `python3` (once per process): its real executable (no shim at every start) and version. */
+let pythonProbedAs: number | undefined;
+/**
+ * This machine's `python3` (once per process and function user): its real executable (no shim at every
+ * start) and version. Probed as the user functions run as (identity.ts): a python3 the gateway's root can
+ * run may sit where that user cannot reach (a pyenv shim under /root), and the search then finds the
+ * next python3 on the PATH that it can run, as the function's own process would.
+ */
 function findPython(): PythonFound | null {
-  if (pythonProbe !== undefined) return pythonProbe;
+  const id = functionIdentity();
+  if (pythonProbe !== undefined && pythonProbedAs === id?.uid) return pythonProbe;
+  pythonProbedAs = id?.uid;
   try {
     const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'], {
       encoding: 'utf8',
       timeout: 10_000,
+      cwd: '/',
       env: { PATH: process.env.PATH ?? '', LANG: process.env.LANG ?? 'en_US.UTF-8' },
+      ...(id !== undefined ? { uid: id.uid, gid: id.gid } : {}),
     });
     const [executable = '', version = ''] = (r.stdout ?? '').trim().split('\n');
     const m = /^3\.(\d+)\./.exec(version);
