@@ -129,6 +129,9 @@ export class PageRun {
 
   async #setup(): Promise<void> {
     this.#dir = mkdtempSync(join(tmpdir(), 'turnpike-doctest-'));
+    // mkdtemp makes it 0700; a reader's project folder is not, and as root a gateway runs functions as
+    // nobody (server.functionRunAs), who must reach the code in it.
+    chmodSync(this.#dir, 0o755);
     this.#state = join(this.#dir, '.doctest-state.sh');
     // curl fails on an HTTP error (the block fails with it), quietly, and never hangs a page.
     writeFileSync(join(this.#dir, '.curlrc'), 'fail-with-body\nsilent\nshow-error\nmax-time = 20\n');
