@@ -1,0 +1,79 @@
+// A long-lived test process of the in-process lane (scripts/run-tests.mjs, docs/testing.md): it runs the
+// compiled test files the runner sends over IPC, one at a time, so the ~0.5 s of CPU that Node spends
+// loading the gateway's modules is paid once per worker instead of once per file.
+//
+// Each file runs inside a root-level `describe` named by its path, and is loaded with a synchronous
+// require() of its ES module (Node >= 20.19 without a flag): every test, describe and hook the file
+// declares at its top level is then declared inside that suite, so a file's `before`/`after`/`beforeEach`
+// apply to its own tests only, and its `after` runs when the file ends rather than when the process does.
+// A file with top-level await cannot be required (ERR_REQUIRE_ASYNC_MODULE): that fails the file with the
+// error, and the fix is the `// test-isolation: process` pragma (its own process, as before).
+//
+// Messages: the runner sends { type: 'run', file }; the worker answers { type: 'end', file, wallMs, cpuMs,
+// pass, fail, failed } once the file's suite has ended and the reporter below has counted it. When the
+// runner disconnects, the event loop empties, node:test ends the root and prints the worker's summary.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { describe } from 'node:test';
+
+const require = createRequire(import.meta.url);
+const CLK_TCK = 100; // Linux USER_HZ
+
+/** This process's CPU plus its reaped children's (the function runtimes, CLI runs a file waited for), in ms. */
+function cpuMs() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ([11, 12, 13, 14].reduce((s, i) => s + Number(f[i]), 0) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+// The reporter (scripts/test-worker-reporter.mjs) runs in this process; it hands each file's counts
+// here when node:test reports the file's suite, which can be a few ticks after the suite's promise.
+/** @type {Map<string, (r: { pass: number, fail: number, failed: boolean }) => void>} */
+const waiting = new Map();
+/** @type {Map<string, { pass: number, fail: number, failed: boolean }>} */
+const early = new Map();
+globalThis[Symbol.for('turnpike.test-worker')] = {
+  reported(name, result) {
+    const w = waiting.get(name);
+    if (w) w(result);
+    else early.set(name, result);
+  },
+};
+const REPORT_GRACE_MS = 10_000;
+
+async function run(file) {
+  const wall0 = performance.now();
+  const cpu0 = cpuMs();
+  const counted = new Promise((resolveCount) => {
+    const got = early.get(file);
+    if (got) resolveCount(got);
+    else waiting.set(file, resolveCount);
+  });
+  await describe(file, () => {
+    require(resolve(file));
+  });
+  const wallMs = performance.now() - wall0;
+  const cpu1 = cpuMs();
+  // No count within the grace (the reporter never saw the suite end): the file counts as failed.
+  const none = new Promise((r) => setTimeout(() => r(undefined), REPORT_GRACE_MS).unref());
+  const result = await Promise.race([counted, none]);
+  waiting.delete(file);
+  early.delete(file);
+  process.send?.({
+    type: 'end',
+    file,
+    wallMs,
+    cpuMs: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0,
+    ...(result ?? { pass: 0, fail: 0, failed: true, unreported: true }),
+  });
+}
+
+process.on('message', (msg) => {
+  if (msg && msg.type === 'run' && typeof msg.file === 'string') void run(msg.file);
+});
+process.send?.({ type: 'ready' });
