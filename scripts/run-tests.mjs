@@ -124,7 +124,8 @@ const reportDir = mkdtempSync(join(tmpdir(), 'turnpike-tests-'));
 const reporter = process.stdout.isTTY ? 'spec' : 'tap';
 const childEnv = process.stdout.isTTY ? { FORCE_COLOR: '1' } : {};
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
-const FILE_TIMEOUT_MS = 300_000;
+// TURNPIKE_TEST_FILE_TIMEOUT_MS: another bound (to try the timeout itself).
+const FILE_TIMEOUT_MS = Number(process.env.TURNPIKE_TEST_FILE_TIMEOUT_MS ?? 300_000);
 // TURNPIKE_TEST_PROGRESS=1: each worker file's `# file:` line also goes to stderr when the file ends (a
 // worker's output is printed only when the worker ends).
 const PROGRESS = process.env.TURNPIKE_TEST_PROGRESS === '1';
@@ -226,11 +227,13 @@ function runFile(file, lane) {
 let workerSeq = 0;
 /**
  * One test worker (scripts/test-worker.mjs): `run(file)` resolves true when the file ended, false when
- * the worker is gone (killed for the file timeout, or exited during the file); `finish()` lets it end.
+ * the worker is gone (killed for the file timeout, or exited during the file), 'own process' when the
+ * file cannot be loaded in a worker (top-level await); `finish()` lets it end.
  */
 function startWorker(lane) {
   const id = ++workerSeq;
   const cpuFile = join(reportDir, `worker-${id}.cpu`);
+  const countsFile = join(reportDir, `worker-${id}.late`);
   const started = performance.now();
   const child = spawn(
     process.execPath,
@@ -239,7 +242,7 @@ function startWorker(lane) {
       `--test-reporter=${reporter}`,
       '--test-reporter-destination=stdout',
       `--test-reporter=${WORKER_REPORTER}`,
-      `--test-reporter-destination=${join(reportDir, `worker-${id}.counts`)}`,
+      `--test-reporter-destination=${countsFile}`,
       WORKER,
     ],
     { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, TURNPIKE_TEST_CPU_FILE: cpuFile, ...childEnv } },
@@ -259,6 +262,10 @@ function startWorker(lane) {
       const c = current;
       current = undefined;
       clearTimeout(c.timer);
+      if (msg.ownProcess) {
+        c.done('own process');
+        return;
+      }
       passed += msg.pass;
       // A file whose suite failed with no failed test (a hook, an error while loading it) is one failure.
       const f = msg.fail + (msg.failed && msg.fail === 0 ? 1 : 0);
@@ -295,6 +302,18 @@ function startWorker(lane) {
         lines.push(`# file: ${c.file}  worker ${id}  ${why}\n`);
         c.done(false);
       }
+      // Errors node reported outside every test (scripts/test-worker-reporter.mjs), one failure each.
+      let late = [];
+      try {
+        late = readFileSync(countsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      } catch {
+        // no file: the worker was killed, or never got that far
+      }
+      for (const message of late) {
+        failed += 1;
+        failures += 1;
+        lines.push(`# worker ${id}: failure outside its tests: ${String(message).split('\n')[0]}\n`);
+      }
       if (code !== 0 || signal !== null) {
         status ||= code || 1;
         // An error outside every file (an uncaught exception between two files) fails the run.
@@ -305,7 +324,7 @@ function startWorker(lane) {
       addLaneCpu(lane, cpuMs);
       const cpu = cpuMs === undefined ? '' : `, cpu ${seconds(cpuMs)} s`;
       const end = code === 0 ? '' : `, exit ${code ?? signal}`;
-      process.stdout.write(`# worker ${id}: ${lines.length} file(s) in one process, wall ${seconds(wallMs)} s${cpu} (start-up included)${end}\n`);
+      process.stdout.write(`# worker ${id}: ${lines.filter((l) => l.startsWith('# file:')).length} file(s) in one process, wall ${seconds(wallMs)} s${cpu} (start-up included)${end}\n`);
       for (const l of lines) process.stdout.write(l);
       process.stdout.write(Buffer.concat(out));
       resolve();
@@ -347,7 +366,9 @@ async function runLane(lane) {
         continue;
       }
       worker ??= startWorker(lane.name);
-      if (!(await worker.run(f))) {
+      const ran = await worker.run(f);
+      if (ran === 'own process') await runFile(f, lane.name);
+      else if (!ran) {
         await worker.closed;
         worker = undefined;
       }

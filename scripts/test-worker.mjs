@@ -6,8 +6,8 @@
 // require() of its ES module (Node >= 20.19 without a flag): every test, describe and hook the file
 // declares at its top level is then declared inside that suite, so a file's `before`/`after`/`beforeEach`
 // apply to its own tests only, and its `after` runs when the file ends rather than when the process does.
-// A file with top-level await cannot be required (ERR_REQUIRE_ASYNC_MODULE): that fails the file with the
-// error, and the fix is the `// test-isolation: process` pragma (its own process, as before).
+// A file whose module graph has a top-level await cannot be required (ERR_REQUIRE_ASYNC_MODULE, thrown
+// before any of it runs): the worker says so and the runner runs that file in its own process.
 //
 // Messages: the runner sends { type: 'run', file }; the worker answers { type: 'end', file, wallMs, cpuMs,
 // pass, fail, failed } once the file's suite has ended and the reporter below has counted it. When the
@@ -54,9 +54,20 @@ async function run(file) {
     if (got) resolveCount(got);
     else waiting.set(file, resolveCount);
   });
+  let ownProcess = false;
   await describe(file, () => {
-    require(resolve(file));
+    try {
+      require(resolve(file));
+    } catch (err) {
+      // Thrown before any of the graph runs: the runner gives the file its own process instead.
+      if (/** @type {{ code?: string }} */ (err)?.code !== 'ERR_REQUIRE_ASYNC_MODULE') throw err;
+      ownProcess = true;
+    }
   });
+  if (ownProcess) {
+    process.send?.({ type: 'end', file, ownProcess: true });
+    return;
+  }
   const wallMs = performance.now() - wall0;
   const cpu1 = cpuMs();
   // No count within the grace (the reporter never saw the suite end): the file counts as failed.
