@@ -54,7 +54,11 @@ function find(dir, out = []) {
   return out;
 }
 
-const filter = process.argv[2];
+// `--checks`: also run the static checks `npm test` runs (lint, import boundaries) beside the first
+// phase, each reported like a file (`# check: ...`) and counted as one failure when it fails.
+const args = process.argv.slice(2);
+const withChecks = args.includes('--checks');
+const filter = args.find((a) => a !== '--checks');
 // Only compiled files whose source still exists: tsc never deletes output, so a test moved or removed
 // in the source (e.g. from integration/ to inject/) would otherwise keep running from a stale dist/.
 const sourceOf = (f) => f.replace(/^dist\//, '').replace(/\.js$/, '.ts');
@@ -129,6 +133,8 @@ const FILE_TIMEOUT_MS = Number(process.env.TURNPIKE_TEST_FILE_TIMEOUT_MS ?? 300_
 // TURNPIKE_TEST_PROGRESS=1: each worker file's `# file:` line also goes to stderr when the file ends (a
 // worker's output is printed only when the worker ends).
 const PROGRESS = process.env.TURNPIKE_TEST_PROGRESS === '1';
+// How long a worker may take to exit once it has no more files.
+const EXIT_GRACE_MS = 30_000;
 const WORKER = fileURLToPath(new URL('./test-worker.mjs', import.meta.url));
 const WORKER_REPORTER = pathToFileURL(fileURLToPath(new URL('./test-worker-reporter.mjs', import.meta.url))).href;
 // Required into the file's process: at exit, its own CPU plus that of the children it reaped. The
@@ -224,6 +230,41 @@ function runFile(file, lane) {
   });
 }
 
+const CHECKS = [
+  ['npm', ['run', '--silent', 'lint']],
+  ['npm', ['run', '--silent', 'depcruise']],
+];
+/** The static checks one after the other: they are short and CPU-bound, one slot is enough. */
+async function runChecks() {
+  for (const [cmd, argv] of CHECKS) {
+    const n = seq++;
+    const cpuFile = join(reportDir, `${n}.cpu`);
+    const started = performance.now();
+    await new Promise((resolve) => {
+      const child = spawn(cmd, argv, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require=${CPU_PRELOAD}`.trim(), TURNPIKE_TEST_CPU_FILE: cpuFile },
+      });
+      const out = [];
+      child.stdout.on('data', (c) => out.push(c));
+      child.stderr.on('data', (c) => out.push(c));
+      child.on('close', (code, signal) => {
+        const ok = code === 0;
+        if (!ok) {
+          failed += 1;
+          status ||= code || 1;
+        }
+        const cpuMs = readCpuMs(cpuFile);
+        addLaneCpu('checks', cpuMs);
+        const cpu = cpuMs === undefined ? '' : `  cpu ${seconds(cpuMs)} s`;
+        process.stdout.write(`# check: ${cmd} ${argv.join(' ')}  wall ${seconds(performance.now() - started)} s${cpu}${ok ? '' : `  exit ${code ?? signal}`}\n`);
+        process.stdout.write(Buffer.concat(out));
+        resolve();
+      });
+    });
+  }
+}
+
 let workerSeq = 0;
 /**
  * One test worker (scripts/test-worker.mjs): `run(file)` resolves true when the file ended, false when
@@ -253,6 +294,7 @@ function startWorker(lane) {
   /** @type {string[]} the worker's `# file:` lines, printed with its output */
   const lines = [];
   let failures = 0;
+  let leftOpen = false;
   /** @type {{ file: string, done: (ok: boolean) => void, timer: NodeJS.Timeout, killed: boolean } | undefined} */
   let current;
   const ready = new Promise((resolve) => {
@@ -309,6 +351,11 @@ function startWorker(lane) {
       } catch {
         // no file: the worker was killed, or never got that far
       }
+      if (leftOpen) {
+        failed += 1;
+        failures += 1;
+        lines.push(`# worker ${id}: killed ${EXIT_GRACE_MS / 1000} s after its last file: a file left something running (its stderr names it)\n`);
+      }
       for (const message of late) {
         failed += 1;
         failures += 1;
@@ -351,6 +398,13 @@ function startWorker(lane) {
     },
     finish() {
       if (child.connected) child.disconnect();
+      // Its files are done; what still runs then is what one of them left behind (a child process, a
+      // server): in its own process that file would have hung until the file timeout.
+      setTimeout(() => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        leftOpen = true;
+        child.kill('SIGKILL');
+      }, EXIT_GRACE_MS).unref();
     },
   };
 }
@@ -396,8 +450,10 @@ async function runAndReport(lane) {
   laneFigures.push(figure);
   if (lanes.length > 1) console.log(`# lane done: ${figure}`);
 }
+let first = true;
 for (const phase of [...new Set(lanes.map((l) => l.phase))].sort()) {
-  await Promise.all(lanes.filter((l) => l.phase === phase).map(runAndReport));
+  await Promise.all([...lanes.filter((l) => l.phase === phase).map(runAndReport), ...(first && withChecks ? [runChecks()] : [])]);
+  first = false;
 }
 rmSync(reportDir, { recursive: true, force: true });
 

@@ -84,6 +84,23 @@ async function run(file) {
   });
 }
 
+// Disconnected, the worker ends when its event loop is empty. If it is still here a few seconds later,
+// a file left something running: name it on stderr before the runner kills the worker.
+process.on('disconnect', () => {
+  setTimeout(() => {
+    const left = process
+      ._getActiveHandles()
+      .map((h) => {
+        if (h?.spawnargs) return `child process: ${h.spawnargs.join(' ')}`;
+        if (typeof h?.address === 'function' && h.listening) return `server: ${JSON.stringify(h.address())}`;
+        if (h?.remoteAddress !== undefined) return `socket to ${h.remoteAddress}:${h.remotePort}`;
+        return undefined;
+      })
+      .filter(Boolean);
+    process.stderr.write(`# test worker still running after its last file; open: ${left.join('; ') || process.getActiveResourcesInfo().join(', ')}\n`);
+  }, 5_000).unref();
+});
+
 process.on('message', (msg) => {
   if (msg && msg.type === 'run' && typeof msg.file === 'string') void run(msg.file);
 });
