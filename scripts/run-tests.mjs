@@ -133,8 +133,8 @@ const FILE_TIMEOUT_MS = Number(process.env.TURNPIKE_TEST_FILE_TIMEOUT_MS ?? 300_
 // TURNPIKE_TEST_PROGRESS=1: each worker file's `# file:` line also goes to stderr when the file ends (a
 // worker's output is printed only when the worker ends).
 const PROGRESS = process.env.TURNPIKE_TEST_PROGRESS === '1';
-// How long a worker may take to exit once it has no more files.
-const EXIT_GRACE_MS = 30_000;
+// How long a worker may take to exit once it has no more files (TURNPIKE_TEST_EXIT_GRACE_MS: to try it).
+const EXIT_GRACE_MS = Number(process.env.TURNPIKE_TEST_EXIT_GRACE_MS ?? 30_000);
 const WORKER = fileURLToPath(new URL('./test-worker.mjs', import.meta.url));
 const WORKER_REPORTER = pathToFileURL(fileURLToPath(new URL('./test-worker-reporter.mjs', import.meta.url))).href;
 // Required into the file's process: at exit, its own CPU plus that of the children it reaped. The

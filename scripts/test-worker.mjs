@@ -98,7 +98,7 @@ process.on('disconnect', () => {
       })
       .filter(Boolean);
     process.stderr.write(`# test worker still running after its last file; open: ${left.join('; ') || process.getActiveResourcesInfo().join(', ')}\n`);
-  }, 5_000).unref();
+  }, Math.min(5_000, Number(process.env.TURNPIKE_TEST_EXIT_GRACE_MS ?? 30_000) / 2)).unref();
 });
 
 process.on('message', (msg) => {
