@@ -7,9 +7,10 @@
 //      the pragma `// test-isolation: process` in its leading comments runs in its own process instead
 //      (for process-wide state a test changes and cannot put back: see docs/testing.md);
 //   2. integration/: real gateway processes, two files at a time (each file starts processes that
-//      burn CPU at start-up; more at once slowed the timing-sensitive ones on the 2-core VM);
-//   3. the deadline files (integration/*-timeouts): they assert latencies to a few tens of ms, so they
-//      run one at a time with nothing else beside them.
+//      burn CPU at start-up; more at once slowed the timing-sensitive ones on the 2-core VM), from the
+//      start, beside the in-process lane (which is mostly waiting, and so no longer adds its wall time);
+//   3. the deadline files (integration/*-timeouts), after the other two: they assert latencies to a few
+//      tens of ms, so they run one at a time with nothing else beside them.
 // `node scripts/run-tests.mjs <substring>` runs only the files whose path contains it, in the same lanes.
 //
 // A file outside the workers runs as its own process, `node FILE` with node's reporters (not
@@ -37,7 +38,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 function find(dir, out = []) {
   let entries;
@@ -136,7 +137,8 @@ const PROGRESS = process.env.TURNPIKE_TEST_PROGRESS === '1';
 // How long a worker may take to exit once it has no more files (TURNPIKE_TEST_EXIT_GRACE_MS: to try it).
 const EXIT_GRACE_MS = Number(process.env.TURNPIKE_TEST_EXIT_GRACE_MS ?? 30_000);
 const WORKER = fileURLToPath(new URL('./test-worker.mjs', import.meta.url));
-const WORKER_REPORTER = pathToFileURL(fileURLToPath(new URL('./test-worker-reporter.mjs', import.meta.url))).href;
+// node resolves --test-reporter as an import specifier: a file: URL, whatever the current directory.
+const WORKER_REPORTER = new URL('./test-worker-reporter.mjs', import.meta.url).href;
 // Required into the file's process: at exit, its own CPU plus that of the children it reaped. The
 // variable is removed at once, so a child the file forks (which inherits --require) writes nothing.
 const CPU_PRELOAD = join(reportDir, 'cpu-at-exit.cjs');
