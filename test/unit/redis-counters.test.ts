@@ -121,6 +121,8 @@ test('a killed Redis gives CounterStoreUnavailable promptly (< 200 ms), never a 
       assert.ok(ms < 200, `took ${ms} ms`);
     }
   } finally {
+    // A failure before the kill above must not leave the server running (it kept its process alive).
+    await r.kill();
     const t0 = performance.now();
     await s.close();
     assert.ok(performance.now() - t0 < 1000);
