@@ -80,7 +80,10 @@ export class RuntimeApi {
   listen(): Promise<string> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(0, '127.0.0.1', () => {
+      // exclusive: in a cluster worker a plain listen(0) is handed to the primary, which gives every worker
+      // (and every server in one worker) the SAME port and spreads connections over them round robin: a
+      // function process then reached another process's Runtime API (409 on GET next, a 500 to the client).
+      this.#server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => {
         const a = this.#server.address() as AddressInfo;
         this.address = `127.0.0.1:${a.port}`;
         resolve(this.address);
