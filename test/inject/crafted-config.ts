@@ -140,3 +140,14 @@ apis:
   // The HTTP API apart: two documents would both claim the $default catch-all.
   return { dir, config, httpApi: JSON.stringify(http, null, 2) };
 }
+
+/** An 8 MB JSON body of small objects: the costly shape for $input.json('$') (parse + re-serialise). */
+export function bigJsonBody(): string {
+  const items: unknown[] = [];
+  let size = 0;
+  while (size < 8_000_000) {
+    items.push({ id: items.length, name: `item-${items.length}`, price: 9.5, tags: ['a', 'b'] });
+    size += 60;
+  }
+  return JSON.stringify(items);
+}

@@ -7,22 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { type Upstream, startUpstream } from '../helpers/upstream.js';
-import { craftedConfig, FREEZING_VALUE, PROTO_HEADERS, PROTO_QUERY } from '../inject/crafted-config.js';
+import { bigJsonBody as bigBody, craftedConfig, FREEZING_VALUE, PROTO_HEADERS, PROTO_QUERY } from '../inject/crafted-config.js';
 
 let up: Upstream;
 let gw: RunningGateway;
 let tight: RunningGateway;
-
-/** An 8 MB JSON body of small objects: the costly shape for $input.json('$') (parse + re-serialise). */
-function bigBody(): string {
-  const items: unknown[] = [];
-  let size = 0;
-  while (size < 8_000_000) {
-    items.push({ id: items.length, name: `item-${items.length}`, price: 9.5, tags: ['a', 'b'] });
-    size += 60;
-  }
-  return JSON.stringify(items);
-}
 
 before(async () => {
   up = await startUpstream();

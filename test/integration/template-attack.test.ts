@@ -9,20 +9,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { type RunningGateway, startGateway } from '../helpers/gateway.js';
 import { startUpstream, type Upstream } from '../helpers/upstream.js';
-import { craftedConfig } from '../inject/crafted-config.js';
+import { bigJsonBody as bigBody, craftedConfig } from '../inject/crafted-config.js';
 
 const linux = process.platform === 'linux' ? false : 'reads /proc';
-
-/** An 8 MB JSON body of small objects: the costly shape for $input.json('$'). */
-function bigBody(): string {
-  const items: unknown[] = [];
-  let size = 0;
-  while (size < 8_000_000) {
-    items.push({ id: items.length, name: `item-${items.length}`, price: 9.5, tags: ['a', 'b'] });
-    size += 60;
-  }
-  return JSON.stringify(items);
-}
 
 /** The number of threads of `pid`. */
 const threads = (pid: number): number => readdirSync(`/proc/${pid}/task`).length;
